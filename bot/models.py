@@ -1,0 +1,204 @@
+"""The concept-map model: what a map and a concept are, and their limits.
+
+No discord import here: these models are shared by the bundled maps, storage,
+the generator and the explore core.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
+SUMMARY_MAX = 160
+DETAIL_MAX = 900
+OVERVIEW_MAX = 1200
+TOPIC_MAX = 100  # Discord's limit on a slash-command string option
+KEY_CONCEPTS_MIN, KEY_CONCEPTS_MAX = 4, 7
+CHILDREN_MIN, CHILDREN_MAX = 3, 6
+LANGUAGE_DEFAULT = "en"
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Summary = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUMMARY_MAX)
+]
+Detail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DETAIL_MAX)]
+Overview = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=OVERVIEW_MAX)
+]
+
+
+class TopicError(ValueError):
+    """A topic that cannot name a map (empty once cleaned, or too long)."""
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_topic(text: str) -> str:
+    """The topic as the user wrote it, minus invisible and control characters.
+
+    NFKC folds full-width and compatibility forms; format characters (Cf:
+    zero-width joiners, bidi overrides, soft hyphens) and controls are dropped,
+    so a right-to-left override cannot reorder what other members see.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
+    text = _WHITESPACE.sub(" ", text).strip()
+    if not text:
+        raise TopicError("That topic is empty once invisible characters are removed.")
+    if len(text) > TOPIC_MAX:
+        raise TopicError(f"Topics can be at most {TOPIC_MAX} characters long.")
+    return text
+
+
+def topic_key(text: str) -> str:
+    """The normalized key under which a topic's map is stored and found.
+
+    "Quantum  Physics", "quantum physics" and "Ｑｕａｎｔｕｍ Physics" share one key.
+    """
+    return clean_topic(text).casefold()
+
+
+class ChildState(enum.StrEnum):
+    """Whether a concept's sub-concepts are known."""
+
+    UNEXPANDED = "unexpanded"
+    PENDING = "pending"
+    EXPANDED = "expanded"
+    LEAF = "leaf"
+
+
+class Source(enum.StrEnum):
+    BUNDLED = "bundled"
+    GENERATED = "generated"
+
+
+class ConceptDraft(BaseModel):
+    """One concept's text, as written in a map file or returned by the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    summary: Summary
+    detail: Detail
+
+
+class BundledConcept(ConceptDraft):
+    """A concept in a bundled map file: optionally with its sub-concepts."""
+
+    children: list[BundledConcept] | None = Field(
+        default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
+    )
+    leaf: bool = False
+
+
+class MapDraft(BaseModel):
+    """What the *map* generation returns: an overview and the key concepts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overview: Overview
+    concepts: list[ConceptDraft] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+
+class Expansion(BaseModel):
+    """What the *expand* generation returns: sub-concepts, or a leaf."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leaf: bool = False
+    concepts: list[ConceptDraft] = Field(default_factory=list, max_length=CHILDREN_MAX)
+
+    @field_validator("concepts")
+    @classmethod
+    def _enough_unless_leaf(cls, concepts: list[ConceptDraft], info) -> list[ConceptDraft]:  # noqa: ANN001
+        if not info.data.get("leaf") and len(concepts) < CHILDREN_MIN:
+            raise ValueError(f"give {CHILDREN_MIN} to {CHILDREN_MAX} sub-concepts, or mark a leaf")
+        return concepts
+
+
+class BundledMap(BaseModel):
+    """One file in maps/: a curated map, at most two levels deep."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)]
+    aliases: list[str] = Field(default_factory=list)
+    language: str = LANGUAGE_DEFAULT
+    overview: Overview
+    concepts: list[BundledConcept] = Field(
+        min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX
+    )
+
+    @property
+    def key(self) -> str:
+        return topic_key(self.topic)
+
+    @property
+    def alias_keys(self) -> list[str]:
+        return [topic_key(alias) for alias in self.aliases]
+
+
+class Usage(BaseModel):
+    """Token usage of one generation call."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+        )
+
+
+class ConceptMap(BaseModel):
+    """A map as stored for one scope."""
+
+    id: int
+    scope: int
+    topic: str
+    key: str
+    language: str
+    overview: str
+    source: Source
+    model: str | None = None
+    opened: int = 0  # concepts opened at least once
+    total: int = 0  # concepts known in the map
+
+
+class Concept(BaseModel):
+    """A concept as stored: its place in the tree and the state of its children."""
+
+    id: int
+    map_id: int
+    parent_id: int | None
+    position: int
+    depth: int  # 1 for a key concept
+    title: str
+    summary: str
+    detail: str
+    state: ChildState
+    error: str | None = None
+
+
+class Session(BaseModel):
+    """Where one user stands on one message: the current card and how they got there."""
+
+    message_id: int
+    owner_id: int
+    scope: int
+    map_id: int
+    concept_id: int | None  # None: the map's overview card
+    history: list[int | None] = Field(default_factory=list)
