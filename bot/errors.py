@@ -1,0 +1,56 @@
+"""Errors whose message is safe to show a user.
+
+Every exception here carries a short message meant for Discord; anything else
+that reaches the edge is unexpected, logged with its traceback and answered
+with an apology (see ``bot.replies``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.models import Usage
+
+
+class KinapseError(Exception):
+    """Base of the errors a user may see; ``str(error)`` is the user-facing line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(KinapseError):
+    """A map, concept or session that does not exist (any more)."""
+
+
+class NoGenerator(KinapseError):
+    """A new topic asked for while no API key is configured."""
+
+    def __init__(self, message: str, available: list[str]) -> None:
+        super().__init__(message)
+        self.available = available
+
+
+class GenerationError(KinapseError):
+    """Claude could not produce a usable answer; nothing was stored."""
+
+    def __init__(self, message: str, usage: list[Usage] | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage or []
+
+
+class Refused(GenerationError):
+    """The model declined the request; remembered for that topic for a while."""
+
+
+class LimitReached(KinapseError):
+    """A cooldown or budget stands in the way until ``retry_at``."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable."""
