@@ -26,7 +26,9 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Summary = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SUMMARY_MAX)
 ]
-Detail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DETAIL_MAX)]
+Detail = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DETAIL_MAX)
+]
 Overview = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=OVERVIEW_MAX)
 ]
@@ -116,7 +118,7 @@ class Expansion(BaseModel):
 
     @field_validator("concepts")
     @classmethod
-    def _enough_unless_leaf(cls, concepts: list[ConceptDraft], info) -> list[ConceptDraft]:  # noqa: ANN001
+    def _enough_unless_leaf(cls, concepts: list[ConceptDraft], info) -> list[ConceptDraft]:
         if not info.data.get("leaf") and len(concepts) < CHILDREN_MIN:
             raise ValueError(f"give {CHILDREN_MIN} to {CHILDREN_MAX} sub-concepts, or mark a leaf")
         return concepts
@@ -127,13 +129,13 @@ class BundledMap(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)]
+    topic: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
+    ]
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
     overview: Overview
-    concepts: list[BundledConcept] = Field(
-        min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX
-    )
+    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
 
     @property
     def key(self) -> str:

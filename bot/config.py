@@ -1,0 +1,92 @@
+"""Settings: one frozen object, loaded once from the environment and ``.env``.
+
+Everything tunable is read here and passed in; nothing deeper in the code
+reads ``os.environ``. Secrets are ``SecretStr`` so they never show in a repr,
+a log line or an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Environment variable -> settings field. The order is the order of .env.example.
+ENV_FIELDS: dict[str, str] = {
+    "DISCORD_TOKEN": "discord_token",
+    "ANTHROPIC_API_KEY": "anthropic_api_key",
+    "ANTHROPIC_BASE_URL": "anthropic_base_url",
+    "KINAPSE_MODEL": "model",
+    "KINAPSE_DATABASE": "database",
+    "KINAPSE_MAPS_DIR": "maps_dir",
+    "KINAPSE_PROMPTS_DIR": "prompts_dir",
+    "KINAPSE_GENERATION_DEADLINE": "generation_deadline",
+    "KINAPSE_COOLDOWN_GENERATIONS": "cooldown_generations",
+    "KINAPSE_COOLDOWN_SECONDS": "cooldown_seconds",
+    "KINAPSE_DAILY_TOKEN_BUDGET": "daily_token_budget",
+    "KINAPSE_DEFAULT_LANGUAGE": "default_language",
+    "KINAPSE_LOG_LEVEL": "log_level",
+    "DEV_GUILD_ID": "dev_guild_id",
+}
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    discord_token: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    model: str = "claude-sonnet-4-5"
+    database: Path = PROJECT_ROOT / "data" / "kinapse.db"
+    maps_dir: Path = PROJECT_ROOT / "maps"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    # The whole generation, retries included, ends well inside Discord's
+    # 15-minute interaction-token window.
+    generation_deadline: float = Field(default=90.0, gt=0, le=600)
+    cooldown_generations: int = Field(default=5, ge=1)
+    cooldown_seconds: int = Field(default=600, ge=1)
+    daily_token_budget: int = Field(default=200_000, ge=0)
+    default_language: str = Field(default="en", min_length=2, max_length=35)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    dev_guild_id: int | None = None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None
+    ) -> Settings:
+        """Read ``.env`` (if present), then the environment, which wins.
+
+        A missing or malformed value raises ``ConfigError`` naming the variable.
+        """
+        values: dict[str, str] = {}
+        dotenv = env_file if env_file is not None else PROJECT_ROOT / ".env"
+        if dotenv.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        fields = {
+            field: value.strip()
+            for name, field in ENV_FIELDS.items()
+            if (value := values.get(name)) is not None and value.strip()
+        }
+        if "log_level" in fields:
+            fields["log_level"] = fields["log_level"].upper()
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0])
+            name = next(n for n, f in ENV_FIELDS.items() if f == field)
+            # Never echo the value: it may be a secret.
+            raise ConfigError(f"{name} is invalid: {error['msg']}") from None
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)

@@ -1,0 +1,462 @@
+"""The explore core: maps, concepts, sessions and generation. No discord import.
+
+A *scope* is a guild id, or a user id in DMs. Bundled maps serve every scope:
+the first time a scope opens one it is copied into that scope's rows, so that
+what the scope adds (opens, expansions) stays with it and never leaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from bot.config import Settings
+from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound, Refused
+from bot.generator import ExpandRequest, Generated, Generator
+from bot.maps import BundledMaps
+from bot.models import (
+    ChildState,
+    Concept,
+    ConceptDraft,
+    ConceptMap,
+    Session,
+    Source,
+    clean_topic,
+    topic_key,
+)
+from bot.storage import MapListing, ScopeSettings, Storage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+REFUSAL_MEMORY = 3600.0  # seconds a refused topic is answered from memory
+LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadline by this
+AVAILABLE_TOPICS_SHOWN = 10
+AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
+CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class MapView:
+    """A map's overview card: the map and its key concepts."""
+
+    map: ConceptMap
+    concepts: list[Concept]
+
+
+@dataclass(frozen=True)
+class ConceptView:
+    """A concept's card: where it sits, and its sub-concepts."""
+
+    map: ConceptMap
+    path: list[Concept]  # from the key concept down; the concept itself last
+    children: list[Concept]
+
+    @property
+    def concept(self) -> Concept:
+        return self.path[-1]
+
+
+View = MapView | ConceptView
+
+
+class Explorer:
+    def __init__(
+        self,
+        storage: Storage,
+        bundled: BundledMaps,
+        settings: Settings,
+        generator: Generator | None = None,
+        *,
+        clock: Clock = time.time,
+    ) -> None:
+        self.storage = storage
+        self.bundled = bundled
+        self.settings = settings
+        self.generator = generator
+        self.clock = clock
+        # Single flight: one generation per concept (ids are unique across scopes)
+        # and per (scope, topic key). Entries leave when their task ends.
+        self._expansions: dict[int, asyncio.Task[None]] = {}
+        self._map_flights: dict[tuple[int, str], asyncio.Task[ConceptMap]] = {}
+
+    # -- maps -----------------------------------------------------------------
+
+    async def language(self, scope: int) -> str:
+        stored = await self.storage.scope_settings(scope)
+        return stored.language or self.settings.default_language
+
+    async def lookup(self, scope: int, topic: str) -> ConceptMap | None:
+        """The scope's map for ``topic`` (stored or bundled), or None if it has to be generated.
+
+        Raises ``TopicError`` for a topic that is empty once cleaned.
+        """
+        key = topic_key(topic)
+        stored = await self.storage.find_map(scope, key)
+        if stored is not None:
+            return stored
+        bundled = self.bundled.find(key)
+        if bundled is None:
+            return None
+        stored = await self.storage.find_map(scope, bundled.key)
+        if stored is not None:
+            return stored
+        return await self.storage.create_map(
+            scope=scope,
+            key=bundled.key,
+            topic=bundled.topic,
+            language=bundled.language,
+            overview=bundled.overview,
+            source=Source.BUNDLED,
+            model=None,
+            concepts=bundled.concepts,
+            now=self.clock(),
+        )
+
+    async def check_can_generate(self, scope: int, user_id: int, topic: str) -> None:
+        """Raise what stands in the way of generating a new map, before anyone waits."""
+        if self.generator is None:
+            available = self.available_topics(AVAILABLE_TOPICS_SHOWN)
+            raise NoGenerator(
+                "New topics need Claude, and ANTHROPIC_API_KEY is not set.", available
+            )
+        await self._check_refusal(scope, f"map:{topic_key(topic)}")
+        if (scope, topic_key(topic)) not in self._map_flights:
+            await self._check_limits(scope, user_id)
+
+    async def generate_map(self, scope: int, user_id: int, topic: str) -> ConceptMap:
+        """Generate and store the map of a new topic; everyone asking at once shares one call."""
+        topic = clean_topic(topic)
+        flight_key = (scope, topic_key(topic))
+        task = self._map_flights.get(flight_key)
+        if task is None:
+            await self.check_can_generate(scope, user_id, topic)
+            task = self._map_flights.get(flight_key)
+        if task is None:
+            task = asyncio.create_task(self._generate_map(scope, user_id, topic))
+            self._map_flights[flight_key] = task
+            task.add_done_callback(lambda _: self._map_flights.pop(flight_key, None))
+        # Shielded: a waiter that gives up never cancels the generation others wait for.
+        return await asyncio.shield(task)
+
+    async def _generate_map(self, scope: int, user_id: int, topic: str) -> ConceptMap:
+        assert self.generator is not None
+        key = topic_key(topic)
+        language = await self.language(scope)
+        result = await self._call(
+            scope, user_id, "map", f"map:{key}", self.generator.generate_map(topic, language)
+        )
+        return await self.storage.create_map(
+            scope=scope,
+            key=key,
+            topic=topic,
+            language=language,
+            overview=result.value.overview,
+            source=Source.GENERATED,
+            model=self.generator.model,
+            concepts=result.value.concepts,
+            now=self.clock(),
+        )
+
+    async def map_view(self, map_id: int) -> MapView:
+        concept_map = await self.storage.get_map(map_id)
+        if concept_map is None:
+            raise NotFound("This map no longer exists; run /explore again.")
+        return MapView(concept_map, await self.storage.key_concepts(map_id))
+
+    async def list_maps(self, scope: int) -> list[MapListing]:
+        """The scope's maps, then bundled maps it has not opened yet; most explored first."""
+        listed = await self.storage.list_maps(scope)
+        seen = {m.key for m in listed}
+        unopened = [
+            MapListing(m.topic, m.key, Source.BUNDLED, None, 0, _count_concepts(m.concepts))
+            for m in self.bundled.maps
+            if m.key not in seen
+        ]
+        listed += sorted(unopened, key=lambda m: m.topic.casefold())
+        return sorted(listed, key=lambda m: -m.opened)  # stable: ties keep their order
+
+    def available_topics(self, limit: int) -> list[str]:
+        return [m.topic for m in self.bundled.maps[:limit]]
+
+    async def autocomplete(self, scope: int, text: str) -> list[str]:
+        """Topics for /explore: best matches first (prefix, then word prefix, then substring)."""
+        needle = " ".join(text.split()).casefold()
+        names: dict[str, list[str]] = {}
+        for topic, keys in self.bundled.names():
+            names.setdefault(topic, []).extend(keys)
+        for topic, key in await self.storage.topics(scope):
+            names.setdefault(topic, []).append(key)
+
+        def rank(keys: list[str]) -> int | None:
+            if not needle:
+                return 0
+            best: int | None = None
+            for key in keys:
+                if key.startswith(needle):
+                    score = 0
+                elif any(word.startswith(needle) for word in key.split()):
+                    score = 1
+                elif needle in key:
+                    score = 2
+                else:
+                    continue
+                best = score if best is None else min(best, score)
+            return best
+
+        ranked = [
+            (score, topic) for topic, keys in names.items() if (score := rank(keys)) is not None
+        ]
+        ranked.sort(key=lambda item: (item[0], item[1].casefold()))
+        return [topic[:CHOICE_NAME_MAX] for _, topic in ranked[:AUTOCOMPLETE_MAX]]
+
+    # -- concepts -------------------------------------------------------------
+
+    async def concept_view(self, concept_id: int) -> ConceptView:
+        path = await self.storage.path(concept_id)
+        if not path:
+            raise NotFound("This concept no longer exists; run /explore again.")
+        concept_map = await self.storage.get_map(path[-1].map_id)
+        if concept_map is None:
+            raise NotFound("This map no longer exists; run /explore again.")
+        return ConceptView(concept_map, path, await self.storage.children(concept_id))
+
+    async def open_concept(self, concept_id: int) -> ConceptView:
+        """The concept's card, counting the visit toward how much of the map is explored."""
+        await self.storage.count_open(concept_id)
+        return await self.concept_view(concept_id)
+
+    def needs_expansion(self, view: ConceptView) -> bool:
+        return view.concept.state in (ChildState.UNEXPANDED, ChildState.PENDING)
+
+    async def expand(self, scope: int, user_id: int, concept_id: int) -> ConceptView:
+        """Make sure the concept's sub-concepts are known, generating them at most once at a time.
+
+        Every caller waiting on the same concept gets the same result or the same error.
+        """
+        task = self._expansions.get(concept_id)
+        if task is None:
+            concept = await self.storage.get_concept(concept_id)
+            if concept is None:
+                raise NotFound("This concept no longer exists; run /explore again.")
+            if concept.state in (ChildState.EXPANDED, ChildState.LEAF):
+                return await self.concept_view(concept_id)
+            if self.generator is None:
+                raise NoGenerator(
+                    "Sub-concepts need Claude, and ANTHROPIC_API_KEY is not set.",
+                    self.available_topics(AVAILABLE_TOPICS_SHOWN),
+                )
+            task = self._expansions.get(concept_id)
+            if task is None:
+                await self._check_refusal(scope, f"concept:{concept_id}")
+                await self._check_limits(scope, user_id)
+                task = self._expansions.get(concept_id)
+            if task is None:
+                task = asyncio.create_task(self._expand(scope, user_id, concept))
+                self._expansions[concept_id] = task
+                task.add_done_callback(lambda _: self._expansions.pop(concept_id, None))
+        await asyncio.shield(task)
+        return await self.concept_view(concept_id)
+
+    async def _expand(self, scope: int, user_id: int, concept: Concept) -> None:
+        assert self.generator is not None
+        lease = self.settings.generation_deadline + LEASE_SLACK
+        if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
+            fresh = await self.storage.get_concept(concept.id)
+            if fresh is not None and fresh.state in (ChildState.EXPANDED, ChildState.LEAF):
+                return
+            raise GenerationError(
+                "These sub-concepts are already being mapped; try again in a minute."
+            )
+        try:
+            view = await self.concept_view(concept.id)
+            siblings = await self._siblings(view)
+            request = ExpandRequest(
+                topic=view.map.topic,
+                language=view.map.language,
+                path=[
+                    ConceptDraft(title=c.title, summary=c.summary, detail=c.detail)
+                    for c in view.path
+                ],
+                siblings=[s.title for s in siblings if s.id != concept.id],
+            )
+            result = await self._call(
+                scope, user_id, "expand", f"concept:{concept.id}", self.generator.expand(request)
+            )
+        except BaseException as exc:
+            error = exc.message if isinstance(exc, GenerationError) else None
+            await asyncio.shield(self.storage.release_expansion(concept.id, error))
+            raise
+        await self.storage.store_expansion(
+            concept.id, result.value.concepts, leaf=result.value.leaf
+        )
+
+    async def _siblings(self, view: ConceptView) -> list[Concept]:
+        parent = view.concept.parent_id
+        if parent is None:
+            return await self.storage.key_concepts(view.map.id)
+        return await self.storage.children(parent)
+
+    # -- generation limits ----------------------------------------------------
+
+    async def _call(
+        self,
+        scope: int,
+        user_id: int,
+        kind: str,
+        refusal_key: str,
+        call: Awaitable[Generated[T]],
+    ) -> Generated[T]:
+        """Run one generation, recording its usage whatever the outcome."""
+        request = uuid.uuid4().hex
+        try:
+            result = await call
+        except GenerationError as exc:
+            await self._record(scope, user_id, request, kind, exc)
+            if isinstance(exc, Refused):
+                until = self.clock() + REFUSAL_MEMORY
+                await self.storage.remember_refusal(scope, refusal_key, until)
+            raise
+        await self._record(scope, user_id, request, kind, result)
+        return result
+
+    async def _record(
+        self,
+        scope: int,
+        user_id: int,
+        request: str,
+        kind: str,
+        outcome: Generated | GenerationError,
+    ) -> None:
+        await self.storage.record_usage(
+            scope=scope,
+            user_id=user_id,
+            request=request,
+            kind=kind,
+            usage=outcome.usage,
+            now=self.clock(),
+        )
+
+    async def _check_refusal(self, scope: int, key: str) -> None:
+        until = await self.storage.refused_until(scope, key, self.clock())
+        if until is not None:
+            raise LimitReached(
+                "Claude declined this request recently, so it won't be asked again yet.",
+                datetime.fromtimestamp(until, UTC),
+            )
+
+    async def _check_limits(self, scope: int, user_id: int) -> None:
+        now = self.clock()
+        window = self.settings.cooldown_seconds
+        allowed = self.settings.cooldown_generations
+        starts = await self.storage.user_requests_since(user_id, now - window)
+        if len(starts) >= allowed:
+            retry_at = starts[-allowed] + window
+            raise LimitReached(
+                f"You have started {allowed} new generations in the last "
+                f"{_minutes(window)}; please wait a little.",
+                datetime.fromtimestamp(retry_at, UTC),
+            )
+        budget = await self.daily_budget(scope)
+        day_start = _day_start(now)
+        used = await self.storage.usage_since(scope, day_start.timestamp())
+        if used.tokens >= budget:
+            raise LimitReached(
+                "This server has used today's generation budget; stored maps still work.",
+                day_start + timedelta(days=1),
+            )
+
+    async def daily_budget(self, scope: int) -> int:
+        stored = await self.storage.scope_settings(scope)
+        if stored.daily_token_budget is not None:
+            return stored.daily_token_budget
+        return self.settings.daily_token_budget
+
+    async def update_settings(
+        self, scope: int, *, language: str | None = None, budget: int | None = None
+    ) -> ScopeSettings:
+        current = await self.storage.scope_settings(scope)
+        updated = ScopeSettings(
+            language=language if language is not None else current.language,
+            daily_token_budget=budget if budget is not None else current.daily_token_budget,
+        )
+        await self.storage.save_scope_settings(scope, updated)
+        return updated
+
+    # -- sessions -------------------------------------------------------------
+
+    async def start_session(
+        self,
+        *,
+        message_id: int,
+        owner_id: int,
+        scope: int,
+        map_id: int,
+        concept_id: int | None,
+        history: list[int | None] | None = None,
+    ) -> Session:
+        session = Session(
+            message_id=message_id,
+            owner_id=owner_id,
+            scope=scope,
+            map_id=map_id,
+            concept_id=concept_id,
+            history=history or [],
+        )
+        await self.storage.save_session(session, now=self.clock())
+        return session
+
+    async def go(self, session: Session, concept_id: int | None) -> Session:
+        """Move the session to a card, remembering where it was for Back."""
+        if concept_id == session.concept_id:
+            return session
+        moved = session.model_copy(
+            update={"concept_id": concept_id, "history": [*session.history, session.concept_id]}
+        )
+        await self.storage.save_session(moved, now=self.clock())
+        return moved
+
+    async def back(self, session: Session) -> Session:
+        """Return to the previous card; with no history, go up."""
+        if not session.history:
+            return await self.up(session)
+        moved = session.model_copy(
+            update={"concept_id": session.history[-1], "history": session.history[:-1]}
+        )
+        await self.storage.save_session(moved, now=self.clock())
+        return moved
+
+    async def up(self, session: Session) -> Session:
+        """Go to the parent of the current card (the overview above a key concept)."""
+        if session.concept_id is None:
+            return session
+        concept = await self.storage.get_concept(session.concept_id)
+        return await self.go(session, concept.parent_id if concept else None)
+
+    async def view_of(self, session: Session) -> View:
+        if session.concept_id is None:
+            return await self.map_view(session.map_id)
+        return await self.concept_view(session.concept_id)
+
+
+def _count_concepts(concepts: list) -> int:
+    return sum(1 + _count_concepts(c.children or []) for c in concepts)
+
+
+def _day_start(now: float) -> datetime:
+    moment = datetime.fromtimestamp(now, UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "minute" if minutes == 1 else f"{minutes} minutes"

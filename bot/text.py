@@ -1,0 +1,63 @@
+"""Cutting text to a length without breaking what a reader sees.
+
+Lengths are counted in UTF-16 code units, as Discord's JavaScript counts
+them; that is never less than Python's code-point count, so a text within a
+limit here is within it on both sides.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import regex
+
+ELLIPSIS = "…"
+_GRAPHEME = regex.compile(r"\X")
+_SPACES = regex.compile(r"[ \t\r\f\v]+")
+
+
+def width(text: str) -> int:
+    """Length as Discord counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int, *, at_word: bool = True) -> str:
+    """``text`` if it fits in ``limit``, else cut on a grapheme boundary and end with "…".
+
+    With ``at_word`` the cut prefers the last space in the final fifth of the
+    kept text, so words are not chopped in half.
+    """
+    if width(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    budget = limit - width(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for cluster in _GRAPHEME.findall(text):
+        size = width(cluster)
+        if used + size > budget:
+            break
+        kept.append(cluster)
+        used += size
+    cut = "".join(kept)
+    if at_word:
+        space = cut.rfind(" ")
+        if space >= len(cut) * 4 // 5:
+            cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + ELLIPSIS
+
+
+def clean_text(text: str) -> str:
+    """Model or file text made safe to store: no control or format characters, tidy spaces.
+
+    Newlines survive (a detail may have paragraphs); zero-width joiners inside
+    emoji are format characters too, but they only matter for display, and
+    dropping them is safer than keeping bidi overrides.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf", "Co", "Cs"}
+    )
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
