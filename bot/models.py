@@ -49,6 +49,8 @@ def clean_topic(text: str) -> str:
     so a right-to-left override cannot reorder what other members see.
     """
     text = unicodedata.normalize("NFKC", text)
+    # Tabs and newlines are control characters too: make them spaces before dropping controls.
+    text = _WHITESPACE.sub(" ", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
     text = _WHITESPACE.sub(" ", text).strip()
     if not text:

@@ -14,6 +14,7 @@ import regex
 ELLIPSIS = "…"
 _GRAPHEME = regex.compile(r"\X")
 _SPACES = regex.compile(r"[ \t\r\f\v]+")
+_KEPT_CONTROLS = "\n\t\r\f\v"
 
 
 def width(text: str) -> int:
@@ -56,8 +57,11 @@ def clean_text(text: str) -> str:
     dropping them is safer than keeping bidi overrides.
     """
     text = unicodedata.normalize("NFC", text)
+    # Tabs and the like are control characters, but _SPACES turns them into spaces below.
     text = "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in {"Cc", "Cf", "Co", "Cs"}
+        ch
+        for ch in text
+        if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in {"Cc", "Cf", "Co", "Cs"}
     )
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
