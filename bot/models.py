@@ -116,7 +116,10 @@ class Expansion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     leaf: bool = False
-    concepts: list[ConceptDraft] = Field(default_factory=list, max_length=CHILDREN_MAX)
+    # validate_default: an answer that leaves out "concepts" must still be a leaf to pass.
+    concepts: list[ConceptDraft] = Field(
+        default_factory=list, max_length=CHILDREN_MAX, validate_default=True
+    )
 
     @field_validator("concepts")
     @classmethod
