@@ -1,0 +1,126 @@
+"""A scriptable stand-in for the Claude generator, implementing ``bot.generator.Generator``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.errors import GenerationError
+from bot.generator import ExpandRequest, Generated
+from bot.models import ConceptDraft, Expansion, MapDraft, Usage, topic_key
+
+FAKE_MODEL = "fake-model"
+
+
+def draft(title: str, summary: str | None = None, detail: str | None = None) -> ConceptDraft:
+    """A valid concept draft; summary and detail are derived from the title unless given."""
+    return ConceptDraft(
+        title=title,
+        summary=summary or f"{title} in one sentence.",
+        detail=detail or f"{title} explained in a short paragraph. It matters here.",
+    )
+
+
+def default_map(topic: str, count: int = 4) -> MapDraft:
+    return MapDraft(
+        overview=f"An overview of {topic}. It has {count} key concepts.",
+        concepts=[draft(f"{topic} part {n}"[:60]) for n in range(1, count + 1)],
+    )
+
+
+def default_expansion(request: ExpandRequest, count: int = 3) -> Expansion:
+    parent = request.path[-1].title
+    return Expansion(concepts=[draft(f"{parent} / sub {n}"[:60]) for n in range(1, count + 1)])
+
+
+@dataclass
+class Call:
+    kind: str  # "map" or "expand"
+    subject: str  # the topic, or the title of the concept expanded
+    language: str
+    request: ExpandRequest | None = None
+
+
+@dataclass
+class FakeGenerator:
+    """Answers from scripts, counts calls, can fail, and can hold calls open on a gate.
+
+    - ``maps``: topic key -> MapDraft; other topics get ``default_map``.
+    - ``expansions``: concept title -> Expansion; other concepts get ``default_expansion``.
+    - ``failure``: when set, every call raises it (after passing the gate).
+    - ``gate``: when set, every call waits for it; ``entered`` is set once a call is waiting.
+    - ``usage``: the token usage each successful call reports.
+    """
+
+    model: str = FAKE_MODEL
+    maps: dict[str, MapDraft] = field(default_factory=dict)
+    expansions: dict[str, Expansion] = field(default_factory=dict)
+    failure: GenerationError | None = None
+    gate: asyncio.Event | None = None
+    usage: Usage = field(
+        default_factory=lambda: Usage(model=FAKE_MODEL, input_tokens=100, output_tokens=50)
+    )
+    calls: list[Call] = field(default_factory=list)
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def call_count(self) -> int:
+        return len(self.calls)
+
+    def fail_with(self, message: str = "Claude could not map that topic.") -> None:
+        self.failure = GenerationError(message, usage=[self.usage])
+
+    async def _hold(self) -> None:
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+
+    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
+        self.calls.append(Call("map", topic, language))
+        await self._hold()
+        value = self.maps.get(topic_key(topic)) or default_map(topic)
+        return Generated(value, [self.usage])
+
+    async def expand(self, request: ExpandRequest) -> Generated[Expansion]:
+        title = request.path[-1].title
+        self.calls.append(Call("expand", title, request.language, request))
+        await self._hold()
+        value = self.expansions.get(title) or default_expansion(request)
+        return Generated(value, [self.usage])
+
+
+def write_map_file(
+    folder: Path,
+    topic: str,
+    *,
+    aliases: Sequence[str] = (),
+    titles: Sequence[str] = ("Alpha", "Beta", "Gamma", "Delta"),
+    children: Mapping[int, Sequence[str]] | None = None,
+    leaves: Sequence[int] = (),
+    name: str | None = None,
+) -> Path:
+    """Write a small valid bundled map file; ``children`` and ``leaves`` by key-concept index."""
+    children = children or {}
+    concepts = []
+    for index, title in enumerate(titles):
+        entry: dict = draft(title).model_dump()
+        if index in children:
+            entry["children"] = [draft(child).model_dump() for child in children[index]]
+        if index in leaves:
+            entry["leaf"] = True
+        concepts.append(entry)
+    data = {
+        "topic": topic,
+        "aliases": list(aliases),
+        "overview": f"An overview of {topic}. Two sentences.",
+        "concepts": concepts,
+    }
+    path = folder / (name or f"{topic_key(topic).replace(' ', '-')}.yaml")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,140 @@
+"""Settings from the environment and .env: defaults, precedence, errors, no leaked secrets."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import pytest
+
+from bot.config import ENV_FIELDS, PROJECT_ROOT, Settings
+from bot.errors import ConfigError
+
+TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.secret-discord-token-value"
+API_KEY = "sk-ant-api03-secret-anthropic-key-value"
+
+
+def write_env(folder: Path, text: str) -> Path:
+    path = folder / ".env"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "missing.env")
+    assert settings.discord_token is None
+    assert settings.anthropic_api_key is None
+    assert settings.anthropic_base_url is None
+    assert settings.model == "claude-sonnet-4-5"
+    assert settings.database == PROJECT_ROOT / "data" / "kinapse.db"
+    assert settings.maps_dir == PROJECT_ROOT / "maps"
+    assert settings.prompts_dir == PROJECT_ROOT / "prompts"
+    assert settings.generation_deadline == 90.0
+    assert settings.cooldown_generations == 5
+    assert settings.cooldown_seconds == 600
+    assert settings.daily_token_budget == 200_000
+    assert settings.default_language == "en"
+    assert settings.log_level == "INFO"
+    assert settings.dev_guild_id is None
+
+
+def test_every_env_field_is_a_setting() -> None:
+    assert set(ENV_FIELDS.values()) == set(Settings.model_fields)
+
+
+def test_values_from_env_file(tmp_path: Path) -> None:
+    env_file = write_env(
+        tmp_path,
+        f"DISCORD_TOKEN={TOKEN}\n"
+        "KINAPSE_DATABASE=/tmp/elsewhere.db\n"
+        "KINAPSE_DAILY_TOKEN_BUDGET=5000\n"
+        "KINAPSE_LOG_LEVEL=debug\n"
+        "DEV_GUILD_ID=1234567890\n",
+    )
+    settings = Settings.from_env({}, env_file=env_file)
+    assert settings.discord_token is not None
+    assert settings.discord_token.get_secret_value() == TOKEN
+    assert settings.database == Path("/tmp/elsewhere.db")
+    assert settings.daily_token_budget == 5000
+    assert settings.log_level == "DEBUG"
+    assert settings.dev_guild_id == 1234567890
+
+
+def test_environment_overrides_env_file(tmp_path: Path) -> None:
+    env_file = write_env(
+        tmp_path,
+        "KINAPSE_MODEL=from-dotenv\nKINAPSE_COOLDOWN_SECONDS=60\nKINAPSE_LOG_LEVEL=ERROR\n",
+    )
+    settings = Settings.from_env(
+        {"KINAPSE_MODEL": "from-environment", "KINAPSE_COOLDOWN_SECONDS": "30"},
+        env_file=env_file,
+    )
+    assert settings.model == "from-environment"
+    assert settings.cooldown_seconds == 30
+    assert settings.log_level == "ERROR"  # only in .env: still read
+
+
+def test_blank_values_mean_default(tmp_path: Path) -> None:
+    env_file = write_env(tmp_path, "DISCORD_TOKEN=\nANTHROPIC_API_KEY=\n")
+    settings = Settings.from_env({"KINAPSE_MODEL": "   "}, env_file=env_file)
+    assert settings.discord_token is None
+    assert settings.anthropic_api_key is None
+    assert settings.model == "claude-sonnet-4-5"
+
+
+def test_secrets_are_not_in_repr_or_str(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"DISCORD_TOKEN": TOKEN, "ANTHROPIC_API_KEY": API_KEY}, env_file=tmp_path / "none"
+    )
+    for shown in (repr(settings), str(settings), repr(settings.model_dump())):
+        assert TOKEN not in shown
+        assert API_KEY not in shown
+    assert "discord_token" in repr(settings)  # redacted, not missing
+    assert settings.anthropic_api_key is not None
+    assert settings.anthropic_api_key.get_secret_value() == API_KEY
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "none")
+    with pytest.raises(ValueError):
+        settings.model = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KINAPSE_DAILY_TOKEN_BUDGET", "lots"),
+        ("KINAPSE_DAILY_TOKEN_BUDGET", "-1"),
+        ("KINAPSE_COOLDOWN_GENERATIONS", "0"),
+        ("KINAPSE_GENERATION_DEADLINE", "forever"),
+        ("KINAPSE_GENERATION_DEADLINE", "3600"),
+        ("KINAPSE_LOG_LEVEL", "chatty"),
+        ("DEV_GUILD_ID", "my-guild"),
+    ],
+)
+def test_malformed_value_names_the_variable_not_the_value(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({name: value}, env_file=tmp_path / "none")
+    message = str(raised.value)
+    assert message.startswith(f"{name} is invalid")
+    assert value not in message
+
+
+def test_malformed_value_from_env_file_is_reported(tmp_path: Path) -> None:
+    env_file = write_env(tmp_path, "KINAPSE_COOLDOWN_SECONDS=ten minutes\n")
+    with pytest.raises(ConfigError, match="KINAPSE_COOLDOWN_SECONDS is invalid"):
+        Settings.from_env({}, env_file=env_file)
+
+
+def test_secret_never_leaks_in_errors(tmp_path: Path) -> None:
+    """A token pasted into the wrong variable is not echoed, even in the traceback."""
+    env_file = write_env(tmp_path, f"DISCORD_TOKEN={TOKEN}\nANTHROPIC_API_KEY={API_KEY}\n")
+    for name in ("DEV_GUILD_ID", "KINAPSE_DAILY_TOKEN_BUDGET", "KINAPSE_LOG_LEVEL"):
+        with pytest.raises(ConfigError) as raised:
+            Settings.from_env({name: TOKEN}, env_file=env_file)
+        shown = "".join(traceback.format_exception(raised.value))
+        assert name in shown
+        assert TOKEN not in shown
+        assert API_KEY not in shown
