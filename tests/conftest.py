@@ -10,7 +10,7 @@ import pytest
 from bot.storage import Storage
 from tests.fakes import FakeGenerator
 
-pytest_plugins = ["tests.standin"]
+pytest_plugins = ["tests.standin", "tests.harness"]
 
 
 @pytest.fixture

@@ -1,0 +1,131 @@
+"""``python -m bot``: settings -> logging -> storage -> bot.
+
+Commands:
+  python -m bot                 run the bot on Discord (needs DISCORD_TOKEN)
+  python -m bot sync            run, syncing the app commands even if unchanged
+  python -m bot preview         run offline in a simulated Discord, in your browser
+  python -m bot maps lint [PATH ...]
+  python -m bot maps export TOPIC [--format markdown|json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.explorer import Explorer
+from bot.generator import Generator
+from bot.maps import BundledMaps
+from bot.storage import SchemaTooNew, Storage
+
+log = logging.getLogger("bot")
+
+EXIT_USAGE = 2
+PREVIEW_HINT = "To try Kinapse without Discord, run: uv run python -m bot preview"
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # discord.py's gateway chatter is noise at INFO.
+    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
+
+
+@contextlib.asynccontextmanager
+async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
+    """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
+    if settings.anthropic_api_key is None:
+        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
+        yield None
+        return
+    from bot.generator import AnthropicGenerator
+    from bot.prompts import load_prompts
+
+    generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
+    try:
+        yield generator
+    finally:
+        await generator.close()
+
+
+@contextlib.asynccontextmanager
+async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
+    """Storage, bundled maps and generator, each owned for the life of the block."""
+    bundled = BundledMaps.load(settings.maps_dir)
+    async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
+        yield Explorer(storage, bundled, settings, generator)
+
+
+async def run_bot(settings: Settings, *, force_sync: bool) -> None:
+    from bot.client import KinapseBot
+
+    assert settings.discord_token is not None
+    async with open_explorer(settings) as explorer:
+        async with KinapseBot(settings, explorer, force_sync=force_sync) as bot:
+            await bot.start(settings.discord_token.get_secret_value())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Kinapse, the concept-map bot"
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot on Discord (the default)")
+    sub.add_parser("sync", help="run the bot, syncing app commands even if unchanged")
+    preview = sub.add_parser("preview", help="run offline in a simulated Discord in your browser")
+    preview.add_argument("--port", type=int, default=0, help="loopback port (default: any free)")
+    maps = sub.add_parser("maps", help="bundled map tools")
+    maps_sub = maps.add_subparsers(dest="maps_command", required=True)
+    lint = maps_sub.add_parser("lint", help="check map files")
+    lint.add_argument("paths", nargs="*", help="files or folders (default: the maps folder)")
+    export = maps_sub.add_parser("export", help="print a bundled or stored map")
+    export.add_argument("topic")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.command == "maps":
+        from bot import authoring
+
+        if args.maps_command == "lint":
+            return authoring.lint_command(args.paths or [str(settings.maps_dir)])
+        return asyncio.run(authoring.export_command(settings, args.topic, args.format, args.scope))
+
+    setup_logging(settings)
+    if args.command == "preview":
+        from bot.preview import run_preview
+
+        try:
+            return asyncio.run(run_preview(settings, port=args.port))
+        except KeyboardInterrupt:
+            return 0
+
+    if settings.discord_token is None:
+        print(f"DISCORD_TOKEN is not set (see .env.example). {PREVIEW_HINT}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        asyncio.run(run_bot(settings, force_sync=args.command == "sync"))
+    except SchemaTooNew as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The bot: discord.py client, persistent buttons, command sync."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.explorer import Explorer
+from bot.replies import reply_error
+from bot.views import CardButton, CardSelect
+
+log = logging.getLogger(__name__)
+
+COMMANDS_HASH_KEY = "commands_hash"
+
+
+class KinapseTree(app_commands.CommandTree["KinapseBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[KinapseBot], error: app_commands.AppCommandError
+    ) -> None:
+        await reply_error(interaction, error)
+
+
+class KinapseBot(commands.Bot):
+    """Kinapse on Discord. Owns nothing it did not create: storage and the
+    generator are opened by the caller and passed in through the explorer."""
+
+    def __init__(self, settings: Settings, explorer: Explorer, *, force_sync: bool = False) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=discord.Intents(guilds=True),
+            # Nothing the bot sends can ping anyone, whatever the text says.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=KinapseTree,
+        )
+        self.settings = settings
+        self.explorer = explorer
+        self.force_sync = force_sync
+
+    async def setup_hook(self) -> None:
+        from bot.commands import ExploreCog
+
+        # Buttons from before a restart: matched by custom_id pattern, state from SQLite.
+        self.add_dynamic_items(CardButton, CardSelect)
+        await self.add_cog(ExploreCog(self))
+        await self.sync_commands(force=self.force_sync)
+
+    async def sync_commands(self, *, force: bool = False) -> None:
+        """Sync the app commands when their definition changed since the last sync.
+
+        Discord rate-limits syncing; a hash in the database avoids a sync on every start.
+        """
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(
+            json.dumps([payload, self.settings.dev_guild_id], sort_keys=True).encode()
+        ).hexdigest()
+        storage = self.explorer.storage
+        if not force and await storage.get_meta(COMMANDS_HASH_KEY) == digest:
+            log.info("App commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        await storage.set_meta(COMMANDS_HASH_KEY, digest)
+        where = f"guild {self.settings.dev_guild_id}" if guild else "all servers"
+        log.info("Synced %d app commands to %s", len(synced), where)
+
+    async def on_ready(self) -> None:
+        log.info("Logged in as %s (%s) in %d servers", self.user, self.user.id, len(self.guilds))

@@ -1,0 +1,173 @@
+"""The app commands: thin handlers over the explore core."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import cards
+from bot.errors import KinapseError, NotFound
+from bot.models import TOPIC_MAX, clean_topic, topic_key
+from bot.replies import describe, send_private
+from bot.views import message_kwargs, scope_of
+
+if TYPE_CHECKING:
+    from bot.client import KinapseBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["KinapseBot"]
+LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
+BUDGET_MAX = 100_000_000
+TOP_USERS_SHOWN = 5
+
+
+class ExploreCog(commands.Cog):
+    def __init__(self, bot: KinapseBot) -> None:
+        self.bot = bot
+        self.explorer = bot.explorer
+
+    @app_commands.command(name="explore")
+    @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
+    async def explore(
+        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+    ) -> None:
+        """Explore a topic as a concept map you walk through with buttons."""
+        scope = scope_of(interaction)
+        topic = clean_topic(topic)
+        concept_map = await self.explorer.lookup(scope, topic)
+        if concept_map is not None:
+            # Known topic: the card is the first response, no waiting.
+            card = cards.map_card(await self.explorer.map_view(concept_map.id))
+            response = await interaction.response.send_message(**message_kwargs(card))
+            await self._start(interaction, response.message_id, concept_map.id)
+            return
+
+        await self.explorer.check_can_generate(scope, interaction.user.id, topic)
+        await interaction.response.defer(thinking=True)
+        shown = cards.literal(topic)
+        message = await interaction.edit_original_response(content=f"Mapping *{shown}*…")
+        try:
+            concept_map = await self.explorer.generate_map(scope, interaction.user.id, topic)
+        except KinapseError as exc:
+            await interaction.edit_original_response(
+                content=f"Couldn't map *{shown}*: {describe(exc)}"
+            )
+            return
+        await self._start(interaction, message.id, concept_map.id)
+        card = cards.map_card(await self.explorer.map_view(concept_map.id))
+        await interaction.edit_original_response(content=None, **message_kwargs(card))
+
+    async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:
+        if message_id is None:
+            return
+        await self.explorer.start_session(
+            message_id=message_id,
+            owner_id=interaction.user.id,
+            scope=scope_of(interaction),
+            map_id=map_id,
+            concept_id=None,
+        )
+
+    @explore.autocomplete("topic")
+    async def explore_topics(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            topics = await self.explorer.autocomplete(scope_of(interaction), current)
+        except Exception:
+            log.exception("Autocomplete failed for %r", current)
+            return []
+        return [app_commands.Choice(name=topic, value=topic) for topic in topics]
+
+    @app_commands.command(name="maps")
+    async def maps(self, interaction: Interaction) -> None:
+        """List this server's maps, most explored first."""
+        listings = await self.explorer.list_maps(scope_of(interaction))
+        name = interaction.guild.name if interaction.guild else "your DMs"
+        card = cards.maps_card(listings, 0, scope_name=name)
+        await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+
+    admin = app_commands.Group(
+        name="kinapse",
+        description="Manage Kinapse in this server",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @admin.command(name="forget")
+    @app_commands.describe(topic="The map to delete, with every concept opened or generated in it")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def forget(
+        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+    ) -> None:
+        """Forget one of this server's maps; curated maps come back fresh next time."""
+        scope = scope_of(interaction)
+        concept_map = await self.explorer.storage.find_map(scope, topic_key(topic))
+        if concept_map is None:
+            bundled = self.explorer.bundled.find(topic_key(topic))
+            if bundled is not None:
+                concept_map = await self.explorer.storage.find_map(scope, bundled.key)
+        if concept_map is None:
+            raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
+        await self.explorer.storage.delete_map(scope, concept_map.key)
+        log.info(
+            "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
+        )
+        await send_private(interaction, f"Forgot the map of {cards.literal(concept_map.topic)}.")
+
+    forget.autocomplete("topic")(explore_topics)
+
+    @admin.command(name="settings")
+    @app_commands.describe(
+        language="Language new maps are written in, for example English or de",
+        daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def settings(
+        self,
+        interaction: Interaction,
+        language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
+        daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
+    ) -> None:
+        """Show or change this server's Kinapse settings."""
+        scope = scope_of(interaction)
+        if language is not None:
+            language = clean_topic(language)
+        if language is not None or daily_budget is not None:
+            await self.explorer.update_settings(scope, language=language, budget=daily_budget)
+        current_language = await self.explorer.language(scope)
+        budget = await self.explorer.daily_budget(scope)
+        await send_private(
+            interaction,
+            f"Language: **{cards.literal(current_language)}** · "
+            f"daily generation budget: **{budget:,}** tokens",
+        )
+
+    @admin.command(name="usage")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def usage(self, interaction: Interaction) -> None:
+        """Tokens and calls Claude used for this server today and this month."""
+        scope = scope_of(interaction)
+        storage = self.explorer.storage
+        now = datetime.fromtimestamp(time.time(), UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        month = day.replace(day=1)
+        today = await storage.usage_since(scope, day.timestamp())
+        this_month = await storage.usage_since(scope, month.timestamp())
+        top = await storage.top_users(scope, month.timestamp(), TOP_USERS_SHOWN)
+        budget = await self.explorer.daily_budget(scope)
+        lines = [
+            f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
+            f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
+        ]
+        if top:
+            # Mentions render as names and, with allowed mentions off, ping nobody.
+            lines.append("Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top))
+        await send_private(interaction, "\n".join(lines))

@@ -1,0 +1,325 @@
+"""Buttons and menus that outlive the process: DynamicItems carrying ids only.
+
+Each callback checks, acknowledges, calls the explore core and renders. The
+person who ran /explore moves the public message in place; anyone else gets a
+private copy of the card they clicked, with a session of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot import cards
+from bot.cards import Action, Card, Control, Status
+from bot.errors import KinapseError, NoGenerator, NotFound
+from bot.explorer import ConceptView, MapView, View
+from bot.models import Session
+from bot.replies import describe, reply_error
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["KinapseBot"]
+ID = r"[0-9]{1,20}"  # a snowflake or row id; never anything else in a custom_id
+
+
+def scope_of(interaction: discord.Interaction) -> int:
+    """The guild, or the user in DMs: whose maps and expansions these are."""
+    return interaction.guild_id or interaction.user.id
+
+
+def to_view(card: Card) -> discord.ui.View:
+    """The card's controls as a persistent view (no timeout: buttons work for days)."""
+    view = discord.ui.View(timeout=None)
+    for control in card.controls:
+        view.add_item(CardSelect(control) if control.options else CardButton(control))
+    return view
+
+
+def message_kwargs(card: Card) -> dict[str, Any]:
+    return {"embed": card.embed, "view": to_view(card)}
+
+
+class CardButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"kin:(?P<action>open|back|up|home|retry|maps):(?P<target>{ID})",
+):
+    def __init__(self, control: Control) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=control.label,
+                style=control.style,
+                custom_id=control.custom_id,
+                row=control.row,
+                disabled=control.disabled,
+            )
+        )
+        self.action = control.action
+        self.target = control.target
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> CardButton:
+        control = Control(Action(match["action"]), int(match["target"]), item.label or "", None)
+        return cls(control)
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        await run_safely(interaction, HANDLERS[self.action], self.target)
+
+
+class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick:(?P<parent>{ID})"):
+    def __init__(self, control: Control) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=control.custom_id,
+                placeholder=control.label,
+                row=control.row,
+                options=[
+                    discord.SelectOption(label=label, value=str(concept_id), description=about)
+                    for concept_id, label, about in control.options
+                ],
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Select, match: re.Match[str], /
+    ) -> CardSelect:
+        options = tuple((int(o.value), o.label, o.description or "") for o in item.options)
+        return cls(Control(Action.PICK, int(match["parent"]), "", None, options=options))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        values = (interaction.data or {}).get("values") or []
+        if not values or not str(values[0]).isdigit():
+            await reply_error(interaction, NotFound("Pick a concept from the menu."))
+            return
+        await run_safely(interaction, open_concept, int(values[0]))
+
+
+async def run_safely(interaction: Interaction, handler: Any, target: int) -> None:
+    """Run a handler; every failure becomes a short private reply (DynamicItem errors are
+    otherwise only logged, leaving the user with "This interaction failed")."""
+    try:
+        await handler(interaction, target)
+    except Exception as exc:
+        await reply_error(interaction, exc)
+
+
+# -- sessions ------------------------------------------------------------------
+
+
+async def session_for(
+    interaction: Interaction, shown: int | None, map_id: int | None = None
+) -> Session | None:
+    """The session of the clicked message, rebuilt from the message if it was never stored.
+
+    ``shown`` is the concept the clicked card shows (None: the overview of
+    ``map_id``); it is used only to rebuild a missing session, whose owner is
+    the user the message answered.
+    """
+    explorer = interaction.client.explorer
+    message = interaction.message
+    assert message is not None
+    session = await explorer.storage.get_session(message.id)
+    if session is not None:
+        return session
+    metadata = message.interaction_metadata
+    if metadata is None:
+        return None
+    if map_id is None:
+        map_id = await _map_of(interaction, shown)
+    if map_id is None:
+        return None
+    return await explorer.start_session(
+        message_id=message.id,
+        owner_id=metadata.user.id,
+        scope=scope_of(interaction),
+        map_id=map_id,
+        concept_id=shown,
+    )
+
+
+async def _map_of(interaction: Interaction, concept_id: int | None) -> int | None:
+    if concept_id is None:
+        return None
+    concept = await interaction.client.explorer.storage.get_concept(concept_id)
+    return concept.map_id if concept else None
+
+
+def _check_scope(interaction: Interaction, view: View) -> None:
+    # custom_ids are only ids: never let one reach another server's maps.
+    if view.map.scope != scope_of(interaction):
+        raise NotFound("That card belongs to another server's maps.")
+
+
+# -- rendering -------------------------------------------------------------------
+
+
+def render(view: View, session: Session | None, status: Status | None = None) -> Card:
+    if isinstance(view, MapView):
+        return cards.map_card(view, can_go_back=bool(session and session.history))
+    return cards.concept_card(view, status)
+
+
+def initial_status(interaction: Interaction, view: View) -> Status:
+    explorer = interaction.client.explorer
+    if isinstance(view, ConceptView) and explorer.needs_expansion(view):
+        if explorer.generator is None:
+            return Status(no_generator=True)
+        return Status(mapping=True)
+    return Status()
+
+
+async def show(
+    interaction: Interaction,
+    session: Session | None,
+    target: int | None,
+    view: View,
+    *,
+    move: str = "go",
+) -> None:
+    """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
+
+    ``move`` is how the owner's session gets there: "go" (remembered for Back),
+    or "already" when the session was moved by the caller.
+    """
+    _check_scope(interaction, view)
+    explorer = interaction.client.explorer
+    status = initial_status(interaction, view)
+    if session is not None and session.owner_id == interaction.user.id:
+        if move == "go":
+            session = await explorer.go(session, target)
+        card = render(view, session, status)
+        await interaction.response.edit_message(**message_kwargs(card))
+        message_id = session.message_id
+    else:
+        # A private copy with a session of its own; Back from it returns to
+        # what the public card showed.
+        history = [session.concept_id] if session is not None else []
+        card = render(view, None, status)
+        response = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+        message_id = response.message_id
+        if message_id is None:
+            return
+        session = await explorer.start_session(
+            message_id=message_id,
+            owner_id=interaction.user.id,
+            scope=scope_of(interaction),
+            map_id=view.map.id,
+            concept_id=target,
+            history=history,
+        )
+    if status.mapping and isinstance(view, ConceptView):
+        await fill_in_subconcepts(interaction, message_id, view.concept.id)
+
+
+async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept_id: int) -> None:
+    """Wait for the concept's sub-concepts and edit the card in place when they arrive."""
+    explorer = interaction.client.explorer
+    status = Status()
+    try:
+        view = await explorer.expand(scope_of(interaction), interaction.user.id, concept_id)
+    except KinapseError as exc:
+        if isinstance(exc, NoGenerator):
+            status = Status(no_generator=True)
+        else:
+            status = Status(error=describe(exc))
+        view = await explorer.concept_view(concept_id)
+    session = await explorer.storage.get_session(message_id)
+    if session is None or session.concept_id != concept_id:
+        return  # the reader moved on; the card they see now is not this one
+    await interaction.edit_original_response(**message_kwargs(render(view, session, status)))
+
+
+# -- handlers --------------------------------------------------------------------
+
+
+async def open_concept(interaction: Interaction, concept_id: int) -> None:
+    explorer = interaction.client.explorer
+    current = await explorer.storage.get_concept(concept_id)
+    shown = current.parent_id if current else None
+    session = await session_for(interaction, shown)
+    view = await explorer.concept_view(concept_id)
+    _check_scope(interaction, view)
+    await explorer.storage.count_open(concept_id)
+    view = await explorer.concept_view(concept_id)
+    await show(interaction, session, concept_id, view)
+
+
+async def retry(interaction: Interaction, concept_id: int) -> None:
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concept_view(concept_id)
+    await show(interaction, session, concept_id, view)
+
+
+async def _navigate(
+    interaction: Interaction, action: Action, shown: int | None, map_id: int | None = None
+) -> None:
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, shown, map_id)
+    if session is not None and session.owner_id == interaction.user.id:
+        if action is Action.BACK:
+            session = await explorer.back(session)
+        elif action is Action.UP:
+            session = await explorer.up(session)
+        else:
+            session = await explorer.go(session, None)
+        view = await explorer.view_of(session)
+        await show(interaction, session, session.concept_id, view, move="already")
+        return
+    # Someone else's card: a private copy of where the button leads from what it shows.
+    target: int | None = None
+    if map_id is None and session is not None:
+        map_id = session.map_id
+    if shown is not None:
+        concept = await explorer.storage.get_concept(shown)
+        if concept is None:
+            raise NotFound("This concept no longer exists; run /explore again.")
+        map_id = concept.map_id
+        if action is not Action.HOME:
+            target = concept.parent_id
+    if target is not None:
+        view: View = await explorer.concept_view(target)
+    elif map_id is not None:
+        view = await explorer.map_view(map_id)
+    else:
+        raise NotFound("This card is too old to follow; run /explore again.")
+    await show(interaction, session, target, view)
+
+
+async def back(interaction: Interaction, shown: int) -> None:
+    await _navigate(interaction, Action.BACK, shown or None)
+
+
+async def up(interaction: Interaction, shown: int) -> None:
+    await _navigate(interaction, Action.UP, shown or None)
+
+
+async def home(interaction: Interaction, map_id: int) -> None:
+    await _navigate(interaction, Action.HOME, None, map_id)
+
+
+async def maps_page(interaction: Interaction, page: int) -> None:
+    explorer = interaction.client.explorer
+    listings = await explorer.list_maps(scope_of(interaction))
+    name = interaction.guild.name if interaction.guild else "your DMs"
+    card = cards.maps_card(listings, page, scope_name=name)
+    await interaction.response.edit_message(**message_kwargs(card))
+
+
+HANDLERS = {
+    Action.OPEN: open_concept,
+    Action.RETRY: retry,
+    Action.BACK: back,
+    Action.UP: up,
+    Action.HOME: home,
+    Action.PAGE: maps_page,
+}
