@@ -68,9 +68,11 @@ async def run_bot(settings: Settings, *, force_sync: bool) -> None:
     from bot.client import KinapseBot
 
     assert settings.discord_token is not None
+    token = settings.discord_token.get_secret_value()
     async with open_explorer(settings) as explorer:
-        async with KinapseBot(settings, explorer, force_sync=force_sync) as bot:
-            await bot.start(settings.discord_token.get_secret_value())
+        bot = KinapseBot(settings, explorer, force_sync=force_sync)
+        async with bot:
+            await bot.start(token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
