@@ -1,0 +1,461 @@
+"""Storage on real SQLite files: migrations, transactions, the concept tree, sessions, usage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.models import BundledMap, ChildState, Session, Source, Usage
+from bot.storage import SCHEMA_VERSION, SchemaTooNew, ScopeSettings, Storage, UsageTotals
+from tests.fakes import draft
+
+GUILD = 1001
+OTHER_GUILD = 2002
+TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta"}
+
+
+def sqlite_file(path: Path, sql: str) -> list[tuple]:
+    """Read a database file with the standard library, outside of Storage."""
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def bundled_map() -> BundledMap:
+    """Key concepts: 0 with three children, 1 a leaf, 2 and 3 unexpanded."""
+    return BundledMap.model_validate(
+        {
+            "topic": "Cells",
+            "overview": "Cells are the units of life. Everything alive is made of them.",
+            "concepts": [
+                {
+                    **draft("Organelles").model_dump(),
+                    "children": [draft(t).model_dump() for t in ("Nucleus", "Ribosome", "Golgi")],
+                },
+                {**draft("Cell Size").model_dump(), "leaf": True},
+                draft("Membrane").model_dump(),
+                draft("Division").model_dump(),
+            ],
+        }
+    )
+
+
+async def store_cells(storage: Storage, scope: int = GUILD):
+    cells = bundled_map()
+    return await storage.create_map(
+        scope=scope,
+        key=cells.key,
+        topic=cells.topic,
+        language=cells.language,
+        overview=cells.overview,
+        source=Source.BUNDLED,
+        model=None,
+        concepts=cells.concepts,
+        now=1000.0,
+    )
+
+
+# -- schema ---------------------------------------------------------------------
+
+
+async def test_empty_file_migrates_to_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    path.touch()
+    async with Storage.open(path) as storage:
+        assert await storage.list_maps(GUILD) == []
+    assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    tables = {r[0] for r in sqlite_file(path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables >= TABLES
+
+
+async def test_missing_folder_and_file_are_created(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "nested" / "kinapse.db"
+    async with Storage.open(path):
+        pass
+    assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_wal_mode_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path) as storage:
+        await storage.set_meta("probe", "1")
+        assert sqlite_file(path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    sqlite_file(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaTooNew) as raised:
+        async with Storage.open(path):
+            pass
+    message = str(raised.value)
+    assert str(path) in message
+    assert f"schema version {SCHEMA_VERSION + 1}" in message
+    assert "upgrade Kinapse" in message
+    assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    assert sqlite_file(path, "SELECT name FROM sqlite_master") == []
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path) as storage:
+        stored = await store_cells(storage)
+    async with Storage.open(path) as storage:
+        again = await storage.find_map(GUILD, "cells")
+        assert again is not None
+        assert again.id == stored.id
+        assert again.total == 7
+    assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+# -- transactions -----------------------------------------------------------------
+
+
+async def test_concurrent_transactions_do_not_mix(storage: Storage) -> None:
+    """A failing transaction rolls back only its own rows, never another coroutine's."""
+
+    async def writer(name: str, fail: bool) -> None:
+        async with storage.transaction() as db:
+            for n in range(5):
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", (f"{name}{n}", name)
+                )
+                await asyncio.sleep(0)
+                if fail and n == 2:
+                    raise RuntimeError("boom")
+
+    results = await asyncio.gather(
+        writer("bad", fail=True), writer("good", fail=False), return_exceptions=True
+    )
+
+    assert isinstance(results[0], RuntimeError)
+    assert results[1] is None
+    assert [await storage.get_meta(f"good{n}") for n in range(5)] == ["good"] * 5
+    assert [await storage.get_meta(f"bad{n}") for n in range(5)] == [None] * 5
+    await storage.set_meta("after", "still writable")
+    assert await storage.get_meta("after") == "still writable"
+
+
+async def test_cancelled_transaction_rolls_back(storage: Storage) -> None:
+    inside = asyncio.Event()
+
+    async def writer() -> None:
+        async with storage.transaction() as db:
+            await db.execute("INSERT INTO meta (key, value) VALUES ('half', 'done')")
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(writer())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await storage.get_meta("half") is None
+    await storage.set_meta("next", "ok")
+    assert await storage.get_meta("next") == "ok"
+
+
+async def test_what_was_stored_survives_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from bot.storage import Storage
+
+        async def main():
+            async with Storage.open({str(path)!r}) as storage:
+                await storage.set_meta("shown", "to a user")
+                print("stored", flush=True)
+                await asyncio.sleep(60)
+
+        asyncio.run(main())
+        """
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=15)
+        assert line.strip() == b"stored"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        await process.wait()
+    assert process.returncode == -signal.SIGKILL
+    async with Storage.open(path) as storage:
+        assert await storage.get_meta("shown") == "to a user"
+
+
+# -- maps and concepts ------------------------------------------------------------
+
+
+async def test_create_map_stores_the_two_level_tree(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    assert (stored.scope, stored.topic, stored.key) == (GUILD, "Cells", "cells")
+    assert stored.source is Source.BUNDLED
+    assert stored.model is None
+    assert (stored.opened, stored.total) == (0, 7)
+
+    key_concepts = await storage.key_concepts(stored.id)
+    assert [(c.title, c.position, c.depth, c.parent_id, c.state) for c in key_concepts] == [
+        ("Organelles", 0, 1, None, ChildState.EXPANDED),
+        ("Cell Size", 1, 1, None, ChildState.LEAF),
+        ("Membrane", 2, 1, None, ChildState.UNEXPANDED),
+        ("Division", 3, 1, None, ChildState.UNEXPANDED),
+    ]
+    organelles = key_concepts[0]
+    children = await storage.children(organelles.id)
+    assert [(c.title, c.position, c.depth, c.parent_id) for c in children] == [
+        ("Nucleus", 0, 2, organelles.id),
+        ("Ribosome", 1, 2, organelles.id),
+        ("Golgi", 2, 2, organelles.id),
+    ]
+    assert all(c.state is ChildState.UNEXPANDED for c in children)
+    assert children[1].summary == "Ribosome in one sentence."
+    assert await storage.children(key_concepts[1].id) == []
+    assert [c.title for c in await storage.path(children[2].id)] == ["Organelles", "Golgi"]
+
+
+async def test_create_map_twice_keeps_the_first(storage: Storage) -> None:
+    first = await store_cells(storage)
+    second = await storage.create_map(
+        scope=GUILD,
+        key="cells",
+        topic="CELLS",
+        language="de",
+        overview="Another overview.",
+        source=Source.GENERATED,
+        model="m",
+        concepts=[draft(f"C{n}") for n in range(4)],
+        now=2000.0,
+    )
+    assert second.id == first.id
+    assert second.topic == "Cells"
+    assert second.total == 7
+
+
+async def test_maps_are_per_scope(storage: Storage) -> None:
+    mine = await store_cells(storage, GUILD)
+    theirs = await store_cells(storage, OTHER_GUILD)
+    assert mine.id != theirs.id
+    assert (await storage.find_map(GUILD, "cells")).id == mine.id
+    assert (await storage.find_map(OTHER_GUILD, "cells")).id == theirs.id
+    assert await storage.find_map(3003, "cells") is None
+    assert await storage.topics(GUILD) == [("Cells", "cells")]
+
+
+async def test_claim_expansion_is_exclusive_until_the_lease_expires(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    membrane = (await storage.key_concepts(stored.id))[2]
+
+    assert await storage.claim_expansion(membrane.id, now=100.0, lease=60.0) is True
+    assert (await storage.get_concept(membrane.id)).state is ChildState.PENDING
+    assert await storage.claim_expansion(membrane.id, now=100.0, lease=60.0) is False
+    assert await storage.claim_expansion(membrane.id, now=159.0, lease=60.0) is False
+    # The first claimant died without releasing: its lease runs out and someone else may try.
+    assert await storage.claim_expansion(membrane.id, now=161.0, lease=60.0) is True
+
+
+async def test_expanded_and_leaf_concepts_cannot_be_claimed(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles, cell_size = (await storage.key_concepts(stored.id))[:2]
+    assert await storage.claim_expansion(organelles.id, now=1.0, lease=60.0) is False
+    assert await storage.claim_expansion(cell_size.id, now=1.0, lease=60.0) is False
+    assert (await storage.get_concept(organelles.id)).state is ChildState.EXPANDED
+
+
+async def test_store_expansion_then_children(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    membrane = (await storage.key_concepts(stored.id))[2]
+    assert await storage.claim_expansion(membrane.id, now=1.0, lease=60.0)
+
+    await storage.store_expansion(
+        membrane.id, [draft("Lipids"), draft("Channels"), draft("Receptors")], leaf=False
+    )
+
+    concept = await storage.get_concept(membrane.id)
+    assert concept.state is ChildState.EXPANDED
+    children = await storage.children(membrane.id)
+    assert [(c.title, c.depth, c.position) for c in children] == [
+        ("Lipids", 2, 0),
+        ("Channels", 2, 1),
+        ("Receptors", 2, 2),
+    ]
+    assert (await storage.get_map(stored.id)).total == 10
+    assert await storage.claim_expansion(membrane.id, now=500.0, lease=60.0) is False
+
+    # A late second result for the same concept is ignored, not appended.
+    await storage.store_expansion(membrane.id, [draft(f"X{n}") for n in range(3)], leaf=False)
+    assert len(await storage.children(membrane.id)) == 3
+
+
+async def test_store_expansion_as_leaf(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    division = (await storage.key_concepts(stored.id))[3]
+    assert await storage.claim_expansion(division.id, now=1.0, lease=60.0)
+    await storage.store_expansion(division.id, [], leaf=True)
+    assert (await storage.get_concept(division.id)).state is ChildState.LEAF
+    assert await storage.children(division.id) == []
+
+
+async def test_release_expansion_resets_state(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    membrane = (await storage.key_concepts(stored.id))[2]
+    assert await storage.claim_expansion(membrane.id, now=1.0, lease=600.0)
+
+    await storage.release_expansion(membrane.id, "Claude is overloaded.")
+
+    concept = await storage.get_concept(membrane.id)
+    assert concept.state is ChildState.UNEXPANDED
+    assert concept.error == "Claude is overloaded."
+    assert await storage.children(membrane.id) == []
+    # Tried again at once, not after the lease.
+    assert await storage.claim_expansion(membrane.id, now=2.0, lease=600.0) is True
+    assert (await storage.get_concept(membrane.id)).error is None
+
+
+async def test_release_does_not_touch_a_finished_expansion(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+    await storage.release_expansion(organelles.id, "late failure")
+    concept = await storage.get_concept(organelles.id)
+    assert concept.state is ChildState.EXPANDED
+    assert concept.error is None
+    assert len(await storage.children(organelles.id)) == 3
+
+
+async def test_opened_concepts_are_counted_once_each(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    concepts = await storage.key_concepts(stored.id)
+    await storage.count_open(concepts[0].id)
+    await storage.count_open(concepts[0].id)
+    await storage.count_open(concepts[2].id)
+    assert (await storage.get_map(stored.id)).opened == 2
+    listed = await storage.list_maps(GUILD)
+    assert [(m.topic, m.opened, m.total) for m in listed] == [("Cells", 2, 7)]
+
+
+async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    other = await store_cells(storage, OTHER_GUILD)
+    organelles = (await storage.key_concepts(stored.id))[0]
+    nucleus = (await storage.children(organelles.id))[0]
+    session = Session(
+        message_id=55, owner_id=7, scope=GUILD, map_id=stored.id, concept_id=nucleus.id
+    )
+    await storage.save_session(session, now=1.0)
+
+    assert await storage.delete_map(GUILD, "cells") is True
+
+    assert await storage.find_map(GUILD, "cells") is None
+    assert await storage.get_map(stored.id) is None
+    assert await storage.get_concept(organelles.id) is None
+    assert await storage.get_concept(nucleus.id) is None
+    assert await storage.get_session(55) is None
+    assert await storage.key_concepts(stored.id) == []
+    assert await storage.delete_map(GUILD, "cells") is False
+    # The same topic in another server is untouched.
+    assert (await storage.get_map(other.id)).total == 7
+
+
+# -- sessions -----------------------------------------------------------------------
+
+
+async def test_session_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path) as storage:
+        stored = await store_cells(storage)
+        first, second = (await storage.key_concepts(stored.id))[:2]
+        session = Session(
+            message_id=123456789012345678,
+            owner_id=42,
+            scope=GUILD,
+            map_id=stored.id,
+            concept_id=second.id,
+            history=[None, first.id],
+        )
+        await storage.save_session(session, now=10.0)
+    async with Storage.open(path) as storage:
+        assert await storage.get_session(123456789012345678) == session
+        assert await storage.get_session(1) is None
+
+
+async def test_saving_a_session_again_moves_it(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    first = (await storage.key_concepts(stored.id))[0]
+    base = Session(message_id=9, owner_id=1, scope=GUILD, map_id=stored.id, concept_id=None)
+    await storage.save_session(base, now=1.0)
+    moved = base.model_copy(update={"concept_id": first.id, "history": [None]})
+    await storage.save_session(moved, now=2.0)
+    assert await storage.get_session(9) == moved
+
+
+async def test_session_history_is_bounded(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    first = (await storage.key_concepts(stored.id))[0]
+    history: list[int | None] = [None, first.id] * 40
+    session = Session(
+        message_id=9, owner_id=1, scope=GUILD, map_id=stored.id, concept_id=None, history=history
+    )
+    await storage.save_session(session, now=1.0)
+    loaded = await storage.get_session(9)
+    assert loaded.history == history[-50:]
+
+
+# -- usage, limits and settings -------------------------------------------------
+
+
+def usage(tokens_in: int, tokens_out: int) -> Usage:
+    return Usage(model="m", input_tokens=tokens_in, output_tokens=tokens_out)
+
+
+async def test_usage_recording_and_totals(storage: Storage) -> None:
+    await storage.record_usage(
+        scope=GUILD, user_id=7, request="r1", kind="map", usage=[usage(100, 50)], now=1000.0
+    )
+    # A repaired answer: two calls under one request.
+    await storage.record_usage(
+        scope=GUILD,
+        user_id=8,
+        request="r2",
+        kind="expand",
+        usage=[usage(10, 5), Usage(model="m", cache_read_tokens=20, cache_write_tokens=1)],
+        now=2000.0,
+    )
+    await storage.record_usage(
+        scope=OTHER_GUILD, user_id=7, request="r3", kind="map", usage=[usage(1, 1)], now=2000.0
+    )
+    await storage.record_usage(
+        scope=GUILD, user_id=7, request="r4", kind="map", usage=[], now=2500.0
+    )
+
+    assert await storage.usage_since(GUILD, 0.0) == UsageTotals(calls=3, tokens=186)
+    assert await storage.usage_since(GUILD, 1500.0) == UsageTotals(calls=2, tokens=36)
+    assert await storage.usage_since(GUILD, 2001.0) == UsageTotals(calls=0, tokens=0)
+    assert await storage.top_users(GUILD, 0.0) == [(7, 150), (8, 36)]
+    # Requests count once each, however many calls they took, across servers.
+    assert await storage.user_requests_since(7, 0.0) == [1000.0, 2000.0]
+    assert await storage.user_requests_since(8, 0.0) == [2000.0]
+    assert await storage.user_requests_since(7, 1500.0) == [2000.0]
+
+
+async def test_refusals_are_remembered_until_they_expire(storage: Storage) -> None:
+    await storage.remember_refusal(GUILD, "map:weapons", until=500.0)
+    assert await storage.refused_until(GUILD, "map:weapons", now=100.0) == 500.0
+    assert await storage.refused_until(GUILD, "map:weapons", now=501.0) is None
+    assert await storage.refused_until(OTHER_GUILD, "map:weapons", now=100.0) is None
+
+
+async def test_scope_settings_round_trip(storage: Storage) -> None:
+    assert await storage.scope_settings(GUILD) == ScopeSettings()
+    await storage.save_scope_settings(GUILD, ScopeSettings(language="fr", daily_token_budget=10))
+    await storage.save_scope_settings(GUILD, ScopeSettings(language="de", daily_token_budget=10))
+    assert await storage.scope_settings(GUILD) == ScopeSettings("de", 10)
+    assert await storage.scope_settings(OTHER_GUILD) == ScopeSettings()
