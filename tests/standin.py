@@ -1,0 +1,234 @@
+"""A local stand-in for Anthropic's Messages API, for tests of the real SDK.
+
+The SDK is pointed at it through ``base_url``; it listens on 127.0.0.1 on a
+random port, so no test reaches the internet. Each POST /v1/messages is
+recorded and answered with the next scripted reply, or, when nothing is
+scripted, with a valid map or expansion (whichever the request's output
+schema asks for).
+
+    async def test_something(standin):
+        standin.script(overloaded(), answer(valid_map()))
+        generator = AnthropicGenerator(standin.settings(), prompts)
+        ...
+        assert len(standin.requests) == 2
+
+Registered as a pytest plugin in ``tests/conftest.py``; the fixture is
+``standin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.config import Settings
+
+# Short enough that the SDK's retries cost nothing in a test (it honours retry-after-ms).
+RETRY_AFTER_MS = 5
+DEFAULT_USAGE = {
+    "input_tokens": 120,
+    "output_tokens": 340,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+}
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP answer.
+
+    ``content`` is the text of the single text block: a dict or list is sent as
+    JSON, a str as it is, None for no content block. ``body`` replaces the whole
+    response body (error replies use it). ``delay`` holds the answer back.
+    """
+
+    status: int = 200
+    content: Any = None
+    stop_reason: str | None = "end_turn"
+    usage: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_USAGE))
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    delay: float = 0.0
+
+
+def answer(content: Any, *, stop_reason: str | None = "end_turn", **usage: int) -> Reply:
+    """A 200 with ``content`` as the text block; ``usage`` overrides token counts."""
+    return Reply(content=content, stop_reason=stop_reason, usage={**DEFAULT_USAGE, **usage})
+
+
+def refusal() -> Reply:
+    """Claude declining: stop_reason "refusal" and no JSON."""
+    return answer(None, stop_reason="refusal")
+
+
+def error(status: int, kind: str, message: str, *, retry: bool | None = None) -> Reply:
+    """An API error in Anthropic's shape; ``retry`` sets ``x-should-retry`` when given."""
+    headers = {"retry-after-ms": str(RETRY_AFTER_MS), "request-id": "req_standin_error"}
+    if retry is not None:
+        headers["x-should-retry"] = "true" if retry else "false"
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return Reply(status=status, headers=headers, body=body)
+
+
+def overloaded() -> Reply:
+    return error(529, "overloaded_error", "Overloaded", retry=True)
+
+
+def concept(title: str, *, summary: str | None = None, detail: str | None = None) -> dict[str, str]:
+    return {
+        "title": title,
+        "summary": summary or f"{title} in one sentence.",
+        "detail": detail or f"{title} matters here. It connects to its parent. It fits the topic.",
+    }
+
+
+def valid_map(count: int = 5, *, prefix: str = "Key concept") -> dict[str, Any]:
+    return {
+        "overview": "An overview of the topic. It has two sentences.",
+        "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)],
+    }
+
+
+def valid_expansion(count: int = 3, *, prefix: str = "Sub-concept") -> dict[str, Any]:
+    return {"leaf": False, "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)]}
+
+
+def leaf() -> dict[str, Any]:
+    return {"leaf": True, "concepts": []}
+
+
+@dataclass
+class Request:
+    """One request the stand-in received."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.body["messages"]
+
+    @property
+    def system(self) -> list[dict[str, Any]]:
+        system = self.body.get("system", [])
+        return [{"type": "text", "text": system}] if isinstance(system, str) else system
+
+    @property
+    def system_text(self) -> str:
+        return "\n".join(block["text"] for block in self.system)
+
+    @property
+    def prompt(self) -> str:
+        """The text of the first user message (the task)."""
+        return _text(self.messages[0]["content"])
+
+    @property
+    def last(self) -> str:
+        """The text of the last message (a repair request, when there is one)."""
+        return _text(self.messages[-1]["content"])
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        return self.body.get("output_config", {}).get("format", {}).get("schema", {})
+
+
+def _text(content: str | list[dict[str, Any]]) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(block.get("text", "") for block in content)
+
+
+class StandIn:
+    """The server; ``script`` queues replies, ``requests`` records what came in."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Reply] = deque()
+        self.requests: list[Request] = []
+        # Answers every request once the queue is empty; None: a valid map or expansion.
+        self.fallback: Reply | None = None
+        self.base_url = ""
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    def script(self, *replies: Reply) -> None:
+        self.queue.extend(replies)
+
+    def always(self, reply: Reply) -> None:
+        self.fallback = reply
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings whose SDK client talks to this stand-in."""
+        values: dict[str, Any] = {
+            "anthropic_api_key": "test-key",
+            "anthropic_base_url": self.base_url,
+            "model": "claude-sonnet-4-6",
+            "generation_deadline": 10.0,
+        }
+        return Settings(**(values | overrides))
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/messages", self._messages)
+        # A request a test abandoned (deadline tests) must not hold up the teardown.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _messages(self, http: web.Request) -> web.Response:
+        body = await http.json()
+        request = Request(body=body, headers={k.lower(): v for k, v in http.headers.items()})
+        self.requests.append(request)
+        reply = self.queue.popleft() if self.queue else self.fallback or _default(request)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        payload = reply.body if reply.body is not None else self._message(reply, body["model"])
+        return web.json_response(payload, status=reply.status, headers=reply.headers)
+
+    def _message(self, reply: Reply, model: str) -> dict[str, Any]:
+        if reply.content is None:
+            content = []
+        else:
+            text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+            content = [{"type": "text", "text": text}]
+        return {
+            "id": f"msg_standin_{next(self._ids)}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": None,
+            "usage": reply.usage,
+        }
+
+
+def _default(request: Request) -> Reply:
+    """A valid answer to whichever task the output schema describes."""
+    if "overview" in request.schema.get("properties", {}):
+        return answer(valid_map())
+    return answer(valid_expansion())
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[StandIn]:
+    server = StandIn()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
