@@ -133,8 +133,8 @@ _MAP_SCHEMA = _json_schema(MapDraft)
 # Defaults are optional in pydantic's schema; asking for both keeps Claude explicit about leaves.
 _EXPANSION_SCHEMA = _json_schema(Expansion, required=["leaf", "concepts"])
 
-# Discord pings on these even inside an embed's text when mentions are allowed; a zero-width
-# space after the "@" keeps the text readable and inert (allowed mentions are "none" too).
+# Model text may end up in a message's content, where these ping unless allowed mentions
+# forbid it; a zero-width space after the "@" keeps them readable and inert anywhere.
 _MENTION = re.compile(r"@(?=everyone|here)|<@", re.IGNORECASE)
 ZERO_WIDTH_SPACE = "\u200b"
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.
@@ -259,7 +259,7 @@ class AnthropicGenerator:
                     {
                         "role": "user",
                         "content": self._prompts.render(
-                            "repair", problems="\n".join(f"- {p}" for p in problems)
+                            "repair", problems="\n".join(f"- {_quote(p)}" for p in problems)
                         ),
                     },
                 ]
