@@ -235,7 +235,10 @@ async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept
     session = await explorer.storage.get_session(message_id)
     if session is None or session.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
-    await interaction.edit_original_response(**message_kwargs(render(view, session, status)))
+    try:
+        await interaction.edit_original_response(**message_kwargs(render(view, session, status)))
+    except discord.NotFound:
+        log.info("Card %s was deleted before its sub-concepts arrived", message_id)
 
 
 # -- handlers --------------------------------------------------------------------
