@@ -53,7 +53,7 @@ async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
     try:
         yield generator
     finally:
-        await generator.close()
+        await generator.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -44,7 +44,7 @@ class Settings(BaseModel):
     discord_token: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-4-6"
     database: Path = PROJECT_ROOT / "data" / "kinapse.db"
     maps_dir: Path = PROJECT_ROOT / "maps"
     prompts_dir: Path = PROJECT_ROOT / "prompts"

@@ -220,7 +220,7 @@ SUM_SCOPE_USAGE = """
     FROM usage WHERE scope = ? AND created_at >= ?
 """
 SELECT_USER_REQUESTS = """
-    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at >= ?
+    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at > ?
     GROUP BY request ORDER BY 1
 """
 TOP_USERS = """

@@ -21,10 +21,12 @@ import simcord
 from bot.client import KinapseBot
 from bot.config import PROJECT_ROOT, Settings
 from bot.explorer import Explorer
-from bot.generator import Generator
+from bot.generator import AnthropicGenerator, Generator
 from bot.maps import BundledMaps
+from bot.prompts import load_prompts
 from bot.storage import Storage
 from tests.fakes import FakeGenerator
+from tests.standin import StandIn
 
 MESSAGE_ROUTES = ("/messages", "/callback", "/webhooks/")
 
@@ -64,6 +66,7 @@ class Kinapse:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_generator: run the bot with no API key")
+    config.addinivalue_line("markers", "anthropic: the real generator against the stand-in")
 
 
 @pytest.fixture
@@ -81,10 +84,22 @@ def bundled_maps(bot_settings: Settings) -> BundledMaps:
 
 
 @pytest.fixture
-def generator(request: pytest.FixtureRequest) -> Generator | None:
+async def generator(
+    request: pytest.FixtureRequest, standin: StandIn
+) -> AsyncIterator[Generator | None]:
+    """A FakeGenerator; none with ``no_generator``; the real Anthropic one, talking to
+    the local stand-in Messages API, with ``anthropic``."""
     if request.node.get_closest_marker("no_generator"):
-        return None
-    return FakeGenerator()
+        yield None
+    elif request.node.get_closest_marker("anthropic"):
+        settings = standin.settings()
+        real = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
+        try:
+            yield real
+        finally:
+            await real.aclose()
+    else:
+        yield FakeGenerator()
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""New topics and lazy sub-concepts through Discord, with the real SDK and the stand-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.errors import LimitReached
+from tests import standin as s
+from tests.harness import Kinapse, World
+
+
+def callback_types(world: World) -> list[int]:
+    return [r.json["type"] for r in world.env.http_requests if r.path.endswith("/callback")]
+
+
+@pytest.mark.anthropic
+async def test_new_topic_is_deferred_then_generated_then_drilled(world: World, standin):
+    result = await world.alice.slash(world.channel, "explore", topic="Volcanoes")
+
+    assert callback_types(world) == [5]  # deferred at once
+    card = result.response
+    assert card.content == ""
+    embed = card.embeds[0]
+    assert embed.title == "Volcanoes"
+    assert [f.name for f in embed.fields] == [f"{n} · Key concept {n}" for n in range(1, 6)]
+    assert "Mapped by claude-sonnet-4-6" in embed.footer.text
+    assert "Volcanoes" in standin.requests[0].prompt
+
+    opened = (await world.alice.click(card, label="1 · Key concept 1")).response
+    assert opened.id == card.id
+    assert opened.embeds[0].title == "Key concept 1"
+    assert [f.name for f in opened.embeds[0].fields] == [
+        f"{n} · Sub-concept {n}" for n in range(1, 4)
+    ]
+    assert len(standin.requests) == 2
+    assert "Key concept 1" in standin.requests[1].prompt
+
+
+@pytest.mark.anthropic
+async def test_a_failed_new_map_says_so_and_stores_nothing(world: World, kinapse: Kinapse, standin):
+    standin.always(s.answer("no json here"))
+    result = await world.alice.slash(world.channel, "explore", topic="Volcanoes")
+    assert result.response.content.startswith("Couldn't map *Volcanoes*:")
+    assert not result.response.embeds
+    assert await kinapse.storage.find_map(world.guild.id, "volcanoes") is None
+
+
+@pytest.mark.anthropic
+async def test_a_refused_topic_is_answered_politely(world: World, standin):
+    standin.script(s.refusal())
+    result = await world.alice.slash(world.channel, "explore", topic="Something")
+    assert "declined" in result.response.content
+    again = await world.bob.slash(world.channel, "explore", topic="something")
+    assert again.ephemeral and "declined" in again.response.content
+    assert re.search(r"<t:\d+:R>", again.response.content)
+    assert [type(e.__cause__) for e in world.env.errors] == [LimitReached]
+
+
+async def test_cooldown_answer_names_a_relative_time(world: World, kinapse: Kinapse):
+    for n in range(kinapse.settings.cooldown_generations):
+        await world.alice.slash(world.channel, "explore", topic=f"Topic {n}")
+    result = await world.alice.slash(world.channel, "explore", topic="One too many")
+    assert result.ephemeral
+    assert re.search(r"try again <t:\d+:R>\.$", result.response.content)
+    assert [type(e.__cause__) for e in world.env.errors] == [LimitReached]

@@ -1,0 +1,207 @@
+"""Generation wired into the explore core: single flight, leases, limits, usage, refusals.
+
+The Anthropic path uses the real SDK against the local stand-in Messages API;
+the limit tests use the fake generator and a clock the test moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import GenerationError, LimitReached, Refused
+from bot.explorer import Explorer
+from bot.generator import AnthropicGenerator
+from bot.maps import BundledMaps
+from bot.models import ChildState
+from bot.prompts import load_prompts
+from bot.storage import Storage
+from tests import standin as s
+from tests.fakes import FakeGenerator, write_map_file
+
+GUILD, OTHER_GUILD, USER = 10, 20, 7
+
+
+class Clock:
+    def __init__(self, start: float = datetime(2026, 11, 26, 12, tzinfo=UTC).timestamp()):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def maps_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    write_map_file(folder, "Tea", titles=("Green", "Black", "Oolong", "White"))
+    return folder
+
+
+@pytest.fixture
+async def real(standin, maps_dir: Path, tmp_path: Path):
+    settings = standin.settings(maps_dir=maps_dir, database=tmp_path / "k.db")
+    generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
+    async with Storage.open(settings.database) as storage:
+        yield Explorer(storage, BundledMaps.load(maps_dir), settings, generator)
+    await generator.aclose()
+
+
+async def green(explorer: Explorer, scope: int = GUILD) -> int:
+    tea = await explorer.lookup(scope, "tea")
+    return (await explorer.storage.key_concepts(tea.id))[0].id
+
+
+async def test_fifty_concurrent_opens_make_one_call_and_all_get_the_result(standin, real):
+    concept = await green(real)
+    standin.script(s.Reply(content=s.valid_expansion(4), delay=0.3))
+
+    waiters = [asyncio.create_task(real.expand(GUILD, USER + n, concept)) for n in range(50)]
+    await asyncio.sleep(0.1)
+    waiters[0].cancel()  # the first to ask gives up: the call goes on for the others
+    results = await asyncio.gather(*waiters[1:])
+
+    assert len(standin.requests) == 1
+    assert all(
+        [c.title for c in r.children] == [f"Sub-concept {n}" for n in range(1, 5)] for r in results
+    )
+    assert waiters[0].cancelled()
+    stored = await real.storage.get_concept(concept)
+    assert stored.state is ChildState.EXPANDED
+    usage = await real.storage.usage_since(GUILD, 0)
+    assert usage.calls == 1
+
+
+async def test_a_failure_reaches_every_waiter_and_the_next_click_tries_again(standin, real):
+    concept = await green(real)
+    standin.script(s.Reply(content="not json at all", delay=0.2), s.answer("still not json"))
+    waiters = [real.expand(GUILD, USER, concept) for _ in range(5)]
+    outcomes = await asyncio.gather(*waiters, return_exceptions=True)
+    assert all(isinstance(o, GenerationError) for o in outcomes)
+    assert len({str(o) for o in outcomes}) == 1
+    assert (await real.storage.get_concept(concept)).state is ChildState.UNEXPANDED
+
+    view = await real.expand(GUILD, USER, concept)  # the stand-in answers validly now
+    assert len(view.children) == 3
+    assert len(standin.requests) == 3
+
+
+async def test_a_new_topic_is_generated_once_and_stored_with_its_model(standin, real):
+    await real.check_can_generate(GUILD, USER, "Volcanoes")
+    first, second = await asyncio.gather(
+        real.generate_map(GUILD, USER, "Volcanoes"), real.generate_map(GUILD, USER + 1, "volcanoes")
+    )
+    assert first.id == second.id and len(standin.requests) == 1
+    assert first.source == "generated" and first.model == "claude-sonnet-4-6"
+    assert "Volcanoes" in standin.requests[0].prompt
+    assert (await real.lookup(GUILD, "VOLCANOES")).id == first.id
+    assert await real.lookup(OTHER_GUILD, "volcanoes") is None
+
+
+async def test_expansion_prompt_carries_the_path_and_the_siblings(standin, real):
+    concept = await green(real)
+    await real.expand(GUILD, USER, concept)
+    prompt = standin.requests[0].prompt
+    assert "Tea" in prompt and "Green" in prompt
+    assert all(title in prompt for title in ("Black", "Oolong", "White"))
+
+
+async def test_refusal_is_polite_and_remembered_for_an_hour(standin, real):
+    standin.script(s.refusal())
+    with pytest.raises(Refused):
+        await real.generate_map(GUILD, USER, "Something")
+    with pytest.raises(LimitReached) as remembered:
+        await real.check_can_generate(GUILD, USER, "something")
+    assert len(standin.requests) == 1
+    assert remembered.value.retry_at > datetime.now(UTC)
+
+
+async def test_usage_records_every_call_with_cache_tokens(standin, real):
+    concept = await green(real)
+    standin.script(
+        s.answer({"leaf": False, "concepts": []}, cache_read_input_tokens=30),
+        s.answer(s.valid_expansion(3), cache_creation_input_tokens=40),
+    )
+    await real.expand(GUILD, USER, concept)  # invalid, then repaired
+    usage = await real.storage.usage_since(GUILD, 0)
+    assert usage.calls == 2
+    assert (
+        usage.tokens
+        == 2 * (s.DEFAULT_USAGE["input_tokens"] + s.DEFAULT_USAGE["output_tokens"]) + 70
+    )
+
+
+async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(
+    standin, real, tmp_path: Path
+):
+    concept = await green(real)
+    # Another process claimed it, then died with it pending.
+    assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
+    with pytest.raises(GenerationError, match="already being mapped"):
+        await real.expand(GUILD, USER, concept)
+    assert await real.storage.claim_expansion(concept, now=real.clock() + 61, lease=60)
+    await real.storage.release_expansion(concept, None)
+    view = await real.expand(GUILD, USER, concept)
+    assert len(view.children) == 3
+
+
+# -- limits, with the fake generator and a clock the test moves ---------------
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def limited(maps_dir: Path, tmp_path: Path, clock: Clock):
+    settings = Settings(
+        maps_dir=maps_dir,
+        database=tmp_path / "k.db",
+        cooldown_generations=5,
+        cooldown_seconds=600,
+        daily_token_budget=1000,
+    )
+    async with Storage.open(settings.database) as storage:
+        yield Explorer(storage, BundledMaps.load(maps_dir), settings, FakeGenerator(), clock=clock)
+
+
+async def test_cooldown_allows_five_new_generations_in_ten_minutes(limited, clock: Clock):
+    start = clock.now
+    for n in range(5):
+        await limited.generate_map(GUILD, USER, f"Topic {n}")
+        clock.now += 60
+    with pytest.raises(LimitReached) as refused:
+        await limited.generate_map(GUILD, USER, "Topic 5")
+    assert refused.value.retry_at.timestamp() == start + 600
+    await limited.generate_map(GUILD, USER + 1, "Topic 5")  # others are not held back
+    clock.now = start + 600
+    await limited.generate_map(GUILD, USER, "Topic 6")
+
+
+async def test_daily_budget_stops_new_generations_until_midnight(limited, clock: Clock):
+    fake: FakeGenerator = limited.generator
+    fake.usage = fake.usage.model_copy(update={"input_tokens": 600, "output_tokens": 0})
+    await limited.generate_map(GUILD, USER, "One")
+    await limited.generate_map(GUILD, USER + 1, "Two")  # 1,200 tokens: now over 1,000
+    with pytest.raises(LimitReached) as refused:
+        await limited.generate_map(GUILD, USER + 2, "Three")
+    assert refused.value.retry_at == datetime(2026, 11, 27, tzinfo=UTC)
+    assert "budget" in str(refused.value)
+    # Stored content is never limited, and other servers have their own budget.
+    assert (await limited.lookup(GUILD, "one")) is not None
+    assert (await limited.lookup(GUILD, "tea")) is not None
+    await limited.generate_map(OTHER_GUILD, USER + 2, "Three")
+    clock.now = datetime(2026, 11, 27, 0, 0, 1, tzinfo=UTC).timestamp()
+    await limited.generate_map(GUILD, USER + 2, "Three")
+
+
+async def test_a_servers_own_budget_overrides_the_default(limited, clock: Clock):
+    await limited.update_settings(GUILD, budget=0)
+    with pytest.raises(LimitReached):
+        await limited.generate_map(GUILD, USER, "Anything")
+    assert limited.generator.call_count == 0

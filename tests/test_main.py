@@ -1,0 +1,38 @@
+"""``python -m bot`` as a user runs it: clear lines and exit codes, no secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN",)}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_without_a_token_it_says_so_and_exits_2(tmp_path: Path):
+    result = run(KINAPSE_DATABASE=str(tmp_path / "k.db"), DISCORD_TOKEN="")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DISCORD_TOKEN is not set" in lines[0] and "python -m bot preview" in lines[0]
+
+
+def test_a_malformed_setting_is_named_without_its_value(tmp_path: Path):
+    result = run(DISCORD_TOKEN="sekrit-token-value", KINAPSE_DAILY_TOKEN_BUDGET="lots")
+    assert result.returncode == 2
+    assert "KINAPSE_DAILY_TOKEN_BUDGET" in result.stderr
+    assert "lots" not in result.stderr and "sekrit" not in result.stderr
