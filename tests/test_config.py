@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from bot.config import ENV_FIELDS, PROJECT_ROOT, Settings
 from bot.errors import ConfigError
@@ -25,7 +27,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.discord_token is None
     assert settings.anthropic_api_key is None
     assert settings.anthropic_base_url is None
-    assert settings.model == "claude-sonnet-4-5"
+    assert settings == Settings()
+    assert settings.model.startswith("claude-")  # the exact name is checked against README.md
     assert settings.database == PROJECT_ROOT / "data" / "kinapse.db"
     assert settings.maps_dir == PROJECT_ROOT / "maps"
     assert settings.prompts_dir == PROJECT_ROOT / "prompts"
@@ -79,7 +82,7 @@ def test_blank_values_mean_default(tmp_path: Path) -> None:
     settings = Settings.from_env({"KINAPSE_MODEL": "   "}, env_file=env_file)
     assert settings.discord_token is None
     assert settings.anthropic_api_key is None
-    assert settings.model == "claude-sonnet-4-5"
+    assert settings.model == Settings().model
 
 
 def test_secrets_are_not_in_repr_or_str(tmp_path: Path) -> None:
@@ -138,3 +141,57 @@ def test_secret_never_leaks_in_errors(tmp_path: Path) -> None:
         assert name in shown
         assert TOKEN not in shown
         assert API_KEY not in shown
+
+
+# -- documentation of the settings ------------------------------------------------
+
+SECRETS = ("DISCORD_TOKEN", "ANTHROPIC_API_KEY")
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    lines = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    names = [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
+    assert names == list(ENV_FIELDS), "order and names must follow bot/config.py ENV_FIELDS"
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert lines[index - 1].startswith("# "), f"no comment above {line}"
+
+
+def test_env_example_has_empty_secrets_and_loads(tmp_path: Path) -> None:
+    example = PROJECT_ROOT / ".env.example"
+    values = dotenv_values(example)
+    assert all(not values[name] for name in SECRETS)
+    # Copied as is to .env, it gives the defaults.
+    assert Settings.from_env({}, env_file=example) == Settings()
+
+
+def readme_settings() -> dict[str, str]:
+    """Variable -> default column of the settings table in README.md."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:3] for line in readme.splitlines() if line.startswith("| `")]
+    return {name.strip().strip("`"): default.strip() for name, default in rows}
+
+
+def test_readme_documents_every_setting_with_its_default() -> None:
+    documented = readme_settings()
+    assert [n for n in documented if n in ENV_FIELDS] == list(ENV_FIELDS)
+    defaults = Settings()
+    for name, field in ENV_FIELDS.items():
+        value = getattr(defaults, field)
+        shown = documented[name]
+        if value is None:
+            assert shown.startswith("*("), f"{name}: README says {shown}, the default is None"
+        elif isinstance(value, Path):
+            relative = value.relative_to(PROJECT_ROOT).as_posix()
+            assert shown.strip("`").rstrip("/") == relative, f"{name}: README says {shown}"
+        else:
+            expected = f"{value:g}" if isinstance(value, float) else str(value)
+            assert shown == f"`{expected}`", f"{name}: README says {shown}, code says {expected}"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    script = PROJECT_ROOT / ".ci" / "run"
+    assert "uv run pytest" in readme.split("\n## ")[0]
+    assert script.read_text(encoding="utf-8").rstrip().endswith("\nuv run pytest")
+    assert os.access(script, os.X_OK)
