@@ -39,8 +39,10 @@ SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are drop
 MIGRATIONS: list[list[str]] = [
     # 1: the first schema
     [
+        # AUTOINCREMENT: ids live on in custom_ids for ever, so a forgotten map's
+        # ids must never be handed to a new one.
         """CREATE TABLE maps (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             scope INTEGER NOT NULL,
             key TEXT NOT NULL,
             topic TEXT NOT NULL,
@@ -52,7 +54,7 @@ MIGRATIONS: list[list[str]] = [
             UNIQUE (scope, key)
         )""",
         """CREATE TABLE concepts (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             map_id INTEGER NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
             parent_id INTEGER REFERENCES concepts (id) ON DELETE CASCADE,
             position INTEGER NOT NULL,
