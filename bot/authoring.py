@@ -1,0 +1,573 @@
+"""Tools for map authors: ``python -m bot maps lint`` and ``python -m bot maps export``.
+
+The linter holds bundled maps to a stricter standard than the loader. The
+loader only refuses what the bot cannot serve (``bot.models`` limits); a
+curated map must also read well: 5 to 7 key concepts with 3 to 5
+sub-concepts each, one-sentence summaries, 2-to-5-sentence details, no title
+that echoes its parent, a sibling or the topic, and aliases that find exactly
+one map.
+
+The export prints a bundled map, or a map as a server has stored and grown it,
+as Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+import yaml
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.maps import BundledMaps
+from bot.models import (
+    BundledConcept,
+    BundledMap,
+    ChildState,
+    Concept,
+    ConceptMap,
+    TopicError,
+    clean_topic,
+    topic_key,
+)
+from bot.storage import SchemaTooNew, Storage
+from bot.text import clean_text
+
+# What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
+BUNDLED_KEY_CONCEPTS = (5, 7)
+BUNDLED_SUB_CONCEPTS = (3, 5)
+BUNDLED_DEPTH = 2  # key concepts and their sub-concepts; deeper levels are generated
+SUMMARY_SENTENCES = (1, 1)
+DETAIL_SENTENCES = (2, 5)
+OVERVIEW_SENTENCES = (2, 3)
+
+MARKDOWN_HEADING_MAX = 6  # Markdown has no heading deeper than ######
+EXPORT_FORMATS = ("markdown", "json")
+MISSING = 1  # exit status: a problem found, or nothing to export
+
+
+# -- sentences ----------------------------------------------------------------
+
+# A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
+# then whitespace, then what can start a sentence: an uppercase letter, a digit
+# or an opening quote. "2.5 percent", "e.g. this" and "U.S." at the end of a
+# text do not split; "U.S. Navy" does, a price of keeping the rule simple and
+# predictable for authors.
+SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
+
+
+def count_sentences(text: str) -> int:
+    """How many sentences ``text`` has, by the ``SENTENCE_BREAK`` rule (0 for a blank text).
+
+    A text that does not end with a full stop still counts as a sentence: the
+    linter asks how many sentences an author wrote, not whether they punctuated
+    the last one.
+    """
+    text = text.strip()
+    if not text:
+        return 0
+    return len(SENTENCE_BREAK.findall(text)) + 1
+
+
+def _sentences(count: int) -> str:
+    return "1 sentence" if count == 1 else f"{count} sentences"
+
+
+def _wanted(limits: tuple[int, int]) -> str:
+    low, high = limits
+    if low == high:
+        return "one" if low == 1 else str(low)
+    return f"{low} to {high}"
+
+
+# -- problems -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix: the file (as given), the titles down to the spot, and what is wrong."""
+
+    file: str
+    trail: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        if self.trail:
+            return f"{self.file}: {' > '.join(self.trail)}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+
+@dataclass
+class _Linted:
+    """One file's problems, and its map when it validated (for the checks across files)."""
+
+    file: str
+    problems: list[Problem]
+    bundled: BundledMap | None = None
+
+
+class _DuplicateKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe YAML loader that records keys given twice in one mapping.
+
+    Plain YAML loading keeps the last value silently, so a second ``detail:``
+    would quietly replace the first one's text.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                continue
+            if key in seen:
+                self.duplicates.append((key, key_node.start_mark.line + 1))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _norm(title: str) -> str:
+    """A title as compared with others: case and spacing do not make it different."""
+    return " ".join(title.split()).casefold()
+
+
+def _repeats(title: str, parent: str) -> bool:
+    """Whether ``title`` is ``parent`` or contains it as whole words ("Oil Reserves Estimates").
+
+    Whole words, so that a parent "AI" does not catch a child "Chain Rule".
+    """
+    return regex.search(rf"(?<!\w){regex.escape(parent)}(?!\w)", title) is not None
+
+
+class _FileLinter:
+    """The checks of one file; ``problems`` collects what they find."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, trail: Sequence[str], message: str) -> None:
+        self.problems.append(Problem(self.file, tuple(trail), message))
+
+    def run(self, path: Path) -> BundledMap | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+            loader = _DuplicateKeyLoader(text)
+            try:
+                data = loader.get_single_data()
+            finally:
+                loader.dispose()
+        except FileNotFoundError:
+            self.add((), "no such file")
+            return None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            self.add((), f"cannot be read as YAML: {' '.join(str(exc).split())}")
+            return None
+        if not isinstance(data, dict):
+            self.add((), "is not a mapping of topic, overview and concepts")
+            return None
+        topic = data.get("topic")
+        head = (topic.strip(),) if isinstance(topic, str) and topic.strip() else ()
+        for key, line in loader.duplicates:
+            self.add(head, f"key {key!r} is given twice in one mapping (line {line})")
+        try:
+            bundled = BundledMap.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self._schema_problem(data, head, error)
+            return None
+        self._check_map(bundled)
+        return bundled
+
+    def _schema_problem(self, data: dict, head: tuple[str, ...], error: Any) -> None:
+        """Report one validation error at the concept it is about, naming the failing field."""
+        trail = list(head)
+        node: Any = data
+        loc = list(error["loc"])
+        # Walk down concepts/children lists, naming each concept by its title.
+        while (
+            len(loc) >= 2
+            and loc[0] in ("concepts", "children")
+            and isinstance(loc[1], int)
+            and isinstance(node, dict)
+            and isinstance(node.get(loc[0]), list)
+            and len(loc) > 2
+        ):
+            node = node[loc[0]][loc[1]]
+            title = node.get("title") if isinstance(node, dict) else None
+            named = isinstance(title, str) and title.strip()
+            trail.append(title.strip() if named else f"concept {loc[1] + 1}")
+            loc = loc[2:]
+        field = ".".join(str(part) for part in loc) or "(top level)"
+        kind, context, value = error["type"], error.get("ctx") or {}, error.get("input")
+        if loc[:1] == ["aliases"] and len(loc) == 2 and value is None:
+            self.add(trail, f"alias {loc[1] + 1} is empty")
+        elif kind in ("too_short", "too_long") and field in ("concepts", "children"):
+            count = context.get("actual_length", len(value) if isinstance(value, list) else 0)
+            self._count_problem(trail, field, count)
+        elif kind == "string_too_long" and isinstance(value, str):
+            self.add(trail, f"{field}: {error['msg']} (it has {len(value.strip())})")
+        else:
+            self.add(trail, f"{field}: {error['msg']}")
+
+    def _count_problem(self, trail: Sequence[str], field: str, count: int) -> None:
+        if field == "concepts":
+            self.add(trail, f"has {count} key concepts; write {_wanted(BUNDLED_KEY_CONCEPTS)}")
+        else:
+            self.add(trail, f"has {count} sub-concepts; write {_wanted(BUNDLED_SUB_CONCEPTS)}")
+
+    def _check_sentences(
+        self, trail: Sequence[str], field: str, text: str, limits: tuple[int, int]
+    ) -> None:
+        count = count_sentences(text)
+        if not limits[0] <= count <= limits[1]:
+            self.add(trail, f"{field} is {_sentences(count)}; write {_wanted(limits)}")
+
+    def _check_map(self, bundled: BundledMap) -> None:
+        head = (bundled.topic,)
+        try:
+            if clean_topic(bundled.topic) != bundled.topic:
+                self.add(head, "topic has invisible or doubled characters")
+        except TopicError as exc:
+            self.add(head, f"topic: {exc}")
+        self._check_aliases(bundled)
+        self._check_sentences(head, "overview", bundled.overview, OVERVIEW_SENTENCES)
+        low, high = BUNDLED_KEY_CONCEPTS
+        if not low <= len(bundled.concepts) <= high:
+            self._count_problem(head, "concepts", len(bundled.concepts))
+        self._check_level(bundled.concepts, [bundled.topic], depth=1)
+
+    def _check_aliases(self, bundled: BundledMap) -> None:
+        head = (bundled.topic,)
+        try:
+            topic = topic_key(bundled.topic)
+        except TopicError:
+            topic = None  # reported with the topic
+        seen: dict[str, str] = {}
+        for number, alias in enumerate(bundled.aliases, start=1):
+            try:
+                key = topic_key(alias)
+            except TopicError as exc:
+                if clean_text(alias):
+                    self.add(head, f"alias {alias!r}: {exc}")
+                else:
+                    self.add(head, f"alias {number} is empty")
+                continue
+            if key == topic:
+                self.add(head, f"alias {alias!r} is the topic itself")
+            elif key in seen:
+                self.add(head, f"alias {alias!r} repeats alias {seen[key]!r}")
+            else:
+                seen[key] = alias
+
+    def _check_level(
+        self, concepts: Sequence[BundledConcept], path: list[str], *, depth: int
+    ) -> None:
+        """Check the sibling ``concepts`` at ``depth`` (1: key concepts) below ``path``."""
+        seen: set[str] = set()
+        for concept in concepts:
+            trail = [*path, concept.title]
+            title = _norm(concept.title)
+            if title in seen:
+                self.add(trail, "duplicate title among siblings")
+            seen.add(title)
+            self._check_title(trail, path, depth)
+            self._check_sentences(trail, "summary", concept.summary, SUMMARY_SENTENCES)
+            self._check_sentences(trail, "detail", concept.detail, DETAIL_SENTENCES)
+            self._check_children(concept, trail, depth)
+
+    def _check_title(self, trail: list[str], path: list[str], depth: int) -> None:
+        title, topic = _norm(trail[-1]), _norm(path[0])
+        if depth > 1 and _repeats(title, _norm(path[-1])):
+            self.add(trail, "title repeats its parent's title")
+        elif title == topic:
+            self.add(trail, "title repeats the topic")
+        elif title in {_norm(ancestor) for ancestor in path[1:]}:
+            self.add(trail, "title repeats an ancestor's title")
+
+    def _check_children(self, concept: BundledConcept, trail: list[str], depth: int) -> None:
+        children = concept.children
+        if concept.leaf and children:
+            self.add(trail, "is marked a leaf but has sub-concepts")
+            return
+        if depth >= BUNDLED_DEPTH:
+            if children is not None:
+                self.add(trail, "has sub-concepts; curated maps are two levels deep")
+            return
+        low, high = BUNDLED_SUB_CONCEPTS
+        if concept.leaf:
+            self.add(
+                trail, f"is marked a leaf; key concepts need {_wanted((low, high))} sub-concepts"
+            )
+        elif not children:
+            self.add(trail, f"has no sub-concepts; write {_wanted((low, high))}")
+        else:
+            if not low <= len(children) <= high:
+                self._count_problem(trail, "children", len(children))
+            self._check_level(children, trail, depth=depth + 1)
+
+
+def _lint_one(path: Path, file: str) -> _Linted:
+    linter = _FileLinter(file)
+    bundled = linter.run(path)
+    return _Linted(file, linter.problems, bundled)
+
+
+def _check_across(linted: Sequence[_Linted]) -> list[Problem]:
+    """Topics and aliases that two of the files claim: the bot would find only one map."""
+    valid = [entry for entry in linted if entry.bundled is not None]
+    topics: defaultdict[str, list[str]] = defaultdict(list)
+    aliases: defaultdict[str, list[str]] = defaultdict(list)
+    for entry in valid:
+        assert entry.bundled is not None
+        topics[_key_or_none(entry.bundled.topic) or ""].append(entry.file)
+        for key in dict.fromkeys(filter(None, map(_key_or_none, entry.bundled.aliases))):
+            aliases[key].append(entry.file)
+
+    def others(owners: Iterable[str], file: str) -> str:
+        return ", ".join(Path(owner).name for owner in owners if owner != file)
+
+    problems: list[Problem] = []
+    for entry in valid:
+        assert entry.bundled is not None
+        head, file = (entry.bundled.topic,), entry.file
+        key = _key_or_none(entry.bundled.topic)
+        if key and (names := others(topics[key], file)):
+            problems.append(Problem(file, head, f"topic is also the topic of {names}"))
+        reported: set[str] = set()
+        for alias in entry.bundled.aliases:
+            key = _key_or_none(alias)
+            if not key or key in reported:
+                continue
+            reported.add(key)
+            if names := others(topics[key], file):
+                problems.append(Problem(file, head, f"alias {alias!r} is the topic of {names}"))
+            elif names := others(aliases[key], file):
+                problems.append(Problem(file, head, f"alias {alias!r} is also used by {names}"))
+    return problems
+
+
+def _key_or_none(text: str) -> str | None:
+    try:
+        return topic_key(text)
+    except TopicError:
+        return None  # reported by the file's own checks
+
+
+def _expand(paths: Iterable[Path | str]) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """The files to lint, as (path, name to show), and problems with the paths themselves.
+
+    A file named twice (say ``maps`` and ``maps/llm.yaml``) is linted once, or it
+    would clash with itself in the checks across files.
+    """
+    files: dict[Path, str] = {}
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                problems.append(Problem(str(given), (), "folder has no .yaml files"))
+            for file in found:
+                files.setdefault(file.resolve(), str(file))
+        elif path.exists():
+            files.setdefault(path.resolve(), str(given))
+        else:
+            problems.append(Problem(str(given), (), "no such file or folder"))
+    return [(Path(name), name) for name in files.values()], problems
+
+
+def lint_file(path: Path | str) -> list[Problem]:
+    """The problems of one map file on its own (aliases shared with other maps need lint_paths)."""
+    return _lint_one(Path(path), str(path)).problems
+
+
+def lint_paths(paths: Iterable[Path | str]) -> list[Problem]:
+    """The problems of every file given (folders: their ``*.yaml``), checked across files too."""
+    files, problems = _expand(paths)
+    return problems + _lint_files(files)
+
+
+def _lint_files(files: Sequence[tuple[Path, str]]) -> list[Problem]:
+    linted = [_lint_one(path, name) for path, name in files]
+    across = _check_across(linted)
+    # Keep each file's problems together, in the order the files were given.
+    order = {entry.file: index for index, entry in enumerate(linted)}
+    problems = [problem for entry in linted for problem in entry.problems] + across
+    return sorted(problems, key=lambda problem: order[problem.file])
+
+
+def lint_command(paths: Sequence[str]) -> int:
+    """``python -m bot maps lint``: one line per problem; exit status 1 if there is any."""
+    files, problems = _expand(paths)
+    problems += _lint_files(files)
+    count = len(files)
+    noun = "file" if count == 1 else "files"
+    if not problems:
+        print(f"{count} {noun}, no problems")
+        return 0
+    for problem in problems:
+        print(problem)
+    found = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    print(f"{found} in {count} {noun} checked", file=sys.stderr)
+    return 1
+
+
+# -- export -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportedConcept:
+    title: str
+    summary: str
+    detail: str
+    children: list[ExportedConcept] | None  # None: not expanded yet, or a leaf
+    leaf: bool
+
+
+@dataclass(frozen=True)
+class ExportedMap:
+    topic: str
+    language: str
+    source: str
+    model: str | None  # the model that generated the map; None for a bundled one
+    overview: str
+    concepts: list[ExportedConcept]
+
+
+def _from_bundled_concepts(concepts: Sequence[BundledConcept]) -> list[ExportedConcept]:
+    return [
+        ExportedConcept(
+            title=concept.title,
+            summary=concept.summary,
+            detail=concept.detail,
+            children=(
+                _from_bundled_concepts(concept.children) if concept.children is not None else None
+            ),
+            leaf=concept.leaf,
+        )
+        for concept in concepts
+    ]
+
+
+def export_bundled(bundled: BundledMap) -> ExportedMap:
+    return ExportedMap(
+        topic=bundled.topic,
+        language=bundled.language,
+        source="bundled",
+        model=None,
+        overview=bundled.overview,
+        concepts=_from_bundled_concepts(bundled.concepts),
+    )
+
+
+async def _from_stored_concepts(
+    storage: Storage, concepts: Sequence[Concept]
+) -> list[ExportedConcept]:
+    exported = []
+    for concept in concepts:
+        children = None
+        if concept.state is ChildState.EXPANDED:
+            children = await _from_stored_concepts(storage, await storage.children(concept.id))
+        exported.append(
+            ExportedConcept(
+                title=concept.title,
+                summary=concept.summary,
+                detail=concept.detail,
+                children=children,
+                leaf=concept.state is ChildState.LEAF,
+            )
+        )
+    return exported
+
+
+async def export_stored(storage: Storage, concept_map: ConceptMap) -> ExportedMap:
+    """A stored map with everything its scope has expanded so far."""
+    key_concepts = await storage.key_concepts(concept_map.id)
+    return ExportedMap(
+        topic=concept_map.topic,
+        language=concept_map.language,
+        source=concept_map.source.value,
+        model=concept_map.model,
+        overview=concept_map.overview,
+        concepts=await _from_stored_concepts(storage, key_concepts),
+    )
+
+
+def render_markdown(exported: ExportedMap) -> str:
+    """``# Topic``, the overview, then each concept as a heading as deep as it sits."""
+    blocks = [f"# {exported.topic}", exported.overview]
+
+    def add(concepts: Sequence[ExportedConcept], depth: int) -> None:
+        for concept in concepts:
+            level = min(depth + 1, MARKDOWN_HEADING_MAX)
+            blocks.extend(
+                [f"{'#' * level} {concept.title}", f"**{concept.summary}**", concept.detail]
+            )
+            add(concept.children or [], depth + 1)
+
+    add(exported.concepts, 1)
+    return "\n\n".join(blocks)
+
+
+def render_json(exported: ExportedMap) -> str:
+    return json.dumps(dataclasses.asdict(exported), indent=2, ensure_ascii=False)
+
+
+async def export_command(settings: Settings, topic: str, fmt: str, scope: int | None) -> int:
+    """``python -m bot maps export``: print a bundled map, or the stored map of ``scope``."""
+    if fmt not in EXPORT_FORMATS:
+        print(f"Unknown format {fmt!r}; use one of: {', '.join(EXPORT_FORMATS)}.", file=sys.stderr)
+        return MISSING
+    try:
+        key = topic_key(topic)
+    except TopicError as exc:
+        print(f"Cannot export {topic!r}: {exc}", file=sys.stderr)
+        return MISSING
+    if scope is None:
+        bundled = BundledMaps.load(settings.maps_dir)
+        found = bundled.find(key)
+        if found is None:
+            topics = ", ".join(m.topic for m in bundled.maps) or "none"
+            print(
+                f"No bundled map for {topic!r} in {settings.maps_dir}. Bundled topics: {topics}.",
+                file=sys.stderr,
+            )
+            return MISSING
+        exported = export_bundled(found)
+    else:
+        # Storage.open would create an empty database; an export only reads.
+        if not settings.database.is_file():
+            print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
+            return MISSING
+        try:
+            async with Storage.open(settings.database) as storage:
+                stored = await storage.find_map(scope, key)
+                if stored is None:
+                    # A bundled map is stored under its topic; the user may have typed an alias.
+                    found = BundledMaps.load(settings.maps_dir).find(key)
+                    if found is not None:
+                        stored = await storage.find_map(scope, found.key)
+                if stored is None:
+                    print(
+                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                        file=sys.stderr,
+                    )
+                    return MISSING
+                exported = await export_stored(storage, stored)
+        except SchemaTooNew as exc:
+            print(f"Database error: {exc}", file=sys.stderr)
+            return MISSING
+    print(render_markdown(exported) if fmt == "markdown" else render_json(exported))
+    return 0
