@@ -62,7 +62,10 @@ class BundledMaps:
         loaded = cls()
         for path in sorted(folder.glob("*.yaml")):
             try:
-                loaded.add(load_map_file(path))
+                bundled = load_map_file(path)
+                if any(m.key == bundled.key for m in loaded.maps):
+                    raise ValueError(f"topic: {bundled.topic!r} is already another file's topic")
+                loaded.add(bundled)
             except ValueError as exc:
                 error = MapFileError(path, str(exc))
                 loaded.errors.append(error)

@@ -42,26 +42,33 @@ def shorten(text: str, limit: int, *, at_word: bool = True) -> str:
         kept.append(cluster)
         used += size
     cut = "".join(kept)
-    if at_word:
+    rest = text[len(cut) :]
+    if at_word and not rest[:1].isspace():
         space = cut.rfind(" ")
         if space >= len(cut) * 4 // 5:
             cut = cut[:space]
     return cut.rstrip(" ,;:-–—") + ELLIPSIS
 
 
+_JOINERS = frozenset("\u200c\u200d")  # zero-width non-joiner and joiner
+
+
 def clean_text(text: str) -> str:
     """Model or file text made safe to store: no control or format characters, tidy spaces.
 
-    Newlines survive (a detail may have paragraphs); zero-width joiners inside
-    emoji are format characters too, but they only matter for display, and
-    dropping them is safer than keeping bidi overrides.
+    Newlines survive (a detail may have paragraphs). Of the format characters
+    only the zero-width joiner and non-joiner are kept: emoji sequences and
+    scripts such as Persian need them, while bidi overrides and the like could
+    reorder what other members read.
     """
     text = unicodedata.normalize("NFC", text)
     # Tabs and the like are control characters, but _SPACES turns them into spaces below.
     text = "".join(
         ch
         for ch in text
-        if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in {"Cc", "Cf", "Co", "Cs"}
+        if ch in _KEPT_CONTROLS
+        or ch in _JOINERS
+        or unicodedata.category(ch) not in {"Cc", "Cf", "Co", "Cs"}
     )
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)

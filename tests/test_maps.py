@@ -165,3 +165,13 @@ def test_two_level_map_loads_children_and_leaves(tmp_path: Path) -> None:
     ]
     assert cells.concepts[1].children is None
     assert cells.concepts[3].leaf is True
+
+
+def test_a_second_file_with_the_same_topic_is_reported_not_silently_used(tmp_path: Path) -> None:
+    write_map_file(tmp_path, "Tea", name="a.yaml")
+    write_map_file(tmp_path, "TEA", titles=("One", "Two", "Three", "Four"), name="b.yaml")
+    loaded = BundledMaps.load(tmp_path)
+    assert [m.concepts[0].title for m in loaded.maps] == ["Alpha"]
+    assert [str(e) for e in loaded.errors] == [
+        "b.yaml: topic: 'TEA' is already another file's topic"
+    ]

@@ -110,3 +110,13 @@ def test_shorten_with_no_room() -> None:
 )
 def test_clean_text(raw: str, cleaned: str) -> None:
     assert clean_text(raw) == cleaned
+
+
+def test_a_cut_just_before_a_space_keeps_the_whole_last_word() -> None:
+    assert shorten("The quick brown fox jumps", 20) == "The quick brown fox…"
+
+
+def test_clean_text_keeps_the_joiners_emoji_and_persian_need() -> None:
+    family = "👨\u200d👩\u200d👧"
+    persian = "می\u200cخواهم"
+    assert clean_text(f"{family} {persian}") == f"{family} {persian}"
