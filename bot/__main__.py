@@ -17,6 +17,9 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 
+import aiohttp
+import discord
+
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.explorer import Explorer
@@ -124,6 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaTooNew as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except discord.LoginFailure:
+        print("Discord rejected DISCORD_TOKEN; copy the bot token again.", file=sys.stderr)
+        return EXIT_USAGE
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        print(f"Could not reach Discord: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

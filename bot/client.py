@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 COMMANDS_HASH_KEY = "commands_hash"
 
+# Kinapse never joins voice: discord.py's startup warnings about voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 class KinapseTree(app_commands.CommandTree["KinapseBot"]):
     async def on_error(
