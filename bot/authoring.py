@@ -197,12 +197,11 @@ class _FileLinter:
         loc = list(error["loc"])
         # Walk down concepts/children lists, naming each concept by its title.
         while (
-            len(loc) >= 2
+            len(loc) > 2  # a concept's own field follows; else the list itself failed
             and loc[0] in ("concepts", "children")
             and isinstance(loc[1], int)
             and isinstance(node, dict)
             and isinstance(node.get(loc[0]), list)
-            and len(loc) > 2
         ):
             node = node[loc[0]][loc[1]]
             title = node.get("title") if isinstance(node, dict) else None

@@ -216,6 +216,20 @@ def leaf_key_concept(data: dict[str, Any]) -> None:
     key_concept(data, "Crabs")["leaf"] = True
 
 
+def leaf_key_concept_without_children(data: dict[str, Any]) -> None:
+    crabs = key_concept(data, "Crabs")
+    del crabs["children"]
+    crabs["leaf"] = True
+
+
+def doubled_space_in_topic(data: dict[str, Any]) -> None:
+    data["topic"] = "Tide\u00a0 Pools"
+
+
+def alias_too_long(data: dict[str, Any]) -> None:
+    data["aliases"].append("Pools " * 20)
+
+
 def alias_is_own_topic(data: dict[str, Any]) -> None:
     data["aliases"].append("tide  POOLS")
 
@@ -238,6 +252,15 @@ MADE = [
     (
         leaf_key_concept,
         "Tide Pools > Crabs: is marked a leaf but has sub-concepts",
+    ),
+    (
+        leaf_key_concept_without_children,
+        "Tide Pools > Crabs: is marked a leaf; key concepts need 3 to 5 sub-concepts",
+    ),
+    (doubled_space_in_topic, "Tide\u00a0 Pools: topic has invisible or doubled characters"),
+    (
+        alias_too_long,
+        f"Tide Pools: alias {'Pools ' * 20!r}: Topics can be at most 100 characters long.",
     ),
     (alias_is_own_topic, "Tide Pools: alias 'tide  POOLS' is the topic itself"),
     (invisible_alias, "Tide Pools: alias 3 is empty"),
