@@ -5,7 +5,7 @@ Commands:
   python -m bot sync            run, syncing the app commands even if unchanged
   python -m bot preview         run offline in a simulated Discord, in your browser
   python -m bot maps lint [PATH ...]
-  python -m bot maps export TOPIC [--format markdown|json]
+  python -m bot maps export TOPIC [--format markdown|json] [--scope SERVER_ID]
 """
 
 from __future__ import annotations
@@ -16,16 +16,18 @@ import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
-
-import aiohttp
-import discord
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.explorer import Explorer
-from bot.generator import Generator
-from bot.maps import BundledMaps
-from bot.storage import SchemaTooNew, Storage
+from bot.storage import SchemaTooNew
+
+if TYPE_CHECKING:
+    from bot.explorer import Explorer
+    from bot.generator import Generator
+
+# discord.py and the anthropic SDK take seconds to import: only the commands
+# that run the bot import them, so `maps lint` and `--help` answer at once.
 
 log = logging.getLogger("bot")
 
@@ -62,6 +64,10 @@ async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
 @contextlib.asynccontextmanager
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     """Storage, bundled maps and generator, each owned for the life of the block."""
+    from bot.explorer import Explorer
+    from bot.maps import BundledMaps
+    from bot.storage import Storage
+
     bundled = BundledMaps.load(settings.maps_dir)
     async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
         yield Explorer(storage, bundled, settings, generator)
@@ -106,9 +112,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "maps":
         from bot import authoring
 
-        if args.maps_command == "lint":
-            return authoring.lint_command(args.paths or [str(settings.maps_dir)])
-        return asyncio.run(authoring.export_command(settings, args.topic, args.format, args.scope))
+        try:
+            if args.maps_command == "lint":
+                return authoring.lint_command(args.paths or [str(settings.maps_dir)])
+            return asyncio.run(
+                authoring.export_command(settings, args.topic, args.format, args.scope)
+            )
+        except BrokenPipeError:
+            # Piped into `head`: the reader has all it wanted.
+            sys.stderr.close()
+            return 0
 
     setup_logging(settings)
     if args.command == "preview":
@@ -118,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_preview(settings, port=args.port))
         except KeyboardInterrupt:
             return 0
+
+    import aiohttp
+    import discord
 
     if settings.discord_token is None:
         print(f"DISCORD_TOKEN is not set (see .env.example). {PREVIEW_HINT}", file=sys.stderr)
