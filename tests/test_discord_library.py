@@ -1,0 +1,43 @@
+"""Every bundled map through Discord, and command sync across restarts."""
+
+from __future__ import annotations
+
+from tests.harness import Kinapse, World
+
+
+async def test_every_bundled_map_opens_down_to_its_first_sub_concept(
+    world: World, kinapse: Kinapse
+):
+    assert len(kinapse.bundled.maps) == 14
+    for bundled in kinapse.bundled.maps:
+        card = (await world.alice.slash(world.channel, "explore", topic=bundled.topic)).response
+        assert card.embeds[0].title == bundled.topic
+        first = bundled.concepts[0]
+        card = (await world.alice.click(card, label=f"1 · {first.title}")).response
+        assert card.embeds[0].title == first.title
+        sub = first.children[0]
+        card = (await world.alice.click(card, label=f"1 · {sub.title}")).response
+        embed = card.embeds[0]
+        assert embed.title == sub.title
+        assert embed.author.name == f"{bundled.topic} › {first.title}"
+        assert sub.summary in embed.description
+
+
+def command_syncs(world: World) -> int:
+    return sum(
+        1 for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")
+    )
+
+
+async def test_commands_sync_once_and_not_again_after_a_restart(world: World, kinapse: Kinapse):
+    assert command_syncs(world) == 1
+    await kinapse.restart(world.env)
+    assert command_syncs(world) == 1
+    result = await world.alice.slash(world.channel, "explore", topic="Blockchain")
+    assert result.response.embeds[0].title == "Blockchain"
+
+
+async def test_a_changed_command_definition_is_synced_at_start(world: World, kinapse: Kinapse):
+    await kinapse.storage.set_meta("commands_hash", "an older definition")
+    await kinapse.restart(world.env)
+    assert command_syncs(world) == 2
