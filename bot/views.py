@@ -183,18 +183,18 @@ async def show(
     target: int | None,
     view: View,
     *,
-    move: str = "go",
+    moved: bool = False,
 ) -> None:
     """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
 
-    ``move`` is how the owner's session gets there: "go" (remembered for Back),
-    or "already" when the session was moved by the caller.
+    The owner's session moves to ``target`` (remembered for Back) unless the
+    caller already ``moved`` it (Back, Up and Overview move it themselves).
     """
     _check_scope(interaction, view)
     explorer = interaction.client.explorer
     status = initial_status(interaction, view)
     if session is not None and session.owner_id == interaction.user.id:
-        if move == "go":
+        if not moved:
             session = await explorer.go(session, target)
         card = render(view, session, status)
         await interaction.response.edit_message(**message_kwargs(card))
@@ -276,7 +276,7 @@ async def _navigate(
         else:
             session = await explorer.go(session, None)
         view = await explorer.view_of(session)
-        await show(interaction, session, session.concept_id, view, move="already")
+        await show(interaction, session, session.concept_id, view, moved=True)
         return
     # Someone else's card: a private copy of where the button leads from what it shows.
     target: int | None = None
