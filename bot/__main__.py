@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.storage import SchemaTooNew
 
-if TYPE_CHECKING:
-    from bot.explorer import Explorer
-    from bot.generator import Generator
-
 # discord.py and the anthropic SDK take seconds to import: only the commands
-# that run the bot import them, so `maps lint` and `--help` answer at once.
+# that run the bot import them (through bot.runtime), so `maps lint` and
+# `--help` answer at once.
 
 log = logging.getLogger("bot")
 
@@ -35,53 +30,18 @@ EXIT_USAGE = 2
 PREVIEW_HINT = "To try Kinapse without Discord, run: uv run python -m bot preview"
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
-    # discord.py's gateway chatter is noise at INFO.
-    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
-
-
-@contextlib.asynccontextmanager
-async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
-    """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
-    if settings.anthropic_api_key is None:
-        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
-        yield None
-        return
-    from bot.generator import AnthropicGenerator
-    from bot.prompts import load_prompts
-
-    generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
-    try:
-        yield generator
-    finally:
-        await generator.aclose()
-
-
-@contextlib.asynccontextmanager
-async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
-    """Storage, bundled maps and generator, each owned for the life of the block."""
-    from bot.explorer import Explorer
-    from bot.maps import BundledMaps
-    from bot.storage import Storage
-
-    bundled = BundledMaps.load(settings.maps_dir)
-    async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
-        yield Explorer(storage, bundled, settings, generator)
-
-
 async def run_bot(settings: Settings, *, force_sync: bool) -> None:
     from bot.client import KinapseBot
+    from bot.runtime import open_explorer, stop_on_signals
 
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value()
     async with open_explorer(settings) as explorer:
         bot = KinapseBot(settings, explorer, force_sync=force_sync)
         async with bot:
-            await bot.start(token)
+            # SIGTERM (systemd, docker stop) closes the bot, then the database, cleanly.
+            with stop_on_signals(bot.close):
+                await bot.start(token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Piped into `head`: the reader has all it wanted.
             sys.stderr.close()
             return 0
+
+    from bot.runtime import setup_logging
 
     setup_logging(settings)
     if args.command == "preview":

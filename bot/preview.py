@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 import simcord
 
-from bot.__main__ import open_explorer
 from bot.client import KinapseBot
 from bot.config import Settings
+from bot.runtime import open_explorer, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ async def run_preview(settings: Settings, *, port: int = 0) -> int:
     async with open_preview(settings, port=port) as preview:
         # The one place the URL goes: the terminal of the person who started it.
         print(f"Kinapse preview: open {preview.url} in your browser (Ctrl-C to stop)", flush=True)
-        await preview.wait_closed()
+        with stop_on_signals(preview.close):
+            await preview.wait_closed()
     log.info("Preview session ended")
     return 0

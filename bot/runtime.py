@@ -1,0 +1,76 @@
+"""The bot's lifetimes: logging, storage, bundled maps and the generator.
+
+Shared by ``python -m bot`` and the offline preview, so both build the bot
+from the same parts in the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+from bot.config import Settings
+from bot.explorer import Explorer
+from bot.generator import AnthropicGenerator, Generator
+from bot.maps import BundledMaps
+from bot.prompts import load_prompts
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level_number,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # discord.py's gateway chatter is noise at INFO.
+    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
+
+
+@contextlib.asynccontextmanager
+async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
+    """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
+    if settings.anthropic_api_key is None:
+        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
+        yield None
+        return
+    generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
+    try:
+        yield generator
+    finally:
+        await generator.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
+    """Storage, bundled maps and generator, each owned for the life of the block."""
+    bundled = BundledMaps.load(settings.maps_dir)
+    async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
+        yield Explorer(storage, bundled, settings, generator)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: Callable[[], Awaitable[object]]) -> Iterator[None]:
+    """Call ``stop`` on SIGTERM, so a service manager's stop shuts down cleanly."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[object]] = set()
+
+    def on_signal() -> None:
+        log.info("Stopping on SIGTERM")
+        task = asyncio.ensure_future(stop())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_signal)
+    except (NotImplementedError, RuntimeError):  # not on this platform or thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
