@@ -142,8 +142,9 @@ class ScopeSettings:
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id AND c.open_count > 0),
-           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id)
+           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id AND c.open_count > 0)
+               AS opened,
+           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id) AS total
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
@@ -252,34 +253,12 @@ UPSERT_META = """
 """
 
 
-def _concept(row: Sequence) -> Concept:
-    return Concept(
-        id=row[0],
-        map_id=row[1],
-        parent_id=row[2],
-        position=row[3],
-        depth=row[4],
-        title=row[5],
-        summary=row[6],
-        detail=row[7],
-        state=ChildState(row[8]),
-        error=row[9],
-    )
+def _concept(row: aiosqlite.Row) -> Concept:
+    return Concept.model_validate(dict(row))
 
 
-def _map(row: Sequence) -> ConceptMap:
-    return ConceptMap(
-        id=row[0],
-        scope=row[1],
-        topic=row[2],
-        key=row[3],
-        language=row[4],
-        overview=row[5],
-        source=Source(row[6]),
-        model=row[7],
-        opened=row[8],
-        total=row[9],
-    )
+def _map(row: aiosqlite.Row) -> ConceptMap:
+    return ConceptMap.model_validate(dict(row))
 
 
 def _state_of(concept: ConceptDraft) -> ChildState:
@@ -328,11 +307,11 @@ class Storage:
                 raise
             await asyncio.shield(self._writer.commit())
 
-    async def _one(self, sql: str, params: Sequence = ()) -> Sequence | None:
+    async def _one(self, sql: str, params: Sequence = ()) -> aiosqlite.Row | None:
         async with self._reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def _all(self, sql: str, params: Sequence = ()) -> list[Sequence]:
+    async def _all(self, sql: str, params: Sequence = ()) -> list[aiosqlite.Row]:
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
@@ -543,6 +522,7 @@ class Storage:
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path, isolation_level=None)
+    db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     await db.execute("PRAGMA journal_mode = WAL")
     # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.

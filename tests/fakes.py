@@ -124,3 +124,13 @@ def write_map_file(
     path = folder / (name or f"{topic_key(topic).replace(' ', '-')}.yaml")
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand: pass it as ``Explorer(clock=...)``."""
+
+    now: float = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,13 @@ from bot.explorer import ConceptView, Explorer, MapView
 from bot.maps import BundledMaps
 from bot.models import ChildState, Source, TopicError
 from bot.storage import Storage
-from tests.fakes import FAKE_MODEL, FakeGenerator, draft, write_map_file
+from tests.fakes import FAKE_MODEL, Clock, FakeGenerator, draft, write_map_file
 
 GUILD_A = 111111111111111111
 GUILD_B = 222222222222222222
 DM_USER = 333333333333333333  # in DMs the scope is the user
 ALICE = 444444444444444444
 BOB = 555555555555555555
-
-
-@dataclass
-class Clock:
-    now: float = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

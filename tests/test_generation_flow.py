@@ -21,17 +21,9 @@ from bot.models import ChildState
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from tests import standin as s
-from tests.fakes import FakeGenerator, write_map_file
+from tests.fakes import Clock, FakeGenerator, write_map_file
 
 GUILD, OTHER_GUILD, USER = 10, 20, 7
-
-
-class Clock:
-    def __init__(self, start: float = datetime(2026, 11, 26, 12, tzinfo=UTC).timestamp()):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -154,7 +146,7 @@ async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 26, 12, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture
