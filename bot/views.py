@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["KinapseBot"]
-ID = r"[0-9]{1,20}"  # a snowflake or row id; never anything else in a custom_id
+# A row id or page number: ids are all a custom_id carries. 18 digits keep any
+# forged value inside SQLite's 64-bit integers.
+ID_DIGITS = 18
+ID = rf"[0-9]{{1,{ID_DIGITS}}}"
 
 
 def scope_of(interaction: discord.Interaction) -> int:
@@ -97,7 +100,7 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         values = (interaction.data or {}).get("values") or []
-        if not values or not str(values[0]).isdigit():
+        if not values or not re.fullmatch(ID, str(values[0])):
             await reply_error(interaction, NotFound("Pick a concept from the menu."))
             return
         await run_safely(interaction, open_concept, int(values[0]))

@@ -140,3 +140,13 @@ def test_maps_card_pages_ten_at_a_time_with_unique_ids():
     for card in (first, last, cards.maps_card(listings[:3], 0, scope_name="G")):
         ids = [c.custom_id for c in card.controls]
         assert len(ids) == len(set(ids))
+
+
+def test_custom_id_patterns_accept_only_short_ids():
+    from bot.views import CardButton, CardSelect
+
+    button = CardButton.__discord_ui_compiled_template__
+    assert button.fullmatch("kin:open:123") and button.fullmatch("kin:maps:0")
+    assert not button.fullmatch("kin:open:" + "9" * 19)  # beyond SQLite's integers
+    assert not button.fullmatch("kin:open:-1") and not button.fullmatch("kin:drop:1")
+    assert CardSelect.__discord_ui_compiled_template__.fullmatch("kin:pick:0")
