@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -221,19 +221,24 @@ class Explorer:
 
     # -- concepts -------------------------------------------------------------
 
-    async def concept_view(self, concept_id: int) -> ConceptView:
+    async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
+        """The concept's card; with ``scope``, only if the concept belongs to that scope."""
         path = await self.storage.path(concept_id)
         if not path:
             raise NotFound("This concept no longer exists; run /explore again.")
         concept_map = await self.storage.get_map(path[-1].map_id)
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
+        if scope is not None and concept_map.scope != scope:
+            # custom_ids carry only ids: one must never reach another scope's maps.
+            raise NotFound("That card belongs to another server's maps.")
         return ConceptView(concept_map, path, await self.storage.children(concept_id))
 
-    async def open_concept(self, concept_id: int) -> ConceptView:
+    async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""
+        view = await self.concept_view(concept_id, scope)
         await self.storage.count_open(concept_id)
-        return await self.concept_view(concept_id)
+        return replace(view, map=await self.storage.get_map(view.map.id) or view.map)
 
     def needs_expansion(self, view: ConceptView) -> bool:
         return view.concept.state in (ChildState.UNEXPANDED, ChildState.PENDING)

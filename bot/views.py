@@ -157,7 +157,7 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 
 
 def _check_scope(interaction: Interaction, view: View) -> None:
-    # custom_ids are only ids: never let one reach another server's maps.
+    # custom_ids carry only ids: one must never reach another server's maps.
     if view.map.scope != scope_of(interaction):
         raise NotFound("That card belongs to another server's maps.")
 
@@ -252,10 +252,7 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     current = await explorer.storage.get_concept(concept_id)
     shown = current.parent_id if current else None
     session = await session_for(interaction, shown)
-    view = await explorer.concept_view(concept_id)
-    _check_scope(interaction, view)
-    await explorer.storage.count_open(concept_id)
-    view = await explorer.concept_view(concept_id)
+    view = await explorer.open_concept(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
 
 

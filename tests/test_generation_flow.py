@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, Refused
+from bot.errors import GenerationError, LimitReached, NotFound, Refused
 from bot.explorer import Explorer
 from bot.generator import AnthropicGenerator
 from bot.maps import BundledMaps
@@ -197,3 +197,12 @@ async def test_a_servers_own_budget_overrides_the_default(limited, clock: Clock)
     with pytest.raises(LimitReached):
         await limited.generate_map(GUILD, USER, "Anything")
     assert limited.generator.call_count == 0
+
+
+async def test_a_concept_id_from_another_scope_is_not_found_and_not_counted(limited):
+    concept = await green(limited, GUILD)
+    with pytest.raises(NotFound, match="another server"):
+        await limited.open_concept(concept, OTHER_GUILD)
+    assert (await limited.lookup(GUILD, "tea")).opened == 0
+    view = await limited.open_concept(concept, GUILD)
+    assert view.map.opened == 1
