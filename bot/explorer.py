@@ -318,19 +318,33 @@ class Explorer:
         scope: int,
         user_id: int,
         kind: str,
-        refusal_key: str,
+        subject: str,
         call: Awaitable[Generated[T]],
     ) -> Generated[T]:
-        """Run one generation, recording its usage whatever the outcome."""
+        """Run one generation, recording its usage whatever the outcome.
+
+        ``subject`` names what is generated ("map:<key>", "concept:<id>"); a
+        refusal is remembered under it.
+        """
         request = uuid.uuid4().hex
+        started = time.monotonic()
         try:
             result = await call
         except GenerationError as exc:
+            log.info("Generation of %s failed in scope %s: %s", subject, scope, exc)
             await self._record(scope, user_id, request, kind, exc)
             if isinstance(exc, Refused):
                 until = self.clock() + REFUSAL_MEMORY
-                await self.storage.remember_refusal(scope, refusal_key, until)
+                await self.storage.remember_refusal(scope, subject, until)
             raise
+        log.info(
+            "Generated %s in scope %s: %.1f s, %d tokens in %d calls",
+            subject,
+            scope,
+            time.monotonic() - started,
+            sum(u.total for u in result.usage),
+            len(result.usage),
+        )
         await self._record(scope, user_id, request, kind, result)
         return result
 
