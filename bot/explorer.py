@@ -151,6 +151,10 @@ class Explorer:
     async def _generate_map(self, scope: int, user_id: int, topic: str) -> ConceptMap:
         assert self.generator is not None
         key = topic_key(topic)
+        # Someone may have generated it between their /explore and this one.
+        existing = await self.storage.find_map(scope, key)
+        if existing is not None:
+            return existing
         language = await self.language(scope)
         result = await self._call(
             scope, user_id, "map", f"map:{key}", self.generator.generate_map(topic, language)
