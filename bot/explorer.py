@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -88,6 +89,9 @@ class Explorer:
         # and per (scope, topic key). Entries leave when their task ends.
         self._expansions: dict[int, asyncio.Task[None]] = {}
         self._map_flights: dict[tuple[int, str], asyncio.Task[ConceptMap]] = {}
+        # Generations each user has under way: their usage is recorded only when
+        # they end, so the cooldown counts them as started now.
+        self._running: Counter[int] = Counter()
 
     # -- maps -----------------------------------------------------------------
 
@@ -145,6 +149,7 @@ class Explorer:
             task = asyncio.create_task(self._generate_map(scope, user_id, topic))
             self._map_flights[flight_key] = task
             task.add_done_callback(lambda _: self._map_flights.pop(flight_key, None))
+            self._track(user_id, task)
         # Shielded: a waiter that gives up never cancels the generation others wait for.
         return await asyncio.shield(task)
 
@@ -273,6 +278,7 @@ class Explorer:
                 task = asyncio.create_task(self._expand(scope, user_id, concept))
                 self._expansions[concept_id] = task
                 task.add_done_callback(lambda _: self._expansions.pop(concept_id, None))
+                self._track(user_id, task)
         await asyncio.shield(task)
         return await self.concept_view(concept_id)
 
@@ -382,6 +388,7 @@ class Explorer:
         window = self.settings.cooldown_seconds
         allowed = self.settings.cooldown_generations
         starts = await self.storage.user_requests_since(user_id, now - window)
+        starts += [now] * self._running[user_id]
         if len(starts) >= allowed:
             retry_at = starts[-allowed] + window
             raise LimitReached(
@@ -397,6 +404,16 @@ class Explorer:
                 "This server has used today's generation budget; stored maps still work.",
                 day_start + timedelta(days=1),
             )
+
+    def _track(self, user_id: int, task: asyncio.Task) -> None:
+        self._running[user_id] += 1
+
+        def done(_: asyncio.Task) -> None:
+            self._running[user_id] -= 1
+            if not self._running[user_id]:
+                del self._running[user_id]  # the counter stays as small as the work under way
+
+        task.add_done_callback(done)
 
     async def daily_budget(self, scope: int) -> int:
         stored = await self.storage.scope_settings(scope)

@@ -206,3 +206,17 @@ async def test_a_concept_id_from_another_scope_is_not_found_and_not_counted(limi
     assert (await limited.lookup(GUILD, "tea")).opened == 0
     view = await limited.open_concept(concept, GUILD)
     assert view.map.opened == 1
+
+
+async def test_generations_under_way_count_toward_the_cooldown(limited, clock: Clock):
+    fake: FakeGenerator = limited.generator
+    fake.gate = asyncio.Event()
+    running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
+    await fake.entered.wait()
+    await asyncio.sleep(0)
+    with pytest.raises(LimitReached) as refused:
+        await limited.generate_map(GUILD, USER, "One more")
+    assert refused.value.retry_at.timestamp() == clock.now + 600
+    fake.gate.set()
+    await asyncio.gather(*running)
+    assert fake.call_count == 5
