@@ -215,7 +215,8 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     await fake.entered.wait()
     await asyncio.sleep(0)
     with pytest.raises(LimitReached) as refused:
-        await limited.generate_map(GUILD, USER, "One more")
+        async with asyncio.timeout(5):  # without the limit it would wait on the gate
+            await limited.generate_map(GUILD, USER, "One more")
     assert refused.value.retry_at.timestamp() == clock.now + 600
     fake.gate.set()
     await asyncio.gather(*running)
