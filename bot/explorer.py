@@ -12,17 +12,16 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound, Refused
 from bot.generator import ExpandRequest, Generated, Generator
 from bot.maps import BundledMaps
 from bot.models import (
-    ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
@@ -36,6 +35,8 @@ from bot.storage import MapListing, ScopeSettings, Storage
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K")
+R = TypeVar("R")
 
 REFUSAL_MEMORY = 3600.0  # seconds a refused topic is answered from memory
 LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadline by this
@@ -146,10 +147,9 @@ class Explorer:
             await self.check_can_generate(scope, user_id, topic)
             task = self._map_flights.get(flight_key)
         if task is None:
-            task = asyncio.create_task(self._generate_map(scope, user_id, topic))
-            self._map_flights[flight_key] = task
-            task.add_done_callback(lambda _: self._map_flights.pop(flight_key, None))
-            self._track(user_id, task)
+            task = self._take_off(
+                self._map_flights, flight_key, user_id, self._generate_map(scope, user_id, topic)
+            )
         # Shielded: a waiter that gives up never cancels the generation others wait for.
         return await asyncio.shield(task)
 
@@ -250,7 +250,7 @@ class Explorer:
         return replace(view, map=await self.storage.get_map(view.map.id) or view.map)
 
     def needs_expansion(self, view: ConceptView) -> bool:
-        return view.concept.state in (ChildState.UNEXPANDED, ChildState.PENDING)
+        return not view.concept.state.settled
 
     async def expand(self, scope: int, user_id: int, concept_id: int) -> ConceptView:
         """Make sure the concept's sub-concepts are known, generating them at most once at a time.
@@ -262,7 +262,7 @@ class Explorer:
             concept = await self.storage.get_concept(concept_id)
             if concept is None:
                 raise NotFound("This concept no longer exists; run /explore again.")
-            if concept.state in (ChildState.EXPANDED, ChildState.LEAF):
+            if concept.state.settled:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
@@ -275,10 +275,9 @@ class Explorer:
                 await self._check_limits(scope, user_id)
                 task = self._expansions.get(concept_id)
             if task is None:
-                task = asyncio.create_task(self._expand(scope, user_id, concept))
-                self._expansions[concept_id] = task
-                task.add_done_callback(lambda _: self._expansions.pop(concept_id, None))
-                self._track(user_id, task)
+                task = self._take_off(
+                    self._expansions, concept_id, user_id, self._expand(scope, user_id, concept)
+                )
         await asyncio.shield(task)
         return await self.concept_view(concept_id)
 
@@ -287,7 +286,7 @@ class Explorer:
         lease = self.settings.generation_deadline + LEASE_SLACK
         if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
             fresh = await self.storage.get_concept(concept.id)
-            if fresh is not None and fresh.state in (ChildState.EXPANDED, ChildState.LEAF):
+            if fresh is not None and fresh.state.settled:
                 return
             raise GenerationError(
                 "These sub-concepts are already being mapped; try again in a minute."
@@ -405,15 +404,27 @@ class Explorer:
                 day_start + timedelta(days=1),
             )
 
-    def _track(self, user_id: int, task: asyncio.Task) -> None:
+    def _take_off(
+        self,
+        flights: dict[K, asyncio.Task[R]],
+        key: K,
+        user_id: int,
+        work: Coroutine[Any, Any, R],
+    ) -> asyncio.Task[R]:
+        """Start the one generation for ``key``; it leaves ``flights`` when it ends, and
+        counts toward ``user_id``'s cooldown while it runs."""
+        task = asyncio.create_task(work)
+        flights[key] = task
         self._running[user_id] += 1
 
-        def done(_: asyncio.Task) -> None:
+        def landed(_: asyncio.Task[R]) -> None:
+            flights.pop(key, None)
             self._running[user_id] -= 1
             if not self._running[user_id]:
                 del self._running[user_id]  # the counter stays as small as the work under way
 
-        task.add_done_callback(done)
+        task.add_done_callback(landed)
+        return task
 
     async def daily_budget(self, scope: int) -> int:
         stored = await self.storage.scope_settings(scope)

@@ -76,6 +76,11 @@ class ChildState(enum.StrEnum):
     EXPANDED = "expanded"
     LEAF = "leaf"
 
+    @property
+    def settled(self) -> bool:
+        """The sub-concepts are known (stored, or known to be none)."""
+        return self in (ChildState.EXPANDED, ChildState.LEAF)
+
 
 class Source(enum.StrEnum):
     BUNDLED = "bundled"

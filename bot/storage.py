@@ -401,7 +401,7 @@ class Storage:
         async with self.transaction() as db:
             async with db.execute(SELECT_STATE, (concept_id,)) as cursor:
                 row = await cursor.fetchone()
-            if row is None or row[0] in (ChildState.EXPANDED, ChildState.LEAF):
+            if row is None or ChildState(row[0]).settled:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             parent = await _fetch_concept(db, concept_id)
             if not leaf:
