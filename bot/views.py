@@ -119,12 +119,17 @@ async def run_safely(interaction: Interaction, handler: Any, target: int) -> Non
 
 
 async def session_for(
-    interaction: Interaction, shown: int | None, map_id: int | None = None
+    interaction: Interaction,
+    shown: int | None = None,
+    map_id: int | None = None,
+    *,
+    parent_of: int | None = None,
 ) -> Session | None:
     """The session of the clicked message, rebuilt from the message if it was never stored.
 
     ``shown`` is the concept the clicked card shows (None: the overview of
-    ``map_id``); it is used only to rebuild a missing session, whose owner is
+    ``map_id``), or the parent of the concept ``parent_of`` for a click that
+    opens it. They are read only to rebuild a missing session, whose owner is
     the user the message answered.
     """
     explorer = interaction.client.explorer
@@ -136,6 +141,10 @@ async def session_for(
     metadata = message.interaction_metadata
     if metadata is None:
         return None
+    if parent_of is not None:
+        opened = await explorer.storage.get_concept(parent_of)
+        if opened is not None:
+            shown, map_id = opened.parent_id, opened.map_id
     if map_id is None:
         map_id = await _map_of(interaction, shown)
     if map_id is None:
@@ -249,9 +258,7 @@ async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept
 
 async def open_concept(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
-    current = await explorer.storage.get_concept(concept_id)
-    shown = current.parent_id if current else None
-    session = await session_for(interaction, shown)
+    session = await session_for(interaction, parent_of=concept_id)
     view = await explorer.open_concept(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
 

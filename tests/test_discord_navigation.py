@@ -202,3 +202,21 @@ async def test_generated_text_with_mentions_is_shown_literally(world: World, kin
     embed = card.embeds[0]
     assert "@everyone" in embed.description and r"\*\*Loud\*\*" in embed.description
     assert embed.fields[0].name == "1 · <@&1> role 1"
+
+
+async def test_a_lost_session_is_rebuilt_for_the_member_the_card_answered(
+    world: World, kinapse: Kinapse
+):
+    # As after a kill between sending the card and storing its session.
+    bundled = kinapse.bundled.find("ai agents")
+    message = await explore(world)
+    async with kinapse.storage.transaction() as db:
+        await db.execute("DELETE FROM sessions")
+
+    opened = await world.alice.click(message, label=f"1 · {bundled.concepts[0].title}")
+
+    assert not opened.ephemeral and opened.response.id == message.id  # still hers to move
+    session = await kinapse.storage.get_session(message.id)
+    assert session.owner_id == world.alice.id and session.history == [None]
+    back = (await world.alice.click(opened.response, label="Back")).response
+    assert back.embeds[0].title == "AI Agents"
