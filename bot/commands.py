@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot import cards
 from bot.errors import KinapseError, NotFound
-from bot.models import TOPIC_MAX, clean_topic, topic_key
+from bot.models import TOPIC_MAX, clean_topic
 from bot.replies import describe, send_private
 from bot.views import message_kwargs, scope_of
 
@@ -109,11 +109,7 @@ class ExploreCog(commands.Cog):
     ) -> None:
         """Forget one of this server's maps; curated maps come back fresh next time."""
         scope = scope_of(interaction)
-        concept_map = await self.explorer.storage.find_map(scope, topic_key(topic))
-        if concept_map is None:
-            bundled = self.explorer.bundled.find(topic_key(topic))
-            if bundled is not None:
-                concept_map = await self.explorer.storage.find_map(scope, bundled.key)
+        concept_map = await self.explorer.find_stored(scope, topic)
         if concept_map is None:
             raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
         await self.explorer.storage.delete_map(scope, concept_map.key)

@@ -105,16 +105,12 @@ class Explorer:
 
         Raises ``TopicError`` for a topic that is empty once cleaned.
         """
-        key = topic_key(topic)
-        stored = await self.storage.find_map(scope, key)
+        stored = await self.find_stored(scope, topic)
         if stored is not None:
             return stored
-        bundled = self.bundled.find(key)
+        bundled = self.bundled.find(topic_key(topic))
         if bundled is None:
             return None
-        stored = await self.storage.find_map(scope, bundled.key)
-        if stored is not None:
-            return stored
         return await self.storage.create_map(
             scope=scope,
             key=bundled.key,
@@ -126,6 +122,14 @@ class Explorer:
             concepts=bundled.concepts,
             now=self.clock(),
         )
+
+    async def find_stored(self, scope: int, topic: str) -> ConceptMap | None:
+        """The scope's stored map for ``topic``, found by its key or a bundled alias."""
+        key = topic_key(topic)
+        stored = await self.storage.find_map(scope, key)
+        if stored is None and (bundled := self.bundled.find(key)) is not None:
+            stored = await self.storage.find_map(scope, bundled.key)
+        return stored
 
     async def check_can_generate(self, scope: int, user_id: int, topic: str) -> None:
         """Raise what stands in the way of generating a new map, before anyone waits."""
