@@ -268,7 +268,10 @@ def _concept_controls(
             Control(
                 Action.PICK,
                 parent,
-                shorten(f"More concepts ({start} to {start + len(in_menu) - 1})…", 150),
+                shorten(
+                    f"More concepts ({start} to {start + len(in_menu) - 1})…",
+                    SELECT_PLACEHOLDER_MAX,
+                ),
                 row=CONCEPT_ROWS - 1,
                 options=options,
             )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.cards import MESSAGE_CONTENT_MAX
 from bot.errors import KinapseError, LimitReached, NoGenerator
 from bot.models import TopicError
 from bot.text import shorten
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from bot.client import KinapseBot
 
 log = logging.getLogger(__name__)
-
-MESSAGE_MAX = 2000  # Discord's limit on message content
 
 
 def describe(error: BaseException) -> str | None:
@@ -69,7 +68,7 @@ async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseE
 
 
 async def send_private(interaction: discord.Interaction, text: str) -> None:
-    text = shorten(text, MESSAGE_MAX)
+    text = shorten(text, MESSAGE_CONTENT_MAX)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
