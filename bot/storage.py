@@ -193,7 +193,6 @@ CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
 """
-SELECT_STATE = "SELECT state FROM concepts WHERE id = ?"
 FINISH_EXPANSION = "UPDATE concepts SET state = ?, lease_until = NULL, error = NULL WHERE id = ?"
 RELEASE_EXPANSION = """
     UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
@@ -399,11 +398,10 @@ class Storage:
     ) -> None:
         """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
         async with self.transaction() as db:
-            async with db.execute(SELECT_STATE, (concept_id,)) as cursor:
+            async with db.execute(SELECT_CONCEPT, (concept_id,)) as cursor:
                 row = await cursor.fetchone()
-            if row is None or ChildState(row[0]).settled:
+            if row is None or (parent := _concept(row)).state.settled:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
-            parent = await _fetch_concept(db, concept_id)
             if not leaf:
                 await _insert_concepts(db, parent.map_id, concept_id, parent.depth + 1, concepts)
             state = ChildState.LEAF if leaf else ChildState.EXPANDED
@@ -551,13 +549,6 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
             raise
         await db.commit()
         log.info("Database %s migrated to schema version %d", path, number)
-
-
-async def _fetch_concept(db: aiosqlite.Connection, concept_id: int) -> Concept:
-    async with db.execute(SELECT_CONCEPT, (concept_id,)) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    return _concept(row)
 
 
 async def _insert_concepts(
