@@ -15,7 +15,7 @@ from bot import cards
 from bot.errors import KinapseError, NotFound
 from bot.models import TOPIC_MAX, clean_topic
 from bot.replies import describe, send_private
-from bot.views import message_kwargs, scope_of
+from bot.views import message_kwargs, scope_name, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -90,8 +90,7 @@ class ExploreCog(commands.Cog):
     async def maps(self, interaction: Interaction) -> None:
         """List this server's maps, most explored first."""
         listings = await self.explorer.list_maps(scope_of(interaction))
-        name = interaction.guild.name if interaction.guild else "your DMs"
-        card = cards.maps_card(listings, 0, scope_name=name)
+        card = cards.maps_card(listings, 0, scope_name=scope_name(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     admin = app_commands.Group(

@@ -180,10 +180,12 @@ class Explorer:
             now=self.clock(),
         )
 
-    async def map_view(self, map_id: int) -> MapView:
+    async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
+        """The map's overview card; with ``scope``, only if the map belongs to that scope."""
         concept_map = await self.storage.get_map(map_id)
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
+        _check_scope(concept_map, scope)
         return MapView(concept_map, await self.storage.key_concepts(map_id))
 
     async def list_maps(self, scope: int) -> list[MapListing]:
@@ -242,9 +244,7 @@ class Explorer:
         concept_map = await self.storage.get_map(path[-1].map_id)
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
-        if scope is not None and concept_map.scope != scope:
-            # custom_ids carry only ids: one must never reach another scope's maps.
-            raise NotFound("That card belongs to another server's maps.")
+        _check_scope(concept_map, scope)
         return ConceptView(concept_map, path, await self.storage.children(concept_id))
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
@@ -498,9 +498,16 @@ class Explorer:
         return await self.go(session, concept.parent_id if concept else None)
 
     async def view_of(self, session: Session) -> View:
+        """The card the session stands on, within the session's scope."""
         if session.concept_id is None:
-            return await self.map_view(session.map_id)
-        return await self.concept_view(session.concept_id)
+            return await self.map_view(session.map_id, session.scope)
+        return await self.concept_view(session.concept_id, session.scope)
+
+
+def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:
+    # custom_ids carry only ids: one must never reach another scope's maps.
+    if scope is not None and concept_map.scope != scope:
+        raise NotFound("That card belongs to another server's maps.")
 
 
 def _count_concepts(concepts: list) -> int:

@@ -37,6 +37,10 @@ def scope_of(interaction: discord.Interaction) -> int:
     return interaction.guild_id or interaction.user.id
 
 
+def scope_name(interaction: discord.Interaction) -> str:
+    return interaction.guild.name if interaction.guild else "your DMs"
+
+
 def to_view(card: Card) -> discord.ui.View:
     """The card's controls as a persistent view (no timeout: buttons work for days)."""
     view = discord.ui.View(timeout=None)
@@ -165,12 +169,6 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
     return concept.map_id if concept else None
 
 
-def _check_scope(interaction: Interaction, view: View) -> None:
-    # custom_ids carry only ids: one must never reach another server's maps.
-    if view.map.scope != scope_of(interaction):
-        raise NotFound("That card belongs to another server's maps.")
-
-
 # -- rendering -------------------------------------------------------------------
 
 
@@ -202,7 +200,6 @@ async def show(
     The owner's session moves to ``target`` (remembered for Back) unless the
     caller already ``moved`` it (Back, Up and Overview move it themselves).
     """
-    _check_scope(interaction, view)
     explorer = interaction.client.explorer
     status = initial_status(interaction, view)
     if session is not None and session.owner_id == interaction.user.id:
@@ -266,7 +263,7 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
 async def retry(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
     session = await session_for(interaction, concept_id)
-    view = await explorer.concept_view(concept_id)
+    view = await explorer.concept_view(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
 
 
@@ -297,9 +294,9 @@ async def _navigate(
         if action is not Action.HOME:
             target = concept.parent_id
     if target is not None:
-        view: View = await explorer.concept_view(target)
+        view: View = await explorer.concept_view(target, scope_of(interaction))
     elif map_id is not None:
-        view = await explorer.map_view(map_id)
+        view = await explorer.map_view(map_id, scope_of(interaction))
     else:
         raise NotFound("This card is too old to follow; run /explore again.")
     await show(interaction, session, target, view)
@@ -320,8 +317,7 @@ async def home(interaction: Interaction, map_id: int) -> None:
 async def maps_page(interaction: Interaction, page: int) -> None:
     explorer = interaction.client.explorer
     listings = await explorer.list_maps(scope_of(interaction))
-    name = interaction.guild.name if interaction.guild else "your DMs"
-    card = cards.maps_card(listings, page, scope_name=name)
+    card = cards.maps_card(listings, page, scope_name=scope_name(interaction))
     await interaction.response.edit_message(**message_kwargs(card))
 
 

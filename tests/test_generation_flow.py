@@ -221,3 +221,15 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     fake.gate.set()
     await asyncio.gather(*running)
     assert fake.call_count == 5
+
+
+async def test_a_map_id_from_another_scope_is_not_found(limited):
+    tea = await limited.lookup(GUILD, "tea")
+    with pytest.raises(NotFound, match="another server"):
+        await limited.map_view(tea.id, OTHER_GUILD)
+    session = await limited.start_session(
+        message_id=1, owner_id=USER, scope=OTHER_GUILD, map_id=tea.id, concept_id=None
+    )
+    with pytest.raises(NotFound, match="another server"):
+        await limited.view_of(session)
+    assert (await limited.map_view(tea.id, GUILD)).map.topic == "Tea"
