@@ -16,7 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import anthropic
 from anthropic import AsyncAnthropic
-from anthropic.types import Message, MessageParam, TextBlockParam
+from anthropic.types import MessageParam, TextBlockParam
 from pydantic import BaseModel, ValidationError
 
 from bot.config import Settings
@@ -106,6 +106,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
 }
 
 UNUSABLE = "Claude's answer could not be used; please try again."
+MALFORMED = "Claude's answer arrived garbled, perhaps through a proxy; please try again."
 TOO_LONG = "Claude's answer was cut off before it was complete; please try again."
 TOO_SLOW = "Claude took too long to answer; please try again in a few minutes."
 UNREACHABLE = "Claude could not be reached; please try again in a few minutes."
@@ -312,7 +313,19 @@ class AnthropicGenerator:
                 exc.request_id,
             )
             raise GenerationError(_status_message(exc.status_code), usage=list(usage)) from None
-        usage.append(_usage(message, self.model))
+        except (anthropic.APIResponseValidationError, ValueError) as exc:
+            # A 200 whose body is not JSON at all (a proxy's HTML page, an empty body).
+            log.warning("Anthropic answered with an unreadable body: %s", type(exc).__name__)
+            raise GenerationError(MALFORMED, usage=list(usage)) from None
+        used = _usage(message, self.model)
+        if used is not None:
+            usage.append(used)
+        text = _text(message)
+        if used is None or text is None:
+            # The SDK builds its models without validating them: a proxy's "{}" arrives
+            # as a Message whose fields are all None.
+            log.warning("Anthropic answered 200 without a usable message (usage or content)")
+            raise GenerationError(MALFORMED, usage=list(usage))
         log.debug(
             "Anthropic call: stop %s, %s in / %s out tokens, cache %s read / %s written",
             message.stop_reason,
@@ -329,7 +342,7 @@ class AnthropicGenerator:
         if message.stop_reason not in ("end_turn", "stop_sequence"):
             log.warning("Unexpected stop reason %s", message.stop_reason)
             raise GenerationError(UNUSABLE, usage=list(usage))
-        return "".join(block.text for block in message.content if block.type == "text")
+        return text
 
 
 def _status_message(status: int) -> str:
@@ -344,13 +357,42 @@ def _status_message(status: int) -> str:
     return REJECTED
 
 
-def _usage(message: Message, model: str) -> Usage:
+def _usage(message: object, model: str) -> Usage | None:
+    """The call's token usage, or None when the answer carries no readable one."""
+    usage = getattr(message, "usage", None)
+    counts = [
+        getattr(usage, name, None)
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        )
+    ]
+    if not all(isinstance(n, int) for n in counts[:2]) or not all(
+        n is None or isinstance(n, int) for n in counts[2:]
+    ):
+        return None
+    answered = getattr(message, "model", None)
     return Usage(
-        model=message.model or model,
-        input_tokens=message.usage.input_tokens,
-        output_tokens=message.usage.output_tokens,
-        cache_read_tokens=message.usage.cache_read_input_tokens or 0,
-        cache_write_tokens=message.usage.cache_creation_input_tokens or 0,
+        model=answered if isinstance(answered, str) and answered else model,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        cache_read_tokens=counts[2] or 0,
+        cache_write_tokens=counts[3] or 0,
+    )
+
+
+def _text(message: object) -> str | None:
+    """The answer's text blocks joined, or None when its content is not a list of blocks."""
+    content = getattr(message, "content", None)
+    if not isinstance(content, list):
+        return None
+    return "".join(
+        text
+        for block in content
+        if getattr(block, "type", None) == "text"
+        and isinstance(text := getattr(block, "text", None), str)
     )
 
 
