@@ -43,6 +43,7 @@ BREADCRUMB_SEPARATOR = " › "
 MAPS_PER_PAGE = 10
 DEPTH_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
+QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
 
@@ -91,6 +92,7 @@ class Status:
     """What the card says about sub-concepts that are not shown yet."""
 
     mapping: bool = False  # a generation is under way
+    queued: bool = False  # ... waiting for a free generation slot
     error: str | None = None  # the last generation failed
     no_generator: bool = False
 
@@ -214,7 +216,7 @@ def _note(view: ConceptView, status: Status) -> str:
         return NO_KEY_NOTE
     if status.error and not status.mapping:
         return f"⚠️ {literal(shorten(status.error, 300))}"
-    return MAPPING_NOTE
+    return QUEUED_NOTE if status.queued else MAPPING_NOTE
 
 
 def _concept_controls(

@@ -82,6 +82,8 @@ def test_mapping_error_and_leaf_notes():
     unexpanded = [concept(1, "Lonely", state=ChildState.UNEXPANDED)]
     view = ConceptView(a_map(), unexpanded, [])
     assert cards.MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).embed.description
+    queued = cards.concept_card(view, Status(mapping=True, queued=True)).embed.description
+    assert cards.QUEUED_NOTE in queued and cards.MAPPING_NOTE not in queued
     failed = cards.concept_card(view, Status(error="Claude is busy."))
     assert "Claude is busy." in failed.embed.description
     assert failed.controls[0].action is Action.RETRY
