@@ -41,6 +41,15 @@ class TopicError(ValueError):
 _WHITESPACE = re.compile(r"\s+")
 
 
+def _one_line(text: str) -> str:
+    """NFKC, whitespace collapsed to single spaces, invisible and control characters dropped."""
+    text = unicodedata.normalize("NFKC", text)
+    # Tabs and newlines are control characters too: make them spaces before dropping controls.
+    text = _WHITESPACE.sub(" ", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
+    return _WHITESPACE.sub(" ", text).strip()
+
+
 def clean_topic(text: str) -> str:
     """The topic as the user wrote it, minus invisible and control characters.
 
@@ -48,11 +57,7 @@ def clean_topic(text: str) -> str:
     zero-width joiners, bidi overrides, soft hyphens) and controls are dropped,
     so a right-to-left override cannot reorder what other members see.
     """
-    text = unicodedata.normalize("NFKC", text)
-    # Tabs and newlines are control characters too: make them spaces before dropping controls.
-    text = _WHITESPACE.sub(" ", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = _one_line(text)
     if not text:
         raise TopicError("That topic is empty once invisible characters are removed.")
     if len(text) > TOPIC_MAX:
@@ -214,3 +219,30 @@ class Session(BaseModel):
     map_id: int
     concept_id: int | None  # None: the map's overview card
     history: list[int | None] = Field(default_factory=list)
+
+
+QUESTION_MIN, QUESTION_MAX = 3, 300  # the Ask form's limits
+# Ending punctuation does not change a question: "Why?" and "why" are one question.
+_QUESTION_END = " ?!.…？！。¿¡"
+
+
+def clean_question(text: str) -> str:
+    """A reader's question on one line, minus invisible and control characters."""
+    return _one_line(text)
+
+
+def question_key(text: str) -> str:
+    """The normalized question under which an answer is stored and found again."""
+    return clean_question(text).casefold().strip(_QUESTION_END)
+
+
+class Answer(BaseModel):
+    """A stored answer to a question about a concept (or, with no concept, about the map)."""
+
+    id: int
+    scope: int
+    map_id: int
+    concept_id: int | None
+    question: str
+    text: str
+    model: str
