@@ -119,35 +119,14 @@ ANSWER_MAX = 1800
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset({"title_max", "summary_max", "detail_max"})
 MAP_FIELDS = frozenset({"topic", "language", "concepts_min", "concepts_max"})
-EXPAND_FIELDS = frozenset(
-    {
-        "topic",
-        "language",
-        "path",
-        "concept_title",
-        "concept_summary",
-        "concept_detail",
-        "siblings",
-        "children_min",
-        "children_max",
-    }
+# What a prompt about one card quotes: the map's topic and language, and the card itself.
+CARD_FIELDS = frozenset(
+    {"topic", "language", "path", "concept_title", "concept_summary", "concept_detail"}
 )
+EXPAND_FIELDS = CARD_FIELDS | {"siblings", "children_min", "children_max"}
 REPAIR_FIELDS = frozenset({"problems"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
-ASK_FIELDS = frozenset(
-    {
-        "topic",
-        "language",
-        "path",
-        "concept_title",
-        "concept_summary",
-        "concept_detail",
-        "subconcepts",
-        "question",
-        "words_min",
-        "words_max",
-    }
-)
+ASK_FIELDS = CARD_FIELDS | {"subconcepts", "question", "words_min", "words_max"}
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
