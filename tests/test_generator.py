@@ -27,6 +27,7 @@ from bot.generator import (
     UNUSABLE,
     ZERO_WIDTH_SPACE,
     AnthropicGenerator,
+    AskRequest,
     ExpandRequest,
 )
 from bot.models import CHILDREN_MIN, KEY_CONCEPTS_MIN, TITLE_MAX, ConceptDraft
@@ -46,6 +47,7 @@ from tests.standin import (
     without_usage,
 )
 
+SSE = "text/event-stream"
 MakeGenerator = Callable[..., Awaitable[AnthropicGenerator]]
 
 
@@ -474,3 +476,38 @@ async def test_a_malformed_reply_is_a_clear_generation_error(
 
     assert caught.value.message == MALFORMED
     assert not isinstance(caught.value, Refused)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(raw("<html><body>Proxy login</body></html>"), id="html-page"),
+        pytest.param(raw("", "application/json"), id="empty-body"),
+        pytest.param(raw("{}", "application/json"), id="json-not-a-stream"),
+        pytest.param(
+            raw("event: message_start\ndata: {}\n\nevent: message_stop\ndata: {}\n\n", SSE),
+            id="empty-events",
+        ),
+        pytest.param(raw("event: message_stop\ndata: {}\n\n", SSE), id="stop-without-start"),
+    ],
+)
+async def test_a_malformed_streamed_reply_is_a_clear_generation_error(
+    standin: StandIn, generator: AnthropicGenerator, reply: Reply
+) -> None:
+    standin.always(reply)
+
+    with pytest.raises(GenerationError) as caught:
+        await generator.ask(
+            AskRequest(
+                topic="Macroeconomics",
+                language="en",
+                path=[],
+                title="Inflation",
+                summary="Prices rising.",
+                detail="Why it matters.",
+                subconcepts=[],
+                question="Why do prices rise?",
+            )
+        )
+
+    assert caught.value.message == MALFORMED
