@@ -6,11 +6,12 @@ the generator and the explore core.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -148,6 +149,9 @@ class Expansion(BaseModel):
         return concepts
 
 
+_AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
 class BundledMap(BaseModel):
     """One file in maps/: a curated map, at most two levels deep."""
 
@@ -158,8 +162,30 @@ class BundledMap(BaseModel):
     ]
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
+    # When the map's facts were last checked, "YYYY-MM" or "YYYY-MM-DD", shown on its cards.
+    as_of: str | None = None
+    # Facts that change (prices, rates, office holders): the linter then requires as_of.
+    volatile: bool = False
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): keep both as text.
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            value = value.strip()
+            match = _AS_OF.fullmatch(value)
+            if match is None:
+                raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
+            year, month, day = (int(part) if part else 1 for part in match.groups())
+            try:
+                datetime.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value} is not a date") from None
+        return value
 
     @property
     def key(self) -> str:
@@ -272,6 +298,7 @@ class MapTree(BaseModel):
     language: str = LANGUAGE_DEFAULT
     source: Source
     model: str | None = None  # the model that generated the map; None for a curated one
+    as_of: str | None = None  # a curated map's date, when its facts were last checked
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
 
@@ -281,6 +308,7 @@ class MapTree(BaseModel):
             topic=bundled.topic,
             language=bundled.language,
             source=Source.BUNDLED,
+            as_of=bundled.as_of,
             overview=bundled.overview,
             concepts=bundled.concepts,
         )
