@@ -28,6 +28,7 @@ from bot.models import (
     Session,
     Source,
     clean_topic,
+    search_key,
     topic_key,
 )
 from bot.storage import MapListing, ScopeSettings, Storage
@@ -205,7 +206,7 @@ class Explorer:
 
     async def autocomplete(self, scope: int, text: str) -> list[str]:
         """Topics for /explore: best matches first (prefix, then word prefix, then substring)."""
-        needle = " ".join(text.split()).casefold()
+        needle = search_key(text)
         names: dict[str, list[str]] = {}
         for topic, keys in self.bundled.names():
             names.setdefault(topic, []).extend(keys)

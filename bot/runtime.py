@@ -17,7 +17,7 @@ from bot.explorer import Explorer
 from bot.generator import AnthropicGenerator, Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
-from bot.storage import Storage
+from bot.storage import open_storage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     """Storage, bundled maps and generator, each owned for the life of the block."""
     bundled = BundledMaps.load(settings.maps_dir)
-    async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
+    async with open_storage(settings.database) as storage, open_generator(settings) as generator:
         yield Explorer(storage, bundled, settings, generator)
 
 
