@@ -227,3 +227,30 @@ class Session(BaseModel):
     map_id: int
     concept_id: int | None  # None: the map's overview card
     history: list[int | None] = Field(default_factory=list)
+
+
+QUESTION_MIN, QUESTION_MAX = 3, 300  # the Ask form's limits
+# Ending punctuation does not change a question: "Why?" and "why" are one question.
+_QUESTION_END = " ?!.…？！。¿¡"
+
+
+def clean_question(text: str) -> str:
+    """A reader's question on one line, minus invisible and control characters."""
+    return normalize_spaces(text)
+
+
+def question_key(text: str) -> str:
+    """The normalized question under which an answer is stored and found again."""
+    return clean_question(text).casefold().strip(_QUESTION_END)
+
+
+class Answer(BaseModel):
+    """A stored answer to a question about a concept (or, with no concept, about the map)."""
+
+    id: int
+    scope: int
+    map_id: int
+    concept_id: int | None
+    question: str
+    text: str
+    model: str
