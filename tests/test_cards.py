@@ -72,6 +72,15 @@ def test_map_card_has_a_section_with_an_open_button_per_key_concept():
     assert [c.label for c in cards.map_card(view, can_go_back=True).controls][-1] == "Back"
 
 
+def test_curated_map_footer_shows_its_date():
+    path = [concept(1, "Parent")]
+    assert small_lines(cards.map_card(MapView(a_map(), path, as_of="2026-12")))[-1] == (
+        "Curated · as of 2026-12 · 3 of 30 concepts explored"
+    )
+    card = cards.concept_card(ConceptView(a_map(), path, [], as_of="2026-12-01"))
+    assert small_lines(card)[-1].startswith("Curated · as of 2026-12-01 · ")
+
+
 def test_generated_map_footer_names_the_model():
     view = MapView(a_map(source=Source.GENERATED, model="claude-x"), [concept(1, "A")])
     assert small_lines(cards.map_card(view))[-1].startswith("Mapped by claude-x")
