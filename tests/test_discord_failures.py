@@ -8,7 +8,7 @@ import pytest
 
 from bot.generator import MALFORMED
 from tests import standin as s
-from tests.harness import Kinapse, World
+from tests.harness import Kinapse, World, card_text, click_open, heading, labels
 
 CALLBACK = "/interactions/*/callback"
 ORIGINAL = "/webhooks/*/messages/@original"
@@ -16,10 +16,6 @@ ORIGINAL = "/webhooks/*/messages/@original"
 
 def callback_types(world: World) -> list[int]:
     return [r.json["type"] for r in world.env.http_requests if r.path.endswith("/callback")]
-
-
-def labels(message) -> list[str]:
-    return [c.get("label") for row in message.components for c in row["components"]]
 
 
 async def test_a_failed_defer_still_generates_and_stores_the_map(world: World, kinapse: Kinapse):
@@ -33,7 +29,7 @@ async def test_a_failed_defer_still_generates_and_stores_the_map(world: World, k
     before = len(callback_types(world))
     again = await world.bob.slash(world.channel, "explore", topic="volcanoes")
     assert callback_types(world)[before:] == [4]  # the card is the first response: instant
-    assert again.response.embeds[0].title == "Volcanoes"
+    assert heading(again.response) == "Volcanoes"
     assert kinapse.generator.call_count == 1
 
 
@@ -43,7 +39,7 @@ async def test_a_failed_progress_edit_does_not_stop_the_card(world: World, kinap
 
     card = result.response
     assert card.content == ""
-    assert card.embeds[0].title == "Volcanoes"
+    assert heading(card) == "Volcanoes"
     session = await kinapse.storage.get_session(card.id)
     assert session is not None and session.owner_id == world.alice.id
 
@@ -52,7 +48,7 @@ async def test_a_failed_final_edit_is_tried_again(world: World, kinapse: Kinapse
     world.env.inject_error("PATCH", ORIGINAL, status=502, times=3)  # progress + 2 of 3 final
     result = await world.alice.slash(world.channel, "explore", topic="Volcanoes")
 
-    assert result.response.embeds[0].title == "Volcanoes"
+    assert heading(result.response) == "Volcanoes"
 
 
 @pytest.mark.anthropic
@@ -69,7 +65,7 @@ async def test_a_malformed_api_reply_ends_as_an_error_with_retry(world: World, s
     retried = (await world.alice.click(failed, label="Retry")).response
     assert retried.id == failed.id  # the same message ends as the card
     assert retried.content == ""
-    assert retried.embeds[0].title == "Volcanoes"
+    assert heading(retried) == "Volcanoes"
     assert "Retry" not in labels(retried)
 
 
@@ -77,8 +73,8 @@ async def test_a_malformed_api_reply_ends_as_an_error_with_retry(world: World, s
 async def test_a_failed_subconcept_generation_ends_with_retry(world: World, standin):
     result = await world.alice.slash(world.channel, "explore", topic="Volcanoes")
     standin.always(s.without_usage(s.valid_expansion()))
-    opened = (await world.alice.click(result.response, label="1 · Key concept 1")).response
+    opened = (await click_open(world.alice, result.response, "Key concept 1")).response
 
-    assert MALFORMED in opened.embeds[0].description
-    assert "Mapping" not in opened.embeds[0].description
+    assert MALFORMED in card_text(opened)
+    assert "Mapping" not in card_text(opened)
     assert "Retry" in labels(opened)
