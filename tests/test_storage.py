@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
+from bot.errors import StorageFull
 from bot.models import BundledMap, ChildState, Session, Source, Usage
 from bot.storage import SCHEMA_VERSION, SchemaTooNew, ScopeSettings, Storage, UsageTotals
 from tests.fakes import draft
+from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
 OTHER_GUILD = 2002
@@ -459,3 +461,34 @@ async def test_scope_settings_round_trip(storage: Storage) -> None:
     await storage.save_scope_settings(GUILD, ScopeSettings(language="de", daily_token_budget=10))
     assert await storage.scope_settings(GUILD) == ScopeSettings("de", 10)
     assert await storage.scope_settings(OTHER_GUILD) == ScopeSettings()
+
+
+# -- a locked or full database ----------------------------------------------------
+
+
+async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_storage_usable(
+    storage: Storage, tmp_path: Path
+) -> None:
+    with locked_by_another_process(tmp_path / "kinapse.db") as release:
+        waiting = asyncio.create_task(storage.set_meta("cancelled", "never"))
+        await asyncio.sleep(0.2)  # its BEGIN IMMEDIATE now waits in SQLite's busy handler
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()  # the BEGIN that was waiting now succeeds, for nobody
+    await storage.set_meta("next", "works")
+    assert await storage.get_meta("next") == "works"
+    assert await storage.get_meta("cancelled") is None
+
+
+async def test_a_full_disk_is_a_clear_error_and_passes_once_space_is_freed(
+    storage: Storage,
+) -> None:
+    await store_cells(storage)
+    await full_disk(storage)
+    with pytest.raises(StorageFull, match="storage is full"):
+        for scope in range(100):  # the first ones may fit in the free space of used pages
+            await store_cells(storage, scope=OTHER_GUILD + scope)
+    assert (await storage.find_map(GUILD, "cells")).topic == "Cells"  # reads still work
+    await free_disk(storage)
+    assert (await store_cells(storage, scope=OTHER_GUILD)).scope == OTHER_GUILD

@@ -10,17 +10,27 @@ reads, which WAL lets run beside the writer. The schema version lives in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
 
+from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
 from bot.storage.store import Row, Storage, Transaction
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 5_000
+STORAGE_FULL = (
+    "The bot's storage is full, so nothing new can be saved right now; "
+    "maps already stored still open. A bot admin needs to free disk space."
+)
+STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
 
 
 class SqliteTransaction:
@@ -73,14 +83,25 @@ class SqliteStorage(Storage):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteTransaction(self._writer)
+                # Inside the try: a caller cancelled while BEGIN waits for another
+                # process's lock leaves a BEGIN that may still succeed in the
+                # connection's thread; the rollback queued behind it undoes it.
+                with _plain_errors():
+                    await self._writer.execute("BEGIN IMMEDIATE")
+                    yield SqliteTransaction(self._writer)
+                    await asyncio.shield(self._writer.commit())
             except BaseException:
                 # Shielded so that a cancelled caller still leaves no open transaction.
-                await asyncio.shield(self._writer.rollback())
+                await asyncio.shield(self._rollback())
                 raise
-            await asyncio.shield(self._writer.commit())
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.rollback()
+        except sqlite3.Error:
+            # Nothing to roll back (BEGIN failed), or SQLite already did.
+            log.debug("Rollback after a failed write did nothing", exc_info=True)
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         assert self._reader is not None
@@ -98,6 +119,22 @@ class SqliteStorage(Storage):
 
     async def _set_schema_version(self, db: Transaction, version: int) -> None:
         await db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """A full disk or a lock held too long, as errors whose message a member may see."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+            log.error("The database is full: %s", exc)
+            raise StorageFull(STORAGE_FULL) from exc
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
+            log.warning("The database stayed locked for %d ms: %s", BUSY_TIMEOUT_MS, exc)
+            raise StorageBusy(STORAGE_BUSY) from exc
+        raise
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
