@@ -52,6 +52,11 @@ def describe(error: BaseException) -> str | None:
 
 async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseException) -> None:
     """Answer ``interaction`` with a short message about ``error``, privately."""
+    await send_private(interaction, explain(interaction, error))
+
+
+def explain(interaction: discord.Interaction, error: BaseException) -> str:
+    """The line to show for ``error``; an unexpected one is logged and gets an apology."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
     text = describe(error)
@@ -64,7 +69,7 @@ async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseE
             exc_info=(type(error), error, error.__traceback__),
         )
         text = f"Sorry, something went wrong on our side (reference `{reference}`)."
-    await send_private(interaction, text)
+    return text
 
 
 async def send_private(interaction: discord.Interaction, text: str) -> None:
