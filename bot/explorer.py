@@ -67,6 +67,7 @@ class MapView:
 
     map: ConceptMap
     concepts: list[Concept]
+    can_ask: bool = True  # questions can be answered (the bot has an API key)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class ConceptView:
     map: ConceptMap
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
+    can_ask: bool = True
 
     @property
     def concept(self) -> Concept:
@@ -216,7 +218,8 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return MapView(concept_map, await self.storage.key_concepts(map_id))
+        concepts = await self.storage.key_concepts(map_id)
+        return MapView(concept_map, concepts, can_ask=self.generator is not None)
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -275,7 +278,8 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return ConceptView(concept_map, path, await self.storage.children(concept_id))
+        children = await self.storage.children(concept_id)
+        return ConceptView(concept_map, path, children, can_ask=self.generator is not None)
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""
