@@ -221,10 +221,10 @@ def breadcrumb(parts: list[str]) -> str:
 
 def footer(view: MapView | ConceptView) -> str:
     concept_map = view.map
-    if concept_map.source is Source.BUNDLED:
-        source = "Curated map"
-    else:
+    if concept_map.source is not Source.BUNDLED:
         source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
+    else:
+        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 

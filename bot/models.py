@@ -6,10 +6,12 @@ the generator and the explore core.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 import unicodedata
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -147,6 +149,9 @@ class Expansion(BaseModel):
         return concepts
 
 
+_AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
 class BundledMap(BaseModel):
     """One file in maps/: a curated map, at most two levels deep."""
 
@@ -157,8 +162,30 @@ class BundledMap(BaseModel):
     ]
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
+    # When the map's facts were last checked, "YYYY-MM" or "YYYY-MM-DD", shown on its cards.
+    as_of: str | None = None
+    # Facts that change (prices, rates, office holders): the linter then requires as_of.
+    volatile: bool = False
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): keep both as text.
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            value = value.strip()
+            match = _AS_OF.fullmatch(value)
+            if match is None:
+                raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
+            year, month, day = (int(part) if part else 1 for part in match.groups())
+            try:
+                datetime.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value} is not a date") from None
+        return value
 
     @property
     def key(self) -> str:
@@ -254,3 +281,46 @@ class Answer(BaseModel):
     question: str
     text: str
     model: str
+
+
+class MapTree(BaseModel):
+    """A whole map with every concept known so far: what an export carries.
+
+    Its JSON is the JSON export, and reads back into this model unchanged. A
+    concept's ``children`` is None while they are not known (or it is a leaf).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
+    ]
+    language: str = LANGUAGE_DEFAULT
+    source: Source
+    model: str | None = None  # the model that generated the map; None for a curated one
+    as_of: str | None = None  # a curated map's date, when its facts were last checked
+    overview: Overview
+    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @classmethod
+    def of_bundled(cls, bundled: BundledMap) -> MapTree:
+        return cls(
+            topic=bundled.topic,
+            language=bundled.language,
+            source=Source.BUNDLED,
+            as_of=bundled.as_of,
+            overview=bundled.overview,
+            concepts=bundled.concepts,
+        )
+
+    def walk(self) -> Iterator[tuple[int, BundledConcept]]:
+        """Every concept with its depth (1 for a key concept), parents before children."""
+
+        def down(
+            concepts: list[BundledConcept], depth: int
+        ) -> Iterator[tuple[int, BundledConcept]]:
+            for concept in concepts:
+                yield depth, concept
+                yield from down(concept.children or [], depth + 1)
+
+        return down(self.concepts, 1)

@@ -12,6 +12,8 @@ async def test_every_bundled_map_opens_down_to_its_first_sub_concept(
     for bundled in kinapse.bundled.maps:
         card = (await world.alice.slash(world.channel, "explore", topic=bundled.topic)).response
         assert heading(card) == bundled.topic
+        curated = f"Curated · as of {bundled.as_of}" if bundled.as_of else "Curated map"
+        assert small_lines(card)[-1].startswith(f"{curated} · ")
         first = bundled.concepts[0]
         card = (await click_open(world.alice, card, first.title)).response
         assert heading(card) == first.title
@@ -20,6 +22,8 @@ async def test_every_bundled_map_opens_down_to_its_first_sub_concept(
         assert heading(card) == sub.title
         assert small_lines(card)[0] == f"{bundled.topic} › {first.title}"
         assert sub.summary in card_text(card)
+        # The server's stored copy still shows the date of the file it came from.
+        assert small_lines(card)[-1].startswith(f"{curated} · ")
 
 
 def command_syncs(world: World) -> int:
