@@ -52,13 +52,14 @@ def describe(error: BaseException) -> str | None:
 
 async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseException) -> None:
     """Answer ``interaction`` with a short message about ``error``, privately."""
+    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
+        error = error.__cause__ or error
     await send_private(interaction, explain(interaction, error))
 
 
 def explain(interaction: discord.Interaction, error: BaseException) -> str:
-    """The line to show for ``error``; an unexpected one is logged and gets an apology."""
-    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
-        error = error.__cause__ or error
+    """The line to show for ``error``; an unexpected one is logged and answered with an
+    apology naming the reference under which it was logged."""
     text = describe(error)
     if text is None:
         reference = secrets.token_hex(3)
