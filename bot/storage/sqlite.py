@@ -25,7 +25,12 @@ from bot.storage.store import Row, Storage, Transaction
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5_000
+BUSY_TIMEOUT_MS = 5_000  # how long a read waits for a lock (rare in WAL mode)
+# A write waits for another process's write lock in the event loop, not in SQLite's busy
+# handler: polling here keeps the connection's thread free, and a caller cancelled while
+# waiting leaves nothing behind in it.
+WRITE_PATIENCE = 15.0  # seconds before a write is reported as busy
+LOCK_POLL = 0.05  # seconds between attempts to take the lock
 STORAGE_FULL = (
     "The bot's storage is full, so nothing new can be saved right now; "
     "maps already stored still open. A bot admin needs to free disk space."
@@ -68,7 +73,7 @@ class SqliteStorage(Storage):
     @asynccontextmanager
     async def connect(cls, path: Path) -> AsyncIterator[Self]:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
+        writer = await _connect(path, busy_timeout_ms=0)
         try:
             storage = cls(path, writer)
             await storage.migrate()
@@ -82,19 +87,46 @@ class SqliteStorage(Storage):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._write_lock:
+        await self._begin()
+        try:
             try:
-                # Inside the try: a caller cancelled while BEGIN waits for another
-                # process's lock leaves a BEGIN that may still succeed in the
-                # connection's thread; the rollback queued behind it undoes it.
                 with _plain_errors():
-                    await self._writer.execute("BEGIN IMMEDIATE")
                     yield SqliteTransaction(self._writer)
                     await asyncio.shield(self._writer.commit())
             except BaseException:
                 # Shielded so that a cancelled caller still leaves no open transaction.
                 await asyncio.shield(self._rollback())
                 raise
+        finally:
+            self._write_lock.release()
+
+    async def _begin(self) -> None:
+        """Hold the writer connection with a BEGIN IMMEDIATE transaction open.
+
+        While another process holds SQLite's write lock, the connection is let go
+        between attempts: other writers poll too instead of queueing behind one that
+        waits, and every waiter stays cancellable.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + WRITE_PATIENCE
+        while True:
+            await self._write_lock.acquire()
+            try:
+                with _plain_errors():
+                    try:
+                        await self._writer.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        if not _is_busy(exc) or loop.time() >= give_up:
+                            raise
+            except BaseException:
+                # A caller cancelled while BEGIN ran in the connection's thread: the BEGIN
+                # may have succeeded for nobody, and the rollback queued behind it undoes it.
+                await asyncio.shield(self._rollback())
+                self._write_lock.release()
+                raise
+            self._write_lock.release()
+            await asyncio.sleep(LOCK_POLL)
 
     async def _rollback(self) -> None:
         try:
@@ -131,16 +163,21 @@ def _plain_errors() -> Iterator[None]:
         if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
             log.error("The database is full: %s", exc)
             raise StorageFull(STORAGE_FULL) from exc
-        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
-            log.warning("The database stayed locked for %d ms: %s", BUSY_TIMEOUT_MS, exc)
+        if _is_busy(exc):
+            log.warning("The database stayed locked for %.0f s: %s", WRITE_PATIENCE, exc)
             raise StorageBusy(STORAGE_BUSY) from exc
         raise
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc)
+
+
+async def _connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
-    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     await db.execute("PRAGMA journal_mode = WAL")
     # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
     await db.execute("PRAGMA synchronous = NORMAL")
