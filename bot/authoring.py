@@ -39,7 +39,7 @@ from bot.models import (
     topic_key,
 )
 from bot.storage import SchemaTooNew, Storage
-from bot.text import clean_text
+from bot.text import clean_text, count_sentences
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
 BUNDLED_KEY_CONCEPTS = (5, 7)
@@ -55,26 +55,6 @@ MISSING = 1  # exit status: a problem found, or nothing to export
 
 
 # -- sentences ----------------------------------------------------------------
-
-# A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
-# then whitespace, then what can start a sentence: an uppercase letter, a digit
-# or an opening quote. "2.5 percent", "e.g. this" and "U.S." at the end of a
-# text do not split; "U.S. Navy" does, a price of keeping the rule simple and
-# predictable for authors.
-SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
-
-
-def count_sentences(text: str) -> int:
-    """How many sentences ``text`` has, by the ``SENTENCE_BREAK`` rule (0 for a blank text).
-
-    A text that does not end with a full stop still counts as a sentence: the
-    linter asks how many sentences an author wrote, not whether they punctuated
-    the last one.
-    """
-    text = text.strip()
-    if not text:
-        return 0
-    return len(SENTENCE_BREAK.findall(text)) + 1
 
 
 def _sentences(count: int) -> str:
