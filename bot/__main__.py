@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from bot.runtime import setup_logging
 
-    setup_logging(settings)
+    setup_logging(settings, preview=args.command == "preview")
     if args.command == "preview":
         from bot.preview import run_preview
 

@@ -11,7 +11,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -110,7 +111,29 @@ class Sketch:
 
 # Called with each new sketch as the answer streams; must not block (the card edit
 # it leads to is throttled and done elsewhere).
-Progress = Callable[[Sketch], None]
+OnSketch = Callable[[Sketch], None]
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A reader's question about one card, with what the card and the map around it say.
+
+    For the map's overview card, ``title`` is the topic, ``summary`` the overview
+    and ``subconcepts`` the key concepts.
+    """
+
+    topic: str
+    language: str
+    path: list[str]  # titles above the card, from the key concept down to its parent
+    title: str
+    summary: str
+    detail: str
+    subconcepts: list[str]
+    question: str
+
+
+# Called with the whole answer so far, cleaned, each time more of it arrives.
+Progress = Callable[[str], Awaitable[None]]
 
 
 class Generator(Protocol):
@@ -122,7 +145,7 @@ class Generator(Protocol):
         language: str,
         *,
         level: Level = Level.STANDARD,
-        on_progress: Progress | None = None,
+        on_progress: OnSketch | None = None,
     ) -> Generated[MapDraft]:
         """Title, overview and key concepts for a topic.
 
@@ -132,9 +155,14 @@ class Generator(Protocol):
         ...
 
     async def expand(
-        self, request: ExpandRequest, *, on_progress: Progress | None = None
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
     ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
+        ...
+
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
+        written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
         ...
 
 
@@ -144,6 +172,13 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 PROBLEMS_SHOWN = 8  # validation problems quoted back to Claude in the repair request
+# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
+ASK_MAX_TOKENS = 1024
+ASK_WORDS_MIN = 80
+ASK_WORDS_MAX = 250
+# What an answer is cut to when stored: 250 words are about 1,600 characters, and a card
+# quoting the question and naming the concept must still fit in one Discord message.
+ANSWER_MAX = 1800
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset(
@@ -160,26 +195,21 @@ SYSTEM_FIELDS = frozenset(
     }
 )
 MAP_FIELDS = frozenset({"today", "topic", "language", "level"})
-EXPAND_FIELDS = frozenset(
-    {
-        "today",
-        "topic",
-        "language",
-        "level",
-        "outline",
-        "path",
-        "concept_title",
-        "concept_summary",
-        "concept_detail",
-        "siblings",
-    }
+# What a prompt about one card quotes: the map's topic and language, and the card itself.
+CARD_FIELDS = frozenset(
+    {"topic", "language", "path", "concept_title", "concept_summary", "concept_detail"}
 )
+EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
 REPAIR_FIELDS = frozenset({"problems"})
+ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
+ASK_FIELDS = CARD_FIELDS | {"subconcepts", "question", "words_min", "words_max"}
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
     "expand": EXPAND_FIELDS,
     "repair": REPAIR_FIELDS,
+    "ask_system": ASK_SYSTEM_FIELDS,
+    "ask": ASK_FIELDS,
 }
 
 UNUSABLE = "Claude's answer could not be used; please try again."
@@ -193,6 +223,8 @@ KEY_REJECTED = "The bot's Anthropic API key was rejected; a bot admin needs to c
 REJECTED = "Claude rejected the request; please try again later."
 MAP_REFUSED = "Claude declined to map this topic."
 EXPAND_REFUSED = "Claude declined to go deeper into this concept."
+ASK_REFUSED = "Claude declined to answer this question."
+EMPTY_ANSWER = "Claude's answer was empty; please try again."
 UNKNOWN = (
     "Claude doesn't know this topic well enough to map it (it may be made up, too obscure or "
     "misspelled), so nothing was saved. Try another name for it."
@@ -322,6 +354,10 @@ class AnthropicGenerator:
         self.system: list[TextBlockParam] = [
             {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
         ]
+        ask_system = prompts.render("ask_system", words_min=ASK_WORDS_MIN, words_max=ASK_WORDS_MAX)
+        self._ask_system: list[TextBlockParam] = [
+            {"type": "text", "text": ask_system, "cache_control": {"type": "ephemeral"}}
+        ]
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -336,7 +372,7 @@ class AnthropicGenerator:
         language: str,
         *,
         level: Level = Level.STANDARD,
-        on_progress: Progress | None = None,
+        on_progress: OnSketch | None = None,
     ) -> Generated[MapDraft]:
         prompt = self._prompts.render(
             "map",
@@ -354,7 +390,7 @@ class AnthropicGenerator:
         )
 
     async def expand(
-        self, request: ExpandRequest, *, on_progress: Progress | None = None
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
     ) -> Generated[Expansion]:
         if not request.path:
             raise ValueError("ExpandRequest.path must end with the concept to expand")
@@ -385,6 +421,50 @@ class AnthropicGenerator:
             on_progress=on_progress,
         )
 
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        prompt = self._prompts.render(
+            "ask",
+            topic=_quote(request.topic),
+            language=_quote(request.language),
+            path="\n".join(
+                f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
+            )
+            or "(none: the card is at the top of the map)",
+            concept_title=_quote(request.title),
+            concept_summary=_quote(request.summary),
+            concept_detail=_quote(request.detail),
+            subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
+            question=_quote(request.question),
+            words_min=ASK_WORDS_MIN,
+            words_max=ASK_WORDS_MAX,
+        )
+        usage: list[Usage] = []
+        written = ""
+        try:
+            async with asyncio.timeout(self._deadline):
+                with _api_errors(usage):
+                    async with self._client.messages.stream(
+                        model=self.model,
+                        max_tokens=ASK_MAX_TOKENS,
+                        system=self._ask_system,
+                        messages=[{"role": "user", "content": prompt}],
+                    ) as stream:
+                        async for delta in stream.text_stream:
+                            written += delta
+                            if on_text is not None:
+                                await on_text(answer_text(written))
+                        message = await stream.get_final_message()
+        except TimeoutError:
+            log.warning("An answer passed the %ss deadline", self._deadline)
+            raise GenerationError(TOO_SLOW, usage=list(usage)) from None
+        usage.append(_usage(message, self.model))
+        # An answer cut off by the token limit is still an answer: it is cut cleanly below.
+        _check_stop(message, usage, refused=ASK_REFUSED, cut_off=True)
+        text = answer_text("".join(b.text for b in message.content if b.type == "text"))
+        if not text:
+            raise GenerationError(EMPTY_ANSWER, usage=list(usage))
+        return Generated(text, list(usage))
+
     async def _generate(
         self,
         prompt: str,
@@ -392,7 +472,7 @@ class AnthropicGenerator:
         *,
         refused: str,
         what: str,
-        on_progress: Progress | None,
+        on_progress: OnSketch | None,
     ) -> Generated[T]:
         """Ask, validate, and on an unusable answer ask once more quoting the problems.
 
@@ -446,14 +526,7 @@ class AnthropicGenerator:
             output_config={"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
             on_text=on_text,
         )
-        if message.stop_reason == "refusal":
-            raise Refused(refused, usage=list(usage))
-        if message.stop_reason in ("max_tokens", "model_context_window_exceeded"):
-            # A cut-off JSON answer is never used, not even the part that parses.
-            raise GenerationError(TOO_LONG, usage=list(usage))
-        if message.stop_reason not in ("end_turn", "stop_sequence"):
-            log.warning("Unexpected stop reason %s", message.stop_reason)
-            raise GenerationError(UNUSABLE, usage=list(usage))
+        _check_stop(message, usage, refused=refused, cut_off=False)
         return "".join(block.text for block in message.content if block.type == "text")
 
     async def stream(
@@ -488,41 +561,18 @@ class AnthropicGenerator:
         )
         started: anthropic.AsyncMessageStream | None = None
         try:
-            async with manager as stream:
-                started = stream
-                async for event in stream:
-                    if event.type == "text" and on_text is not None:
-                        on_text(event.snapshot)
-                message = await stream.get_final_message()
-        except anthropic.APITimeoutError:
-            log.warning("Anthropic request timed out")
-            raise GenerationError(TOO_SLOW, usage=_billed(started, usage)) from None
-        except anthropic.APIConnectionError as exc:
-            log.warning("Anthropic unreachable: %s", type(exc.__cause__ or exc).__name__)
-            raise GenerationError(UNREACHABLE, usage=list(usage)) from None
-        except anthropic.APIStatusError as exc:
-            # The body is not logged or shown: it is the API's text, not ours.
-            log.warning(
-                "Anthropic answered HTTP %s (%s, request id %s)",
-                exc.status_code,
-                type(exc).__name__,
-                exc.request_id,
-            )
-            message = _status_message(exc)
-            raise GenerationError(message, usage=_billed(started, usage)) from None
-        except (httpx2.TransportError, anthropic.APIResponseValidationError) as exc:
-            # A stream that broke off after it began: the SDK does not retry those.
-            log.warning("Anthropic stream interrupted: %s", type(exc).__name__)
-            raise GenerationError(INTERRUPTED, usage=_billed(started, usage)) from None
+            with _api_errors(usage):
+                async with manager as stream:
+                    started = stream
+                    async for event in stream:
+                        if event.type == "text" and on_text is not None:
+                            on_text(event.snapshot)
+                    message = await stream.get_final_message()
+        except GenerationError as exc:
+            # What a stream that broke off had already reported is billed all the same.
+            exc.usage = _billed(started, usage)
+            raise
         usage.append(_usage(message, self.model))
-        log.debug(
-            "Anthropic call: stop %s, %s in / %s out tokens, cache %s read / %s written",
-            message.stop_reason,
-            usage[-1].input_tokens,
-            usage[-1].output_tokens,
-            usage[-1].cache_read_tokens,
-            usage[-1].cache_write_tokens,
-        )
         return message
 
 
@@ -561,19 +611,77 @@ def _billed(stream: anthropic.AsyncMessageStream | None, usage: list[Usage]) -> 
     return [*usage, _usage(snapshot, snapshot.model)]
 
 
-def _status_message(exc: anthropic.APIStatusError) -> str:
-    # An error sent inside a stream that had begun arrives with the stream's 200.
-    kind = exc.body.get("error", {}).get("type") if isinstance(exc.body, dict) else None
-    if kind == "overloaded_error":
-        return OVERLOADED
-    if kind == "rate_limit_error":
-        return RATE_LIMITED
-    status = exc.status_code
+@contextmanager
+def _api_errors(usage: list[Usage]) -> Iterator[None]:
+    """The SDK's errors as ``GenerationError`` with a message safe to show a user."""
+    try:
+        yield
+    except anthropic.APITimeoutError:
+        log.warning("Anthropic request timed out")
+        raise GenerationError(TOO_SLOW, usage=list(usage)) from None
+    except anthropic.APIConnectionError as exc:
+        log.warning("Anthropic unreachable: %s", type(exc.__cause__ or exc).__name__)
+        raise GenerationError(UNREACHABLE, usage=list(usage)) from None
+    except anthropic.APIStatusError as exc:
+        # The body is not logged or shown: it is the API's text, not ours.
+        log.warning(
+            "Anthropic answered HTTP %s (%s, request id %s)",
+            exc.status_code,
+            type(exc).__name__,
+            exc.request_id,
+        )
+        raise GenerationError(_status_message(_status_of(exc)), usage=list(usage)) from None
+    except (httpx2.TransportError, anthropic.APIResponseValidationError) as exc:
+        # A stream that broke off after it began: the SDK does not retry those.
+        log.warning("Anthropic stream interrupted: %s", type(exc).__name__)
+        raise GenerationError(INTERRUPTED, usage=list(usage)) from None
+
+
+def _check_stop(message: Message, usage: list[Usage], *, refused: str, cut_off: bool) -> None:
+    """Raise for an answer that must not be used; ``cut_off`` accepts one cut by a limit."""
+    log.debug(
+        "Anthropic call: stop %s, %s in / %s out tokens, cache %s read / %s written",
+        message.stop_reason,
+        usage[-1].input_tokens,
+        usage[-1].output_tokens,
+        usage[-1].cache_read_tokens,
+        usage[-1].cache_write_tokens,
+    )
+    if message.stop_reason == "refusal":
+        raise Refused(refused, usage=list(usage))
+    if message.stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        if cut_off:
+            return
+        # A cut-off JSON answer is never used, not even the part that parses.
+        raise GenerationError(TOO_LONG, usage=list(usage))
+    if message.stop_reason not in ("end_turn", "stop_sequence"):
+        log.warning("Unexpected stop reason %s", message.stop_reason)
+        raise GenerationError(UNUSABLE, usage=list(usage))
+
+
+# An error event in the middle of a stream arrives on an HTTP 200; its type says what it is.
+_STREAM_ERROR_STATUS = {
+    "authentication_error": 401,
+    "permission_error": 403,
+    "rate_limit_error": 429,
+    "overloaded_error": 529,
+}
+
+
+def _status_of(exc: anthropic.APIStatusError) -> int:
+    if exc.status_code >= 400:
+        return exc.status_code
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return _STREAM_ERROR_STATUS.get(str(kind), 500)
+
+
+def _status_message(status: int) -> str:
     if status in (401, 403):
         return KEY_REJECTED
     if status == 429:
         return RATE_LIMITED
-    if status == 529 or status >= 500 or kind == "api_error":
+    if status == 529 or status >= 500:
         return OVERLOADED
     if status == 408:
         return TOO_SLOW
@@ -615,10 +723,20 @@ def defuse_mentions(text: str) -> str:
     return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
 
 
+def answer_text(text: str) -> str:
+    """A model's plain-text answer cleaned, defused and cut to ``ANSWER_MAX``.
+
+    Paragraphs stay apart by one blank line; Markdown is left to whoever shows it.
+    """
+    paragraphs = clean_text(text).split("\n")
+    # After clean_text, which would drop the zero-width space as a format character.
+    return shorten(defuse_mentions("\n\n".join(paragraphs)), ANSWER_MAX)
+
+
 # -- reading a streaming answer ------------------------------------------------
 
 
-def _sketcher(on_progress: Progress) -> Callable[[str], None]:
+def _sketcher(on_progress: OnSketch) -> Callable[[str], None]:
     """A text callback that reports each new sketch of the answer once."""
     last = Sketch()
 

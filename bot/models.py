@@ -49,6 +49,23 @@ class TopicError(ValueError):
 
 
 _WHITESPACE = re.compile(r"\s+")
+# Invisible characters that stand between words as a space would: "Quantum\u200bPhysics"
+# is "Quantum Physics". Other format characters are dropped outright.
+_INVISIBLE_SPACES = str.maketrans(dict.fromkeys("\u200b\u2060\ufeff", " "))
+
+
+def normalize_spaces(text: str) -> str:
+    """NFKC, invisible characters dropped (or made spaces between words), spaces collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE_SPACES)
+    # Tabs and newlines are control characters too: make them spaces before dropping controls.
+    text = _WHITESPACE.sub(" ", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def search_key(text: str) -> str:
+    """What a half-typed topic is matched by: a topic key, but never an error ("" when empty)."""
+    return normalize_spaces(text).casefold()
 
 
 def clean_topic(text: str) -> str:
@@ -58,11 +75,7 @@ def clean_topic(text: str) -> str:
     zero-width joiners, bidi overrides, soft hyphens) and controls are dropped,
     so a right-to-left override cannot reorder what other members see.
     """
-    text = unicodedata.normalize("NFKC", text)
-    # Tabs and newlines are control characters too: make them spaces before dropping controls.
-    text = _WHITESPACE.sub(" ", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = normalize_spaces(text)
     if not text:
         raise TopicError("That topic is empty once invisible characters are removed.")
     if len(text) > TOPIC_MAX:
@@ -244,3 +257,30 @@ class Session(BaseModel):
     map_id: int
     concept_id: int | None  # None: the map's overview card
     history: list[int | None] = Field(default_factory=list)
+
+
+QUESTION_MIN, QUESTION_MAX = 3, 300  # the Ask form's limits
+# Ending punctuation does not change a question: "Why?" and "why" are one question.
+_QUESTION_END = " ?!.…？！。¿¡"
+
+
+def clean_question(text: str) -> str:
+    """A reader's question on one line, minus invisible and control characters."""
+    return normalize_spaces(text)
+
+
+def question_key(text: str) -> str:
+    """The normalized question under which an answer is stored and found again."""
+    return clean_question(text).casefold().strip(_QUESTION_END)
+
+
+class Answer(BaseModel):
+    """A stored answer to a question about a concept (or, with no concept, about the map)."""
+
+    id: int
+    scope: int
+    map_id: int
+    concept_id: int | None
+    question: str
+    text: str
+    model: str

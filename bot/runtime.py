@@ -17,25 +17,35 @@ from bot.explorer import Explorer
 from bot.generator import AnthropicGenerator, Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
-from bot.storage import Storage
+from bot.storage import open_storage
 
 log = logging.getLogger(__name__)
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+def setup_logging(settings: Settings, *, preview: bool = False) -> None:
+    """Log to the console at the configured level.
+
+    The preview's console belongs to a newcomer: unless KINAPSE_LOG_LEVEL is
+    set, it shows only real problems, below the URL line. discord.py's warnings
+    there (voice libraries, the intents SimCord's probe client lacks) concern
+    the simulated Discord, so only its errors show.
+    """
+    level = settings.log_level_number
+    discord_level = max(level, logging.WARNING)
+    if preview and "log_level" not in settings.model_fields_set:
+        level = max(level, logging.WARNING)
+        discord_level = logging.ERROR
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # discord.py's gateway chatter is noise at INFO.
-    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
+    logging.getLogger("discord").setLevel(discord_level)
 
 
 @contextlib.asynccontextmanager
 async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
     """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
     if settings.anthropic_api_key is None:
-        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
+        # A mode, not a fault: the preview and a curated-maps-only bot run this way.
+        log.info("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
         yield None
         return
     generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
@@ -49,7 +59,7 @@ async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     """Storage, bundled maps and generator, each owned for the life of the block."""
     bundled = BundledMaps.load(settings.maps_dir)
-    async with Storage.open(settings.database) as storage, open_generator(settings) as generator:
+    async with open_storage(settings.database) as storage, open_generator(settings) as generator:
         yield Explorer(storage, bundled, settings, generator)
 
 

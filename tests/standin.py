@@ -3,7 +3,8 @@
 The SDK is pointed at it through ``base_url``; it listens on 127.0.0.1 on a
 random port, so no test reaches the internet. Each POST /v1/messages is
 recorded and answered with the next scripted reply, or, when nothing is
-scripted, with a valid map or expansion (whichever task the prompt sets).
+scripted, with a valid map or expansion (whichever task the prompt sets), or a
+plain-text answer to a question (a request with no output schema).
 
 A request with ``"stream": true`` is answered with server-sent events, the
 text in pieces of ``chunk`` characters at ``rate`` characters a second; a
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -72,6 +74,8 @@ class Reply:
     # For a streamed answer: break it off after this share of its text.
     interrupt: Literal["drop", "error"] | None = None
     interrupt_at: float = 0.5
+    # Streamed replies: an error event of this type after the first text delta.
+    stream_error: str | None = None
 
 
 def answer(content: Any, *, stop_reason: str | None = "end_turn", **usage: int) -> Reply:
@@ -146,6 +150,19 @@ def unknown() -> dict[str, Any]:
 
 def declined() -> dict[str, Any]:
     return {"kind": "declined"}
+
+
+def plain_answer(title: str) -> str:
+    """The stand-in's answer to a question about the card titled ``title`` (about 90 words)."""
+    return (
+        f"{title} matters here because it is the step the rest of the map builds on. "
+        "The card's summary names the idea; the detail says where it sits. In practice, the "
+        "question you asked comes down to how this piece connects to its neighbours: what it "
+        "needs from the concept above it, and what the sub-concepts below it add.\n\n"
+        "A good way to check your understanding is to explain one of the sub-concepts in your "
+        "own words and say how it depends on this one. If that is hard, open the sub-concept's "
+        "card and read its detail before coming back."
+    )
 
 
 @dataclass
@@ -320,6 +337,8 @@ class StandIn:
                 {"type": "content_block_start", "index": 0, "content_block": block},
             )
             cut = int(len(text) * reply.interrupt_at) if reply.interrupt else len(text)
+            if reply.stream_error:
+                cut = min(self.chunk, len(text))
             loop = asyncio.get_running_loop()
             began = loop.time()
             for sent in range(0, cut, self.chunk):
@@ -337,8 +356,8 @@ class StandIn:
                 assert http.transport is not None
                 http.transport.abort()
                 return response
-            if reply.interrupt == "error":
-                error = {"type": "overloaded_error", "message": "Overloaded"}
+            if reply.interrupt == "error" or reply.stream_error:
+                error = {"type": reply.stream_error or "overloaded_error", "message": "Overloaded"}
                 await send("error", {"type": "error", "error": error})
                 await response.write_eof()
                 return response
@@ -364,6 +383,9 @@ def _text_of(reply: Reply) -> str | None:
 
 def _default(request: Request) -> Reply:
     """A valid answer to whichever task the prompt sets."""
+    if not request.schema:
+        title = re.search(r"<title>(.*?)</title>", request.prompt)
+        return answer(plain_answer(title[1] if title else "This concept"))
     if "<concept>" in request.prompt:
         return answer(valid_expansion())
     return answer(valid_map())

@@ -1,26 +1,24 @@
-"""SQLite storage: the only module with SQL.
+"""The storage use cases, written once for every backend.
 
-One writer connection, guarded by a lock so that the transactions of
-different coroutines never interleave (a shared aiosqlite connection does not
-isolate them), every write in ``BEGIN IMMEDIATE``; a second connection for
-reads, which WAL lets run beside the writer. The schema version lives in
-``PRAGMA user_version``; each migration runs in one transaction.
+``Storage`` holds every query (``?`` placeholders, SQL both SQLite and
+PostgreSQL run alike) and every use case; a backend (``sqlite.py``,
+``postgres.py``) only supplies connections: reads outside a transaction,
+and ``transaction()`` yielding a ``Transaction``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
-
-import aiosqlite
+from typing import Any, Protocol
 
 from bot.models import (
+    Answer,
     BundledConcept,
     ChildState,
     Concept,
@@ -30,84 +28,11 @@ from bot.models import (
     Source,
     Usage,
 )
+from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5_000
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
-
-MIGRATIONS: list[list[str]] = [
-    # 1: the first schema
-    [
-        # AUTOINCREMENT: ids live on in custom_ids for ever, so a forgotten map's
-        # ids must never be handed to a new one.
-        """CREATE TABLE maps (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            scope INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            topic TEXT NOT NULL,
-            language TEXT NOT NULL,
-            overview TEXT NOT NULL,
-            source TEXT NOT NULL,
-            model TEXT,
-            created_at REAL NOT NULL,
-            UNIQUE (scope, key)
-        )""",
-        """CREATE TABLE concepts (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            map_id INTEGER NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
-            parent_id INTEGER REFERENCES concepts (id) ON DELETE CASCADE,
-            position INTEGER NOT NULL,
-            depth INTEGER NOT NULL,
-            title TEXT NOT NULL,
-            summary TEXT NOT NULL,
-            detail TEXT NOT NULL,
-            state TEXT NOT NULL DEFAULT 'unexpanded',
-            lease_until REAL,
-            error TEXT,
-            open_count INTEGER NOT NULL DEFAULT 0
-        )""",
-        "CREATE INDEX concepts_by_parent ON concepts (parent_id, position)",
-        "CREATE INDEX concepts_by_map ON concepts (map_id, parent_id, position)",
-        """CREATE TABLE sessions (
-            message_id INTEGER PRIMARY KEY,
-            owner_id INTEGER NOT NULL,
-            scope INTEGER NOT NULL,
-            map_id INTEGER NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
-            concept_id INTEGER REFERENCES concepts (id) ON DELETE SET NULL,
-            history TEXT NOT NULL DEFAULT '[]',
-            updated_at REAL NOT NULL
-        )""",
-        """CREATE TABLE usage (
-            id INTEGER PRIMARY KEY,
-            scope INTEGER NOT NULL,
-            user_id INTEGER,
-            request TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            model TEXT NOT NULL,
-            input_tokens INTEGER NOT NULL,
-            output_tokens INTEGER NOT NULL,
-            cache_read_tokens INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL,
-            created_at REAL NOT NULL
-        )""",
-        "CREATE INDEX usage_by_scope ON usage (scope, created_at)",
-        "CREATE INDEX usage_by_user ON usage (user_id, created_at)",
-        """CREATE TABLE scope_settings (
-            scope INTEGER PRIMARY KEY,
-            language TEXT,
-            daily_token_budget INTEGER
-        )""",
-        """CREATE TABLE refusals (
-            scope INTEGER NOT NULL,
-            key TEXT NOT NULL,
-            until REAL NOT NULL,
-            PRIMARY KEY (scope, key)
-        )""",
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    ],
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class SchemaTooNew(RuntimeError):
@@ -152,18 +77,20 @@ SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
 INSERT_MAP = """
     INSERT INTO maps (scope, key, topic, language, overview, source, model, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
 DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
 LIST_MAPS = """
     SELECT m.topic, m.key, m.source, m.model,
-           COALESCE(SUM(c.open_count > 0), 0) AS opened, COUNT(c.id)
+           COALESCE(SUM(CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END), 0) AS opened,
+           COUNT(c.id)
     FROM maps m LEFT JOIN concepts c ON c.map_id = m.id
     WHERE m.scope = ?
     GROUP BY m.id
-    ORDER BY opened DESC, m.topic COLLATE NOCASE
+    ORDER BY opened DESC, lower(m.topic)
 """
-SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY topic COLLATE NOCASE"
+SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 
 CONCEPT_COLUMNS = """
     SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error
@@ -188,6 +115,7 @@ SELECT_PATH = """
 INSERT_CONCEPT = """
     INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail, state)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
 """
 COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
 CLAIM_EXPANSION = """
@@ -246,6 +174,19 @@ UPSERT_REFUSAL = """
 """
 SELECT_REFUSAL = "SELECT until FROM refusals WHERE scope = ? AND key = ? AND until > ?"
 
+ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model FROM answers"
+SELECT_ANSWER = ANSWER_COLUMNS + " WHERE id = ?"
+SELECT_ANSWER_BY_QUESTION = (
+    ANSWER_COLUMNS + " WHERE map_id = ? AND COALESCE(concept_id, 0) = ? AND question_key = ?"
+)
+# The first answer stored for a question wins; a second one made meanwhile is dropped.
+INSERT_ANSWER = """
+    INSERT INTO answers (scope, map_id, concept_id, question_key, question, text, model,
+                         created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
     INSERT INTO meta (key, value) VALUES (?, ?)
@@ -253,11 +194,27 @@ UPSERT_META = """
 """
 
 
-def _concept(row: aiosqlite.Row) -> Concept:
+Row = Any  # a backend's row: indexable by position, and dict(row) gives its columns
+
+
+class Transaction(Protocol):
+    """One backend transaction; SQL with ``?`` placeholders."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+
+def _concept(row: Row) -> Concept:
     return Concept.model_validate(dict(row))
 
 
-def _map(row: aiosqlite.Row) -> ConceptMap:
+def _map(row: Row) -> ConceptMap:
     return ConceptMap.model_validate(dict(row))
 
 
@@ -270,50 +227,57 @@ def _state_of(concept: ConceptDraft) -> ChildState:
     return ChildState.UNEXPANDED
 
 
-class Storage:
-    """The database. Use ``async with Storage.open(path) as storage``."""
+class Storage(ABC):
+    """The database. Use ``async with Storage.open(database) as storage``.
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._writer = writer
-        self._reader = reader
-        self._write_lock = asyncio.Lock()
+    ``database`` is a SQLite file path or a ``postgresql://`` URL.
+    """
 
-    @classmethod
-    @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Self]:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        try:
-            await _migrate(writer, path)
-            reader = await _connect(path)
-            try:
-                yield cls(writer, reader)
-            finally:
-                await reader.close()
-        finally:
-            await writer.close()
+    dialect: Dialect
+    where: str  # the file or the URL without its password, for messages
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    @staticmethod
+    def open(database: Path | str) -> AbstractAsyncContextManager[Storage]:
+        from bot.storage import open_storage  # the backends import this module
+
+        return open_storage(database)
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """One write transaction; no other coroutine's statements run inside it."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                # Shielded so that a cancelled caller still leaves no open transaction.
-                await asyncio.shield(self._writer.rollback())
-                raise
-            await asyncio.shield(self._writer.commit())
 
-    async def _one(self, sql: str, params: Sequence = ()) -> aiosqlite.Row | None:
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    @abstractmethod
+    async def _schema_version(self, db: Transaction) -> int:
+        """The database's schema version, 0 when new; may wait for another migrating process."""
 
-    async def _all(self, sql: str, params: Sequence = ()) -> list[aiosqlite.Row]:
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+    @abstractmethod
+    async def _set_schema_version(self, db: Transaction, version: int) -> None: ...
+
+    async def migrate(self) -> None:
+        """Run each pending migration in its own transaction; refuse a newer database."""
+        while True:
+            async with self.transaction() as db:
+                version = await self._schema_version(db)
+                if version > SCHEMA_VERSION:
+                    raise SchemaTooNew(
+                        f"{self.where} has schema version {version}, newer than this Kinapse "
+                        f"understands ({SCHEMA_VERSION}); upgrade Kinapse or point "
+                        "KINAPSE_DATABASE elsewhere."
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for statement in MIGRATIONS[version].statements(self.dialect):
+                    await db.execute(statement)
+                await self._set_schema_version(db, version + 1)
+            log.info("Database %s migrated to schema version %d", self.where, version + 1)
+
+    @abstractmethod
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """One row read outside any transaction."""
+
+    @abstractmethod
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row read outside any transaction."""
 
     # -- maps -----------------------------------------------------------------
 
@@ -340,14 +304,14 @@ class Storage:
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins."""
         async with self.transaction() as db:
-            async with db.execute(SELECT_MAP_ID_BY_KEY, (scope, key)) as cursor:
-                existing = await cursor.fetchone()
+            existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
             if existing is None:
-                cursor = await db.execute(
+                inserted = await db.fetchone(
                     INSERT_MAP,
                     (scope, key, topic, language, overview, source.value, model, now),
                 )
-                map_id = cursor.lastrowid
+                assert inserted is not None
+                map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts)
             else:
                 map_id = existing[0]
@@ -357,8 +321,7 @@ class Storage:
 
     async def delete_map(self, scope: int, key: str) -> bool:
         async with self.transaction() as db:
-            cursor = await db.execute(DELETE_MAP, (scope, key))
-            return cursor.rowcount > 0
+            return await db.execute(DELETE_MAP, (scope, key)) > 0
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         rows = await self._all(LIST_MAPS, (scope,))
@@ -395,16 +358,14 @@ class Storage:
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
         async with self.transaction() as db:
-            cursor = await db.execute(CLAIM_EXPANSION, (now + lease, concept_id, now))
-            return cursor.rowcount == 1
+            return await db.execute(CLAIM_EXPANSION, (now + lease, concept_id, now)) == 1
 
     async def store_expansion(
         self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
     ) -> None:
         """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
         async with self.transaction() as db:
-            async with db.execute(SELECT_CONCEPT, (concept_id,)) as cursor:
-                row = await cursor.fetchone()
+            row = await db.fetchone(SELECT_CONCEPT, (concept_id,))
             if row is None or (parent := _concept(row)).state.settled:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
@@ -502,6 +463,41 @@ class Storage:
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
 
+    # -- answers --------------------------------------------------------------
+
+    async def find_answer(
+        self, map_id: int, concept_id: int | None, question_key: str
+    ) -> Answer | None:
+        """The stored answer to a question about a concept (None: about the map itself)."""
+        row = await self._one(SELECT_ANSWER_BY_QUESTION, (map_id, concept_id or 0, question_key))
+        return Answer.model_validate(dict(row)) if row else None
+
+    async def get_answer(self, answer_id: int) -> Answer | None:
+        row = await self._one(SELECT_ANSWER, (answer_id,))
+        return Answer.model_validate(dict(row)) if row else None
+
+    async def save_answer(
+        self,
+        *,
+        scope: int,
+        map_id: int,
+        concept_id: int | None,
+        question_key: str,
+        question: str,
+        text: str,
+        model: str,
+        now: float,
+    ) -> Answer:
+        """Store an answer; if the question was answered meanwhile, that answer is returned."""
+        async with self.transaction() as db:
+            await db.execute(
+                INSERT_ANSWER,
+                (scope, map_id, concept_id, question_key, question, text, model, now),
+            )
+        stored = await self.find_answer(map_id, concept_id, question_key)
+        assert stored is not None
+        return stored
+
     # -- settings -------------------------------------------------------------
 
     async def scope_settings(self, scope: int) -> ScopeSettings:
@@ -523,48 +519,15 @@ class Storage:
             await db.execute(UPSERT_META, (key, value))
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    db = await aiosqlite.connect(path, isolation_level=None)
-    db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
-    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await db.execute("PRAGMA journal_mode = WAL")
-    # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
-    await db.execute("PRAGMA synchronous = NORMAL")
-    await db.execute("PRAGMA foreign_keys = ON")
-    return db
-
-
-async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = row[0] if row else 0
-    if version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{path} has schema version {version}, newer than this Kinapse understands "
-            f"({SCHEMA_VERSION}); upgrade Kinapse or point KINAPSE_DATABASE elsewhere."
-        )
-    for number in range(version + 1, SCHEMA_VERSION + 1):
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number - 1]:
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {number}")
-        except BaseException:
-            await db.rollback()
-            raise
-        await db.commit()
-        log.info("Database %s migrated to schema version %d", path, number)
-
-
 async def _insert_concepts(
-    db: aiosqlite.Connection,
+    db: Transaction,
     map_id: int,
     parent_id: int | None,
     depth: int,
     concepts: Sequence[ConceptDraft],
 ) -> None:
     for position, concept in enumerate(concepts):
-        cursor = await db.execute(
+        inserted = await db.fetchone(
             INSERT_CONCEPT,
             (
                 map_id,
@@ -578,4 +541,5 @@ async def _insert_concepts(
             ),
         )
         if isinstance(concept, BundledConcept) and concept.children:
-            await _insert_concepts(db, map_id, cursor.lastrowid, depth + 1, concept.children)
+            assert inserted is not None
+            await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children)

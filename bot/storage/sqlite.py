@@ -1,0 +1,111 @@
+"""The SQLite backend: one file on one machine, the default.
+
+One writer connection, guarded by a lock so that the transactions of
+different coroutines never interleave (a shared aiosqlite connection does not
+isolate them), every write in ``BEGIN IMMEDIATE``; a second connection for
+reads, which WAL lets run beside the writer. The schema version lives in
+``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.storage.migrations import Dialect
+from bot.storage.store import Row, Storage, Transaction
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+class SqliteTransaction:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        # The cursor is closed on the way out, so a RETURNING statement is
+        # finished before the commit.
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+class SqliteStorage(Storage):
+    dialect = Dialect.SQLITE
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection) -> None:
+        self.where = str(path)
+        self._writer = writer
+        self._reader: aiosqlite.Connection | None = None  # opened once migrated
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, path: Path) -> AsyncIterator[Self]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await _connect(path)
+        try:
+            storage = cls(path, writer)
+            await storage.migrate()
+            storage._reader = await _connect(path)  # after migrating: it sees the schema
+            try:
+                yield storage
+            finally:
+                await storage._reader.close()
+        finally:
+            await writer.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTransaction(self._writer)
+            except BaseException:
+                # Shielded so that a cancelled caller still leaves no open transaction.
+                await asyncio.shield(self._writer.rollback())
+                raise
+            await asyncio.shield(self._writer.commit())
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        assert self._reader is not None
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        assert self._reader is not None
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _schema_version(self, db: Transaction) -> int:
+        row = await db.fetchone("PRAGMA user_version")
+        return row[0] if row else 0
+
+    async def _set_schema_version(self, db: Transaction, version: int) -> None:
+        await db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(path, isolation_level=None)
+    db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await db.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
+    await db.execute("PRAGMA synchronous = NORMAL")
+    await db.execute("PRAGMA foreign_keys = ON")
+    return db
