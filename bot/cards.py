@@ -124,9 +124,10 @@ def breadcrumb(parts: list[str]) -> str:
 
 def footer(view: MapView | ConceptView) -> str:
     concept_map = view.map
-    source = (
-        "Curated map" if concept_map.source is Source.BUNDLED else f"Mapped by {concept_map.model}"
-    )
+    if concept_map.source is not Source.BUNDLED:
+        source = f"Mapped by {concept_map.model}"
+    else:
+        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
     return shorten(f"{source} · {explored}", FOOTER_TEXT_MAX)
 

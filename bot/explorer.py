@@ -74,6 +74,7 @@ class MapView:
 
     map: ConceptMap
     concepts: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class ConceptView:
     map: ConceptMap
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
     @property
     def concept(self) -> Concept:
@@ -224,7 +226,8 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return MapView(concept_map, await self.storage.key_concepts(map_id))
+        concepts = await self.storage.key_concepts(map_id)
+        return MapView(concept_map, concepts, self._as_of(concept_map))
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -283,7 +286,16 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return ConceptView(concept_map, path, await self.storage.children(concept_id))
+        children = await self.storage.children(concept_id)
+        return ConceptView(concept_map, path, children, self._as_of(concept_map))
+
+    def _as_of(self, concept_map: ConceptMap) -> str | None:
+        # Looked up at render time, so a server's stored copy shows the date of the bundled
+        # file it came from without a column of its own.
+        if concept_map.source is not Source.BUNDLED:
+            return None
+        bundled = self.bundled.find(concept_map.key)
+        return bundled.as_of if bundled is not None else None
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""

@@ -388,7 +388,9 @@ def _default(request: Request) -> Reply:
         return answer(plain_answer(title[1] if title else "This concept"))
     if "<concept>" in request.prompt:
         return answer(valid_expansion())
-    return answer(valid_map())
+    # The topic as its own canonical title.
+    topic = re.search(r"<topic>(.*?)</topic>", request.prompt)
+    return answer(valid_map(title=topic[1] if topic else "The Topic"))
 
 
 @pytest.fixture

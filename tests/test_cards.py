@@ -60,6 +60,15 @@ def test_map_card_has_a_field_and_a_numbered_button_per_key_concept():
     assert card.embed.footer.text == "Curated map · 3 of 30 concepts explored"
 
 
+def test_curated_map_footer_shows_its_date():
+    path = [concept(1, "Parent")]
+    assert cards.map_card(MapView(a_map(), path, as_of="2026-12")).embed.footer.text == (
+        "Curated · as of 2026-12 · 3 of 30 concepts explored"
+    )
+    card = cards.concept_card(ConceptView(a_map(), path, [], as_of="2026-12-01"))
+    assert card.embed.footer.text.startswith("Curated · as of 2026-12-01 · ")
+
+
 def test_generated_map_footer_names_the_model():
     view = MapView(a_map(source=Source.GENERATED, model="claude-x"), [concept(1, "A")])
     assert cards.map_card(view).embed.footer.text.startswith("Mapped by claude-x")

@@ -18,4 +18,5 @@ async def test_explore_bundled_topic_answers_with_the_map_card(world: World, kin
     ]
     labels = [b["label"] for row in result.response.components for b in row["components"]]
     assert labels == [f"{n} · {c.title}" for n, c in enumerate(bundled.concepts, start=1)]
-    assert "Curated map" in card.footer.text
+    curated = f"Curated · as of {bundled.as_of}" if bundled.as_of else "Curated map"
+    assert card.footer.text.startswith(f"{curated} · ")

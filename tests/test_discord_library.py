@@ -12,6 +12,8 @@ async def test_every_bundled_map_opens_down_to_its_first_sub_concept(
     for bundled in kinapse.bundled.maps:
         card = (await world.alice.slash(world.channel, "explore", topic=bundled.topic)).response
         assert card.embeds[0].title == bundled.topic
+        curated = f"Curated · as of {bundled.as_of}" if bundled.as_of else "Curated map"
+        assert card.embeds[0].footer.text.startswith(f"{curated} · ")
         first = bundled.concepts[0]
         card = (await world.alice.click(card, label=f"1 · {first.title}")).response
         assert card.embeds[0].title == first.title
@@ -21,6 +23,8 @@ async def test_every_bundled_map_opens_down_to_its_first_sub_concept(
         assert embed.title == sub.title
         assert embed.author.name == f"{bundled.topic} › {first.title}"
         assert sub.summary in embed.description
+        # The server's stored copy still shows the date of the file it came from.
+        assert embed.footer.text.startswith(f"{curated} · ")
 
 
 def command_syncs(world: World) -> int:
