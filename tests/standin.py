@@ -70,6 +70,8 @@ class Reply:
     usage: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_USAGE))
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    raw: str | None = None  # sent as it is, with ``content_type``: a proxy's page, not JSON
+    content_type: str = "application/json"
     delay: float = 0.0
     # For a streamed answer: break it off after this share of its text.
     interrupt: Literal["drop", "error"] | None = None
@@ -101,6 +103,16 @@ def interrupted(content: Any, how: Literal["drop", "error"] = "drop", at: float 
     """A streamed answer broken off after ``at`` of its text: the connection dropped, or
     an overloaded error event."""
     return Reply(content=content, interrupt=how, interrupt_at=at)
+
+
+def raw(text: str, content_type: str = "text/html") -> Reply:
+    """A 200 whose body is ``text`` as it is: what a misconfigured proxy answers."""
+    return Reply(raw=text, content_type=content_type)
+
+
+def without_usage(content: Any) -> Reply:
+    """A 200 message with ``content`` but no ``usage`` object."""
+    return Reply(body={**_message_shape(content), "model": "claude-sonnet-4-6"})
 
 
 def overloaded() -> Reply:
@@ -276,6 +288,10 @@ class StandIn:
         reply = self.queue.popleft() if self.queue else self.fallback or _default(request)
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.raw is not None:
+            return web.Response(
+                text=reply.raw, status=reply.status, content_type=reply.content_type
+            )
         if reply.body is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
         usage = self._usage(request, reply)
@@ -302,15 +318,10 @@ class StandIn:
         return usage
 
     def _message(self, reply: Reply, model: str, usage: dict[str, int]) -> dict[str, Any]:
-        text = _text_of(reply)
         return {
+            **_message_shape(reply.content, reply.stop_reason),
             "id": f"msg_standin_{next(self._ids)}",
-            "type": "message",
-            "role": "assistant",
             "model": model,
-            "content": [] if text is None else [{"type": "text", "text": text}],
-            "stop_reason": reply.stop_reason,
-            "stop_sequence": None,
             "usage": usage,
         }
 
@@ -379,6 +390,21 @@ def _text_of(reply: Reply) -> str | None:
     if reply.content is None:
         return None
     return reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+
+
+def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[str, Any]:
+    """A Messages API message without id, model and usage."""
+    blocks = []
+    if content is not None:
+        text = content if isinstance(content, str) else json.dumps(content)
+        blocks = [{"type": "text", "text": text}]
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": blocks,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+    }
 
 
 def _default(request: Request) -> Reply:
