@@ -515,7 +515,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer, stored_tree
+        from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
         if not settings.database.is_file():
@@ -531,7 +531,9 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                         file=sys.stderr,
                     )
                     return MISSING
-                tree = await stored_tree(storage, stored)
+                # map_tree, not stored_tree: it also gives a curated copy its as_of.
+                tree = await explorer.map_tree(scope, stored.topic)
+                assert tree is not None  # the stored map was just found
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING
