@@ -555,7 +555,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer, stored_tree
+        from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
         if not settings.database.is_file():
@@ -564,14 +564,16 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         try:
             async with Storage.open(settings.database) as storage:
                 explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
+                # map_tree alone would fall back to the bundled map; here only a stored one counts.
+                # It also carries what only the bundled file knows, such as the as_of date.
                 stored = await explorer.find_stored(scope, topic)
-                if stored is None:
+                tree = await explorer.map_tree(scope, topic) if stored is not None else None
+                if tree is None:
                     print(
                         f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
                         file=sys.stderr,
                     )
                     return MISSING
-                tree = await stored_tree(storage, stored)
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING
