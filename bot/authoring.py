@@ -547,7 +547,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         exported = export_bundled(found)
     else:
         # Storage.open would create an empty database; an export only reads.
-        if not settings.database.is_file():
+        if isinstance(settings.database, Path) and not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         try:
@@ -560,7 +560,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                         stored = await storage.find_map(scope, found.key)
                 if stored is None:
                     print(
-                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                        f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
                         file=sys.stderr,
                     )
                     return MISSING
