@@ -29,6 +29,7 @@ import pytest
 
 PG_BIN = Path(os.environ.get("KINAPSE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "postgres"
+TEST_DATABASE = "kinapse_tests"
 START_ATTEMPTS = 3  # a free port can be taken between finding it and listening on it
 # Durability is worthless in a throwaway server; these make it start and write fast.
 FAST_SETTINGS = (
@@ -57,14 +58,19 @@ class PostgresServer:
         return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{database}"
 
     async def create_database(self) -> str:
-        """A new, empty database; its URL."""
-        name = f"test_{os.getpid()}_{next(self._numbers)}"
-        admin = await asyncpg.connect(self.url())
+        """A new, empty store; its URL.
+
+        A schema of its own in the session's test database, named in the URL's
+        search_path: as isolated as a database of its own for Kinapse, and made
+        in milliseconds where CREATE DATABASE takes a quarter of a second.
+        """
+        name = f"test_{next(self._numbers)}"
+        admin = await asyncpg.connect(self.url(TEST_DATABASE))
         try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
+            await admin.execute(f'CREATE SCHEMA "{name}"')
         finally:
             await admin.close()
-        return self.url(name)
+        return f"{self.url(TEST_DATABASE)}?search_path={name}"
 
     def pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -110,7 +116,18 @@ def start_server() -> PostgresServer:
         )
         started = server.pg_ctl("-o", options, "-l", str(folder / "log"), "-w", "start")
         if started.returncode == 0:
-            return server
+            createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(server.port)]
+            created = subprocess.run(
+                [*createdb, "-U", PG_USER, TEST_DATABASE],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if created.returncode == 0:
+                return server
+            server.pg_ctl("-m", "immediate", "stop")
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RuntimeError(f"createdb failed: {created.stderr.strip()}")
     log = (folder / "log").read_text(errors="replace")[-2000:] if (folder / "log").exists() else ""
     shutil.rmtree(folder, ignore_errors=True)
     raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()} {log}")
@@ -130,7 +147,7 @@ def postgres_server() -> Iterator[PostgresServer | str]:
     try:
         yield server
     finally:
-        server.pg_ctl("-m", "immediate", "stop")
+        server.pg_ctl("-m", "immediate", "stop")  # a throwaway: nothing to flush
         shutil.rmtree(server.folder, ignore_errors=True)
 
 

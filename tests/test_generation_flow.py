@@ -235,7 +235,8 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
     async with asyncio.timeout(5):  # all five under way (each reads the store first)
         while fake.call_count < 5:
-            await asyncio.sleep(0.01)
+            fake.entered.clear()
+            await fake.entered.wait()
     with pytest.raises(LimitReached) as refused:
         async with asyncio.timeout(5):  # without the limit it would wait on the gate
             await limited.generate_map(GUILD, USER, "One more")
