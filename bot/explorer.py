@@ -18,19 +18,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound, Refused
-from bot.generator import ExpandRequest, Generated, Generator
+from bot.errors import (
+    GenerationError,
+    KinapseError,
+    LimitReached,
+    NoGenerator,
+    NotFound,
+    Refused,
+)
+from bot.generator import AskRequest, ExpandRequest, Generated, Generator, Progress
 from bot.maps import BundledMaps
 from bot.models import (
+    QUESTION_MAX,
+    QUESTION_MIN,
+    Answer,
+    BundledConcept,
+    ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
+    MapTree,
     Session,
     Source,
+    clean_question,
     clean_topic,
+    question_key,
+    search_key,
     topic_key,
 )
 from bot.storage import MapListing, ScopeSettings, Storage
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +70,7 @@ class MapView:
 
     map: ConceptMap
     concepts: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class ConceptView:
     map: ConceptMap
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
     @property
     def concept(self) -> Concept:
@@ -69,6 +88,20 @@ class ConceptView:
 
 
 View = MapView | ConceptView
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """An answer and the card it answers: a concept, or the map's overview."""
+
+    answer: Answer
+    map: ConceptMap
+    concept: Concept | None
+
+    @property
+    def subject(self) -> str:
+        """What the question was about: the concept's title, or the topic."""
+        return self.concept.title if self.concept is not None else self.map.topic
 
 
 class Explorer:
@@ -90,6 +123,8 @@ class Explorer:
         # and per (scope, topic key). Entries leave when their task ends.
         self._expansions: dict[int, asyncio.Task[None]] = {}
         self._map_flights: dict[tuple[int, str], asyncio.Task[ConceptMap]] = {}
+        # and per (map, concept or 0 for the overview, normalized question).
+        self._asks: dict[tuple[int, int, str], asyncio.Task[AnswerView]] = {}
         # Generations each user has under way: their usage is recorded only when
         # they end, so the cooldown counts them as started now.
         self._running: Counter[int] = Counter()
@@ -186,7 +221,21 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return MapView(concept_map, await self.storage.key_concepts(map_id))
+        concepts = await self.storage.key_concepts(map_id)
+        return MapView(concept_map, concepts, self._as_of(concept_map))
+
+    async def map_tree(self, scope: int, topic: str) -> MapTree | None:
+        """Everything the scope has explored of ``topic``'s map, for an export.
+
+        A bundled map the scope has not opened exports as shipped, without
+        copying it into the scope.
+        """
+        stored = await self.find_stored(scope, topic)
+        if stored is not None:
+            tree = await stored_tree(self.storage, stored)
+            return tree.model_copy(update={"as_of": self._as_of(stored)})
+        bundled = self.bundled.find(topic_key(topic))
+        return MapTree.of_bundled(bundled) if bundled is not None else None
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -205,7 +254,7 @@ class Explorer:
 
     async def autocomplete(self, scope: int, text: str) -> list[str]:
         """Topics for /explore: best matches first (prefix, then word prefix, then substring)."""
-        needle = " ".join(text.split()).casefold()
+        needle = search_key(text)
         names: dict[str, list[str]] = {}
         for topic, keys in self.bundled.names():
             names.setdefault(topic, []).extend(keys)
@@ -245,7 +294,16 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return ConceptView(concept_map, path, await self.storage.children(concept_id))
+        children = await self.storage.children(concept_id)
+        return ConceptView(concept_map, path, children, self._as_of(concept_map))
+
+    def _as_of(self, concept_map: ConceptMap) -> str | None:
+        # Looked up at render time, so a server's stored copy shows the date of the bundled
+        # file it came from without a column of its own.
+        if concept_map.source is not Source.BUNDLED:
+            return None
+        bundled = self.bundled.find(concept_map.key)
+        return bundled.as_of if bundled is not None else None
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""
@@ -328,6 +386,114 @@ class Explorer:
         if parent is None:
             return await self.storage.key_concepts(view.map.id)
         return await self.storage.children(parent)
+
+    # -- questions ------------------------------------------------------------
+
+    async def ask(
+        self,
+        scope: int,
+        user_id: int,
+        question: str,
+        *,
+        concept_id: int | None = None,
+        map_id: int | None = None,
+        on_text: Progress | None = None,
+    ) -> AnswerView:
+        """Answer a question about a concept's card, or with ``map_id`` the map's overview.
+
+        The same question about the same card (normalized) is answered from storage
+        without a model call; a new one counts like a generation (cooldown, budget,
+        usage of kind ``ask``). ``on_text`` sees the answer as it is written.
+        """
+        question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
+        if len(question) < QUESTION_MIN:
+            raise KinapseError(f"Ask a question of at least {QUESTION_MIN} characters.")
+        key = question_key(question)
+        if concept_id is not None:
+            view: View = await self.concept_view(concept_id, scope)
+        elif map_id is not None:
+            view = await self.map_view(map_id, scope)
+        else:
+            raise ValueError("ask needs a concept_id or a map_id")
+        concept = view.concept if isinstance(view, ConceptView) else None
+        stored = await self.storage.find_answer(view.map.id, concept_id, key)
+        if stored is not None:
+            return AnswerView(stored, view.map, concept)
+        if self.generator is None:
+            raise NoGenerator("Questions need Claude, and ANTHROPIC_API_KEY is not set.", [])
+        flight = (view.map.id, concept_id or 0, key)
+        subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
+        task = self._asks.get(flight)
+        if task is None:
+            await self._check_refusal(scope, subject)
+            await self._check_limits(scope, user_id)
+            task = self._asks.get(flight)
+        if task is None:
+            work = self._answer(scope, user_id, view, question, key, subject, on_text)
+            task = self._take_off(self._asks, flight, user_id, work)
+        return await asyncio.shield(task)
+
+    async def _answer(
+        self,
+        scope: int,
+        user_id: int,
+        view: View,
+        question: str,
+        key: str,
+        subject: str,
+        on_text: Progress | None,
+    ) -> AnswerView:
+        assert self.generator is not None
+        if isinstance(view, ConceptView):
+            concept: Concept | None = view.concept
+            request = AskRequest(
+                topic=view.map.topic,
+                language=view.map.language,
+                path=[c.title for c in view.path[:-1]],
+                title=view.concept.title,
+                summary=view.concept.summary,
+                detail=view.concept.detail,
+                subconcepts=[c.title for c in view.children],
+                question=question,
+            )
+        else:
+            concept = None
+            request = AskRequest(
+                topic=view.map.topic,
+                language=view.map.language,
+                path=[],
+                title=view.map.topic,
+                summary=view.map.overview,
+                detail="(This is the overview card of the whole topic; its text is the summary.)",
+                subconcepts=[c.title for c in view.concepts],
+                question=question,
+            )
+        result = await self._call(
+            scope, user_id, "ask", subject, self.generator.ask(request, on_text)
+        )
+        stored = await self.storage.save_answer(
+            scope=scope,
+            map_id=view.map.id,
+            concept_id=concept.id if concept else None,
+            question_key=key,
+            question=question,
+            text=result.value,
+            model=self.generator.model,
+            now=self.clock(),
+        )
+        return AnswerView(stored, view.map, concept)
+
+    async def answer_view(self, answer_id: int, scope: int | None = None) -> AnswerView:
+        """A stored answer; with ``scope``, only if it belongs to that scope."""
+        answer = await self.storage.get_answer(answer_id)
+        concept_map = await self.storage.get_map(answer.map_id) if answer else None
+        if answer is None or concept_map is None:
+            raise NotFound("This answer no longer exists; ask again from the card.")
+        _check_scope(concept_map, scope)
+        concept = None
+        if answer.concept_id is not None:
+            concept = await self.storage.get_concept(answer.concept_id)
+        return AnswerView(answer, concept_map, concept)
 
     # -- generation limits ----------------------------------------------------
 
@@ -507,6 +673,36 @@ class Explorer:
         if session.concept_id is None:
             return await self.map_view(session.map_id, session.scope)
         return await self.concept_view(session.concept_id, session.scope)
+
+
+async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
+    """A stored map with every concept stored at every depth."""
+
+    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+        tree = []
+        for concept in concepts:
+            children = None
+            if concept.state is ChildState.EXPANDED:
+                children = await down(await storage.children(concept.id))
+            tree.append(
+                BundledConcept(
+                    title=concept.title,
+                    summary=concept.summary,
+                    detail=concept.detail,
+                    children=children,
+                    leaf=concept.state is ChildState.LEAF,
+                )
+            )
+        return tree
+
+    return MapTree(
+        topic=concept_map.topic,
+        language=concept_map.language,
+        source=concept_map.source,
+        model=concept_map.model,
+        overview=concept_map.overview,
+        concepts=await down(await storage.key_concepts(concept_map.id)),
+    )
 
 
 def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:

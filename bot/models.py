@@ -6,10 +6,12 @@ the generator and the explore core.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 import unicodedata
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -39,6 +41,23 @@ class TopicError(ValueError):
 
 
 _WHITESPACE = re.compile(r"\s+")
+# Invisible characters that stand between words as a space would: "Quantum\u200bPhysics"
+# is "Quantum Physics". Other format characters are dropped outright.
+_INVISIBLE_SPACES = str.maketrans(dict.fromkeys("\u200b\u2060\ufeff", " "))
+
+
+def normalize_spaces(text: str) -> str:
+    """NFKC, invisible characters dropped (or made spaces between words), spaces collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE_SPACES)
+    # Tabs and newlines are control characters too: make them spaces before dropping controls.
+    text = _WHITESPACE.sub(" ", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def search_key(text: str) -> str:
+    """What a half-typed topic is matched by: a topic key, but never an error ("" when empty)."""
+    return normalize_spaces(text).casefold()
 
 
 def clean_topic(text: str) -> str:
@@ -48,11 +67,7 @@ def clean_topic(text: str) -> str:
     zero-width joiners, bidi overrides, soft hyphens) and controls are dropped,
     so a right-to-left override cannot reorder what other members see.
     """
-    text = unicodedata.normalize("NFKC", text)
-    # Tabs and newlines are control characters too: make them spaces before dropping controls.
-    text = _WHITESPACE.sub(" ", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cc", "Co", "Cs"})
-    text = _WHITESPACE.sub(" ", text).strip()
+    text = normalize_spaces(text)
     if not text:
         raise TopicError("That topic is empty once invisible characters are removed.")
     if len(text) > TOPIC_MAX:
@@ -134,6 +149,9 @@ class Expansion(BaseModel):
         return concepts
 
 
+_AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
 class BundledMap(BaseModel):
     """One file in maps/: a curated map, at most two levels deep."""
 
@@ -144,8 +162,30 @@ class BundledMap(BaseModel):
     ]
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
+    # When the map's facts were last checked, "YYYY-MM" or "YYYY-MM-DD", shown on its cards.
+    as_of: str | None = None
+    # Facts that change (prices, rates, office holders): the linter then requires as_of.
+    volatile: bool = False
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): keep both as text.
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            value = value.strip()
+            match = _AS_OF.fullmatch(value)
+            if match is None:
+                raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
+            year, month, day = (int(part) if part else 1 for part in match.groups())
+            try:
+                datetime.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value} is not a date") from None
+        return value
 
     @property
     def key(self) -> str:
@@ -214,3 +254,73 @@ class Session(BaseModel):
     map_id: int
     concept_id: int | None  # None: the map's overview card
     history: list[int | None] = Field(default_factory=list)
+
+
+QUESTION_MIN, QUESTION_MAX = 3, 300  # the Ask form's limits
+# Ending punctuation does not change a question: "Why?" and "why" are one question.
+_QUESTION_END = " ?!.…？！。¿¡"
+
+
+def clean_question(text: str) -> str:
+    """A reader's question on one line, minus invisible and control characters."""
+    return normalize_spaces(text)
+
+
+def question_key(text: str) -> str:
+    """The normalized question under which an answer is stored and found again."""
+    return clean_question(text).casefold().strip(_QUESTION_END)
+
+
+class Answer(BaseModel):
+    """A stored answer to a question about a concept (or, with no concept, about the map)."""
+
+    id: int
+    scope: int
+    map_id: int
+    concept_id: int | None
+    question: str
+    text: str
+    model: str
+
+
+class MapTree(BaseModel):
+    """A whole map with every concept known so far: what an export carries.
+
+    Its JSON is the JSON export, and reads back into this model unchanged. A
+    concept's ``children`` is None while they are not known (or it is a leaf).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
+    ]
+    language: str = LANGUAGE_DEFAULT
+    source: Source
+    model: str | None = None  # the model that generated the map; None for a curated one
+    as_of: str | None = None  # a curated map's date, when its facts were last checked
+    overview: Overview
+    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @classmethod
+    def of_bundled(cls, bundled: BundledMap) -> MapTree:
+        return cls(
+            topic=bundled.topic,
+            language=bundled.language,
+            source=Source.BUNDLED,
+            as_of=bundled.as_of,
+            overview=bundled.overview,
+            concepts=bundled.concepts,
+        )
+
+    def walk(self) -> Iterator[tuple[int, BundledConcept]]:
+        """Every concept with its depth (1 for a key concept), parents before children."""
+
+        def down(
+            concepts: list[BundledConcept], depth: int
+        ) -> Iterator[tuple[int, BundledConcept]]:
+            for concept in concepts:
+                yield depth, concept
+                yield from down(concept.children or [], depth + 1)
+
+        return down(self.concepts, 1)

@@ -22,20 +22,30 @@ from bot.storage import open_storage
 log = logging.getLogger(__name__)
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+def setup_logging(settings: Settings, *, preview: bool = False) -> None:
+    """Log to the console at the configured level.
+
+    The preview's console belongs to a newcomer: unless KINAPSE_LOG_LEVEL is
+    set, it shows only real problems, below the URL line. discord.py's warnings
+    there (voice libraries, the intents SimCord's probe client lacks) concern
+    the simulated Discord, so only its errors show.
+    """
+    level = settings.log_level_number
+    discord_level = max(level, logging.WARNING)
+    if preview and "log_level" not in settings.model_fields_set:
+        level = max(level, logging.WARNING)
+        discord_level = logging.ERROR
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # discord.py's gateway chatter is noise at INFO.
-    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
+    logging.getLogger("discord").setLevel(discord_level)
 
 
 @contextlib.asynccontextmanager
 async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
     """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
     if settings.anthropic_api_key is None:
-        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
+        # A mode, not a fault: the preview and a curated-maps-only bot run this way.
+        log.info("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
         yield None
         return
     generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))

@@ -344,6 +344,9 @@ async def test_autocomplete_ranks_prefix_then_word_then_substring(offline: Explo
         "Sign Language",
     ]
     assert await offline.autocomplete(GUILD_A, "macro  ") == ["Macroeconomics"]
+    # Typed text is normalized as topic keys are: width, invisible spaces.
+    assert await offline.autocomplete(GUILD_A, "ｍａｃｒｏ") == ["Macroeconomics"]
+    assert await offline.autocomplete(GUILD_A, "large\u200blang") == ["Large Language Models"]
     assert await offline.autocomplete(GUILD_A, "zzz") == []
 
 

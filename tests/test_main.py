@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,27 @@ def test_a_malformed_setting_is_named_without_its_value(tmp_path: Path):
     assert result.returncode == 2
     assert "KINAPSE_DAILY_TOKEN_BUDGET" in result.stderr
     assert "lots" not in result.stderr and "sekrit" not in result.stderr
+
+
+def test_the_preview_console_shows_the_url_line_only(tmp_path: Path):
+    """A newcomer's console: the URL line on start, nothing they cannot act on, then a
+    clean stop (SIGTERM, as a service manager or Ctrl-C's terminal would end it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KINAPSE_", "ANTHROPIC_"))}
+    env.update(KINAPSE_DATABASE=str(tmp_path / "preview.db"), ANTHROPIC_API_KEY="")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "preview"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the bot is up and the page served
+        assert first.startswith("Kinapse preview: open http://127.0.0.1:"), first
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert out == "" and err == "", (out, err)

@@ -137,7 +137,15 @@ def test_aliases_find_the_map_in_any_spelling(tmp_path: Path) -> None:
 
     llm = bundled.find(topic_key("Large Language Models"))
     assert llm is not None
-    for spelling in ("LLM", "llm", "ＬＬＭ", " LLMs ", "L\u200bLM", "large   language models"):
+    for spelling in (
+        "LLM",
+        "llm",
+        "ＬＬＭ",
+        " LLMs ",
+        "L\u200dLM",
+        "LLM\u200b",
+        "large\u200blanguage models",
+    ):
         assert bundled.find(topic_key(spelling)) is llm, spelling
     assert bundled.find(topic_key("macro")).topic == "Macroeconomics"
     assert bundled.find(topic_key("Microeconomics")) is None

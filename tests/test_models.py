@@ -14,6 +14,7 @@ from bot.models import (
     MapDraft,
     TopicError,
     clean_topic,
+    search_key,
     topic_key,
 )
 
@@ -27,7 +28,11 @@ from bot.models import (
         ("  Quantum Physics  ", "Quantum Physics", "quantum physics"),
         ("Quantum\tPhysics", "Quantum Physics", "quantum physics"),
         ("Quantum\n\n Physics\r\n", "Quantum Physics", "quantum physics"),
-        ("Quan\u200dtum Phy\u200bsics", "Quantum Physics", "quantum physics"),
+        ("Quan\u200dtum Phy\u00adsics", "Quantum Physics", "quantum physics"),
+        # A zero-width space or word joiner between words stands for a space.
+        ("Quantum\u200bPhysics", "Quantum Physics", "quantum physics"),
+        ("Quantum\u2060Physics", "Quantum Physics", "quantum physics"),
+        ("Quantum\u200b \u200bPhysics\u200b", "Quantum Physics", "quantum physics"),
         ("\ufeffQuantum\u00adPhysics", "QuantumPhysics", "quantumphysics"),
         ("\u202eQuantum Physics", "Quantum Physics", "quantum physics"),
         ("Black\u2066 \u2069Holes", "Black Holes", "black holes"),
@@ -155,3 +160,11 @@ def test_bundled_map_keys_include_aliases() -> None:
 def test_bundled_map_topic_limit() -> None:
     with pytest.raises(ValidationError):
         BundledMap.model_validate(map_data(topic="x" * (TOPIC_MAX + 1)))
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [("", ""), ("  ", ""), ("\u200b", ""), ("Quantum\u200bPh", "quantum ph"), ("ＬＬＭ", "llm")],
+)
+def test_search_key_normalizes_like_a_topic_key_without_refusing(typed: str, key: str) -> None:
+    assert search_key(typed) == key
