@@ -567,22 +567,22 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
-        if not settings.database.is_file():
+        if isinstance(settings.database, Path) and not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         try:
             async with Storage.open(settings.database) as storage:
                 explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
-                # map_tree alone would fall back to the bundled map; here only a stored one counts.
-                # It also carries what only the bundled file knows, such as the as_of date.
                 stored = await explorer.find_stored(scope, topic)
-                tree = await explorer.map_tree(scope, topic) if stored is not None else None
-                if tree is None:
+                if stored is None:
                     print(
-                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                        f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
                         file=sys.stderr,
                     )
                     return MISSING
+                # map_tree, not stored_tree: it also gives a curated copy its as_of.
+                tree = await explorer.map_tree(scope, stored.topic)
+                assert tree is not None  # the stored map was just found
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING
