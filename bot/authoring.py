@@ -38,7 +38,7 @@ from bot.models import (
     clean_topic,
     topic_key,
 )
-from bot.storage import SchemaTooNew, Storage
+from bot.storage import Storage
 from bot.text import clean_text
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
@@ -550,23 +550,20 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         if not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
-        try:
-            async with Storage.open(settings.database) as storage:
-                stored = await storage.find_map(scope, key)
-                if stored is None:
-                    # A bundled map is stored under its topic; the user may have typed an alias.
-                    found = BundledMaps.load(settings.maps_dir).find(key)
-                    if found is not None:
-                        stored = await storage.find_map(scope, found.key)
-                if stored is None:
-                    print(
-                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
-                        file=sys.stderr,
-                    )
-                    return MISSING
-                exported = await export_stored(storage, stored)
-        except SchemaTooNew as exc:
-            print(f"Database error: {exc}", file=sys.stderr)
-            return MISSING
+        # A database that cannot be opened raises StartupError: python -m bot prints it.
+        async with Storage.open(settings.database) as storage:
+            stored = await storage.find_map(scope, key)
+            if stored is None:
+                # A bundled map is stored under its topic; the user may have typed an alias.
+                found = BundledMaps.load(settings.maps_dir).find(key)
+                if found is not None:
+                    stored = await storage.find_map(scope, found.key)
+            if stored is None:
+                print(
+                    f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                    file=sys.stderr,
+                )
+                return MISSING
+            exported = await export_stored(storage, stored)
     print(render_markdown(exported) if fmt == "markdown" else render_json(exported))
     return 0

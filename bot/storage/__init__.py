@@ -17,6 +17,7 @@ from bot.storage.store import (
     SchemaTooNew,
     ScopeSettings,
     Storage,
+    StorageUnavailable,
     Transaction,
     UsageTotals,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",
+    "StorageUnavailable",
     "Transaction",
     "UsageTotals",
     "open_storage",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.errors import StartupError
 from bot.models import (
     BundledConcept,
     ChildState,
@@ -34,8 +35,15 @@ log = logging.getLogger(__name__)
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StartupError):
     """The database was written by a newer Kinapse; refusing to touch it."""
+
+
+class StorageUnavailable(StartupError):
+    """The database cannot be opened or used at all (not a database, corrupt, no access).
+
+    The message names the file or URL and what is wrong, in one line.
+    """
 
 
 @dataclass(frozen=True)
