@@ -93,7 +93,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.runtime import setup_logging
 
-    setup_logging(settings)
+    setup_logging(settings, preview=args.command == "preview")
     if args.command == "preview":
         from bot.preview import run_preview
 

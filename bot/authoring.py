@@ -49,6 +49,14 @@ SUMMARY_SENTENCES = (1, 1)
 DETAIL_SENTENCES = (2, 5)
 OVERVIEW_SENTENCES = (2, 3)
 
+# A sub-concept restates its parent when this share of the content words of its title and
+# summary is already in the parent's title, summary and detail.
+RESTATES_PARENT = 0.75
+RESTATES_MIN_WORDS = 4
+# In a volatile map a summary keeps no figure that can change; a year this many years or more
+# before as_of is history, not a figure.
+HISTORY_YEARS = 10
+
 MARKDOWN_HEADING_MAX = 6  # Markdown has no heading deeper than ######
 EXPORT_FORMATS = ("markdown", "json")
 MISSING = 1  # exit status: a problem found, or nothing to export
@@ -57,24 +65,91 @@ MISSING = 1  # exit status: a problem found, or nothing to export
 # -- sentences ----------------------------------------------------------------
 
 # A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
-# then whitespace, then what can start a sentence: an uppercase letter, a digit
-# or an opening quote. "2.5 percent", "e.g. this" and "U.S." at the end of a
-# text do not split; "U.S. Navy" does, a price of keeping the rule simple and
-# predictable for authors.
+# then whitespace, then what can start a sentence: an uppercase letter (any
+# script, so "Øystein" too), a digit or an opening quote. "2.5 percent" and
+# "e.g. this" do not split; neither does a full stop after an initial or an
+# abbreviation (``_ends_sentence``).
 SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
+# Words written with a full stop that do not end a sentence ("Dr. Tunsjø", "Jan. 2025").
+_ABBREVIATIONS = (
+    "dr mr mrs ms prof st jr sr mt ft gen lt col capt gov sen rep rev vs cf al approx ca no "
+    "nos vol fig inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec"
+)
+ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
+# "T" in "William T. R. Fox", "U.S" in "U.S. Navy", "e.g" and "i.e": initials and dotted
+# abbreviations. The price: "Plan B." or "the U.S." cannot end a sentence that another follows.
+INITIALS = regex.compile(r"(?:\p{L}\.)*\p{L}")
+OPENING = "\"'“‘«(["
+
+
+def _ends_sentence(text: str, stop: int) -> bool:
+    """Whether the mark at ``stop`` ends a sentence, judged by the word it closes."""
+    if text[stop] != ".":
+        return True
+    word = text[:stop].rsplit(maxsplit=1)[-1].lstrip(OPENING) if text[:stop].strip() else ""
+    return not (INITIALS.fullmatch(word) or word.casefold() in ABBREVIATIONS)
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` by the ``SENTENCE_BREAK`` rule (none for a blank text).
+
+    A text that does not end with a full stop still ends a sentence: the linter
+    asks how many sentences an author wrote, not whether they punctuated the
+    last one.
+    """
+    text = text.strip()
+    sentences, start = [], 0
+    for match in SENTENCE_BREAK.finditer(text):
+        if _ends_sentence(text, match.start()):
+            sentences.append(text[start : match.end()].strip())
+            start = match.end()
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    return sentences
 
 
 def count_sentences(text: str) -> int:
-    """How many sentences ``text`` has, by the ``SENTENCE_BREAK`` rule (0 for a blank text).
+    """How many sentences ``text`` has (0 for a blank text); see ``split_sentences``."""
+    return len(split_sentences(text))
 
-    A text that does not end with a full stop still counts as a sentence: the
-    linter asks how many sentences an author wrote, not whether they punctuated
-    the last one.
-    """
-    text = text.strip()
-    if not text:
-        return 0
-    return len(SENTENCE_BREAK.findall(text)) + 1
+
+# Words that say little about what a sentence means, left out when sentences are compared.
+_STOPWORDS = (
+    "a an the and or but nor of to in on at by for from with as into onto over under about "
+    "between through after before during since until than then so such not no is are was were "
+    "be been being it its this that these those which who whom whose what when where why how "
+    "their they them there he she his her we our you your i can could may might will would "
+    "shall should do does did has have had also more most many much other each any all some "
+    "one only very while both either neither own same up down out off again further once here "
+    "just too"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+WORD = regex.compile(r"\w+")
+# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7" or "ERC-20".
+FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?!\p{L})")
+YEAR = regex.compile(r"1\d{3}|20\d{2}")
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words that carry a sentence's meaning, folded so that "rates" matches "rate"."""
+    words = set()
+    for word in WORD.findall(text.casefold()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return frozenset(words)
+
+
+def _figures(text: str, as_of: str | None) -> list[str]:
+    """The figures in ``text`` that can change: numbers, and years too recent to be history."""
+    recent = int(as_of[:4]) - HISTORY_YEARS if as_of else None
+    return [
+        number
+        for number in FIGURE.findall(text)
+        if not (recent is not None and YEAR.fullmatch(number) and int(number) <= recent)
+    ]
 
 
 def _sentences(count: int) -> str:
@@ -246,6 +321,42 @@ class _FileLinter:
         if not low <= len(bundled.concepts) <= high:
             self._count_problem(head, "concepts", len(bundled.concepts))
         self._check_level(bundled.concepts, [bundled.topic], depth=1)
+        if bundled.volatile:
+            self._check_volatile(bundled)
+        self._check_repeats(bundled)
+
+    def _check_volatile(self, bundled: BundledMap) -> None:
+        head = (bundled.topic,)
+        if bundled.as_of is None:
+            self.add(head, "is volatile: give as_of, the month its facts were checked (YYYY-MM)")
+
+        def walk(concepts: Sequence[BundledConcept], path: tuple[str, ...]) -> None:
+            for concept in concepts:
+                trail = (*path, concept.title)
+                if figures := _figures(concept.summary, bundled.as_of):
+                    self.add(
+                        trail,
+                        f"summary of a volatile map has a figure that can change ({figures[0]}); "
+                        "give it with its date in the detail",
+                    )
+                walk(concept.children or [], trail)
+
+        walk(bundled.concepts, head)
+
+    def _check_repeats(self, bundled: BundledMap) -> None:
+        """Sub-concepts that restate their parent."""
+        for concept in bundled.concepts:
+            parent = content_words(f"{concept.title} {concept.summary} {concept.detail}")
+            for child in concept.children or []:
+                words = content_words(f"{child.title} {child.summary}")
+                if len(words) >= RESTATES_MIN_WORDS and len(
+                    words & parent
+                ) >= RESTATES_PARENT * len(words):
+                    self.add(
+                        (bundled.topic, concept.title, child.title),
+                        "restates its parent (its title and summary are mostly the parent's"
+                        " words); say what this sub-concept adds",
+                    )
 
     def _check_aliases(self, bundled: BundledMap) -> None:
         head = (bundled.topic,)

@@ -1,14 +1,20 @@
-"""Cards: pure functions from map and concept views to an embed and its controls.
+"""Cards: pure functions from map and concept views to a Components V2 layout.
 
-Nothing here talks to Discord; everything stays within Discord's message
-limits, cut cleanly by ``bot.text.shorten`` rather than rejected. Controls are
-described as data (``Control``); ``bot.views`` turns them into DynamicItems.
+A card is described as data: an accent colour and a column of blocks (text,
+a section with a button beside its text, a row of buttons, the map picture,
+a divider). ``bot.views.layout`` turns that description into a
+``discord.ui.LayoutView``; nothing here talks to Discord. Every card stays
+within Discord's limits for V2 messages, 40 components and 4,000 characters of
+text in all, whatever the map says: text is cut cleanly by ``bot.text.shorten``,
+concepts beyond the component budget move to a menu, never rejected.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import discord
 
@@ -17,18 +23,11 @@ from bot.models import ChildState, Source
 from bot.storage import MapListing
 from bot.text import shorten, width
 
-# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
-EMBED_TITLE_MAX = 256
-EMBED_DESCRIPTION_MAX = 4096
-EMBED_FIELDS_MAX = 25
-FIELD_NAME_MAX = 256
-FIELD_VALUE_MAX = 1024
-FOOTER_TEXT_MAX = 2048
-AUTHOR_NAME_MAX = 256
-EMBED_TOTAL_MAX = 6000
+# Discord's limits (https://discord.com/developers/docs/components/reference).
+COMPONENTS_MAX = 40  # per message, nested ones included
+TEXT_TOTAL_MAX = 4000  # characters of text across all text displays of a message
 BUTTON_LABEL_MAX = 80
 BUTTONS_PER_ROW = 5
-ROWS_MAX = 5
 SELECT_OPTIONS_MAX = 25
 SELECT_LABEL_MAX = 100
 SELECT_DESCRIPTION_MAX = 100
@@ -37,14 +36,28 @@ CUSTOM_ID_MAX = 100
 MESSAGE_CONTENT_MAX = 2000
 
 # Our own layout choices.
-CONCEPT_ROWS = 4  # rows of concept buttons above the navigation row
-CONCEPT_BUTTONS_MAX = CONCEPT_ROWS * BUTTONS_PER_ROW
 BREADCRUMB_SEPARATOR = " › "
+BREADCRUMB_MAX = 256  # one small-text line above the heading
+HEADING_MAX = 256
+FOOTER_MAX = 300
+ERROR_NOTE_MAX = 300
+MODEL_NAME_MAX = 100
 MAPS_PER_PAGE = 10
-DEPTH_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C)
+# Accent colours, one per map (chosen from the map's key, so it never changes).
+MAP_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C, 0xE67E22)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
+OPEN_LABEL = "Open"
+PICTURE_FILENAME = "map.png"
+
+# Components a block costs: a section is itself, its text and its button.
+SECTION_COMPONENTS = 3
+MENU_COMPONENTS = 2  # an action row and its select menu
+# When text must be cut, no piece of model text goes below these lengths.
+TITLE_FLOOR = 30
+SUMMARY_FLOOR = 40
+BODY_FLOOR = 200
 
 
 class Action(enum.StrEnum):
@@ -70,7 +83,6 @@ class Control:
     action: Action
     target: int
     label: str
-    row: int
     style: discord.ButtonStyle = discord.ButtonStyle.secondary
     disabled: bool = False
     options: tuple[tuple[int, str, str], ...] = ()  # (concept id, label, description)
@@ -80,10 +92,86 @@ class Control:
         return custom_id(self.action, self.target)
 
 
+# -- the card description -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text display (markdown)."""
+
+    content: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """Text with a button beside it (the section's accessory)."""
+
+    content: str
+    button: Control
+
+
+@dataclass(frozen=True)
+class Row:
+    """An action row: up to five buttons, or one select menu."""
+
+    controls: tuple[Control, ...]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image attached to the message, shown in a media gallery."""
+
+    filename: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Divider:
+    pass
+
+
+Block = Text | Section | Row | Picture | Divider
+
+
 @dataclass(frozen=True)
 class Card:
-    embed: discord.Embed
-    controls: list[Control] = field(default_factory=list)
+    """A V2 card: one container with an accent colour around ``blocks``."""
+
+    blocks: tuple[Block, ...]
+    accent: int | None = None
+
+    @property
+    def controls(self) -> list[Control]:
+        found: list[Control] = []
+        for block in self.blocks:
+            if isinstance(block, Section):
+                found.append(block.button)
+            elif isinstance(block, Row):
+                found += block.controls
+        return found
+
+    @property
+    def texts(self) -> list[str]:
+        return [b.content for b in self.blocks if isinstance(b, Text | Section)]
+
+    @property
+    def picture(self) -> Picture | None:
+        return next((b for b in self.blocks if isinstance(b, Picture)), None)
+
+    def component_count(self) -> int:
+        """Components as Discord counts them: the container and everything nested in it."""
+        return 1 + sum(_components(block) for block in self.blocks)
+
+    def text_width(self) -> int:
+        return sum(width(text) for text in self.texts)
+
+
+def _components(block: Block) -> int:
+    if isinstance(block, Section):
+        return SECTION_COMPONENTS
+    if isinstance(block, Row):
+        return 1 + len(block.controls)
+    return 1
 
 
 @dataclass(frozen=True)
@@ -100,18 +188,19 @@ def literal(text: str) -> str:
     return discord.utils.escape_markdown(text, as_needed=False)
 
 
-def button_label(number: int, title: str) -> str:
-    return shorten(f"{number} · {title}", BUTTON_LABEL_MAX)
+def accent_of(key: str) -> int:
+    """A map's accent colour: the same for a map every time, different across most maps."""
+    return MAP_COLOURS[zlib.crc32(key.encode()) % len(MAP_COLOURS)]
 
 
 def breadcrumb(parts: list[str]) -> str:
-    """``Topic › A › B``, elided in the middle when it is too long for the author line."""
+    """``Topic › A › B``, elided in the middle when it is too long for its line."""
     text = BREADCRUMB_SEPARATOR.join(parts)
-    if width(text) <= AUTHOR_NAME_MAX:
+    if width(text) <= BREADCRUMB_MAX:
         return text
     head, tail = parts[0], parts[1:]
     kept: list[str] = []
-    budget = AUTHOR_NAME_MAX - width(head) - 2 * width(BREADCRUMB_SEPARATOR) - 1
+    budget = BREADCRUMB_MAX - width(head) - 2 * width(BREADCRUMB_SEPARATOR) - 1
     for part in reversed(tail):
         if width(part) + width(BREADCRUMB_SEPARATOR) > budget:
             break
@@ -119,61 +208,72 @@ def breadcrumb(parts: list[str]) -> str:
         budget -= width(part) + width(BREADCRUMB_SEPARATOR)
     if not kept:
         kept = [shorten(tail[-1], max(budget, 1))]
-    return shorten(BREADCRUMB_SEPARATOR.join([head, "…", *kept]), AUTHOR_NAME_MAX)
+    return shorten(BREADCRUMB_SEPARATOR.join([head, "…", *kept]), BREADCRUMB_MAX)
 
 
 def footer(view: MapView | ConceptView) -> str:
     concept_map = view.map
-    source = (
-        "Curated map" if concept_map.source is Source.BUNDLED else f"Mapped by {concept_map.model}"
-    )
+    if concept_map.source is not Source.BUNDLED:
+        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
+    else:
+        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
-    return shorten(f"{source} · {explored}", FOOTER_TEXT_MAX)
+    return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
 def map_card(view: MapView, *, can_go_back: bool = False) -> Card:
-    embed = discord.Embed(
-        title=shorten(literal(view.map.topic), EMBED_TITLE_MAX),
-        description=shorten(literal(view.map.overview), EMBED_DESCRIPTION_MAX),
-        colour=DEPTH_COLOURS[0],
-    )
-    controls = _concept_controls(
-        [(c.id, c.title, c.summary) for c in view.concepts], parent=0, embed=embed
-    )
-    if can_go_back:
-        controls.append(Control(Action.BACK, 0, "Back", row=ROWS_MAX - 1))
-    embed.set_footer(text=footer(view))
-    return Card(_fit(embed), controls)
+    concept_map = view.map
+    drafts: list[_Draft] = [
+        _Text(
+            "## ",
+            Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
+            "\n",
+            Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
+        )
+    ]
+    nav = map_nav(view, can_go_back=can_go_back)
+    tail: list[_Draft] = [Divider(), _Text(footer(view)), *([Row(nav)] if nav else [])]
+    items = [(c.id, c.title, c.summary) for c in view.concepts]
+    drafts += _concept_blocks(items, parent=0, budget=_budget(drafts, tail))
+    return _assemble(drafts + tail, accent_of(concept_map.key))
+
+
+def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
+    """The map card's row of buttons (none when there is nowhere to go back to)."""
+    return (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
 
 
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     status = status or Status()
     concept = view.concept
-    embed = discord.Embed(
-        title=shorten(literal(concept.title), EMBED_TITLE_MAX),
-        colour=DEPTH_COLOURS[min(concept.depth, len(DEPTH_COLOURS) - 1)],
-    )
-    embed.set_author(name=breadcrumb([view.map.topic] + [c.title for c in view.path[:-1]]))
-    note = _note(view, status)
-    body = f"**{literal(concept.summary)}**\n\n{literal(concept.detail)}"
-    if note:
-        body = f"{shorten(body, EMBED_DESCRIPTION_MAX - width(note) - 2)}\n\n{note}"
-    embed.description = shorten(body, EMBED_DESCRIPTION_MAX)
-    controls = _concept_controls(
-        [(c.id, c.title, c.summary) for c in view.children], parent=concept.id, embed=embed
-    )
-    nav_row = ROWS_MAX - 1
-    if status.error and not status.mapping:
-        controls.append(
-            Control(Action.RETRY, concept.id, "Retry", nav_row, discord.ButtonStyle.primary)
+    trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path[:-1]])
+    drafts: list[_Draft] = [
+        _Text(
+            f"-# {trail}\n## ",
+            Said(concept.title, HEADING_MAX, TITLE_FLOOR),
+            "\n**",
+            Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+            "**\n",
+            Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
         )
-    controls += [
-        Control(Action.BACK, concept.id, "Back", nav_row),
-        Control(Action.UP, concept.id, "Up", nav_row),
-        Control(Action.HOME, view.map.id, "Overview", nav_row),
     ]
-    embed.set_footer(text=footer(view))
-    return Card(_fit(embed), controls)
+    note = _note(view, status)
+    if note is not None:
+        drafts.append(note)
+    tail: list[_Draft] = [Divider(), _Text(footer(view)), Row(concept_nav(view))]
+    items = [(c.id, c.title, c.summary) for c in view.children]
+    drafts += _concept_blocks(items, parent=concept.id, budget=_budget(drafts, tail))
+    return _assemble(drafts + tail, accent_of(view.map.key))
+
+
+def concept_nav(view: ConceptView) -> tuple[Control, ...]:
+    """The concept card's row: at most five buttons (BUTTONS_PER_ROW)."""
+    concept = view.concept
+    return (
+        Control(Action.BACK, concept.id, "Back"),
+        Control(Action.UP, concept.id, "Up"),
+        Control(Action.HOME, view.map.id, "Overview"),
+    )
 
 
 def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card:
@@ -187,75 +287,91 @@ def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card
             f"**{number}. {literal(shorten(listing.topic, 100))}** · "
             f"{listing.opened} of {listing.total} opened · {source}"
         )
-    embed = discord.Embed(
-        title=shorten(f"Maps in {literal(scope_name)}", EMBED_TITLE_MAX),
-        description=shorten("\n".join(lines) or "No maps yet.", EMBED_DESCRIPTION_MAX),
-        colour=DEPTH_COLOURS[0],
-    )
-    embed.set_footer(text=f"Page {page + 1} of {pages} · /explore a topic to open its map")
+    heading = f"## Maps in {literal(shorten(scope_name, HEADING_MAX))}"
     controls = [
-        Control(Action.PAGE, page - 1, "Previous", 0, disabled=page == 0),
-        Control(Action.PAGE, page + 1, "Next", 0, disabled=page >= pages - 1),
+        Control(Action.PAGE, page - 1, "Previous", disabled=page == 0),
+        Control(Action.PAGE, page + 1, "Next", disabled=page >= pages - 1),
     ]
     # Distinct custom_ids even when both are disabled at the edges.
     if page == 0:
-        controls[0] = Control(Action.PAGE, pages + 1, "Previous", 0, disabled=True)
+        controls[0] = Control(Action.PAGE, pages + 1, "Previous", disabled=True)
     if page >= pages - 1:
-        controls[1] = Control(Action.PAGE, pages + 2, "Next", 0, disabled=True)
-    return Card(embed, controls)
+        controls[1] = Control(Action.PAGE, pages + 2, "Next", disabled=True)
+    return _assemble(
+        [
+            _Text(heading + "\n", "\n".join(lines) or "No maps yet."),
+            _Text(f"-# Page {page + 1} of {pages} · /explore a topic to open its map"),
+            Row(tuple(controls)),
+        ],
+        MAP_COLOURS[0],
+    )
 
 
-def _note(view: ConceptView, status: Status) -> str:
+def _note(view: ConceptView, status: Status) -> _Draft | None:
     if view.children:
-        return ""
+        return None
     if view.concept.state is ChildState.LEAF:
-        return LEAF_NOTE
+        return _Text(LEAF_NOTE)
     if status.no_generator:
-        return NO_KEY_NOTE
+        return _Text(NO_KEY_NOTE)
     if status.error and not status.mapping:
-        return f"⚠️ {literal(shorten(status.error, 300))}"
-    return MAPPING_NOTE
+        retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
+        return _Section(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
+    return _Text(MAPPING_NOTE)
 
 
-def _concept_controls(
-    items: list[tuple[int, str, str]], *, parent: int, embed: discord.Embed
-) -> list[Control]:
-    """A field and a button per concept; past 20, the rest in a select menu."""
-    fields_free = EMBED_FIELDS_MAX
-    for number, (_, title, summary) in enumerate(items, start=1):
-        if fields_free == 1 and number < len(items):
-            rest = len(items) - number + 1
-            embed.add_field(
-                name=f"…and {rest} more",
-                value="Pick them from the menu below.",
-                inline=False,
-            )
-            break
-        embed.add_field(
-            name=shorten(f"{number} · {literal(title)}", FIELD_NAME_MAX),
-            value=shorten(literal(summary), FIELD_VALUE_MAX),
-            inline=False,
-        )
-        fields_free -= 1
+# -- building a card within the limits -----------------------------------------
 
-    if len(items) <= CONCEPT_BUTTONS_MAX:
-        as_buttons, in_menu = items, []
+
+@dataclass(frozen=True)
+class Said:
+    """Map or user text on a card: shown literally, cut to ``limit``, and when the
+    card's text must shrink, cut further but not below ``floor`` unless it must."""
+
+    text: str
+    limit: int
+    floor: int
+
+
+class _Text:
+    def __init__(self, *parts: str | Said) -> None:
+        self.parts = parts
+
+
+class _Section:
+    def __init__(self, button: Control, *parts: str | Said) -> None:
+        self.button = button
+        self.parts = parts
+
+
+_Draft = _Text | _Section | Row | Picture | Divider
+
+
+def _concept_blocks(items: list[tuple[int, str, str]], *, parent: int, budget: int) -> list[_Draft]:
+    """A section per concept with its Open button; past the component budget, a menu."""
+    if not items:
+        return []
+    budget -= 1  # the divider above them
+    if len(items) * SECTION_COMPONENTS <= budget:
+        as_sections, in_menu = items, []
     else:
-        # Three rows of buttons, then a menu row for the rest (25 options at most each).
-        as_buttons = items[: (CONCEPT_ROWS - 1) * BUTTONS_PER_ROW]
-        in_menu = items[len(as_buttons) : len(as_buttons) + SELECT_OPTIONS_MAX]
-    controls = [
-        Control(
-            Action.OPEN,
-            concept_id,
-            button_label(number, title),
-            row=(number - 1) // BUTTONS_PER_ROW,
-            style=discord.ButtonStyle.primary,
+        fit = max(0, (budget - MENU_COMPONENTS) // SECTION_COMPONENTS)
+        as_sections, in_menu = items[:fit], items[fit : fit + SELECT_OPTIONS_MAX]
+    blocks: list[_Draft] = [Divider()]
+    for number, (concept_id, title, summary) in enumerate(as_sections, start=1):
+        button = Control(Action.OPEN, concept_id, OPEN_LABEL, discord.ButtonStyle.primary)
+        blocks.append(
+            _Section(
+                button,
+                f"**{number} · ",
+                Said(title, HEADING_MAX, TITLE_FLOOR),
+                "**\n",
+                Said(summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+            )
         )
-        for number, (concept_id, title, _) in enumerate(as_buttons, start=1)
-    ]
     if in_menu:
-        start = len(as_buttons) + 1
+        start = len(as_sections) + 1
+        end = start + len(in_menu) - 1
         options = tuple(
             (
                 concept_id,
@@ -264,46 +380,72 @@ def _concept_controls(
             )
             for number, (concept_id, title, summary) in enumerate(in_menu, start=start)
         )
-        controls.append(
-            Control(
-                Action.PICK,
-                parent,
-                shorten(
-                    f"More concepts ({start} to {start + len(in_menu) - 1})…",
-                    SELECT_PLACEHOLDER_MAX,
-                ),
-                row=CONCEPT_ROWS - 1,
-                options=options,
-            )
-        )
-    return controls
+        placeholder = shorten(f"More concepts ({start} to {end})…", SELECT_PLACEHOLDER_MAX)
+        blocks.append(Row((Control(Action.PICK, parent, placeholder, options=options),)))
+    return blocks
 
 
-def _fit(embed: discord.Embed) -> discord.Embed:
-    """Keep the embed within Discord's 6,000-character total, trimming fields then description."""
-    excess = _embed_width(embed) - EMBED_TOTAL_MAX
-    if excess <= 0:
-        return embed
-    fields = list(embed.fields)
-    embed.clear_fields()
-    # Shorten the longest field values first, never below a readable line.
-    values = [f.value or "" for f in fields]
-    while excess > 0:
-        longest = max(range(len(values)), key=lambda i: width(values[i]), default=None)
-        if longest is None or width(values[longest]) <= 80:
-            break
-        target = max(80, width(values[longest]) - excess)
-        excess -= width(values[longest]) - width(shorten(values[longest], target))
-        values[longest] = shorten(values[longest], target)
-    for f, value in zip(fields, values, strict=True):
-        embed.add_field(name=f.name, value=value, inline=f.inline)
-    if excess > 0 and embed.description:
-        embed.description = shorten(embed.description, max(1, width(embed.description) - excess))
-    return embed
+def _budget(*groups: list[_Draft]) -> int:
+    """Components left for the concept list once the container and ``groups`` are placed."""
+    used = 1 + sum(_components(_block_shape(d)) for group in groups for d in group)
+    return COMPONENTS_MAX - used
 
 
-def _embed_width(embed: discord.Embed) -> int:
-    total = width(embed.title or "") + width(embed.description or "")
-    total += width(embed.footer.text or "") + width(embed.author.name or "")
-    total += sum(width(f.name or "") + width(f.value or "") for f in embed.fields)
-    return total
+def _block_shape(draft: _Draft) -> Block:
+    if isinstance(draft, _Text):
+        return Text("")
+    if isinstance(draft, _Section):
+        return Section("", draft.button)
+    return draft
+
+
+def _assemble(drafts: list[_Draft], accent: int) -> Card:
+    """Join the drafts' text; when it is too long, cut the longest pieces first.
+
+    Every piece is held to one common length (never above its own limit, never
+    below its floor), the longest length with which the card's text fits: a
+    long detail is cut before a short summary is touched.
+    """
+    said = [p for d in drafts if isinstance(d, _Text | _Section) for p in d.parts]
+    pieces = [p for p in said if isinstance(p, Said)]
+    fixed = sum(width(p) for p in said if isinstance(p, str))
+
+    def fitted(cap: int, *, floors: bool) -> list[str]:
+        return [_shown(p.text, min(p.limit, max(p.floor if floors else 1, cap))) for p in pieces]
+
+    def fits(texts: list[str]) -> bool:
+        return fixed + sum(map(width, texts)) <= TEXT_TOTAL_MAX
+
+    shown = fitted(TEXT_TOTAL_MAX, floors=True)
+    if not fits(shown):
+        floors = fits(fitted(0, floors=True))
+        low, high = 0, TEXT_TOTAL_MAX  # fits at low, not at high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if fits(fitted(middle, floors=floors)) else (low, middle)
+        shown = fitted(low, floors=floors)
+    texts: Iterator[str] = iter(shown)
+    return Card(tuple(_finish(d, texts) for d in drafts), accent)
+
+
+def _finish(draft: _Draft, texts: Iterator[str]) -> Block:
+    if isinstance(draft, _Text):
+        return Text(_join(draft.parts, texts))
+    if isinstance(draft, _Section):
+        return Section(_join(draft.parts, texts), draft.button)
+    return draft
+
+
+def _join(parts: Iterable[str | Said], texts: Iterator[str]) -> str:
+    return "".join(part if isinstance(part, str) else next(texts) for part in parts)
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` escaped for markdown and cut so that the escaped form fits ``limit``."""
+    cut = limit
+    while cut > 0:
+        shown = literal(shorten(text, cut))
+        if width(shown) <= limit:
+            return shown
+        cut -= width(shown) - limit
+    return ""

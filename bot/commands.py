@@ -62,7 +62,7 @@ class ExploreCog(commands.Cog):
             return
         await self._start(interaction, message.id, concept_map.id)
         card = cards.map_card(await self.explorer.map_view(concept_map.id))
-        await interaction.edit_original_response(content=None, **message_kwargs(card))
+        await interaction.edit_original_response(**message_kwargs(card, edit=True))
 
     async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:
         if message_id is None:

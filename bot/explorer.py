@@ -18,20 +18,33 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound, Refused
-from bot.generator import ExpandRequest, Generated, Generator
+from bot.errors import (
+    GenerationError,
+    KinapseError,
+    LimitReached,
+    NoGenerator,
+    NotFound,
+    Refused,
+)
+from bot.generator import AskRequest, ExpandRequest, Generated, Generator, Progress
 from bot.maps import BundledMaps
 from bot.models import (
+    QUESTION_MAX,
+    QUESTION_MIN,
+    Answer,
     Concept,
     ConceptDraft,
     ConceptMap,
     Session,
     Source,
+    clean_question,
     clean_topic,
+    question_key,
     search_key,
     topic_key,
 )
 from bot.storage import MapListing, ScopeSettings, Storage
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,7 @@ class MapView:
 
     map: ConceptMap
     concepts: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class ConceptView:
     map: ConceptMap
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
 
     @property
     def concept(self) -> Concept:
@@ -71,6 +86,20 @@ class ConceptView:
 
 
 View = MapView | ConceptView
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """An answer and the card it answers: a concept, or the map's overview."""
+
+    answer: Answer
+    map: ConceptMap
+    concept: Concept | None
+
+    @property
+    def subject(self) -> str:
+        """What the question was about: the concept's title, or the topic."""
+        return self.concept.title if self.concept is not None else self.map.topic
 
 
 class Explorer:
@@ -95,6 +124,8 @@ class Explorer:
         # and per (scope, topic key). Entries leave when their task ends.
         self._expansions: dict[int, asyncio.Task[None]] = {}
         self._map_flights: dict[tuple[int, str], asyncio.Task[ConceptMap]] = {}
+        # and per (map, concept or 0 for the overview, normalized question).
+        self._asks: dict[tuple[int, int, str], asyncio.Task[AnswerView]] = {}
         # Generations each user has under way: their usage is recorded only when
         # they end, so the cooldown counts them as started now.
         self._running: Counter[int] = Counter()
@@ -189,7 +220,8 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return MapView(concept_map, await self.storage.key_concepts(map_id))
+        concepts = await self.storage.key_concepts(map_id)
+        return MapView(concept_map, concepts, self._as_of(concept_map))
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -248,7 +280,16 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        return ConceptView(concept_map, path, await self.storage.children(concept_id))
+        children = await self.storage.children(concept_id)
+        return ConceptView(concept_map, path, children, self._as_of(concept_map))
+
+    def _as_of(self, concept_map: ConceptMap) -> str | None:
+        # Looked up at render time, so a server's stored copy shows the date of the bundled
+        # file it came from without a column of its own.
+        if concept_map.source is not Source.BUNDLED:
+            return None
+        bundled = self.bundled.find(concept_map.key)
+        return bundled.as_of if bundled is not None else None
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""
@@ -326,6 +367,114 @@ class Explorer:
         if parent is None:
             return await self.storage.key_concepts(view.map.id)
         return await self.storage.children(parent)
+
+    # -- questions ------------------------------------------------------------
+
+    async def ask(
+        self,
+        scope: int,
+        user_id: int,
+        question: str,
+        *,
+        concept_id: int | None = None,
+        map_id: int | None = None,
+        on_text: Progress | None = None,
+    ) -> AnswerView:
+        """Answer a question about a concept's card, or with ``map_id`` the map's overview.
+
+        The same question about the same card (normalized) is answered from storage
+        without a model call; a new one counts like a generation (cooldown, budget,
+        usage of kind ``ask``). ``on_text`` sees the answer as it is written.
+        """
+        question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
+        if len(question) < QUESTION_MIN:
+            raise KinapseError(f"Ask a question of at least {QUESTION_MIN} characters.")
+        key = question_key(question)
+        if concept_id is not None:
+            view: View = await self.concept_view(concept_id, scope)
+        elif map_id is not None:
+            view = await self.map_view(map_id, scope)
+        else:
+            raise ValueError("ask needs a concept_id or a map_id")
+        concept = view.concept if isinstance(view, ConceptView) else None
+        stored = await self.storage.find_answer(view.map.id, concept_id, key)
+        if stored is not None:
+            return AnswerView(stored, view.map, concept)
+        if self.generator is None:
+            raise NoGenerator("Questions need Claude, and ANTHROPIC_API_KEY is not set.", [])
+        flight = (view.map.id, concept_id or 0, key)
+        subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
+        task = self._asks.get(flight)
+        if task is None:
+            await self._check_refusal(scope, subject)
+            await self._check_limits(scope, user_id)
+            task = self._asks.get(flight)
+        if task is None:
+            work = self._answer(scope, user_id, view, question, key, subject, on_text)
+            task = self._take_off(self._asks, flight, user_id, work)
+        return await asyncio.shield(task)
+
+    async def _answer(
+        self,
+        scope: int,
+        user_id: int,
+        view: View,
+        question: str,
+        key: str,
+        subject: str,
+        on_text: Progress | None,
+    ) -> AnswerView:
+        assert self.generator is not None
+        if isinstance(view, ConceptView):
+            concept: Concept | None = view.concept
+            request = AskRequest(
+                topic=view.map.topic,
+                language=view.map.language,
+                path=[c.title for c in view.path[:-1]],
+                title=view.concept.title,
+                summary=view.concept.summary,
+                detail=view.concept.detail,
+                subconcepts=[c.title for c in view.children],
+                question=question,
+            )
+        else:
+            concept = None
+            request = AskRequest(
+                topic=view.map.topic,
+                language=view.map.language,
+                path=[],
+                title=view.map.topic,
+                summary=view.map.overview,
+                detail="(This is the overview card of the whole topic; its text is the summary.)",
+                subconcepts=[c.title for c in view.concepts],
+                question=question,
+            )
+        result = await self._call(
+            scope, user_id, "ask", subject, self.generator.ask(request, on_text)
+        )
+        stored = await self.storage.save_answer(
+            scope=scope,
+            map_id=view.map.id,
+            concept_id=concept.id if concept else None,
+            question_key=key,
+            question=question,
+            text=result.value,
+            model=self.generator.model,
+            now=self.clock(),
+        )
+        return AnswerView(stored, view.map, concept)
+
+    async def answer_view(self, answer_id: int, scope: int | None = None) -> AnswerView:
+        """A stored answer; with ``scope``, only if it belongs to that scope."""
+        answer = await self.storage.get_answer(answer_id)
+        concept_map = await self.storage.get_map(answer.map_id) if answer else None
+        if answer is None or concept_map is None:
+            raise NotFound("This answer no longer exists; ask again from the card.")
+        _check_scope(concept_map, scope)
+        concept = None
+        if answer.concept_id is not None:
+            concept = await self.storage.get_concept(answer.concept_id)
+        return AnswerView(answer, concept_map, concept)
 
     # -- generation limits ----------------------------------------------------
 

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -62,6 +63,28 @@ class ExpandRequest:
     siblings: list[str]  # titles of the concept's siblings
 
 
+@dataclass(frozen=True)
+class AskRequest:
+    """A reader's question about one card, with what the card and the map around it say.
+
+    For the map's overview card, ``title`` is the topic, ``summary`` the overview
+    and ``subconcepts`` the key concepts.
+    """
+
+    topic: str
+    language: str
+    path: list[str]  # titles above the card, from the key concept down to its parent
+    title: str
+    summary: str
+    detail: str
+    subconcepts: list[str]
+    question: str
+
+
+# Called with the whole answer so far, cleaned, each time more of it arrives.
+Progress = Callable[[str], Awaitable[None]]
+
+
 class Generator(Protocol):
     model: str
 
@@ -73,6 +96,11 @@ class Generator(Protocol):
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
         ...
 
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
+        written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
+        ...
+
 
 # -- the Anthropic implementation ---------------------------------------------
 
@@ -81,29 +109,32 @@ MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped conn
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
 PROBLEMS_SHOWN = 8  # validation problems quoted back to Claude in the repair request
+# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
+ASK_MAX_TOKENS = 1024
+ASK_WORDS_MIN = 80
+ASK_WORDS_MAX = 250
+# What an answer is cut to when stored: 250 words are about 1,600 characters, and a card
+# quoting the question and naming the concept must still fit in one Discord message.
+ANSWER_MAX = 1800
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset({"title_max", "summary_max", "detail_max"})
 MAP_FIELDS = frozenset({"topic", "language", "concepts_min", "concepts_max"})
-EXPAND_FIELDS = frozenset(
-    {
-        "topic",
-        "language",
-        "path",
-        "concept_title",
-        "concept_summary",
-        "concept_detail",
-        "siblings",
-        "children_min",
-        "children_max",
-    }
+# What a prompt about one card quotes: the map's topic and language, and the card itself.
+CARD_FIELDS = frozenset(
+    {"topic", "language", "path", "concept_title", "concept_summary", "concept_detail"}
 )
+EXPAND_FIELDS = CARD_FIELDS | {"siblings", "children_min", "children_max"}
 REPAIR_FIELDS = frozenset({"problems"})
+ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
+ASK_FIELDS = CARD_FIELDS | {"subconcepts", "question", "words_min", "words_max"}
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
     "expand": EXPAND_FIELDS,
     "repair": REPAIR_FIELDS,
+    "ask_system": ASK_SYSTEM_FIELDS,
+    "ask": ASK_FIELDS,
 }
 
 UNUSABLE = "Claude's answer could not be used; please try again."
@@ -116,6 +147,8 @@ KEY_REJECTED = "The bot's Anthropic API key was rejected; a bot admin needs to c
 REJECTED = "Claude rejected the request; please try again later."
 MAP_REFUSED = "Claude declined to map this topic."
 EXPAND_REFUSED = "Claude declined to go deeper into this concept."
+ASK_REFUSED = "Claude declined to answer this question."
+EMPTY_ANSWER = "Claude's answer was empty; please try again."
 
 
 def _json_schema(model: type[BaseModel], *, required: list[str] | None = None) -> dict[str, Any]:
@@ -183,6 +216,10 @@ class AnthropicGenerator:
         # Identical on every call, so it is the cached prefix.
         self._system: list[TextBlockParam] = [
             {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+        ]
+        ask_system = prompts.render("ask_system", words_min=ASK_WORDS_MIN, words_max=ASK_WORDS_MAX)
+        self._ask_system: list[TextBlockParam] = [
+            {"type": "text", "text": ask_system, "cache_control": {"type": "ephemeral"}}
         ]
 
     async def check(self) -> str | None:
@@ -257,6 +294,50 @@ class AnthropicGenerator:
             what=f"expansion of {concept.title!r}",
         )
 
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        prompt = self._prompts.render(
+            "ask",
+            topic=_quote(request.topic),
+            language=_quote(request.language),
+            path="\n".join(
+                f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
+            )
+            or "(none: the card is at the top of the map)",
+            concept_title=_quote(request.title),
+            concept_summary=_quote(request.summary),
+            concept_detail=_quote(request.detail),
+            subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
+            question=_quote(request.question),
+            words_min=ASK_WORDS_MIN,
+            words_max=ASK_WORDS_MAX,
+        )
+        usage: list[Usage] = []
+        written = ""
+        try:
+            async with asyncio.timeout(self._deadline):
+                with _api_errors(usage):
+                    async with self._client.messages.stream(
+                        model=self.model,
+                        max_tokens=ASK_MAX_TOKENS,
+                        system=self._ask_system,
+                        messages=[{"role": "user", "content": prompt}],
+                    ) as stream:
+                        async for delta in stream.text_stream:
+                            written += delta
+                            if on_text is not None:
+                                await on_text(answer_text(written))
+                        message = await stream.get_final_message()
+        except TimeoutError:
+            log.warning("An answer passed the %ss deadline", self._deadline)
+            raise GenerationError(TOO_SLOW, usage=list(usage)) from None
+        usage.append(_usage(message, self.model))
+        # An answer cut off by the token limit is still an answer: it is cut cleanly below.
+        _check_stop(message, usage, refused=ASK_REFUSED, cut_off=True)
+        text = answer_text("".join(b.text for b in message.content if b.type == "text"))
+        if not text:
+            raise GenerationError(EMPTY_ANSWER, usage=list(usage))
+        return Generated(text, list(usage))
+
     async def _generate(
         self,
         prompt: str,
@@ -312,7 +393,7 @@ class AnthropicGenerator:
         # No attempt outlives the deadline; asyncio.timeout ends whatever the SDK's
         # retries would still add after a fast failure.
         left = max(when - asyncio.get_running_loop().time(), 0.001)
-        try:
+        with _api_errors(usage):
             message = await self._client.messages.create(
                 model=self.model,
                 max_tokens=MAX_TOKENS,
@@ -321,39 +402,70 @@ class AnthropicGenerator:
                 output_config={"format": {"type": "json_schema", "schema": schema}},
                 timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),
             )
-        except anthropic.APITimeoutError:
-            log.warning("Anthropic request timed out")
-            raise GenerationError(TOO_SLOW, usage=list(usage)) from None
-        except anthropic.APIConnectionError as exc:
-            log.warning("Anthropic unreachable: %s", type(exc.__cause__ or exc).__name__)
-            raise GenerationError(UNREACHABLE, usage=list(usage)) from None
-        except anthropic.APIStatusError as exc:
-            # The body is not logged or shown: it is the API's text, not ours.
-            log.warning(
-                "Anthropic answered HTTP %s (%s, request id %s)",
-                exc.status_code,
-                type(exc).__name__,
-                exc.request_id,
-            )
-            raise GenerationError(_status_message(exc.status_code), usage=list(usage)) from None
         usage.append(_usage(message, self.model))
-        log.debug(
-            "Anthropic call: stop %s, %s in / %s out tokens, cache %s read / %s written",
-            message.stop_reason,
-            usage[-1].input_tokens,
-            usage[-1].output_tokens,
-            usage[-1].cache_read_tokens,
-            usage[-1].cache_write_tokens,
-        )
-        if message.stop_reason == "refusal":
-            raise Refused(refused, usage=list(usage))
-        if message.stop_reason in ("max_tokens", "model_context_window_exceeded"):
-            # A cut-off JSON answer is never used, not even the part that parses.
-            raise GenerationError(TOO_LONG, usage=list(usage))
-        if message.stop_reason not in ("end_turn", "stop_sequence"):
-            log.warning("Unexpected stop reason %s", message.stop_reason)
-            raise GenerationError(UNUSABLE, usage=list(usage))
+        _check_stop(message, usage, refused=refused, cut_off=False)
         return "".join(block.text for block in message.content if block.type == "text")
+
+
+@contextmanager
+def _api_errors(usage: list[Usage]) -> Iterator[None]:
+    """The SDK's errors as ``GenerationError`` with a message safe to show a user."""
+    try:
+        yield
+    except anthropic.APITimeoutError:
+        log.warning("Anthropic request timed out")
+        raise GenerationError(TOO_SLOW, usage=list(usage)) from None
+    except anthropic.APIConnectionError as exc:
+        log.warning("Anthropic unreachable: %s", type(exc.__cause__ or exc).__name__)
+        raise GenerationError(UNREACHABLE, usage=list(usage)) from None
+    except anthropic.APIStatusError as exc:
+        # The body is not logged or shown: it is the API's text, not ours.
+        log.warning(
+            "Anthropic answered HTTP %s (%s, request id %s)",
+            exc.status_code,
+            type(exc).__name__,
+            exc.request_id,
+        )
+        raise GenerationError(_status_message(_status_of(exc)), usage=list(usage)) from None
+
+
+def _check_stop(message: Message, usage: list[Usage], *, refused: str, cut_off: bool) -> None:
+    """Raise for an answer that must not be used; ``cut_off`` accepts one cut by a limit."""
+    log.debug(
+        "Anthropic call: stop %s, %s in / %s out tokens, cache %s read / %s written",
+        message.stop_reason,
+        usage[-1].input_tokens,
+        usage[-1].output_tokens,
+        usage[-1].cache_read_tokens,
+        usage[-1].cache_write_tokens,
+    )
+    if message.stop_reason == "refusal":
+        raise Refused(refused, usage=list(usage))
+    if message.stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        if cut_off:
+            return
+        # A cut-off JSON answer is never used, not even the part that parses.
+        raise GenerationError(TOO_LONG, usage=list(usage))
+    if message.stop_reason not in ("end_turn", "stop_sequence"):
+        log.warning("Unexpected stop reason %s", message.stop_reason)
+        raise GenerationError(UNUSABLE, usage=list(usage))
+
+
+# An error event in the middle of a stream arrives on an HTTP 200; its type says what it is.
+_STREAM_ERROR_STATUS = {
+    "authentication_error": 401,
+    "permission_error": 403,
+    "rate_limit_error": 429,
+    "overloaded_error": 529,
+}
+
+
+def _status_of(exc: anthropic.APIStatusError) -> int:
+    if exc.status_code >= 400:
+        return exc.status_code
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    return _STREAM_ERROR_STATUS.get(str(kind), 500)
 
 
 def _status_message(status: int) -> str:
@@ -386,6 +498,16 @@ def _quote(text: str) -> str:
 def defuse_mentions(text: str) -> str:
     """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
     return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
+
+
+def answer_text(text: str) -> str:
+    """A model's plain-text answer cleaned, defused and cut to ``ANSWER_MAX``.
+
+    Paragraphs stay apart by one blank line; Markdown is left to whoever shows it.
+    """
+    paragraphs = clean_text(text).split("\n")
+    # After clean_text, which would drop the zero-width space as a format character.
+    return shorten(defuse_mentions("\n\n".join(paragraphs)), ANSWER_MAX)
 
 
 def _fit(value: object, limit: int, *, one_line: bool = False) -> object:

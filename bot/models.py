@@ -6,10 +6,11 @@ the generator and the explore core.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -147,6 +148,9 @@ class Expansion(BaseModel):
         return concepts
 
 
+_AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
 class BundledMap(BaseModel):
     """One file in maps/: a curated map, at most two levels deep."""
 
@@ -157,8 +161,30 @@ class BundledMap(BaseModel):
     ]
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
+    # When the map's facts were last checked, "YYYY-MM" or "YYYY-MM-DD", shown on its cards.
+    as_of: str | None = None
+    # Facts that change (prices, rates, office holders): the linter then requires as_of.
+    volatile: bool = False
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _as_of_date(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): keep both as text.
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, str):
+            value = value.strip()
+            match = _AS_OF.fullmatch(value)
+            if match is None:
+                raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
+            year, month, day = (int(part) if part else 1 for part in match.groups())
+            try:
+                datetime.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value} is not a date") from None
+        return value
 
     @property
     def key(self) -> str:
@@ -227,3 +253,30 @@ class Session(BaseModel):
     map_id: int
     concept_id: int | None  # None: the map's overview card
     history: list[int | None] = Field(default_factory=list)
+
+
+QUESTION_MIN, QUESTION_MAX = 3, 300  # the Ask form's limits
+# Ending punctuation does not change a question: "Why?" and "why" are one question.
+_QUESTION_END = " ?!.…？！。¿¡"
+
+
+def clean_question(text: str) -> str:
+    """A reader's question on one line, minus invisible and control characters."""
+    return normalize_spaces(text)
+
+
+def question_key(text: str) -> str:
+    """The normalized question under which an answer is stored and found again."""
+    return clean_question(text).casefold().strip(_QUESTION_END)
+
+
+class Answer(BaseModel):
+    """A stored answer to a question about a concept (or, with no concept, about the map)."""
+
+    id: int
+    scope: int
+    map_id: int
+    concept_id: int | None
+    question: str
+    text: str
+    model: str

@@ -95,9 +95,12 @@ async def _catch_up_with_the_wall_clock(env: simcord.Env) -> None:
 async def run_preview(settings: Settings, *, port: int = 0) -> int:
     """Serve the preview until Ctrl-C or the page's "End preview session"."""
     async with open_preview(settings, port=port) as preview:
-        # The one place the URL goes: the terminal of the person who started it.
-        print(f"Kinapse preview: open {preview.url} in your browser (Ctrl-C to stop)", flush=True)
+        # Stoppable from the moment the URL shows, so a stop right after it is clean.
         with stop_on_signals(preview.close):
+            # The one place the URL goes: the terminal of the person who started it.
+            print(
+                f"Kinapse preview: open {preview.url} in your browser (Ctrl-C to stop)", flush=True
+            )
             await preview.wait_closed()
     log.info("Preview session ended")
     return 0

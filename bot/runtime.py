@@ -40,15 +40,24 @@ class RedactCredentials(logging.Filter):
         return True
 
 
-def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+def setup_logging(settings: Settings, *, preview: bool = False) -> None:
+    """Log to the console at the configured level.
+
+    The preview's console belongs to a newcomer: unless KINAPSE_LOG_LEVEL is
+    set, it shows only real problems, below the URL line. discord.py's warnings
+    there (voice libraries, the intents SimCord's probe client lacks) concern
+    the simulated Discord, so only its errors show.
+    """
+    level = settings.log_level_number
+    discord_level = max(level, logging.WARNING)
+    if preview and "log_level" not in settings.model_fields_set:
+        level = max(level, logging.WARNING)
+        discord_level = logging.ERROR
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactCredentials())
     # discord.py's gateway chatter is noise at INFO.
-    logging.getLogger("discord").setLevel(max(settings.log_level_number, logging.WARNING))
+    logging.getLogger("discord").setLevel(discord_level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -62,7 +71,8 @@ async def open_generator(settings: Settings) -> AsyncIterator[tuple[Generator | 
     an unknown model turns generation off; a network problem only warns.
     """
     if settings.anthropic_api_key is None:
-        log.warning("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
+        # A mode, not a fault: the preview and a curated-maps-only bot run this way.
+        log.info("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
         yield None, NO_KEY
         return
     from bot.generator import AnthropicGenerator

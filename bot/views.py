@@ -41,16 +41,46 @@ def scope_name(interaction: discord.Interaction) -> str:
     return interaction.guild.name if interaction.guild else "your DMs"
 
 
-def to_view(card: Card) -> discord.ui.View:
-    """The card's controls as a persistent view (no timeout: buttons work for days)."""
-    view = discord.ui.View(timeout=None)
-    for control in card.controls:
-        view.add_item(CardSelect(control) if control.options else CardButton(control))
+def layout(card: Card) -> discord.ui.LayoutView:
+    """The card as a persistent V2 layout (no timeout: buttons work for days)."""
+    container = discord.ui.Container(accent_colour=card.accent)
+    for block in card.blocks:
+        container.add_item(_item(block))
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(container)
     return view
 
 
-def message_kwargs(card: Card) -> dict[str, Any]:
-    return {"embed": card.embed, "view": to_view(card)}
+def _item(block: cards.Block) -> discord.ui.Item[Any]:
+    if isinstance(block, cards.Text):
+        return discord.ui.TextDisplay(block.content)
+    if isinstance(block, cards.Section):
+        return discord.ui.Section(block.content, accessory=_control(block.button))
+    if isinstance(block, cards.Row):
+        return discord.ui.ActionRow(*(_control(control) for control in block.controls))
+    if isinstance(block, cards.Picture):
+        media = f"attachment://{block.filename}"
+        return discord.ui.MediaGallery(
+            discord.MediaGalleryItem(media, description=block.description)
+        )
+    return discord.ui.Separator()
+
+
+def _control(control: Control) -> discord.ui.Item[Any]:
+    return CardSelect(control) if control.options else CardButton(control)
+
+
+def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
+    """Keyword arguments that send the card, or with ``edit`` put it on an existing message.
+
+    An edit clears the content and embeds the message may carry (a card posted
+    as an embed before V2, or a "Mapping…" line): Discord rejects a V2 message
+    that still has them.
+    """
+    kwargs: dict[str, Any] = {"view": layout(card)}
+    if edit:
+        kwargs |= {"content": None, "embeds": []}
+    return kwargs
 
 
 class CardButton(
@@ -63,7 +93,6 @@ class CardButton(
                 label=control.label,
                 style=control.style,
                 custom_id=control.custom_id,
-                row=control.row,
                 disabled=control.disabled,
             )
         )
@@ -74,7 +103,7 @@ class CardButton(
     async def from_custom_id(
         cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> CardButton:
-        control = Control(Action(match["action"]), int(match["target"]), item.label or "", None)
+        control = Control(Action(match["action"]), int(match["target"]), item.label or "")
         return cls(control)
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
@@ -87,7 +116,6 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick
             discord.ui.Select(
                 custom_id=control.custom_id,
                 placeholder=control.label,
-                row=control.row,
                 options=[
                     discord.SelectOption(label=label, value=str(concept_id), description=about)
                     for concept_id, label, about in control.options
@@ -100,7 +128,7 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick
         cls, interaction: Interaction, item: discord.ui.Select, match: re.Match[str], /
     ) -> CardSelect:
         options = tuple((int(o.value), o.label, o.description or "") for o in item.options)
-        return cls(Control(Action.PICK, int(match["parent"]), "", None, options=options))
+        return cls(Control(Action.PICK, int(match["parent"]), "", options=options))
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         values = (interaction.data or {}).get("values") or []
@@ -206,7 +234,7 @@ async def show(
         if not moved:
             session = await explorer.go(session, target)
         card = render(view, session, status)
-        await interaction.response.edit_message(**message_kwargs(card))
+        await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
@@ -245,7 +273,8 @@ async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept
     if session is None or session.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
     try:
-        await interaction.edit_original_response(**message_kwargs(render(view, session, status)))
+        card = render(view, session, status)
+        await interaction.edit_original_response(**message_kwargs(card, edit=True))
     except discord.NotFound:
         log.info("Card %s was deleted before its sub-concepts arrived", message_id)
 
@@ -318,7 +347,7 @@ async def maps_page(interaction: Interaction, page: int) -> None:
     explorer = interaction.client.explorer
     listings = await explorer.list_maps(scope_of(interaction))
     card = cards.maps_card(listings, page, scope_name=scope_name(interaction))
-    await interaction.response.edit_message(**message_kwargs(card))
+    await interaction.response.edit_message(**message_kwargs(card, edit=True))
 
 
 HANDLERS = {

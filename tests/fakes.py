@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot.errors import GenerationError
-from bot.generator import ExpandRequest, Generated
+from bot.generator import AskRequest, ExpandRequest, Generated, Progress
 from bot.models import ConceptDraft, Expansion, MapDraft, Usage, topic_key
 
 FAKE_MODEL = "fake-model"
@@ -37,12 +37,19 @@ def default_expansion(request: ExpandRequest, count: int = 3) -> Expansion:
     return Expansion(concepts=[draft(f"{parent} / sub {n}"[:60]) for n in range(1, count + 1)])
 
 
+def default_answer(request: AskRequest) -> str:
+    return (
+        f"{request.title} answers {request.question!r} within {request.topic}. "
+        "It is a short answer in plain text."
+    )
+
+
 @dataclass
 class Call:
-    kind: str  # "map" or "expand"
-    subject: str  # the topic, or the title of the concept expanded
+    kind: str  # "map", "expand" or "ask"
+    subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | None = None
+    request: ExpandRequest | AskRequest | None = None
 
 
 @dataclass
@@ -53,12 +60,15 @@ class FakeGenerator:
     - ``expansions``: concept title -> Expansion; other concepts get ``default_expansion``.
     - ``failure``: when set, every call raises it (after passing the gate).
     - ``gate``: when set, every call waits for it; ``entered`` is set once a call is waiting.
+    - ``answers``: question -> answer text; other questions get ``default_answer``,
+      streamed to ``on_text`` word by word.
     - ``usage``: the token usage each successful call reports.
     """
 
     model: str = FAKE_MODEL
     maps: dict[str, MapDraft] = field(default_factory=dict)
     expansions: dict[str, Expansion] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
     failure: GenerationError | None = None
     gate: asyncio.Event | None = None
     usage: Usage = field(
@@ -93,6 +103,16 @@ class FakeGenerator:
         await self._hold()
         value = self.expansions.get(title) or default_expansion(request)
         return Generated(value, [self.usage])
+
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        self.calls.append(Call("ask", request.question, request.language, request))
+        await self._hold()
+        text = self.answers.get(request.question) or default_answer(request)
+        if on_text is not None:
+            words = text.split(" ")
+            for end in range(1, len(words) + 1):
+                await on_text(" ".join(words[:end]))
+        return Generated(text, [self.usage])
 
 
 def write_map_file(

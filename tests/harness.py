@@ -4,13 +4,17 @@
 gives tests the pieces (explorer, generator, a restart that closes the
 database and opens it again, as a new process would). After every test the
 recorded requests are checked: every message-bearing request says
-allowed_mentions with nothing to parse, and custom_ids are unique per message.
+allowed_mentions with nothing to parse, custom_ids are unique per message, and a
+Components V2 message stays within Discord's V2 limits and carries no content or
+embeds (an edit into V2 clears them). The helpers at the end read a V2 card the
+way a member sees it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from typing import Any
 import pytest
 import simcord
 
+from bot.cards import COMPONENTS_MAX, CUSTOM_ID_MAX, TEXT_TOTAL_MAX
 from bot.client import KinapseBot
 from bot.config import PROJECT_ROOT, Settings
 from bot.explorer import Explorer
@@ -29,6 +34,10 @@ from tests.fakes import FakeGenerator
 from tests.standin import StandIn
 
 MESSAGE_ROUTES = ("/messages", "/callback", "/webhooks/")
+COMPONENTS_V2_FLAG = 1 << 15  # discord.MessageFlags.components_v2
+UPDATE_MESSAGE = 7  # interaction callback type: edit the clicked message
+TEXT_DISPLAY, SECTION, BUTTON, SELECT = 10, 9, 2, 3
+OPEN = "kin:open:"
 
 
 @dataclass
@@ -152,19 +161,107 @@ def check_requests(requests: list[simcord.HttpLogEntry]) -> None:
         assert mentions is not None, f"{entry.method} {entry.path} has no allowed_mentions"
         assert mentions.get("parse") == [], f"{entry.path} allows mentions: {mentions}"
         assert not mentions.get("users") and not mentions.get("roles"), mentions
-        ids = [c["custom_id"] for c in _components(data.get("components") or [])]
+        components = list(walk(data.get("components") or []))
+        ids = [c["custom_id"] for c in components if "custom_id" in c]
         assert len(ids) == len(set(ids)), f"duplicate custom_ids in {entry.path}: {ids}"
-        assert all(len(i) <= 100 for i in ids), ids
+        assert all(len(i) <= CUSTOM_ID_MAX for i in ids), ids
+        if int(data.get("flags") or 0) & COMPONENTS_V2_FLAG:
+            _check_v2(entry, data, components)
+
+
+def _check_v2(entry: simcord.HttpLogEntry, data: dict, components: list[dict]) -> None:
+    where = f"{entry.method} {entry.path}"
+    assert len(components) <= COMPONENTS_MAX, f"{where}: {len(components)} components"
+    text = sum(len(c["content"]) for c in components if c.get("type") == TEXT_DISPLAY)
+    assert text <= TEXT_TOTAL_MAX, f"{where}: {text} characters of text"
+    assert not data.get("content") and not data.get("embeds"), f"{where}: V2 with content"
+    editing = entry.method == "PATCH" or (entry.json or {}).get("type") == UPDATE_MESSAGE
+    if editing:
+        # Whatever the message carried before (an embed card, "Mapping…") must go.
+        assert "content" in data and data["content"] is None, f"{where} keeps its content"
+        assert data.get("embeds") == [], f"{where} keeps its embeds"
 
 
 def _bears_message(data: dict) -> bool:
     return any(key in data for key in ("content", "embeds", "components"))
 
 
-def _components(components: list[dict]) -> list[dict]:
-    found = []
+def walk(components: list[dict]) -> Iterator[dict]:
+    """Every component, nested ones included (rows, containers, section accessories)."""
     for component in components:
-        if "custom_id" in component:
-            found.append(component)
-        found += _components(component.get("components") or [])
+        yield component
+        yield from walk(component.get("components") or [])
+        if isinstance(component.get("accessory"), dict):
+            yield from walk([component["accessory"]])
+
+
+# -- reading a V2 card as a member sees it ----------------------------------------
+
+
+def components_of(message: Any) -> list[dict]:
+    components = message.components if hasattr(message, "components") else message["components"]
+    return list(walk(components))
+
+
+def plain(markdown: str) -> str:
+    """Markdown text without its escapes and emphasis: what the reader sees."""
+    return re.sub(r"\\(.)", r"\1", markdown.replace("**", ""))
+
+
+def texts(message: Any) -> list[str]:
+    """Every text display's markdown, in order."""
+    return [c["content"] for c in components_of(message) if c.get("type") == TEXT_DISPLAY]
+
+
+def card_text(message: Any) -> str:
+    return plain("\n".join(texts(message)))
+
+
+def heading(message: Any) -> str:
+    """The card's ``## `` heading."""
+    for line in "\n".join(texts(message)).splitlines():
+        if line.startswith("## "):
+            return plain(line.removeprefix("## "))
+    raise AssertionError(f"no heading in {texts(message)}")
+
+
+def small_lines(message: Any) -> list[str]:
+    """The small-text (``-# ``) lines: breadcrumb first on a concept card, footer last."""
+    lines = "\n".join(texts(message)).splitlines()
+    return [plain(line.removeprefix("-# ")) for line in lines if line.startswith("-# ")]
+
+
+def sections(message: Any) -> list[tuple[str, dict]]:
+    """(the text's first line, the accessory button) for every section."""
+    found = []
+    for component in components_of(message):
+        if component.get("type") == SECTION:
+            text = "\n".join(c["content"] for c in component["components"])
+            found.append((plain(text.splitlines()[0]), component["accessory"]))
     return found
+
+
+def concept_lines(message: Any) -> list[str]:
+    """The numbered concepts shown as sections: ``1 · Title``."""
+    return [line for line, button in sections(message) if button["custom_id"].startswith(OPEN)]
+
+
+def open_id(message: Any, title: str) -> str:
+    """The custom_id of the Open button beside the concept ``title``."""
+    for line, button in sections(message):
+        if line.split(" · ", 1)[-1] == title:
+            return button["custom_id"]
+    raise AssertionError(f"no concept {title!r} in {concept_lines(message)}")
+
+
+async def click_open(actor: Any, message: Any, title: str) -> simcord.InteractionResult:
+    """``actor`` presses the Open button beside ``title``."""
+    return await actor.click(message, custom_id=open_id(message, title))
+
+
+def labels(message: Any) -> list[str]:
+    return [c.get("label") for c in components_of(message) if c.get("type") == BUTTON]
+
+
+def custom_ids(message: Any) -> list[str]:
+    return [c["custom_id"] for c in components_of(message) if "custom_id" in c]

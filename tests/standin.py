@@ -4,7 +4,9 @@ The SDK is pointed at it through ``base_url``; it listens on 127.0.0.1 on a
 random port, so no test reaches the internet. Each POST /v1/messages is
 recorded and answered with the next scripted reply, or, when nothing is
 scripted, with a valid map or expansion (whichever the request's output
-schema asks for).
+schema asks for), or a plain-text answer to a question (a request with no
+output schema). A request with ``"stream": true`` (``messages.stream``) gets
+its reply as server-sent events, the text in several deltas.
 
     async def test_something(standin):
         standin.script(overloaded(), answer(valid_map()))
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -57,6 +60,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
     delay: float = 0.0
+    # Streamed replies: an error event of this type after the first text delta.
+    stream_error: str | None = None
 
 
 def answer(content: Any, *, stop_reason: str | None = "end_turn", **usage: int) -> Reply:
@@ -105,6 +110,22 @@ def leaf() -> dict[str, Any]:
     return {"leaf": True, "concepts": []}
 
 
+STREAM_WORDS = 8  # words per streamed text delta
+
+
+def plain_answer(title: str) -> str:
+    """The stand-in's answer to a question about the card titled ``title`` (about 90 words)."""
+    return (
+        f"{title} matters here because it is the step the rest of the map builds on. "
+        "The card's summary names the idea; the detail says where it sits. In practice, the "
+        "question you asked comes down to how this piece connects to its neighbours: what it "
+        "needs from the concept above it, and what the sub-concepts below it add.\n\n"
+        "A good way to check your understanding is to explain one of the sub-concepts in your "
+        "own words and say how it depends on this one. If that is hard, open the sub-concept's "
+        "card and read its detail before coming back."
+    )
+
+
 @dataclass
 class Request:
     """One request the stand-in received."""
@@ -134,6 +155,10 @@ class Request:
     def last(self) -> str:
         """The text of the last message (a repair request, when there is one)."""
         return _text(self.messages[-1]["content"])
+
+    @property
+    def streamed(self) -> bool:
+        return bool(self.body.get("stream"))
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -199,6 +224,8 @@ class StandIn:
         reply = self.queue.popleft() if self.queue else self.fallback or _default(request)
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if request.streamed and reply.body is None:
+            return await self._stream(http, reply, body["model"])
         payload = reply.body if reply.body is not None else self._message(reply, body["model"])
         return web.json_response(payload, status=reply.status, headers=reply.headers)
 
@@ -214,6 +241,49 @@ class StandIn:
             "created_at": "2026-01-01T00:00:00Z",
         }
         return web.json_response(info)
+
+    async def _stream(self, http: web.Request, reply: Reply, model: str) -> web.StreamResponse:
+        """The reply as the Messages API streams it: start, text deltas, delta, stop."""
+        response = web.StreamResponse(
+            status=reply.status, headers={"content-type": "text/event-stream", **reply.headers}
+        )
+        await response.prepare(http)
+
+        async def event(kind: str, data: dict[str, Any]) -> None:
+            line = f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+            await response.write(line.encode())
+
+        start = self._message(reply, model) | {"content": [], "stop_reason": None}
+        await event("message_start", {"message": start})
+        if reply.content is not None:
+            text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+            words = text.split(" ")
+            chunks = [
+                " ".join(words[i : i + STREAM_WORDS]) for i in range(0, len(words), STREAM_WORDS)
+            ]
+            await event(
+                "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
+            )
+            for number, chunk in enumerate(chunks):
+                delta = chunk if number == 0 else " " + chunk
+                await event(
+                    "content_block_delta",
+                    {"index": 0, "delta": {"type": "text_delta", "text": delta}},
+                )
+                if reply.stream_error:
+                    error = {"type": reply.stream_error, "message": "Stand-in stream error"}
+                    await event("error", {"error": error})
+                    return response
+            await event("content_block_stop", {"index": 0})
+        await event(
+            "message_delta",
+            {
+                "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": reply.usage["output_tokens"]},
+            },
+        )
+        await event("message_stop", {})
+        return response
 
     def _message(self, reply: Reply, model: str) -> dict[str, Any]:
         if reply.content is None:
@@ -235,6 +305,9 @@ class StandIn:
 
 def _default(request: Request) -> Reply:
     """A valid answer to whichever task the output schema describes."""
+    if not request.schema:
+        title = re.search(r"<title>(.*?)</title>", request.prompt)
+        return answer(plain_answer(title[1] if title else "This concept"))
     if "overview" in request.schema.get("properties", {}):
         return answer(valid_map())
     return answer(valid_expansion())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -49,6 +50,17 @@ PLANTED = {
     ),
     "empty-alias.yaml": "Tide Pools: alias 2 is empty",
     "alias-repeated.yaml": "Tide Pools: alias 'TIDEPOOLS' repeats alias 'Tidepools'",
+    "volatile-without-as-of.yaml": (
+        "Tide Pools: is volatile: give as_of, the month its facts were checked (YYYY-MM)"
+    ),
+    "figure-in-volatile-summary.yaml": (
+        "Tide Pools > Crabs: summary of a volatile map has a figure that can change (12); "
+        "give it with its date in the detail"
+    ),
+    "child-restates-parent.yaml": (
+        "Tide Pools > Crabs > Hunting and Scavenging: restates its parent (its title and summary "
+        "are mostly the parent's words); say what this sub-concept adds"
+    ),
 }
 
 
@@ -242,6 +254,19 @@ def null_alias(data: dict[str, Any]) -> None:
     data["aliases"].append(None)
 
 
+def as_of_not_a_date(data: dict[str, Any]) -> None:
+    data["as_of"] = "December 2026"
+
+
+def as_of_no_such_month(data: dict[str, Any]) -> None:
+    data["as_of"] = "2026-13"
+
+
+def recent_year_in_volatile_summary(data: dict[str, Any]) -> None:
+    data.update(as_of="2026-12", volatile=True)
+    key_concept(data, "Tides")["summary"] = "Tides were first charted here in 2019."
+
+
 MADE = [
     (no_children, "Tide Pools > Crabs: has no sub-concepts; write 3 to 5"),
     (six_children, "Tide Pools > Crabs: has 6 sub-concepts; write 3 to 5"),
@@ -265,7 +290,27 @@ MADE = [
     (alias_is_own_topic, "Tide Pools: alias 'tide  POOLS' is the topic itself"),
     (invisible_alias, "Tide Pools: alias 3 is empty"),
     (null_alias, "Tide Pools: alias 3 is empty"),
+    (as_of_not_a_date, "Tide Pools: as_of: Value error, write a date as YYYY-MM or YYYY-MM-DD"),
+    (as_of_no_such_month, "Tide Pools: as_of: Value error, 2026-13 is not a date"),
+    (
+        recent_year_in_volatile_summary,
+        "Tide Pools > Tides: summary of a volatile map has a figure that can change (2019); "
+        "give it with its date in the detail",
+    ),
 ]
+
+
+def test_volatile_map_with_its_date_and_history_in_summaries_is_clean(tmp_path: Path) -> None:
+    data = clean_map()
+    # Unquoted, YAML reads a full date as a date, not text: both spellings are accepted.
+    data.update(as_of=datetime.date(2026, 12, 1), volatile=True)
+    # A year long past is history, not a figure that can change.
+    key_concept(data, "Tides")["summary"] = "Tides were first charted here in 1911."
+    key_concept(data, "Tides")["detail"] += " In 2025 the range was 4.2 metres."
+    path = tmp_path / "map.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert lines(lint_file(path)) == []
+    assert load_map_file(path).as_of == "2026-12-01"
 
 
 @pytest.mark.parametrize(("change", "expected"), MADE, ids=[c.__name__ for c, _ in MADE])
@@ -323,6 +368,15 @@ def test_paths_that_are_not_maps_are_reported(tmp_path: Path) -> None:
         ("Ça va. École ouverte.", 2),
         ("Wait!Now", 1),
         ("First.\nSecond.\n\nThird.", 3),
+        # Initials and abbreviations do not end a sentence; names keep their diacritics.
+        ("The U.S. Navy patrols the Gulf. It has done so since 1949.", 2),
+        ("William T. R. Fox coined the word in 1944. He meant three states.", 2),
+        ("A* finds the shortest path. Dijkstra's algorithm is its special case.", 2),
+        ("It searches with A*. Then it stops.", 2),
+        ("Some readers, e.g. Dr. Øystein Tunsjø, disagree. Others agree.", 2),
+        ("Øystein Tunsjø wrote it. Éric Zemmour did not.", 2),
+        ("Prices fell in Jan. 2016 and rose again. They fell later.", 2),
+        ("He left the U.S.", 1),
     ],
 )
 def test_count_sentences(text: str, count: int) -> None:

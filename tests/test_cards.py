@@ -40,53 +40,99 @@ def a_map(topic: str = "Topic", **kw) -> ConceptMap:
     )
 
 
-def embed_total(embed) -> int:
-    return (
-        width(embed.title or "")
-        + width(embed.description or "")
-        + width(embed.footer.text or "")
-        + width(embed.author.name or "")
-        + sum(width(f.name) + width(f.value) for f in embed.fields)
-    )
+def section_lines(card: cards.Card) -> list[str]:
+    return [b.content.splitlines()[0] for b in card.blocks if isinstance(b, cards.Section)]
 
 
-def test_map_card_has_a_field_and_a_numbered_button_per_key_concept():
+def heading(card: cards.Card) -> str:
+    lines = "\n".join(card.texts).splitlines()
+    return next(line.removeprefix("## ") for line in lines if line.startswith("## "))
+
+
+def small_lines(card: cards.Card) -> list[str]:
+    lines = "\n".join(card.texts).splitlines()
+    return [line.removeprefix("-# ") for line in lines if line.startswith("-# ")]
+
+
+def nav_row(card: cards.Card) -> cards.Row:
+    return [b for b in card.blocks if isinstance(b, cards.Row)][-1]
+
+
+def test_map_card_has_a_section_with_an_open_button_per_key_concept():
     view = MapView(a_map(), [concept(n, f"Concept {n}") for n in range(1, 6)])
     card = cards.map_card(view)
-    assert card.embed.title == "Topic"
-    assert [f.name for f in card.embed.fields] == [f"{n} · Concept {n}" for n in range(1, 6)]
-    assert [c.label for c in card.controls] == [f"{n} · Concept {n}" for n in range(1, 6)]
-    assert [c.row for c in card.controls] == [0, 0, 0, 0, 0]
-    assert card.embed.footer.text == "Curated map · 3 of 30 concepts explored"
+    assert heading(card) == "Topic"
+    assert "An overview." in card.texts[0]
+    assert section_lines(card) == [f"**{n} · Concept {n}**" for n in range(1, 6)]
+    sections = [b for b in card.blocks if isinstance(b, cards.Section)]
+    assert [s.button.custom_id for s in sections] == [f"kin:open:{n}" for n in range(1, 6)]
+    assert all(s.content.endswith(f"Concept {n} in a sentence.") for n, s in enumerate(sections, 1))
+    assert small_lines(card) == ["Curated map · 3 of 30 concepts explored"]
+    assert not any(isinstance(b, cards.Row) for b in card.blocks)  # nowhere to go back to
+    assert [c.label for c in cards.map_card(view, can_go_back=True).controls][-1] == "Back"
+
+
+def test_curated_map_footer_shows_its_date():
+    path = [concept(1, "Parent")]
+    assert small_lines(cards.map_card(MapView(a_map(), path, as_of="2026-12")))[-1] == (
+        "Curated · as of 2026-12 · 3 of 30 concepts explored"
+    )
+    card = cards.concept_card(ConceptView(a_map(), path, [], as_of="2026-12-01"))
+    assert small_lines(card)[-1].startswith("Curated · as of 2026-12-01 · ")
 
 
 def test_generated_map_footer_names_the_model():
     view = MapView(a_map(source=Source.GENERATED, model="claude-x"), [concept(1, "A")])
-    assert cards.map_card(view).embed.footer.text.startswith("Mapped by claude-x")
+    assert small_lines(cards.map_card(view))[-1].startswith("Mapped by claude-x")
 
 
-def test_concept_card_breadcrumb_navigation_and_colour_by_depth():
+def test_accent_colour_is_stable_per_map():
+    view = MapView(a_map("Volcanoes"), [concept(1, "A")])
+    path = [concept(1, "A")]
+    colour = cards.map_card(view).accent
+    assert colour in cards.MAP_COLOURS
+    assert cards.concept_card(ConceptView(a_map("Volcanoes"), path, [])).accent == colour
+    others = {cards.accent_of(f"topic {n}") for n in range(30)}
+    assert len(others) > 1
+
+
+def test_concept_card_breadcrumb_heading_and_navigation():
     path = [concept(1, "Parent"), concept(2, "Child", depth=2, parent=1)]
     kids = [concept(n, f"Grandchild {n}", depth=3, parent=2) for n in range(3, 6)]
     card = cards.concept_card(ConceptView(a_map(), path, kids))
-    assert card.embed.author.name == "Topic › Parent"
-    assert card.embed.colour.value == cards.DEPTH_COLOURS[2]
-    assert [c.label for c in card.controls][-3:] == ["Back", "Up", "Overview"]
-    assert {c.row for c in card.controls[-3:]} == {4}
+    first = card.texts[0].splitlines()
+    assert first[:3] == ["-# Topic › Parent", "## Child", "**Child in a sentence.**"]
+    assert first[3] == "Child in detail. Two sentences."
+    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview"]
     ids = [c.custom_id for c in card.controls]
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["kin:open:3", "kin:open:4", "kin:open:5"]
+    assert small_lines(card)[-1] == "Curated map · 3 of 30 concepts explored"
 
 
 def test_mapping_error_and_leaf_notes():
     unexpanded = [concept(1, "Lonely", state=ChildState.UNEXPANDED)]
     view = ConceptView(a_map(), unexpanded, [])
-    assert cards.MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).embed.description
+    assert cards.MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).texts
     failed = cards.concept_card(view, Status(error="Claude is busy."))
-    assert "Claude is busy." in failed.embed.description
+    [note] = [b for b in failed.blocks if isinstance(b, cards.Section)]
+    assert "Claude is busy." in note.content
+    assert note.button.action is Action.RETRY and note.button.label == "Retry"
     assert failed.controls[0].action is Action.RETRY
     leaf = ConceptView(a_map(), [concept(1, "Leaf", state=ChildState.LEAF)], [])
-    assert cards.LEAF_NOTE in cards.concept_card(leaf).embed.description
+    assert cards.LEAF_NOTE in cards.concept_card(leaf).texts
+
+
+def assert_within_v2_limits(card: cards.Card) -> None:
+    assert card.component_count() <= cards.COMPONENTS_MAX
+    assert card.text_width() <= cards.TEXT_TOTAL_MAX
+    assert all(text for text in card.texts)  # a text display is never empty
+    for row in (b for b in card.blocks if isinstance(b, cards.Row)):
+        assert len(row.controls) <= cards.BUTTONS_PER_ROW
+    for control in card.controls:
+        assert width(control.label) <= cards.BUTTON_LABEL_MAX
+        assert len(control.custom_id) <= cards.CUSTOM_ID_MAX
+        assert len(control.options) <= cards.SELECT_OPTIONS_MAX
 
 
 def test_huge_text_is_cut_within_every_discord_limit():
@@ -99,32 +145,40 @@ def test_huge_text_is_cut_within_every_discord_limit():
     ]
     kids = [concept(100 + n, "T" * 60, depth=9, parent=8, summary=long) for n in range(30)]
     card = cards.concept_card(ConceptView(a_map("X" * 100, overview=long), path, kids))
-    embed = card.embed
-    assert embed_total(embed) <= cards.EMBED_TOTAL_MAX
-    assert width(embed.author.name) <= cards.AUTHOR_NAME_MAX and "…" in embed.author.name
-    assert embed.author.name.startswith("X" * 100)
-    assert width(embed.description) <= cards.EMBED_DESCRIPTION_MAX
-    assert len(embed.fields) <= cards.EMBED_FIELDS_MAX
-    assert all(width(f.value) <= cards.FIELD_VALUE_MAX for f in embed.fields)
-    rows = [c.row for c in card.controls]
-    assert all(rows.count(r) <= 5 for r in set(rows)) and max(rows) <= 4
-    assert all(width(c.label) <= cards.BUTTON_LABEL_MAX for c in card.controls)
+    assert_within_v2_limits(card)
+    trail = small_lines(card)[0]
+    assert width(trail) <= cards.BREADCRUMB_MAX and "…" in trail
+    assert trail.startswith("X" * 100)
     menu = [c for c in card.controls if c.options]
-    assert len(menu) == 1 and len(menu[0].options) == 15
+    shown = [c for c in card.controls if c.action is Action.OPEN]
+    assert len(menu) == 1 and len(shown) + len(menu[0].options) == 30
+    # Every concept keeps a readable part of its text.
+    assert all(len(line) > cards.TITLE_FLOOR for line in section_lines(card))
+
+
+def test_markdown_heavy_text_stays_within_the_text_limit_once_escaped():
+    # Escaping doubles text made of markdown characters: the limit is on what is sent.
+    stars = "*_" * 80
+    kids = [concept(10 + n, stars[:60], depth=2, parent=1, summary=stars) for n in range(6)]
+    path = [concept(1, stars[:60], summary=stars, detail=("*_~" * 300)[:900])]
+    card = cards.concept_card(ConceptView(a_map(stars[:100], overview=stars * 7), path, kids))
+    assert_within_v2_limits(card)
+    assert width(card.texts[0]) > 1000  # cut, not emptied
 
 
 def test_cuts_never_split_an_emoji():
-    label = cards.button_label(7, FAMILY * 40)
-    assert width(label) <= 80 and label.endswith("…")
-    body = label.removeprefix("7 · ").removesuffix("…")
+    card = cards.map_card(MapView(a_map(FAMILY * 100), [concept(1, "A")]))
+    title = heading(card)
+    assert width(title) <= cards.HEADING_MAX and title.endswith("…")
+    body = title.removesuffix("…")
     assert body == FAMILY * (len(body) // len(FAMILY))
 
 
 def test_user_text_is_shown_literally():
     view = MapView(a_map("**bold** @everyone"), [concept(1, "_x_")])
     card = cards.map_card(view)
-    assert card.embed.title == r"\*\*bold\*\* @everyone"
-    assert card.embed.fields[0].name == r"1 · \_x\_"
+    assert heading(card) == r"\*\*bold\*\* @everyone"
+    assert section_lines(card)[0] == r"**1 · \_x\_**"
 
 
 def test_maps_card_pages_ten_at_a_time_with_unique_ids():
@@ -132,10 +186,10 @@ def test_maps_card_pages_ten_at_a_time_with_unique_ids():
 
     listings = [MapListing(f"Map {n}", f"map {n}", Source.BUNDLED, None, 0, 10) for n in range(23)]
     first = cards.maps_card(listings, 0, scope_name="Guild")
-    assert len(first.embed.description.splitlines()) == 10
+    assert len(first.texts[0].splitlines()) == 1 + 10  # the heading, then ten maps
     assert [c.disabled for c in first.controls] == [True, False]
     last = cards.maps_card(listings, 2, scope_name="Guild")
-    assert last.embed.description.splitlines()[0].startswith("**21. Map 20**")
+    assert last.texts[0].splitlines()[1].startswith("**21. Map 20**")
     assert [c.disabled for c in last.controls] == [False, True]
     for card in (first, last, cards.maps_card(listings[:3], 0, scope_name="G")):
         ids = [c.custom_id for c in card.controls]
@@ -150,3 +204,82 @@ def test_custom_id_patterns_accept_only_short_ids():
     assert not button.fullmatch("kin:open:" + "9" * 19)  # beyond SQLite's integers
     assert not button.fullmatch("kin:open:-1") and not button.fullmatch("kin:drop:1")
     assert CardSelect.__discord_ui_compiled_template__.fullmatch("kin:pick:0")
+
+
+def cards_of_bundled(bundled) -> list[cards.Card]:
+    """Every card a bundled map can show, built from its file as the bot would show it."""
+    concept_map = a_map(bundled.topic, overview=bundled.overview)
+    ids = iter(range(1, 100_000))
+    found: list[cards.Card] = []
+
+    def walk(nodes, parent: Concept | None, path: list[Concept]) -> list[Concept]:
+        made = [
+            concept(
+                next(ids),
+                node.title,
+                depth=len(path) + 1,
+                parent=parent.id if parent else None,
+                summary=node.summary,
+                detail=node.detail,
+            )
+            for node in nodes
+        ]
+        for node, made_one in zip(nodes, made, strict=True):
+            kids = walk(node.children or [], made_one, [*path, made_one])
+            found.append(cards.concept_card(ConceptView(concept_map, [*path, made_one], kids)))
+        return made
+
+    key_concepts = walk(bundled.concepts, None, [])
+    found.append(cards.map_card(MapView(concept_map, key_concepts), can_go_back=True))
+    return found
+
+
+def test_every_bundled_map_fits_the_v2_limits():
+    from bot.config import PROJECT_ROOT
+    from bot.maps import BundledMaps
+
+    bundled_maps = BundledMaps.load(PROJECT_ROOT / "maps")
+    checked = 0
+    for topic, _ in bundled_maps.names():
+        for card in cards_of_bundled(bundled_maps.find(topic.casefold())):
+            assert_within_v2_limits(card)
+            checked += 1
+    assert checked > 50
+
+
+def test_the_models_longest_allowed_output_fits_the_v2_limits():
+    from bot.models import (
+        CHILDREN_MAX,
+        DETAIL_MAX,
+        KEY_CONCEPTS_MAX,
+        OVERVIEW_MAX,
+        SUMMARY_MAX,
+        TITLE_MAX,
+        TOPIC_MAX,
+    )
+
+    # Markdown characters, escaped on the card, double the text sent.
+    def text(n: int) -> str:
+        return "_" * n
+
+    def full(cid: int, depth: int, parent: int | None) -> Concept:
+        return concept(
+            cid,
+            text(TITLE_MAX),
+            depth=depth,
+            parent=parent,
+            summary=text(SUMMARY_MAX),
+            detail=text(DETAIL_MAX),
+        )
+
+    concept_map = a_map(text(TOPIC_MAX), overview=text(OVERVIEW_MAX))
+    keys = [full(n, 1, None) for n in range(1, KEY_CONCEPTS_MAX + 1)]
+    assert_within_v2_limits(cards.map_card(MapView(concept_map, keys), can_go_back=True))
+    path = [full(100 + d, d, 100 + d - 1 if d > 1 else None) for d in range(1, 13)]
+    kids = [full(200 + n, 13, path[-1].id) for n in range(CHILDREN_MAX)]
+    for status in (Status(), Status(error=text(1000)), Status(mapping=True)):
+        card = cards.concept_card(ConceptView(concept_map, path, kids), status)
+        assert_within_v2_limits(card)
+        assert len([c for c in card.controls if c.action is Action.OPEN]) == CHILDREN_MAX
+    failed = cards.concept_card(ConceptView(concept_map, path, []), Status(error=text(1000)))
+    assert_within_v2_limits(failed)

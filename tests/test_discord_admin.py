@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from tests.harness import Kinapse, World
+from tests.harness import Kinapse, World, click_open, small_lines
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ async def test_forget_deletes_the_servers_map_and_curated_maps_come_back_fresh(
     bundled = kinapse.bundled.find("ai agents")
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     first = bundled.concepts[0]
-    card = (await world.alice.click(message, label=f"1 · {first.title}")).response
+    card = (await click_open(world.alice, message, first.title)).response
     assert (await kinapse.storage.find_map(world.guild.id, "ai agents")).opened == 1
 
     result = await admin.slash(world.channel, "kinapse forget", topic="ai agents")
@@ -29,10 +29,10 @@ async def test_forget_deletes_the_servers_map_and_curated_maps_come_back_fresh(
     assert await kinapse.storage.get_session(message.id) is None
 
     fresh = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
-    assert "0 of" in fresh.embeds[0].footer.text
+    assert "0 of" in small_lines(fresh)[-1]
 
     # The old message's buttons now say so instead of failing.
-    stale = await world.alice.click(card, label=f"1 · {first.children[0].title}")
+    stale = await click_open(world.alice, card, first.children[0].title)
     assert stale.ephemeral and "no longer exists" in stale.response.content
 
 

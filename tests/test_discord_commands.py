@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.errors import NoGenerator
-from tests.harness import Kinapse, World
+from tests.harness import Kinapse, World, card_text, click_open, concept_lines, heading, texts
 
 
 def handled(world: World) -> list[type]:
@@ -44,28 +44,28 @@ async def test_autocomplete_finds_an_alias_and_this_servers_generated_maps(
 async def test_explore_by_alias_and_odd_spelling_opens_the_same_map(world: World, kinapse: Kinapse):
     first = await world.alice.slash(world.channel, "explore", topic="LLMs")
     second = await world.bob.slash(world.channel, "explore", topic="ＬＡＲＧＥ  language models")
-    assert first.response.embeds[0].title == "Large Language Models"
-    assert second.response.embeds[0].title == "Large Language Models"
+    assert heading(first.response) == "Large Language Models"
+    assert heading(second.response) == "Large Language Models"
     assert kinapse.generator.call_count == 0
 
 
 async def test_maps_lists_most_explored_first_and_pages(world: World, kinapse: Kinapse):
     bundled = kinapse.bundled.find("blockchain")
     message = (await world.alice.slash(world.channel, "explore", topic="Blockchain")).response
-    await world.alice.click(message, label=f"1 · {bundled.concepts[0].title}")
+    await click_open(world.alice, message, bundled.concepts[0].title)
 
     result = await world.bob.slash(world.channel, "maps")
     listing = result.response
     assert result.ephemeral
-    lines = listing.embeds[0].description.splitlines()
+    lines = texts(listing)[0].splitlines()[1:]
     assert lines[0].startswith("**1. Blockchain**") and "1 of" in lines[0]
     assert "curated" in lines[0]
     assert len(lines) == min(10, len(kinapse.bundled.maps))
     if len(kinapse.bundled.maps) > 10:
         after = (await world.bob.click(listing, label="Next")).response
-        assert after.embeds[0].description.startswith("**11. ")
+        assert texts(after)[0].splitlines()[1].startswith("**11. ")
         before = (await world.bob.click(after, label="Previous")).response
-        assert before.embeds[0].description.splitlines()[0] == lines[0]
+        assert texts(before)[0].splitlines()[1] == lines[0]
 
 
 @pytest.mark.no_generator
@@ -84,10 +84,10 @@ async def test_unexpanded_concept_without_api_key_says_so(world: World, kinapse:
     bundled = kinapse.bundled.find("ai agents")
     first = bundled.concepts[0]
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
-    card = (await world.alice.click(message, label=f"1 · {first.title}")).response
-    sub = (await world.alice.click(card, label=f"1 · {first.children[0].title}")).response
-    assert "ANTHROPIC_API_KEY" in sub.embeds[0].description
-    assert "Mapping" not in sub.embeds[0].description
+    card = (await click_open(world.alice, message, first.title)).response
+    sub = (await click_open(world.alice, card, first.children[0].title)).response
+    assert "ANTHROPIC_API_KEY" in card_text(sub)
+    assert "Mapping" not in card_text(sub)
 
 
 async def test_unexpected_error_is_logged_and_answered_with_an_apology(
@@ -118,7 +118,7 @@ async def test_unexpected_error_in_a_button_is_answered_too(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(kinapse.explorer, "concept_view", broken)
-    result = await world.alice.click(message, label=f"1 · {bundled.concepts[0].title}")
+    result = await click_open(world.alice, message, bundled.concepts[0].title)
     assert result.ephemeral
     assert result.response.content.startswith("Sorry, something went wrong")
 
@@ -126,15 +126,14 @@ async def test_unexpected_error_in_a_button_is_answered_too(
 async def test_expansions_stay_in_their_server(world: World, kinapse: Kinapse):
     bundled = kinapse.bundled.find("ai agents")
     first = bundled.concepts[0]
-    sub = f"1 · {first.children[0].title}"
 
     async def drill(member, channel):
         message = (await member.slash(channel, "explore", topic="AI Agents")).response
-        card = (await member.click(message, label=f"1 · {first.title}")).response
-        return (await member.click(card, label=sub)).response
+        card = (await click_open(member, message, first.title)).response
+        return (await click_open(member, card, first.children[0].title)).response
 
     ours = await drill(world.alice, world.channel)
-    assert len(ours.embeds[0].fields) == 3
+    assert len(concept_lines(ours)) == 3
     assert kinapse.generator.call_count == 1
 
     other = world.env.create_guild(name="Other")
@@ -145,4 +144,4 @@ async def test_expansions_stay_in_their_server(world: World, kinapse: Kinapse):
     a_map = await kinapse.storage.find_map(world.guild.id, "ai agents")
     b_map = await kinapse.storage.find_map(other.id, "ai agents")
     assert a_map.id != b_map.id and a_map.opened == b_map.opened == 2
-    assert len(theirs.embeds[0].fields) == 3
+    assert len(concept_lines(theirs)) == 3

@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import LimitReached
 from tests import standin as s
-from tests.harness import Kinapse, World
+from tests.harness import Kinapse, World, click_open, concept_lines, heading, small_lines
 
 
 def callback_types(world: World) -> list[int]:
@@ -21,19 +21,16 @@ async def test_new_topic_is_deferred_then_generated_then_drilled(world: World, s
 
     assert callback_types(world) == [5]  # deferred at once
     card = result.response
-    assert card.content == ""
-    embed = card.embeds[0]
-    assert embed.title == "Volcanoes"
-    assert [f.name for f in embed.fields] == [f"{n} · Key concept {n}" for n in range(1, 6)]
-    assert "Mapped by claude-sonnet-4-6" in embed.footer.text
+    assert card.content == "" and not card.embeds  # "Mapping…" gave way to the V2 card
+    assert heading(card) == "Volcanoes"
+    assert concept_lines(card) == [f"{n} · Key concept {n}" for n in range(1, 6)]
+    assert "Mapped by claude-sonnet-4-6" in small_lines(card)[-1]
     assert "Volcanoes" in standin.requests[0].prompt
 
-    opened = (await world.alice.click(card, label="1 · Key concept 1")).response
+    opened = (await click_open(world.alice, card, "Key concept 1")).response
     assert opened.id == card.id
-    assert opened.embeds[0].title == "Key concept 1"
-    assert [f.name for f in opened.embeds[0].fields] == [
-        f"{n} · Sub-concept {n}" for n in range(1, 4)
-    ]
+    assert heading(opened) == "Key concept 1"
+    assert concept_lines(opened) == [f"{n} · Sub-concept {n}" for n in range(1, 4)]
     assert len(standin.requests) == 2
     assert "Key concept 1" in standin.requests[1].prompt
 

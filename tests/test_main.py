@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -118,3 +119,27 @@ def test_a_missing_or_broken_prompt_is_named(tmp_path: Path, broken: str | None,
     )
     line = _one_error_line(result, needle)
     assert "sk-ant-test" not in result.stderr + result.stdout, line
+
+
+def test_the_preview_console_shows_the_url_line_only(tmp_path: Path):
+    """A newcomer's console: the URL line on start, nothing they cannot act on, then a
+    clean stop (SIGTERM, as a service manager or Ctrl-C's terminal would end it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KINAPSE_", "ANTHROPIC_"))}
+    env.update(KINAPSE_DATABASE=str(tmp_path / "preview.db"), ANTHROPIC_API_KEY="")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "preview"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the bot is up and the page served
+        assert first.startswith("Kinapse preview: open http://127.0.0.1:"), first
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert out == "" and err == "", (out, err)

@@ -23,6 +23,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.maps import BundledMaps
 from bot.models import topic_key
 from bot.preview import PREVIEW_DATABASE_NAME, open_preview, preview_settings, run_preview
+from tests.harness import card_text, components_of, heading, open_id, small_lines
 
 URL_LINE = re.compile(
     r"^Kinapse preview: open (?P<origin>http://127\.0\.0\.1:\d+)/#(?P<capability>[\w-]+) "
@@ -143,22 +144,18 @@ async def test_preview_explores_a_bundled_map_and_ends_from_the_page(
 
         card_id = await page.slash("explore", topic=TOPIC)
         state = page.state
-        [map_card] = state["messages"][card_id]["embeds"]
-        assert map_card["title"] == TOPIC
+        map_card = state["messages"][card_id]
+        assert not map_card["embeds"] and heading(map_card) == TOPIC
 
-        buttons = [
-            button
-            for row in state["messages"][card_id]["components"]
-            for button in row["components"]
-        ]
-        assert buttons[0]["label"].endswith(first.title)
+        buttons = [c for c in components_of(map_card) if "control_key" in c]
+        assert buttons[0]["custom_id"] == open_id(map_card, first.title)
         await page.act("click", target_id=card_id, control_key=buttons[0]["control_key"])
 
         state = await page.read_state()
-        [concept_card] = state["messages"][card_id]["embeds"]
-        assert concept_card["title"] == first.title
-        assert TOPIC in concept_card["author"]["name"]
-        assert first.summary in concept_card["description"]
+        concept_card = state["messages"][card_id]
+        assert heading(concept_card) == first.title
+        assert small_lines(concept_card)[0] == TOPIC
+        assert first.summary in card_text(concept_card)
 
         await page.act("close")
         assert await asyncio.wait_for(task, WAIT_SECONDS) == 0

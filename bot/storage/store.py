@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from bot.errors import StartupError
 from bot.models import (
+    Answer,
     BundledConcept,
     ChildState,
     Concept,
@@ -179,6 +180,19 @@ UPSERT_REFUSAL = """
     ON CONFLICT (scope, key) DO UPDATE SET until = excluded.until
 """
 SELECT_REFUSAL = "SELECT until FROM refusals WHERE scope = ? AND key = ? AND until > ?"
+
+ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model FROM answers"
+SELECT_ANSWER = ANSWER_COLUMNS + " WHERE id = ?"
+SELECT_ANSWER_BY_QUESTION = (
+    ANSWER_COLUMNS + " WHERE map_id = ? AND COALESCE(concept_id, 0) = ? AND question_key = ?"
+)
+# The first answer stored for a question wins; a second one made meanwhile is dropped.
+INSERT_ANSWER = """
+    INSERT INTO answers (scope, map_id, concept_id, question_key, question, text, model,
+                         created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
@@ -451,6 +465,41 @@ class Storage(ABC):
     async def refused_until(self, scope: int, key: str, now: float) -> float | None:
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
+
+    # -- answers --------------------------------------------------------------
+
+    async def find_answer(
+        self, map_id: int, concept_id: int | None, question_key: str
+    ) -> Answer | None:
+        """The stored answer to a question about a concept (None: about the map itself)."""
+        row = await self._one(SELECT_ANSWER_BY_QUESTION, (map_id, concept_id or 0, question_key))
+        return Answer.model_validate(dict(row)) if row else None
+
+    async def get_answer(self, answer_id: int) -> Answer | None:
+        row = await self._one(SELECT_ANSWER, (answer_id,))
+        return Answer.model_validate(dict(row)) if row else None
+
+    async def save_answer(
+        self,
+        *,
+        scope: int,
+        map_id: int,
+        concept_id: int | None,
+        question_key: str,
+        question: str,
+        text: str,
+        model: str,
+        now: float,
+    ) -> Answer:
+        """Store an answer; if the question was answered meanwhile, that answer is returned."""
+        async with self.transaction() as db:
+            await db.execute(
+                INSERT_ANSWER,
+                (scope, map_id, concept_id, question_key, question, text, model, now),
+            )
+        stored = await self.find_answer(map_id, concept_id, question_key)
+        assert stored is not None
+        return stored
 
     # -- settings -------------------------------------------------------------
 
