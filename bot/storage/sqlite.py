@@ -117,7 +117,9 @@ async def _connect(path: Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
         # Reads the schema: a file that is not SQLite, or is truncated, fails here, not later.
-        await db.execute("SELECT count(*) FROM sqlite_master")
+        # Closed at once: an unfinished SELECT would hold a read snapshot for good.
+        async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:
+            await cursor.fetchone()
     except BaseException:
         # aiosqlite's worker thread keeps the process alive until the connection closes.
         await db.close()
