@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from discord.ext import commands
 from bot import cards
 from bot.errors import KinapseError, NotFound
 from bot.models import TOPIC_MAX, clean_topic
+from bot.render import export as exports
+from bot.render.export import ExportFormat
 from bot.replies import describe, send_private
 from bot.views import message_kwargs, scope_name, scope_of
 
@@ -26,6 +29,8 @@ Interaction = discord.Interaction["KinapseBot"]
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
 TOP_USERS_SHOWN = 5
+# Discord's upload limit for a bot's message without a boosted server.
+ATTACHMENT_MAX = 10 * 1024 * 1024
 
 
 class ExploreCog(commands.Cog):
@@ -92,6 +97,40 @@ class ExploreCog(commands.Cog):
         listings = await self.explorer.list_maps(scope_of(interaction))
         card = cards.maps_card(listings, 0, scope_name=scope_name(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+
+    @app_commands.command(name="export")
+    @app_commands.rename(format_="format")
+    @app_commands.describe(
+        topic="The map to export, with everything explored of it so far",
+        format_="The file to get",
+    )
+    @app_commands.choices(
+        format_=[app_commands.Choice(name=f.label, value=f.value) for f in ExportFormat]
+    )
+    async def export(
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX],
+        format_: str,
+    ) -> None:
+        """Download a map as a file: outline, mindmap, OPML, JSON or an interactive page."""
+        tree = await self.explorer.map_tree(scope_of(interaction), clean_topic(topic))
+        if tree is None:
+            raise NotFound(
+                f"There is no map called {cards.literal(clean_topic(topic))} yet; "
+                "/explore it first."
+            )
+        fmt = ExportFormat(format_)
+        data = exports.export(tree, fmt).encode()
+        if len(data) > ATTACHMENT_MAX:
+            raise KinapseError("This map is too large to send as a file; try another format.")
+        await interaction.response.send_message(
+            f"**{cards.literal(tree.topic)}** · {fmt.label}",
+            file=discord.File(io.BytesIO(data), filename=exports.filename(tree, fmt)),
+            ephemeral=True,
+        )
+
+    export.autocomplete("topic")(explore_topics)
 
     admin = app_commands.Group(
         name="kinapse",

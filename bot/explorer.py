@@ -32,9 +32,12 @@ from bot.models import (
     QUESTION_MAX,
     QUESTION_MIN,
     Answer,
+    BundledConcept,
+    ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
+    MapTree,
     Session,
     Source,
     clean_question,
@@ -222,6 +225,19 @@ class Explorer:
         _check_scope(concept_map, scope)
         concepts = await self.storage.key_concepts(map_id)
         return MapView(concept_map, concepts, self._as_of(concept_map))
+
+    async def map_tree(self, scope: int, topic: str) -> MapTree | None:
+        """Everything the scope has explored of ``topic``'s map, for an export.
+
+        A bundled map the scope has not opened exports as shipped, without
+        copying it into the scope.
+        """
+        stored = await self.find_stored(scope, topic)
+        if stored is not None:
+            tree = await stored_tree(self.storage, stored)
+            return tree.model_copy(update={"as_of": self._as_of(stored)})
+        bundled = self.bundled.find(topic_key(topic))
+        return MapTree.of_bundled(bundled) if bundled is not None else None
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -654,6 +670,36 @@ class Explorer:
         if session.concept_id is None:
             return await self.map_view(session.map_id, session.scope)
         return await self.concept_view(session.concept_id, session.scope)
+
+
+async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
+    """A stored map with every concept stored at every depth."""
+
+    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+        tree = []
+        for concept in concepts:
+            children = None
+            if concept.state is ChildState.EXPANDED:
+                children = await down(await storage.children(concept.id))
+            tree.append(
+                BundledConcept(
+                    title=concept.title,
+                    summary=concept.summary,
+                    detail=concept.detail,
+                    children=children,
+                    leaf=concept.state is ChildState.LEAF,
+                )
+            )
+        return tree
+
+    return MapTree(
+        topic=concept_map.topic,
+        language=concept_map.language,
+        source=concept_map.source,
+        model=concept_map.model,
+        overview=concept_map.overview,
+        concepts=await down(await storage.key_concepts(concept_map.id)),
+    )
 
 
 def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:
