@@ -564,7 +564,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer, stored_tree
+        from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
         if not settings.database.is_file():
@@ -580,6 +580,8 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                     file=sys.stderr,
                 )
                 return MISSING
-            tree = await stored_tree(storage, stored)
+            # map_tree, not stored_tree: it also gives a curated copy its as_of.
+            tree = await explorer.map_tree(scope, stored.topic)
+            assert tree is not None  # the stored map was just found
     sys.stdout.write(export(tree, ExportFormat(fmt)))
     return 0
