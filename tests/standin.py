@@ -240,6 +240,8 @@ class StandIn:
         self.requests: list[Request] = []
         # Answers every request once the queue is empty; None: a valid map or expansion.
         self.fallback: Reply | None = None
+        # How GET /v1/models/{model} answers (the bot's startup check): 200, or an error.
+        self.model_reply: Reply | None = None
         self.base_url = ""
         # Streams: characters a second, and characters per event.
         self.rate = 20_000.0
@@ -269,6 +271,7 @@ class StandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_get("/v1/models/{model}", self._model)
         # A request a test abandoned (deadline tests) must not hold up the teardown.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
@@ -316,6 +319,19 @@ class StandIn:
             self._cache.add(prefix)
             usage.update(input_tokens=rest, cache_creation_input_tokens=prefix_tokens)
         return usage
+
+    async def _model(self, http: web.Request) -> web.Response:
+        reply = self.model_reply
+        if reply is not None and reply.body is not None:
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+        model = http.match_info["model"]
+        info = {
+            "type": "model",
+            "id": model,
+            "display_name": model,
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        return web.json_response(info)
 
     def _message(self, reply: Reply, model: str, usage: dict[str, int]) -> dict[str, Any]:
         return {
