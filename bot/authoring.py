@@ -119,8 +119,12 @@ _STOPWORDS = (
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
 WORD = regex.compile(r"\w+")
-# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7" or "ERC-20".
-FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?!\p{L})")
+# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7", "ERC-20"
+# or a decade ("the 1920s").
+FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?![\p{L}\d]|[.,]\d)")
+# The day in a date ("7 October", "October 7") is not a figure; its year is judged on its own.
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+DAY = regex.compile(rf"(?:{MONTHS}) \d{{1,2}}(?!\d)|(?<!\d)\d{{1,2}} (?:{MONTHS})")
 YEAR = regex.compile(r"1\d{3}|20\d{2}")
 
 
@@ -139,11 +143,16 @@ def content_words(text: str) -> frozenset[str]:
 def _figures(text: str, as_of: str | None) -> list[str]:
     """The figures in ``text`` that can change: numbers, and years too recent to be history."""
     recent = int(as_of[:4]) - HISTORY_YEARS if as_of else None
-    return [
-        number
-        for number in FIGURE.findall(text)
-        if not (recent is not None and YEAR.fullmatch(number) and int(number) <= recent)
-    ]
+    dates = [match.span() for match in DAY.finditer(text)]
+    found = []
+    for match in FIGURE.finditer(text):
+        number = match.group()
+        if any(start <= match.start() < end for start, end in dates):
+            continue
+        if recent is not None and YEAR.fullmatch(number) and int(number) <= recent:
+            continue
+        found.append(number)
+    return found
 
 
 def _sentences(count: int) -> str:

@@ -18,7 +18,7 @@ from bot.models import TOPIC_MAX, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
 from bot.replies import describe, send_private
-from bot.views import maps_title, message_kwargs, scope_of
+from bot.views import map_new_topic, maps_title, message_kwargs, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -60,24 +60,14 @@ class ExploreCog(commands.Cog):
             await self._start(interaction, response.message_id, concept_map.id)
             return
 
+        # What stands in the way is answered privately, before anyone waits, with what
+        # can be opened instead.
         try:
             await self.explorer.check_can_generate(scope, interaction.user.id, topic)
         except (NoGenerator, LimitReached) as exc:
             await self._suggest(interaction, topic, exc)
             return
-        await interaction.response.defer(thinking=True)
-        shown = cards.literal(topic)
-        message = await interaction.edit_original_response(content=f"Mapping *{shown}*…")
-        try:
-            concept_map = await self.explorer.generate_map(scope, interaction.user.id, topic)
-        except KinapseError as exc:
-            await interaction.edit_original_response(
-                content=f"Couldn't map *{shown}*: {describe(exc)}"
-            )
-            return
-        await self._start(interaction, message.id, concept_map.id)
-        card = cards.map_card(await self.explorer.map_view(concept_map.id))
-        await interaction.edit_original_response(**message_kwargs(card, edit=True))
+        await map_new_topic(interaction, topic)
 
     async def _suggest(
         self, interaction: Interaction, topic: str, refused: NoGenerator | LimitReached
