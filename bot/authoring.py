@@ -564,7 +564,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer, stored_tree
+        from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
         if not settings.database.is_file():
@@ -580,7 +580,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                         file=sys.stderr,
                     )
                     return MISSING
-                tree = await stored_tree(storage, stored)
+                tree = await explorer.tree_of(stored)
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING

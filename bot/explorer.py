@@ -355,10 +355,14 @@ class Explorer:
         """
         stored = await self.find_stored(scope, topic)
         if stored is not None:
-            tree = await stored_tree(self.storage, stored)
-            return tree.model_copy(update={"as_of": self._as_of(stored)})
+            return await self.tree_of(stored)
         bundled = self.bundled.find(topic_key(topic))
         return MapTree.of_bundled(bundled) if bundled is not None else None
+
+    async def tree_of(self, concept_map: ConceptMap) -> MapTree:
+        """A stored map with every concept stored at every depth, and its curated date."""
+        tree = await stored_tree(self.storage, concept_map)
+        return tree.model_copy(update={"as_of": self._as_of(concept_map)})
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
