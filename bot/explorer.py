@@ -86,6 +86,7 @@ class MapView:
     map: ConceptMap
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True  # questions can be answered (the bot has an API key)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ConceptView:
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True
 
     @property
     def concept(self) -> Concept:
@@ -345,7 +347,8 @@ class Explorer:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
         concepts = await self.storage.key_concepts(map_id)
-        return MapView(concept_map, concepts, self._as_of(concept_map))
+        can_ask = self.generator is not None
+        return MapView(concept_map, concepts, self._as_of(concept_map), can_ask)
 
     async def map_tree(self, scope: int, topic: str) -> MapTree | None:
         """Everything the scope has explored of ``topic``'s map, for an export.
@@ -447,7 +450,8 @@ class Explorer:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
         children = await self.storage.children(concept_id)
-        return ConceptView(concept_map, path, children, self._as_of(concept_map))
+        can_ask = self.generator is not None
+        return ConceptView(concept_map, path, children, self._as_of(concept_map), can_ask)
 
     def _as_of(self, concept_map: ConceptMap) -> str | None:
         # Looked up at render time, so a server's stored copy shows the date of the bundled
