@@ -77,6 +77,7 @@ CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
 LINKING_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "for", "to", "with", "vs"})
 
 Clock = Callable[[], float]
+NO_KEY = "ANTHROPIC_API_KEY is not set"
 
 
 @dataclass(frozen=True)
@@ -217,11 +218,14 @@ class Explorer:
         generator: Generator | None = None,
         *,
         clock: Clock = time.time,
+        generation_off: str = NO_KEY,
     ) -> None:
         self.storage = storage
         self.bundled = bundled
         self.settings = settings
         self.generator = generator
+        # Why there is no generator, as the end of a sentence members read.
+        self.generation_off = generation_off
         self.clock = clock
         # Single flight: one generation per concept (ids are unique across scopes)
         # and per (scope, topic key). Entries leave when their task ends.
@@ -281,9 +285,7 @@ class Explorer:
         """Raise what stands in the way of generating a new map, before anyone waits."""
         if self.generator is None:
             available = self.available_topics(AVAILABLE_TOPICS_SHOWN)
-            raise NoGenerator(
-                "New topics need Claude, and ANTHROPIC_API_KEY is not set.", available
-            )
+            raise NoGenerator(f"New topics need Claude, and {self.generation_off}.", available)
         await self._check_refusal(scope, f"map:{topic_key(topic)}")
         if (scope, topic_key(topic)) not in self._map_flights:
             await self._check_limits(scope, user_id)
@@ -487,7 +489,7 @@ class Explorer:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
-                    "Sub-concepts need Claude, and ANTHROPIC_API_KEY is not set.",
+                    f"Sub-concepts need Claude, and {self.generation_off}.",
                     self.available_topics(AVAILABLE_TOPICS_SHOWN),
                 )
             async with self._limits:
@@ -509,12 +511,17 @@ class Explorer:
         assert self.generator is not None
         lease = self.settings.generation_deadline + LEASE_SLACK
         if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
-            fresh = await self.storage.get_concept(concept.id)
+            # Another process holds the lease: its result is ours too.
+            fresh = await self.storage.wait_for_expansion(concept.id, lease)
             if fresh is not None and fresh.state.settled:
                 return
-            raise GenerationError(
-                "These sub-concepts are already being mapped; try again in a minute."
-            )
+            if fresh is not None and fresh.error:
+                raise GenerationError(fresh.error)
+            # Its lease ran out (the process died) or it gave up without a reason: take over.
+            if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
+                raise GenerationError(
+                    "These sub-concepts are already being mapped; try again in a minute."
+                )
         try:
             view = await self.concept_view(concept.id)
             siblings = await self._siblings(view)
