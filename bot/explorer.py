@@ -518,12 +518,14 @@ class Explorer:
         concept_id: int | None = None,
         map_id: int | None = None,
         on_text: Progress | None = None,
+        on_queued: OnQueued | None = None,
     ) -> AnswerView:
         """Answer a question about a concept's card, or with ``map_id`` the map's overview.
 
         The same question about the same card (normalized) is answered from storage
         without a model call; a new one counts like a generation (cooldown, budget,
-        usage of kind ``ask``). ``on_text`` sees the answer as it is written.
+        usage of kind ``ask``). ``on_text`` sees the answer as it is written;
+        ``on_queued`` is awaited once if the answer has to wait for a free slot.
         """
         question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
         if len(question) < QUESTION_MIN:
@@ -559,7 +561,7 @@ class Explorer:
                             scope, user_id, view, question, key, subject, on_text, own
                         ),
                     )
-        return await self._follow(found, None)
+        return await self._follow(found, on_queued)
 
     async def _answer(
         self,
