@@ -467,12 +467,17 @@ class Explorer:
         assert self.generator is not None
         lease = self.settings.generation_deadline + LEASE_SLACK
         if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
-            fresh = await self.storage.get_concept(concept.id)
+            # Another process holds the lease: its result is ours too.
+            fresh = await self.storage.wait_for_expansion(concept.id, lease)
             if fresh is not None and fresh.state.settled:
                 return
-            raise GenerationError(
-                "These sub-concepts are already being mapped; try again in a minute."
-            )
+            if fresh is not None and fresh.error:
+                raise GenerationError(fresh.error)
+            # Its lease ran out (the process died) or it gave up without a reason: take over.
+            if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
+                raise GenerationError(
+                    "These sub-concepts are already being mapped; try again in a minute."
+                )
         try:
             view = await self.concept_view(concept.id)
             siblings = await self._siblings(view)

@@ -4,7 +4,6 @@ cache, limits and scope checks on a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -244,7 +243,7 @@ async def test_a_question_about_the_map_is_about_the_topic(
 
 
 async def test_questions_count_against_the_cooldown(
-    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator, tmp_path: Path
+    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator, cooldown_generations=2)
     _, concept_id = await inflation(explorer)
@@ -257,8 +256,9 @@ async def test_questions_count_against_the_cooldown(
     await explorer.ask(GUILD_A, ALICE, "first question", concept_id=concept_id)
     await explorer.ask(GUILD_A, BOB, "Third question?", concept_id=concept_id)
     assert fake_generator.call_count == 3
-    with sqlite3.connect(tmp_path / "kinapse.db") as db:
-        assert db.execute("SELECT DISTINCT kind FROM usage").fetchall() == [("ask",)]
+    async with storage.transaction() as db:
+        kinds = await db.fetchall("SELECT DISTINCT kind FROM usage")
+    assert [tuple(row) for row in kinds] == [("ask",)]
 
 
 async def test_questions_count_against_the_daily_budget(
