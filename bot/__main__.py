@@ -4,6 +4,7 @@ Commands:
   python -m bot                 run the bot on Discord (needs DISCORD_TOKEN)
   python -m bot sync            run, syncing the app commands even if unchanged
   python -m bot preview         run offline in a simulated Discord, in your browser
+  python -m bot db backup PATH  copy the SQLite database to a new file, safely while it runs
   python -m bot maps lint [PATH ...]
   python -m bot maps export TOPIC [--format markdown|mermaid|opml|json|html] [--scope ID]
 """
@@ -15,11 +16,11 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartupError
 from bot.render.export import ExportFormat
-from bot.storage import SchemaTooNew
 
 # discord.py and the anthropic SDK take seconds to import: only the commands
 # that run the bot import them (through bot.runtime), so `maps lint` and
@@ -62,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("topic")
     export.add_argument("--format", choices=[f.value for f in ExportFormat], default="markdown")
     export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    backup = db_sub.add_parser("backup", help="copy the SQLite database, safely while it runs")
+    backup.add_argument("target", help="the new file to write the copy to")
     args = parser.parse_args(argv)
 
     try:
@@ -70,6 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    try:
+        return _command(args, settings)
+    except StartupError as exc:
+        # A file, folder or setting the bot cannot work with: one line, no traceback.
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db" and args.db_command == "backup":
+        return _backup(settings, Path(args.target))
     if args.command == "maps":
         from bot import authoring
 
@@ -103,9 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         asyncio.run(run_bot(settings, force_sync=args.command == "sync"))
-    except SchemaTooNew as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except discord.LoginFailure:
         print("Discord rejected DISCORD_TOKEN; copy the bot token again.", file=sys.stderr)
         return EXIT_USAGE
@@ -114,6 +127,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _backup(settings: Settings, target: Path) -> int:
+    from bot.storage.sqlite import backup
+
+    if not isinstance(settings.database, Path):
+        raise StartupError(
+            "db backup copies a SQLite file; back up PostgreSQL with pg_dump (see README)"
+        )
+    counts = backup(settings.database, target)
+    size = target.stat().st_size
+    rows = ", ".join(f"{counts.get(t, 0):,} {t}" for t in ("maps", "concepts", "sessions"))
+    print(f"Backed up {settings.database} to {target} ({size / 1024:,.0f} KiB): {rows}.")
     return 0
 
 

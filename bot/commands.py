@@ -13,19 +13,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.errors import KinapseError, NotFound
+from bot.errors import KinapseError, LimitReached, NoGenerator, NotFound
 from bot.explorer import MapView
 from bot.models import TOPIC_MAX, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
-from bot.replies import explain, send_private
+from bot.replies import describe, explain, send_private
 from bot.views import (
     edit_finally,
     in_time,
     map_new_topic,
+    maps_title,
     message_kwargs,
     quietly,
-    scope_name,
     scope_of,
 )
 
@@ -38,16 +38,22 @@ Interaction = discord.Interaction["KinapseBot"]
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
 TOP_USERS_SHOWN = 5
+SUGGESTIONS_SHOWN = 5  # one row of buttons
 # Discord's upload limit for a bot's message without a boosted server.
 ATTACHMENT_MAX = 10 * 1024 * 1024
 
 
 class ExploreCog(commands.Cog):
+    """/explore, /maps and /export work wherever a member can reach Kinapse: servers that
+    installed it, and (installed to a member's account) DMs, group DMs and any server."""
+
     def __init__(self, bot: KinapseBot) -> None:
         self.bot = bot
         self.explorer = bot.explorer
 
     @app_commands.command(name="explore")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
     async def explore(
         self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
@@ -63,9 +69,13 @@ class ExploreCog(commands.Cog):
                 # What stands in the way is answered privately, before anyone waits.
                 await self.explorer.check_can_generate(scope, interaction.user.id, topic)
         except Exception as exc:
-            if not interaction.response.is_done():
+            if interaction.response.is_done():  # deferred: the answer edits the message in
+                await edit_finally(interaction, content=explain(interaction, exc))
+            elif isinstance(exc, NoGenerator | LimitReached):
+                # What stands in the way is answered privately, with what can be opened instead.
+                await self._suggest(interaction, topic, exc)
+            else:
                 raise  # answered privately by the tree's error handler
-            await edit_finally(interaction, content=explain(interaction, exc))
             return
         if known is None:
             await map_new_topic(interaction, topic)
@@ -84,6 +94,16 @@ class ExploreCog(commands.Cog):
     async def _known(self, scope: int, topic: str) -> MapView | None:
         concept_map = await self.explorer.lookup(scope, topic)
         return None if concept_map is None else await self.explorer.map_view(concept_map.id)
+
+    async def _suggest(
+        self, interaction: Interaction, topic: str, refused: NoGenerator | LimitReached
+    ) -> None:
+        """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
+        # The buttons stand in for NoGenerator's list of available topics.
+        why = refused.message if isinstance(refused, NoGenerator) else describe(refused)
+        refs = await self.explorer.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
+        card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
+        await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     async def _start(self, interaction: Interaction, message_id: int, view: MapView) -> None:
         await self.explorer.start_session(
@@ -106,13 +126,17 @@ class ExploreCog(commands.Cog):
         return [app_commands.Choice(name=topic, value=topic) for topic in topics]
 
     @app_commands.command(name="maps")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def maps(self, interaction: Interaction) -> None:
         """List this server's maps, most explored first."""
         listings = await self.explorer.list_maps(scope_of(interaction))
-        card = cards.maps_card(listings, 0, scope_name=scope_name(interaction))
+        card = cards.maps_card(listings, 0, title=maps_title(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     @app_commands.command(name="export")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.rename(format_="format")
     @app_commands.describe(
         topic="The map to export, with everything explored of it so far",
@@ -150,6 +174,9 @@ class ExploreCog(commands.Cog):
         name="kinapse",
         description="Manage Kinapse in this server",
         guild_only=True,
+        # A server's settings are its own: only where the server installed Kinapse.
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
@@ -215,6 +242,8 @@ class ExploreCog(commands.Cog):
             f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
             f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
         ]
+        if self.explorer.generator is None:
+            lines.append(f"Generation is off: {self.explorer.generation_off}.")
         if top:
             # Mentions render as names and, with allowed mentions off, ping nobody.
             lines.append("Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Usage
+from bot.models import Meaning, Usage
 
 
 class KinapseError(Exception):
@@ -52,6 +52,18 @@ class StorageBusy(KinapseError):
     """The database stayed locked by another writer for longer than we wait."""
 
 
+class UnknownTopic(GenerationError):
+    """The model does not know the topic well enough to map it (made up, obscure, gibberish)."""
+
+
+class Ambiguous(GenerationError):
+    """The topic has several meanings; ``meanings`` are the candidates to choose from."""
+
+    def __init__(self, message: str, meanings: list[Meaning], usage: list[Usage]) -> None:
+        super().__init__(message, usage=usage)
+        self.meanings = meanings
+
+
 class LimitReached(KinapseError):
     """A cooldown or budget stands in the way until ``retry_at``."""
 
@@ -60,5 +72,13 @@ class LimitReached(KinapseError):
         self.retry_at = retry_at
 
 
-class ConfigError(Exception):
+class StartupError(Exception):
+    """Something the bot cannot start with: a setting, a file or a folder.
+
+    The message is one line naming the variable or path and what is wrong;
+    ``python -m bot`` prints it and exits with status 2, never a traceback.
+    """
+
+
+class ConfigError(StartupError):
     """A missing or malformed setting; the message names the variable."""

@@ -3,7 +3,7 @@ cache, limits and scope checks on a real SQLite file."""
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -243,7 +243,7 @@ async def test_a_question_about_the_map_is_about_the_topic(
 
 
 async def test_questions_count_against_the_cooldown(
-    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator, tmp_path: Path
+    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator, cooldown_generations=2)
     _, concept_id = await inflation(explorer)
@@ -256,8 +256,9 @@ async def test_questions_count_against_the_cooldown(
     await explorer.ask(GUILD_A, ALICE, "first question", concept_id=concept_id)
     await explorer.ask(GUILD_A, BOB, "Third question?", concept_id=concept_id)
     assert fake_generator.call_count == 3
-    with sqlite3.connect(tmp_path / "kinapse.db") as db:
-        assert db.execute("SELECT DISTINCT kind FROM usage").fetchall() == [("ask",)]
+    async with storage.transaction() as db:
+        kinds = await db.fetchall("SELECT DISTINCT kind FROM usage")
+    assert [tuple(row) for row in kinds] == [("ask",)]
 
 
 async def test_questions_count_against_the_daily_budget(
@@ -374,3 +375,33 @@ def test_without_a_key_the_cards_say_why_ask_is_off() -> None:
     online = cards.concept_card(ConceptView(concept_map, [concept], []))
     assert not next(c for c in online.controls if c.label == "Ask").disabled
     assert cards.NO_KEY_ASK_NOTE not in "\n".join(online.texts)
+
+
+async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
+    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator
+) -> None:
+    explorer = make_explorer(storage, bundled, fake_generator, max_concurrent_generations=1)
+    _, concept_id = await inflation(explorer)
+    fake_generator.gate = asyncio.Event()
+    first = asyncio.create_task(explorer.generate_map(GUILD_A, BOB, "Volcanoes"))
+    await fake_generator.entered.wait()  # the only slot is taken
+    told = asyncio.Event()
+    written: list[str] = []
+
+    async def queued() -> None:
+        told.set()
+
+    async def on_text(text: str) -> None:
+        written.append(text)
+
+    asked = asyncio.create_task(
+        explorer.ask(
+            GUILD_A, ALICE, "Why?!", concept_id=concept_id, on_text=on_text, on_queued=queued
+        )
+    )
+    await asyncio.wait_for(told.wait(), 5)
+    assert written == [] and fake_generator.call_count == 1
+    fake_generator.gate.set()
+    await first
+    answered = await asyncio.wait_for(asked, 5)
+    assert written[-1] == answered.answer.text

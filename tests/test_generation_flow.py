@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, NotFound, Refused
+from bot.errors import GenerationError, LimitReached, NotFound, Refused, UnknownTopic
 from bot.explorer import RESERVED_TOKENS, Explorer
 from bot.generator import AnthropicGenerator
 from bot.maps import BundledMaps
@@ -21,7 +21,7 @@ from bot.models import ChildState
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from tests import standin as s
-from tests.fakes import Clock, FakeGenerator, write_map_file
+from tests.fakes import Clock, FakeGenerator, draft, write_map_file
 
 GUILD, OTHER_GUILD, USER = 10, 20, 7
 
@@ -35,8 +35,8 @@ def maps_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def real(standin, maps_dir: Path, tmp_path: Path):
-    settings = standin.settings(maps_dir=maps_dir, database=tmp_path / "k.db")
+async def real(standin, maps_dir: Path, database: Path | str):
+    settings = standin.settings(maps_dir=maps_dir, database=database)
     generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
     async with Storage.open(settings.database) as storage:
         yield Explorer(storage, BundledMaps.load(maps_dir), settings, generator)
@@ -115,7 +115,7 @@ async def test_refusal_is_polite_and_remembered_for_an_hour(standin, real):
 async def test_usage_records_every_call_with_cache_tokens(standin, real):
     concept = await green(real)
     standin.script(
-        s.answer({"leaf": False, "concepts": []}, cache_read_input_tokens=30),
+        s.answer({"kind": "subconcepts", "concepts": []}, cache_read_input_tokens=30),
         s.answer(s.valid_expansion(3), cache_creation_input_tokens=40),
     )
     await real.expand(GUILD, USER, concept)  # invalid, then repaired
@@ -127,18 +127,39 @@ async def test_usage_records_every_call_with_cache_tokens(standin, real):
     )
 
 
-async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(
-    standin, real, tmp_path: Path
+async def test_a_concept_another_process_is_mapping_is_waited_for_not_generated_again(
+    standin, real
 ):
     concept = await green(real)
-    # Another process claimed it, then died with it pending.
+    # Another process holds the lease and stores its result a moment later.
     assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
-    with pytest.raises(GenerationError, match="already being mapped"):
-        await real.expand(GUILD, USER, concept)
-    assert await real.storage.claim_expansion(concept, now=real.clock() + 61, lease=60)
-    await real.storage.release_expansion(concept, None)
+    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await real.storage.store_expansion(concept, [draft("From"), draft("Elsewhere")], leaf=False)
+    view = await asyncio.wait_for(waiting, timeout=2)
+    assert [c.title for c in view.children] == ["From", "Elsewhere"]
+    assert standin.requests == []
+
+
+async def test_a_failure_in_another_process_reaches_its_waiters(standin, real):
+    concept = await green(real)
+    assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
+    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    await asyncio.sleep(0.2)
+    await real.storage.release_expansion(concept, "Claude is overloaded; try again soon.")
+    with pytest.raises(GenerationError, match="overloaded"):
+        await asyncio.wait_for(waiting, timeout=2)
+    assert standin.requests == []
+
+
+async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(standin, real):
+    concept = await green(real)
+    # Another process claimed it a while ago, then died with it pending.
+    assert await real.storage.claim_expansion(concept, now=real.clock() - 61, lease=60)
     view = await real.expand(GUILD, USER, concept)
     assert len(view.children) == 3
+    assert len(standin.requests) == 1
 
 
 # -- limits, with the fake generator and a clock the test moves ---------------
@@ -150,13 +171,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def limited(maps_dir: Path, tmp_path: Path, clock: Clock):
+async def limited(maps_dir: Path, database: Path | str, clock: Clock):
     settings = Settings(
         maps_dir=maps_dir,
-        database=tmp_path / "k.db",
+        database=database,
         cooldown_generations=5,
         cooldown_seconds=600,
         daily_token_budget=1000,
+        max_concurrent_generations=5,  # the five of the cooldown can run at once
     )
     async with Storage.open(settings.database) as storage:
         yield Explorer(storage, BundledMaps.load(maps_dir), settings, FakeGenerator(), clock=clock)
@@ -214,8 +236,10 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     # Generations under way reserve tokens too: a budget for five of them at once.
     await limited.update_settings(GUILD, budget=5 * RESERVED_TOKENS + 1)
     running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
-    await fake.entered.wait()
-    await asyncio.sleep(0)
+    async with asyncio.timeout(5):  # all five under way (each reads the store first)
+        while fake.call_count < 5:
+            fake.entered.clear()
+            await fake.entered.wait()
     with pytest.raises(LimitReached) as refused:
         async with asyncio.timeout(5):  # without the limit it would wait on the gate
             await limited.generate_map(GUILD, USER, "One more")
@@ -235,3 +259,31 @@ async def test_a_map_id_from_another_scope_is_not_found(limited):
     with pytest.raises(NotFound, match="another server"):
         await limited.view_of(session)
     assert (await limited.map_view(tea.id, GUILD)).map.topic == "Tea"
+
+
+async def test_the_canonical_title_names_the_map(standin, real):
+    standin.script(s.answer(s.valid_map(title="Interest Rates")))
+
+    created = await real.generate_map(GUILD, USER, "intrest rats")
+
+    assert created.topic == "Interest Rates"
+    assert (await real.lookup(GUILD, "intrest rats")).id == created.id
+
+
+async def test_an_unknown_topic_stores_nothing(standin, real):
+    standin.script(s.answer(s.unknown()))
+
+    with pytest.raises(UnknownTopic, match="nothing was saved"):
+        await real.generate_map(GUILD, USER, "zorblax quintessence")
+
+    assert await real.lookup(GUILD, "zorblax quintessence") is None
+    assert (await real.storage.usage_since(GUILD, 0)).calls == 1  # still paid for
+
+
+async def test_a_declined_topic_is_remembered_like_a_refusal(standin, real):
+    standin.script(s.answer(s.declined()))
+    with pytest.raises(Refused):
+        await real.generate_map(GUILD, USER, "Something harmful")
+    with pytest.raises(LimitReached):
+        await real.check_can_generate(GUILD, USER, "something harmful")
+    assert await real.lookup(GUILD, "something harmful") is None

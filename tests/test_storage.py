@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
 OTHER_GUILD = 2002
-TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta"}
+TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta", "answers"}
 
 
 def sqlite_file(path: Path, sql: str) -> list[tuple]:
@@ -463,27 +464,72 @@ async def test_scope_settings_round_trip(storage: Storage) -> None:
     assert await storage.scope_settings(OTHER_GUILD) == ScopeSettings()
 
 
+async def test_answers_are_kept_per_card_and_question(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+
+    async def save(concept_id: int | None, key: str, text: str):
+        return await storage.save_answer(
+            scope=GUILD,
+            map_id=stored.id,
+            concept_id=concept_id,
+            question_key=key,
+            question=key.capitalize() + "?",
+            text=text,
+            model="claude-x",
+            now=1000.0,
+        )
+
+    about_concept = await save(organelles.id, "why", "Because of the concept.")
+    about_map = await save(None, "why", "Because of the topic.")
+    # Two answers made at once for one question: the first one stored wins.
+    again = await save(organelles.id, "why", "A second answer.")
+
+    assert about_concept.concept_id == organelles.id and about_map.concept_id is None
+    assert about_map.id != about_concept.id
+    assert again == about_concept and again.text == "Because of the concept."
+    assert await storage.find_answer(stored.id, organelles.id, "why") == about_concept
+    assert await storage.find_answer(stored.id, None, "why") == about_map
+    assert await storage.find_answer(stored.id, organelles.id, "how") is None
+    assert await storage.get_answer(about_map.id) == about_map
+    assert about_map.question == "Why?" and about_map.model == "claude-x"
+    assert about_map.scope == GUILD
+
+    assert await storage.delete_map(GUILD, stored.key)
+    assert await storage.get_answer(about_concept.id) is None  # answers go with their map
+
+
 # -- a locked or full database ----------------------------------------------------
 
 
+@pytest.fixture
+async def sqlite_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """The SQLite backend alone, for faults of a SQLite file (another process's lock, a
+    full disk); PostgreSQL reports its own."""
+    async with Storage.open(tmp_path / "kinapse.db") as opened:
+        yield opened
+
+
 async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_storage_usable(
-    storage: Storage, tmp_path: Path
+    sqlite_storage: Storage, tmp_path: Path
 ) -> None:
+    storage = sqlite_storage
     with locked_by_another_process(tmp_path / "kinapse.db") as release:
         waiting = asyncio.create_task(storage.set_meta("cancelled", "never"))
-        await asyncio.sleep(0.2)  # its BEGIN IMMEDIATE now waits in SQLite's busy handler
+        await asyncio.sleep(0.2)  # its write now waits for the lock
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        release.set()  # the BEGIN that was waiting now succeeds, for nobody
+        release.set()
     await storage.set_meta("next", "works")
     assert await storage.get_meta("next") == "works"
     assert await storage.get_meta("cancelled") is None
 
 
 async def test_a_full_disk_is_a_clear_error_and_passes_once_space_is_freed(
-    storage: Storage,
+    sqlite_storage: Storage,
 ) -> None:
+    storage = sqlite_storage
     await store_cells(storage)
     await full_disk(storage)
     with pytest.raises(StorageFull, match="storage is full"):

@@ -10,6 +10,7 @@ reads, which WAL lets run beside the writer. The schema version lives in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -21,7 +22,7 @@ import aiosqlite
 
 from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
-from bot.storage.store import Row, Storage, Transaction
+from bot.storage.store import Row, Storage, StorageUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +73,18 @@ class SqliteStorage(Storage):
     @classmethod
     @asynccontextmanager
     async def connect(cls, path: Path) -> AsyncIterator[Self]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path, busy_timeout_ms=0)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = await _connect(path, busy_timeout_ms=0)
+        except (OSError, sqlite3.Error) as exc:
+            raise _unavailable(path, exc) from None
         try:
             storage = cls(path, writer)
-            await storage.migrate()
-            storage._reader = await _connect(path)  # after migrating: it sees the schema
+            try:
+                await storage.migrate()
+                storage._reader = await _connect(path)  # after migrating: it sees the schema
+            except (OSError, sqlite3.Error) as exc:
+                raise _unavailable(path, exc) from None
             try:
                 yield storage
             finally:
@@ -145,6 +152,15 @@ class SqliteStorage(Storage):
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    # One process per file (see the lock): waiters in it share the generating
+    # task, so a waiter here only polls, for a lease left by a previous run.
+    async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:
+        yield asyncio.Event()
+
     async def _schema_version(self, db: Transaction) -> int:
         row = await db.fetchone("PRAGMA user_version")
         return row[0] if row else 0
@@ -176,10 +192,73 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 async def _connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path, isolation_level=None)
-    db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
-    await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    await db.execute("PRAGMA journal_mode = WAL")
-    # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
-    await db.execute("PRAGMA synchronous = NORMAL")
-    await db.execute("PRAGMA foreign_keys = ON")
+    try:
+        db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
+        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        # Reads the schema: a file that is not SQLite, or is truncated, fails here, not later.
+        # Closed at once: an unfinished SELECT would hold a read snapshot for good.
+        async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:
+            await cursor.fetchone()
+    except BaseException:
+        # aiosqlite's worker thread keeps the process alive until the connection closes.
+        await db.close()
+        raise
     return db
+
+
+def _unavailable(path: Path, exc: OSError | sqlite3.Error) -> StorageUnavailable:
+    """One line naming the file and what is wrong with it."""
+    if isinstance(exc, OSError):
+        what = exc.strerror or type(exc).__name__
+        where = exc.filename or path
+        return StorageUnavailable(f"{where}: cannot open the database folder or file ({what})")
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        what = f"not a usable SQLite database ({text}); restore a backup or move it away"
+    else:
+        what = f"cannot be used as the database ({text})"
+    return StorageUnavailable(f"{path}: {what}")
+
+
+def backup(source: Path, target: Path) -> dict[str, int]:
+    """Copy the database ``source`` to the new file ``target`` with SQLite's online backup.
+
+    Safe while the bot runs: the copy is one consistent snapshot, whatever is
+    written meanwhile. Returns the row count of each table in the copy, read
+    back after an integrity check, so a backup that cannot be read is never
+    reported as made.
+    """
+    if not source.is_file():
+        raise StorageUnavailable(f"{source}: no database to back up")
+    if target.exists():
+        raise StorageUnavailable(f"{target}: already exists; back up to a new file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Not through SqliteStorage: no migration, no lock; a running bot keeps both.
+        with contextlib.closing(sqlite3.connect(source)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            with contextlib.closing(sqlite3.connect(target)) as copy:
+                db.backup(copy)
+                # A copy is one file: no WAL beside it to forget when it is moved.
+                copy.execute("PRAGMA journal_mode = DELETE")
+                problem = copy.execute("PRAGMA quick_check").fetchone()[0]
+                if problem != "ok":
+                    raise sqlite3.DatabaseError(f"the copy fails its check: {problem}")
+                tables = [
+                    name
+                    for (name,) in copy.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                    )
+                ]
+                return {
+                    name: copy.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                    for name in tables
+                }
+    except (OSError, sqlite3.Error) as exc:
+        target.unlink(missing_ok=True)
+        raise _unavailable(source, exc) from None

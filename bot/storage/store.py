@@ -8,15 +8,18 @@ and ``transaction()`` yielding a ``Transaction``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.errors import StartupError
 from bot.models import (
     Answer,
     BundledConcept,
@@ -32,11 +35,28 @@ from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 
 log = logging.getLogger(__name__)
 
+EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StartupError):
     """The database was written by a newer Kinapse; refusing to touch it."""
+
+
+class StorageUnavailable(StartupError):
+    """The database cannot be opened or used at all (not a database, corrupt, no access).
+
+    The message names the file or URL and what is wrong, in one line.
+    """
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """Rows deleted by one ``prune``."""
+
+    sessions: int
+    refusals: int
+    usage: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,7 @@ class MapListing:
     model: str | None
     opened: int
     total: int
+    id: int | None = None  # None: a bundled map the scope has not opened, so has no row
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,7 @@ SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
 INSERT_MAP = """
     INSERT INTO maps (scope, key, topic, language, overview, source, model, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (scope, key) DO NOTHING
     RETURNING id
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
@@ -84,7 +106,7 @@ DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
 LIST_MAPS = """
     SELECT m.topic, m.key, m.source, m.model,
            COALESCE(SUM(CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END), 0) AS opened,
-           COUNT(c.id)
+           COUNT(c.id), m.id
     FROM maps m LEFT JOIN concepts c ON c.map_id = m.id
     WHERE m.scope = ?
     GROUP BY m.id
@@ -100,6 +122,7 @@ CONCEPT_COLUMNS = """
 SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
 SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
 SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
+SELECT_MAP_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? ORDER BY depth, parent_id, position"
 SELECT_PATH = """
     WITH RECURSIVE path (id, parent_id, level) AS (
         SELECT id, parent_id, 0 FROM concepts WHERE id = ?
@@ -122,7 +145,13 @@ CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
 """
-FINISH_EXPANSION = "UPDATE concepts SET state = ?, lease_until = NULL, error = NULL WHERE id = ?"
+# Settling first locks the row (PostgreSQL), so of two generations that outlived
+# their leases only one stores its sub-concepts.
+FINISH_EXPANSION = """
+    UPDATE concepts SET state = ?, lease_until = NULL, error = NULL
+    WHERE id = ? AND state IN ('unexpanded', 'pending')
+    RETURNING map_id, depth
+"""
 RELEASE_EXPANSION = """
     UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
     WHERE id = ? AND state = 'pending'
@@ -186,6 +215,10 @@ INSERT_ANSWER = """
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
+
+PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
+PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
+PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
@@ -304,16 +337,15 @@ class Storage(ABC):
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins."""
         async with self.transaction() as db:
-            existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
-            if existing is None:
-                inserted = await db.fetchone(
-                    INSERT_MAP,
-                    (scope, key, topic, language, overview, source.value, model, now),
-                )
-                assert inserted is not None
+            inserted = await db.fetchone(
+                INSERT_MAP, (scope, key, topic, language, overview, source.value, model, now)
+            )
+            if inserted is not None:
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts)
-            else:
+            else:  # stored meanwhile, maybe by another process
+                existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
+                assert existing is not None
                 map_id = existing[0]
         stored = await self.get_map(map_id)
         assert stored is not None
@@ -325,7 +357,7 @@ class Storage(ABC):
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         rows = await self._all(LIST_MAPS, (scope,))
-        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     async def topics(self, scope: int) -> list[tuple[str, str]]:
         """(topic, key) of every map stored for the scope."""
@@ -342,6 +374,10 @@ class Storage(ABC):
 
     async def children(self, concept_id: int) -> list[Concept]:
         return [_concept(r) for r in await self._all(SELECT_CHILDREN, (concept_id,))]
+
+    async def map_concepts(self, map_id: int) -> list[Concept]:
+        """Every concept of the map, by depth, then parent, then position."""
+        return [_concept(r) for r in await self._all(SELECT_MAP_CONCEPTS, (map_id,))]
 
     async def path(self, concept_id: int) -> list[Concept]:
         """The concept's ancestors from its key concept down, the concept last."""
@@ -370,19 +406,50 @@ class Storage(ABC):
         self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
     ) -> None:
         """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
+        state = ChildState.LEAF if leaf else ChildState.EXPANDED
         async with self.transaction() as db:
-            row = await db.fetchone(SELECT_CONCEPT, (concept_id,))
-            if row is None or (parent := _concept(row)).state.settled:
+            parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
+            if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
-                await _insert_concepts(db, parent.map_id, concept_id, parent.depth + 1, concepts)
-            state = ChildState.LEAF if leaf else ChildState.EXPANDED
-            await db.execute(FINISH_EXPANSION, (state.value, concept_id))
+                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
+            await self._announce_expansion(db, concept_id)
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
         async with self.transaction() as db:
-            await db.execute(RELEASE_EXPANSION, (error, concept_id))
+            if await db.execute(RELEASE_EXPANSION, (error, concept_id)):
+                await self._announce_expansion(db, concept_id)
+
+    async def wait_for_expansion(self, concept_id: int, seconds: float) -> Concept | None:
+        """Wait while another process generates the concept's sub-concepts.
+
+        The concept once it is no longer pending (settled, or released with its
+        error), or None if it is still pending after ``seconds``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        with self._expansion_signal(concept_id) as signal:
+            while True:
+                signal.clear()
+                concept = await self.get_concept(concept_id)
+                if concept is None or concept.state is not ChildState.PENDING:
+                    return concept
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                # The poll is the fallback: a backend's wake-up may be lost.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(signal.wait(), min(EXPANSION_POLL, remaining))
+
+    @abstractmethod
+    async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
+        """Wake, once ``db`` commits, the other processes waiting on the concept."""
+
+    @abstractmethod
+    def _expansion_signal(self, concept_id: int) -> AbstractContextManager[asyncio.Event]:
+        """An event set when the concept may have settled; a backend with no
+        cross-process wake-up leaves it unset and the waiter polls."""
 
     # -- sessions -------------------------------------------------------------
 
@@ -455,6 +522,16 @@ class Storage(ABC):
     async def refused_until(self, scope: int, key: str, now: float) -> float | None:
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
+
+    async def prune(self, *, sessions_before: float, now: float, usage_before: float) -> Pruned:
+        """Delete sessions untouched since ``sessions_before``, refusals that have expired
+        and usage recorded before ``usage_before``, in one transaction."""
+        async with self.transaction() as db:
+            return Pruned(
+                sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
+                refusals=await db.execute(PRUNE_REFUSALS, (now,)),
+                usage=await db.execute(PRUNE_USAGE, (usage_before,)),
+            )
 
     # -- answers --------------------------------------------------------------
 
