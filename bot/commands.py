@@ -15,7 +15,7 @@ from bot import cards
 from bot.errors import KinapseError, NotFound
 from bot.models import TOPIC_MAX, clean_topic
 from bot.replies import describe, send_private
-from bot.views import message_kwargs, scope_name, scope_of
+from bot.views import map_card, message_kwargs, scope_name, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -44,7 +44,7 @@ class ExploreCog(commands.Cog):
         concept_map = await self.explorer.lookup(scope, topic)
         if concept_map is not None:
             # Known topic: the card is the first response, no waiting.
-            card = cards.map_card(await self.explorer.map_view(concept_map.id))
+            card = await map_card(interaction, await self.explorer.map_view(concept_map.id))
             response = await interaction.response.send_message(**message_kwargs(card))
             await self._start(interaction, response.message_id, concept_map.id)
             return
@@ -61,7 +61,7 @@ class ExploreCog(commands.Cog):
             )
             return
         await self._start(interaction, message.id, concept_map.id)
-        card = cards.map_card(await self.explorer.map_view(concept_map.id))
+        card = await map_card(interaction, await self.explorer.map_view(concept_map.id))
         await interaction.edit_original_response(**message_kwargs(card, edit=True))
 
     async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:

@@ -7,6 +7,8 @@ private copy of the card they clicked, with a session of their own.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from bot.cards import Action, Card, Control, Status
 from bot.errors import KinapseError, NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
 from bot.models import Session
+from bot.render import MapPicture, RenderError
 from bot.replies import describe, reply_error
 
 if TYPE_CHECKING:
@@ -30,6 +33,10 @@ Interaction = discord.Interaction["KinapseBot"]
 # forged value inside SQLite's 64-bit integers.
 ID_DIGITS = 18
 ID = rf"[0-9]{{1,{ID_DIGITS}}}"
+# A card waits this long for its map picture before it is sent without one (the
+# render goes on, and the next card of the map has it). Well within the 3 s in
+# which Discord wants an interaction answered.
+PICTURE_WAIT_SECONDS = 2.0
 
 
 def scope_of(interaction: discord.Interaction) -> int:
@@ -75,17 +82,25 @@ def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
 
     An edit clears the content and embeds the message may carry (a card posted
     as an embed before V2, or a "Mapping…" line): Discord rejects a V2 message
-    that still has them.
+    that still has them. It also replaces the attachments, so a map picture
+    leaves with the card that showed it.
     """
     kwargs: dict[str, Any] = {"view": layout(card)}
+    files = [discord.File(io.BytesIO(p.data), filename=p.filename) for p in _pictures(card)]
     if edit:
-        kwargs |= {"content": None, "embeds": []}
+        kwargs |= {"content": None, "embeds": [], "attachments": files}
+    elif files:
+        kwargs["files"] = files
     return kwargs
+
+
+def _pictures(card: Card) -> list[cards.Picture]:
+    return [block for block in card.blocks if isinstance(block, cards.Picture)]
 
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps):(?P<target>{ID})",
+    template=rf"kin:(?P<action>open|back|up|home|retry|maps|map):(?P<target>{ID})",
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -200,10 +215,34 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 # -- rendering -------------------------------------------------------------------
 
 
-def render(view: View, session: Session | None, status: Status | None = None) -> Card:
+async def render(
+    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
+) -> Card:
     if isinstance(view, MapView):
-        return cards.map_card(view, can_go_back=bool(session and session.history))
+        return await map_card(interaction, view, can_go_back=bool(session and session.history))
     return cards.concept_card(view, status)
+
+
+async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
+    """The map card with its picture, if the picture is ready in time."""
+    picture = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    return cards.map_card(view, can_go_back=can_go_back, picture=picture)
+
+
+async def picture_within(
+    interaction: Interaction, view: View, seconds: float | None
+) -> MapPicture | None:
+    """The map's picture with the view's concept highlighted (the topic for a map view);
+    None when it is not ready within ``seconds`` or cannot be drawn (logged)."""
+    highlight = view.concept.id if isinstance(view, ConceptView) else None
+    picture = interaction.client.explorer.map_picture(view.map, highlight)
+    try:
+        return await asyncio.wait_for(picture, seconds)
+    except TimeoutError:
+        log.info("The picture of map %s was not ready in %s s", view.map.id, seconds)
+    except RenderError as exc:
+        log.warning("No picture for map %s: %s", view.map.id, exc)
+    return None
 
 
 def initial_status(interaction: Interaction, view: View) -> Status:
@@ -233,14 +272,14 @@ async def show(
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
             session = await explorer.go(session, target)
-        card = render(view, session, status)
+        card = await render(interaction, view, session, status)
         await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
-        card = render(view, None, status)
+        card = await render(interaction, view, None, status)
         response = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
         message_id = response.message_id
         if message_id is None:
@@ -273,7 +312,7 @@ async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept
     if session is None or session.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
     try:
-        card = render(view, session, status)
+        card = await render(interaction, view, session, status)
         await interaction.edit_original_response(**message_kwargs(card, edit=True))
     except discord.NotFound:
         log.info("Card %s was deleted before its sub-concepts arrived", message_id)
@@ -287,6 +326,32 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     session = await session_for(interaction, parent_of=concept_id)
     view = await explorer.open_concept(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
+
+
+async def show_map(interaction: Interaction, concept_id: int) -> None:
+    """The whole map with the concept highlighted: in place for the card's owner (its
+    session stays on the concept, so Back returns to it), privately for anyone else."""
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concept_view(concept_id, scope_of(interaction))
+    owner = session is not None and session.owner_id == interaction.user.id
+    # A render can outlast Discord's 3 s: acknowledge first, then answer.
+    await interaction.response.defer(ephemeral=not owner, thinking=not owner)
+    picture = await picture_within(interaction, view, None)
+    if picture is None:
+        raise NotFound("The map's picture could not be drawn just now; please try again.")
+    card = cards.picture_card(view, picture)
+    message = await interaction.edit_original_response(**message_kwargs(card, edit=True))
+    if owner:
+        return
+    await explorer.start_session(
+        message_id=message.id,
+        owner_id=interaction.user.id,
+        scope=scope_of(interaction),
+        map_id=view.map.id,
+        concept_id=concept_id,
+        history=[session.concept_id] if session is not None else [],
+    )
 
 
 async def retry(interaction: Interaction, concept_id: int) -> None:
@@ -357,4 +422,5 @@ HANDLERS = {
     Action.UP: up,
     Action.HOME: home,
     Action.PAGE: maps_page,
+    Action.MAP: show_map,
 }

@@ -103,7 +103,7 @@ def test_concept_card_breadcrumb_heading_and_navigation():
     first = card.texts[0].splitlines()
     assert first[:3] == ["-# Topic › Parent", "## Child", "**Child in a sentence.**"]
     assert first[3] == "Child in detail. Two sentences."
-    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview"]
+    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview", "Map"]
     ids = [c.custom_id for c in card.controls]
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["kin:open:3", "kin:open:4", "kin:open:5"]

@@ -342,6 +342,23 @@ async def test_opened_concepts_are_counted_once_each(storage: Storage) -> None:
     assert [(m.topic, m.opened, m.total) for m in listed] == [("Cells", 2, 7)]
 
 
+async def test_map_concepts_lists_the_whole_tree_with_what_was_opened(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+    nucleus = (await storage.children(organelles.id))[0]
+    await storage.count_open(nucleus.id)
+    await storage.count_open(nucleus.id)
+
+    rows = await storage.map_concepts(stored.id)
+
+    assert [c.title for c, _ in rows] == [
+        "Organelles", "Cell Size", "Membrane", "Division", "Nucleus", "Ribosome", "Golgi"
+    ]  # fmt: skip
+    assert [c.title for c, opened in rows if opened] == ["Nucleus"]
+    assert rows[4][0] == nucleus
+    assert await storage.map_concepts(stored.id + 1) == []
+
+
 async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) -> None:
     stored = await store_cells(storage)
     other = await store_cells(storage, OTHER_GUILD)

@@ -99,6 +99,12 @@ CONCEPT_COLUMNS = """
 SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
 SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
 SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
+SELECT_MAP_CONCEPTS = """
+    SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
+           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened
+    FROM concepts WHERE map_id = ?
+    ORDER BY depth, parent_id, position
+"""
 SELECT_PATH = """
     WITH RECURSIVE path (id, parent_id, level) AS (
         SELECT id, parent_id, 0 FROM concepts WHERE id = ?
@@ -341,6 +347,16 @@ class Storage(ABC):
 
     async def children(self, concept_id: int) -> list[Concept]:
         return [_concept(r) for r in await self._all(SELECT_CHILDREN, (concept_id,))]
+
+    async def map_concepts(self, map_id: int) -> list[tuple[Concept, bool]]:
+        """Every concept stored in the map, parents before children, each with whether
+        anyone has opened it (for the map's picture)."""
+        found = []
+        for row in await self._all(SELECT_MAP_CONCEPTS, (map_id,)):
+            columns = dict(row)
+            opened = bool(columns.pop("opened"))
+            found.append((Concept.model_validate(columns), opened))
+        return found
 
     async def path(self, concept_id: int) -> list[Concept]:
         """The concept's ancestors from its key concept down, the concept last."""
