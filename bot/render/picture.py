@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import shutil
 import sys
 import textwrap
@@ -31,6 +32,14 @@ DPI = 96
 # The picture's long side in pixels: small maps need less room to stay legible.
 LONG_SIDE_SMALL, LONG_SIDE_LARGE = 1200, 1600
 SMALL_MAP_CONCEPTS = 25
+# Past this many concepts, the ones below the sub-concepts are drawn as dots, unless
+# they are on the highlighted path or just under the highlighted concept: a
+# hundred labels on one picture could not be read on a phone.
+LABELLED_CONCEPTS_MAX = 60
+LABELLED_DEPTH = 2
+DOT_INCHES = 0.22
+LABEL_BOX_INCHES = 1.7  # a wrapped label's box, with the space around it
+RING_GAP_MIN_INCHES = 1.3
 PNG_MAX_BYTES = 400 * 1024  # a quick upload; a larger render is redone smaller
 SMALLER_RENDER = 0.75
 # Labels: words wrapped to lines of this many characters, at most this many lines.
@@ -129,10 +138,19 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
         path.add(at.id)
         at = by_id.get(at.parent_id) if at.parent_id is not None else None
     depth = _depths(nodes)
+    labelled = {
+        node.id
+        for node in nodes
+        if len(nodes) <= LABELLED_CONCEPTS_MAX
+        or depth[node.id] <= LABELLED_DEPTH
+        or node.id in path
+        or (highlight is not None and node.parent_id == highlight)
+    }
     inches = long_side / DPI
+    ranksep = _ranksep(nodes, depth, labelled)
     lines = [
         "graph map {",
-        f'  graph [layout=twopi root=topic ranksep="1.2 1.0" overlap=prism overlap_scaling=-4'
+        f'  graph [layout=twopi root=topic ranksep="{ranksep}" overlap=prism'
         f' splines=false outputorder=edgesfirst bgcolor="#FFFFFF" pad=0.4'
         f' dpi={DPI} size="{inches:.2f},{inches:.2f}!"]',
         f'  node [shape=box style="rounded,filled" fontname="{FONT}" margin="0.18,0.1"'
@@ -171,9 +189,13 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
             style |= {"fontcolor": UNOPENED_TEXT, "style": "rounded,filled,dashed"}
         if level == 1:
             style.setdefault("fontname", BOLD_FONT)
-        attrs = _attrs(
-            label=_label(node.title, wrap), fontsize=size, width=_width(node.title, wrap, size)
-        )
+        if node.id in labelled:
+            attrs = _attrs(
+                label=_label(node.title, wrap), fontsize=size, width=_width(node.title, wrap, size)
+            )
+        else:
+            style["style"] = str(style.get("style", "filled")).replace("rounded,", "")
+            attrs = _attrs(label="", shape="circle", width=DOT_INCHES, fixedsize="true")
         lines.append(f"  c{node.id} [{attrs} {_attrs(**style)}]")
     for node in nodes:
         parent = "topic" if node.parent_id is None else f"c{node.parent_id}"
@@ -184,6 +206,21 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
         lines.append(f"  {parent} -- c{node.id}" + (f" [{edge}]" if edge else ""))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _ranksep(nodes: list[Node], depth: dict[int, int], labelled: set[int]) -> str:
+    """Distances between twopi's rings (inches), wide enough that each ring's boxes fit
+    around it side by side, so the overlap removal has little left to push apart."""
+    room: dict[int, float] = {}
+    for node in nodes:
+        needs = LABEL_BOX_INCHES if node.id in labelled else DOT_INCHES * 2
+        room[depth[node.id]] = room.get(depth[node.id], 0.0) + needs
+    radius, gaps = 0.0, []
+    for ring in range(1, max(room, default=1) + 1):
+        wanted = max(radius + RING_GAP_MIN_INCHES, room.get(ring, 0.0) / (2 * math.pi))
+        gaps.append(f"{wanted - radius:.2f}")
+        radius = wanted
+    return " ".join(gaps)
 
 
 def long_side_for(nodes: list[Node]) -> int:
