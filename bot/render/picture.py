@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import shutil
 import sys
 import textwrap
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 PROGRAM = "graphviz-pure"
 RENDER_TIMEOUT_SECONDS = 10.0
-RENDERS_AT_ONCE = 2  # layouts are CPU-bound; more than the cores only queues in the OS
+# Layouts are CPU-bound: leave a core to the event loop (and the rest of the bot).
+RENDERS_AT_ONCE = max(1, (os.cpu_count() or 2) - 1)
 DPI = 96
 # The picture's long side in pixels: small maps need less room to stay legible.
 LONG_SIDE_SMALL, LONG_SIDE_LARGE = 1200, 1600
@@ -290,7 +292,7 @@ class Renderer:
     ) -> None:
         self.timeout = timeout
         self.program = program
-        self._at_once = at_once
+        self.at_once = at_once
         self._slots: asyncio.Semaphore | None = None
 
     async def draw(self, topic: str, nodes: list[Node], highlight: int | None) -> MapPicture:
@@ -309,7 +311,7 @@ class Renderer:
 
     async def png(self, dot: str) -> bytes:
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self._at_once)
+            self._slots = asyncio.Semaphore(self.at_once)
         program = self.program or find_program()
         async with self._slots:
             process = await asyncio.create_subprocess_exec(
