@@ -5,7 +5,7 @@ Commands:
   python -m bot sync            run, syncing the app commands even if unchanged
   python -m bot preview         run offline in a simulated Discord, in your browser
   python -m bot maps lint [PATH ...]
-  python -m bot maps export TOPIC [--format markdown|json] [--scope SERVER_ID]
+  python -m bot maps export TOPIC [--format markdown|mermaid|opml|json|html] [--scope ID]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.render.export import ExportFormat
 from bot.storage import SchemaTooNew
 
 # discord.py and the anthropic SDK take seconds to import: only the commands
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint.add_argument("paths", nargs="*", help="files or folders (default: the maps folder)")
     export = maps_sub.add_parser("export", help="print a bundled or stored map")
     export.add_argument("topic")
-    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    export.add_argument("--format", choices=[f.value for f in ExportFormat], default="markdown")
     export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
     args = parser.parse_args(argv)
 

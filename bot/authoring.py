@@ -8,13 +8,11 @@ that echoes its parent, a sibling or the topic, and aliases that find exactly
 one map.
 
 The export prints a bundled map, or a map as a server has stored and grown it,
-as Markdown or JSON.
+in any of the formats of ``bot.render.export``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -31,13 +29,12 @@ from bot.maps import BundledMaps
 from bot.models import (
     BundledConcept,
     BundledMap,
-    ChildState,
-    Concept,
-    ConceptMap,
+    MapTree,
     TopicError,
     clean_topic,
     topic_key,
 )
+from bot.render.export import ExportFormat, export
 from bot.storage import SchemaTooNew, Storage
 from bot.text import clean_text
 
@@ -56,9 +53,6 @@ RESTATES_MIN_WORDS = 4
 # In a volatile map a summary keeps no figure that can change; a year this many years or more
 # before as_of is history, not a figure.
 HISTORY_YEARS = 10
-
-MARKDOWN_HEADING_MAX = 6  # Markdown has no heading deeper than ######
-EXPORT_FORMATS = ("markdown", "json")
 MISSING = 1  # exit status: a problem found, or nothing to export
 
 
@@ -125,8 +119,12 @@ _STOPWORDS = (
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
 WORD = regex.compile(r"\w+")
-# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7" or "ERC-20".
-FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?!\p{L})")
+# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7", "ERC-20"
+# or a decade ("the 1920s").
+FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?![\p{L}\d]|[.,]\d)")
+# The day in a date ("7 October", "October 7") is not a figure; its year is judged on its own.
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+DAY = regex.compile(rf"(?:{MONTHS}) \d{{1,2}}(?!\d)|(?<!\d)\d{{1,2}} (?:{MONTHS})")
 YEAR = regex.compile(r"1\d{3}|20\d{2}")
 
 
@@ -145,11 +143,16 @@ def content_words(text: str) -> frozenset[str]:
 def _figures(text: str, as_of: str | None) -> list[str]:
     """The figures in ``text`` that can change: numbers, and years too recent to be history."""
     recent = int(as_of[:4]) - HISTORY_YEARS if as_of else None
-    return [
-        number
-        for number in FIGURE.findall(text)
-        if not (recent is not None and YEAR.fullmatch(number) and int(number) <= recent)
-    ]
+    dates = [match.span() for match in DAY.finditer(text)]
+    found = []
+    for match in FIGURE.finditer(text):
+        number = match.group()
+        if any(start <= match.start() < end for start, end in dates):
+            continue
+        if recent is not None and YEAR.fullmatch(number) and int(number) <= recent:
+            continue
+        found.append(number)
+    return found
 
 
 def _sentences(count: int) -> str:
@@ -537,108 +540,11 @@ def lint_command(paths: Sequence[str]) -> int:
 # -- export -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ExportedConcept:
-    title: str
-    summary: str
-    detail: str
-    children: list[ExportedConcept] | None  # None: not expanded yet, or a leaf
-    leaf: bool
-
-
-@dataclass(frozen=True)
-class ExportedMap:
-    topic: str
-    language: str
-    source: str
-    model: str | None  # the model that generated the map; None for a bundled one
-    overview: str
-    concepts: list[ExportedConcept]
-
-
-def _from_bundled_concepts(concepts: Sequence[BundledConcept]) -> list[ExportedConcept]:
-    return [
-        ExportedConcept(
-            title=concept.title,
-            summary=concept.summary,
-            detail=concept.detail,
-            children=(
-                _from_bundled_concepts(concept.children) if concept.children is not None else None
-            ),
-            leaf=concept.leaf,
-        )
-        for concept in concepts
-    ]
-
-
-def export_bundled(bundled: BundledMap) -> ExportedMap:
-    return ExportedMap(
-        topic=bundled.topic,
-        language=bundled.language,
-        source="bundled",
-        model=None,
-        overview=bundled.overview,
-        concepts=_from_bundled_concepts(bundled.concepts),
-    )
-
-
-async def _from_stored_concepts(
-    storage: Storage, concepts: Sequence[Concept]
-) -> list[ExportedConcept]:
-    exported = []
-    for concept in concepts:
-        children = None
-        if concept.state is ChildState.EXPANDED:
-            children = await _from_stored_concepts(storage, await storage.children(concept.id))
-        exported.append(
-            ExportedConcept(
-                title=concept.title,
-                summary=concept.summary,
-                detail=concept.detail,
-                children=children,
-                leaf=concept.state is ChildState.LEAF,
-            )
-        )
-    return exported
-
-
-async def export_stored(storage: Storage, concept_map: ConceptMap) -> ExportedMap:
-    """A stored map with everything its scope has expanded so far."""
-    key_concepts = await storage.key_concepts(concept_map.id)
-    return ExportedMap(
-        topic=concept_map.topic,
-        language=concept_map.language,
-        source=concept_map.source.value,
-        model=concept_map.model,
-        overview=concept_map.overview,
-        concepts=await _from_stored_concepts(storage, key_concepts),
-    )
-
-
-def render_markdown(exported: ExportedMap) -> str:
-    """``# Topic``, the overview, then each concept as a heading as deep as it sits."""
-    blocks = [f"# {exported.topic}", exported.overview]
-
-    def add(concepts: Sequence[ExportedConcept], depth: int) -> None:
-        for concept in concepts:
-            level = min(depth + 1, MARKDOWN_HEADING_MAX)
-            blocks.extend(
-                [f"{'#' * level} {concept.title}", f"**{concept.summary}**", concept.detail]
-            )
-            add(concept.children or [], depth + 1)
-
-    add(exported.concepts, 1)
-    return "\n\n".join(blocks)
-
-
-def render_json(exported: ExportedMap) -> str:
-    return json.dumps(dataclasses.asdict(exported), indent=2, ensure_ascii=False)
-
-
 async def export_command(settings: Settings, topic: str, fmt: str, scope: int | None) -> int:
     """``python -m bot maps export``: print a bundled map, or the stored map of ``scope``."""
-    if fmt not in EXPORT_FORMATS:
-        print(f"Unknown format {fmt!r}; use one of: {', '.join(EXPORT_FORMATS)}.", file=sys.stderr)
+    formats = [f.value for f in ExportFormat]
+    if fmt not in formats:
+        print(f"Unknown format {fmt!r}; use one of: {', '.join(formats)}.", file=sys.stderr)
         return MISSING
     try:
         key = topic_key(topic)
@@ -655,29 +561,28 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                 file=sys.stderr,
             )
             return MISSING
-        exported = export_bundled(found)
+        tree = MapTree.of_bundled(found)
     else:
+        # Only an export of a stored map needs the explore core (and its imports).
+        from bot.explorer import Explorer, stored_tree
+
         # Storage.open would create an empty database; an export only reads.
         if not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         try:
             async with Storage.open(settings.database) as storage:
-                stored = await storage.find_map(scope, key)
-                if stored is None:
-                    # A bundled map is stored under its topic; the user may have typed an alias.
-                    found = BundledMaps.load(settings.maps_dir).find(key)
-                    if found is not None:
-                        stored = await storage.find_map(scope, found.key)
+                explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
+                stored = await explorer.find_stored(scope, topic)
                 if stored is None:
                     print(
                         f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
                         file=sys.stderr,
                     )
                     return MISSING
-                exported = await export_stored(storage, stored)
+                tree = await stored_tree(storage, stored)
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING
-    print(render_markdown(exported) if fmt == "markdown" else render_json(exported))
+    sys.stdout.write(export(tree, ExportFormat(fmt)))
     return 0

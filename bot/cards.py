@@ -47,6 +47,7 @@ MAPS_PER_PAGE = 10
 # Accent colours, one per map (chosen from the map's key, so it never changes).
 MAP_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C, 0xE67E22)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
+QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
 OPEN_LABEL = "Open"
@@ -192,6 +193,7 @@ class Status:
     """What the card says about sub-concepts that are not shown yet."""
 
     mapping: bool = False  # a generation is under way
+    queued: bool = False  # ... waiting for a free generation slot
     error: str | None = None  # the last generation failed
     no_generator: bool = False
 
@@ -387,7 +389,7 @@ def _note(view: ConceptView, status: Status) -> _Draft | None:
     if status.error and not status.mapping:
         retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
         return _Section(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
-    return _Text(MAPPING_NOTE)
+    return _Text(QUEUED_NOTE if status.queued else MAPPING_NOTE)
 
 
 # -- building a card within the limits -----------------------------------------

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.explorer import Explorer
 from bot.replies import reply_error
-from bot.views import CardButton, CardSelect
+from bot.views import CardButton, CardSelect, TopicRetry
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class KinapseBot(commands.Bot):
         from bot.commands import ExploreCog
 
         # Buttons from before a restart: matched by custom_id pattern, state from SQLite.
-        self.add_dynamic_items(CardButton, CardSelect)
+        self.add_dynamic_items(CardButton, CardSelect, TopicRetry)
         await self.add_cog(ExploreCog(self))
         await self.sync_commands(force=self.force_sync)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from datetime import UTC, datetime
@@ -14,8 +15,10 @@ from discord.ext import commands
 from bot import cards
 from bot.errors import KinapseError, NotFound
 from bot.models import TOPIC_MAX, clean_topic
-from bot.replies import describe, send_private
-from bot.views import map_card, message_kwargs, scope_name, scope_of
+from bot.render import export as exports
+from bot.render.export import ExportFormat
+from bot.replies import send_private
+from bot.views import map_card, map_new_topic, message_kwargs, scope_name, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -26,6 +29,8 @@ Interaction = discord.Interaction["KinapseBot"]
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
 TOP_USERS_SHOWN = 5
+# Discord's upload limit for a bot's message without a boosted server.
+ATTACHMENT_MAX = 10 * 1024 * 1024
 
 
 class ExploreCog(commands.Cog):
@@ -49,20 +54,9 @@ class ExploreCog(commands.Cog):
             await self._start(interaction, response.message_id, concept_map.id)
             return
 
+        # What stands in the way is answered privately, before anyone waits.
         await self.explorer.check_can_generate(scope, interaction.user.id, topic)
-        await interaction.response.defer(thinking=True)
-        shown = cards.literal(topic)
-        message = await interaction.edit_original_response(content=f"Mapping *{shown}*…")
-        try:
-            concept_map = await self.explorer.generate_map(scope, interaction.user.id, topic)
-        except KinapseError as exc:
-            await interaction.edit_original_response(
-                content=f"Couldn't map *{shown}*: {describe(exc)}"
-            )
-            return
-        await self._start(interaction, message.id, concept_map.id)
-        card = await map_card(interaction, await self.explorer.map_view(concept_map.id))
-        await interaction.edit_original_response(**message_kwargs(card, edit=True))
+        await map_new_topic(interaction, topic)
 
     async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:
         if message_id is None:
@@ -92,6 +86,40 @@ class ExploreCog(commands.Cog):
         listings = await self.explorer.list_maps(scope_of(interaction))
         card = cards.maps_card(listings, 0, scope_name=scope_name(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+
+    @app_commands.command(name="export")
+    @app_commands.rename(format_="format")
+    @app_commands.describe(
+        topic="The map to export, with everything explored of it so far",
+        format_="The file to get",
+    )
+    @app_commands.choices(
+        format_=[app_commands.Choice(name=f.label, value=f.value) for f in ExportFormat]
+    )
+    async def export(
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX],
+        format_: str,
+    ) -> None:
+        """Download a map as a file: outline, mindmap, OPML, JSON or an interactive page."""
+        tree = await self.explorer.map_tree(scope_of(interaction), clean_topic(topic))
+        if tree is None:
+            raise NotFound(
+                f"There is no map called {cards.literal(clean_topic(topic))} yet; "
+                "/explore it first."
+            )
+        fmt = ExportFormat(format_)
+        data = exports.export(tree, fmt).encode()
+        if len(data) > ATTACHMENT_MAX:
+            raise KinapseError("This map is too large to send as a file; try another format.")
+        await interaction.response.send_message(
+            f"**{cards.literal(tree.topic)}** · {fmt.label}",
+            file=discord.File(io.BytesIO(data), filename=exports.filename(tree, fmt)),
+            ephemeral=True,
+        )
+
+    export.autocomplete("topic")(explore_topics)
 
     admin = app_commands.Group(
         name="kinapse",

@@ -32,6 +32,7 @@ ENV_FIELDS: dict[str, str] = {
     "KINAPSE_COOLDOWN_GENERATIONS": "cooldown_generations",
     "KINAPSE_COOLDOWN_SECONDS": "cooldown_seconds",
     "KINAPSE_DAILY_TOKEN_BUDGET": "daily_token_budget",
+    "KINAPSE_MAX_CONCURRENT_GENERATIONS": "max_concurrent_generations",
     "KINAPSE_DEFAULT_LANGUAGE": "default_language",
     "KINAPSE_LOG_LEVEL": "log_level",
     "DEV_GUILD_ID": "dev_guild_id",
@@ -54,6 +55,8 @@ class Settings(BaseModel):
     cooldown_generations: int = Field(default=5, ge=1)
     cooldown_seconds: int = Field(default=600, ge=1)
     daily_token_budget: int = Field(default=200_000, ge=0)
+    # Model calls one process makes at once; the rest wait their turn in order.
+    max_concurrent_generations: int = Field(default=4, ge=1, le=100)
     default_language: str = Field(default="en", min_length=2, max_length=35)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     dev_guild_id: int | None = None

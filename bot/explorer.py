@@ -8,14 +8,16 @@ what the scope adds (opens, expansions) stays with it and never leaks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.config import Settings
 from bot.errors import (
@@ -32,11 +34,15 @@ from bot.models import (
     QUESTION_MAX,
     QUESTION_MIN,
     Answer,
+    BundledConcept,
+    ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
+    MapTree,
     Session,
     Source,
+    Usage,
     clean_question,
     clean_topic,
     question_key,
@@ -54,6 +60,15 @@ K = TypeVar("K")
 R = TypeVar("R")
 
 REFUSAL_MEMORY = 3600.0  # seconds a refused topic is answered from memory
+# Tokens a generation counts against its server's daily budget while it runs: the
+# output limit of one call (generator.MAX_TOKENS, 4,096) plus about 1,000 of prompt.
+# The real usage replaces it when the generation ends.
+RESERVED_TOKENS = 5_000
+# How long a generation waits its turn for a model call slot before giving up:
+# well inside Discord's 15-minute window, leaving room for the call itself.
+QUEUE_PATIENCE = 600.0
+UNRECORDED_MAX = 1_000  # usage kept in memory while the database cannot take it
+QUEUE_FULL = "Too many maps are being generated right now; please try again in a few minutes."
 LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadline by this
 AVAILABLE_TOPICS_SHOWN = 10
 AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
@@ -87,6 +102,83 @@ class ConceptView:
 
 View = MapView | ConceptView
 
+OnQueued = Callable[[], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Flight(Generic[R]):
+    """One generation under way and the members waiting for it."""
+
+    task: asyncio.Task[R] = field(init=False)
+    queued: asyncio.Event = field(default_factory=asyncio.Event)  # waiting for a slot
+    started: bool = False  # holds a slot (or needs none any more)
+    waiters: int = 0
+
+
+@dataclass(frozen=True)
+class Spent:
+    """One generation's usage, waiting to be recorded."""
+
+    scope: int
+    user_id: int
+    request: str
+    kind: str
+    usage: list[Usage]
+    when: float
+
+    @property
+    def tokens(self) -> int:
+        return sum(u.total for u in self.usage)
+
+
+class Slots:
+    """At most ``limit`` model calls at once; the others wait in the order they came."""
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @asynccontextmanager
+    async def held(self, flight: Flight | None) -> AsyncIterator[None]:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            if flight is not None:
+                flight.queued.set()
+            turn = asyncio.get_running_loop().create_future()
+            self._waiting.append(turn)
+            try:
+                async with asyncio.timeout(QUEUE_PATIENCE):
+                    await turn
+            except BaseException as exc:
+                if turn.done() and not turn.cancelled():
+                    self._release()  # handed a slot in the same instant it gave up
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiting.remove(turn)
+                if isinstance(exc, TimeoutError):
+                    raise GenerationError(QUEUE_FULL) from None
+                raise
+        if flight is not None:
+            flight.started = True
+            flight.queued.clear()
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot passes straight to the next in line
+                return
+        self._free += 1
+
 
 @dataclass(frozen=True)
 class AnswerView:
@@ -119,13 +211,20 @@ class Explorer:
         self.clock = clock
         # Single flight: one generation per concept (ids are unique across scopes)
         # and per (scope, topic key). Entries leave when their task ends.
-        self._expansions: dict[int, asyncio.Task[None]] = {}
-        self._map_flights: dict[tuple[int, str], asyncio.Task[ConceptMap]] = {}
+        self._expansions: dict[int, Flight[None]] = {}
+        self._map_flights: dict[tuple[int, str], Flight[ConceptMap]] = {}
         # and per (map, concept or 0 for the overview, normalized question).
-        self._asks: dict[tuple[int, int, str], asyncio.Task[AnswerView]] = {}
-        # Generations each user has under way: their usage is recorded only when
-        # they end, so the cooldown counts them as started now.
+        self._asks: dict[tuple[int, int, str], Flight[AnswerView]] = {}
+        self.slots = Slots(settings.max_concurrent_generations)
+        # Generations each user has under way, and the tokens each scope's reserve:
+        # their usage is recorded only when they end, so the limits count them now.
         self._running: Counter[int] = Counter()
+        self._reserved: Counter[int] = Counter()
+        # Checking the limits and counting a new generation is one step: no other
+        # request of the same user or server can slip in between.
+        self._limits = asyncio.Lock()
+        # Usage the database could not take yet (locked, full), oldest first.
+        self._unrecorded: deque[Spent] = deque(maxlen=UNRECORDED_MAX)
         # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
         self.renderer = Renderer()
         self.pictures = PictureCache()
@@ -196,22 +295,31 @@ class Explorer:
         if (scope, topic_key(topic)) not in self._map_flights:
             await self._check_limits(scope, user_id)
 
-    async def generate_map(self, scope: int, user_id: int, topic: str) -> ConceptMap:
-        """Generate and store the map of a new topic; everyone asking at once shares one call."""
+    async def generate_map(
+        self, scope: int, user_id: int, topic: str, *, on_queued: OnQueued | None = None
+    ) -> ConceptMap:
+        """Generate and store the map of a new topic; everyone asking at once shares one call.
+
+        ``on_queued`` is awaited once if the generation has to wait for a free slot.
+        """
         topic = clean_topic(topic)
         flight_key = (scope, topic_key(topic))
-        task = self._map_flights.get(flight_key)
-        if task is None:
-            await self.check_can_generate(scope, user_id, topic)
-            task = self._map_flights.get(flight_key)
-        if task is None:
-            task = self._take_off(
-                self._map_flights, flight_key, user_id, self._generate_map(scope, user_id, topic)
-            )
-        # Shielded: a waiter that gives up never cancels the generation others wait for.
-        return await asyncio.shield(task)
+        flight = self._map_flights.get(flight_key)
+        if flight is None:
+            async with self._limits:
+                await self.check_can_generate(scope, user_id, topic)
+                flight = self._map_flights.get(flight_key) or self._take_off(
+                    self._map_flights,
+                    flight_key,
+                    scope,
+                    user_id,
+                    lambda flight: self._generate_map(scope, user_id, topic, flight),
+                )
+        return await self._follow(flight, on_queued)
 
-    async def _generate_map(self, scope: int, user_id: int, topic: str) -> ConceptMap:
+    async def _generate_map(
+        self, scope: int, user_id: int, topic: str, flight: Flight
+    ) -> ConceptMap:
         assert self.generator is not None
         key = topic_key(topic)
         # Someone may have generated it between their /explore and this one.
@@ -220,7 +328,12 @@ class Explorer:
             return existing
         language = await self.language(scope)
         result = await self._call(
-            scope, user_id, "map", f"map:{key}", self.generator.generate_map(topic, language)
+            scope,
+            user_id,
+            "map",
+            f"map:{key}",
+            lambda: self.generator.generate_map(topic, language),  # type: ignore[union-attr]
+            flight,
         )
         return await self.storage.create_map(
             scope=scope,
@@ -242,6 +355,19 @@ class Explorer:
         _check_scope(concept_map, scope)
         concepts = await self.storage.key_concepts(map_id)
         return MapView(concept_map, concepts, self._as_of(concept_map))
+
+    async def map_tree(self, scope: int, topic: str) -> MapTree | None:
+        """Everything the scope has explored of ``topic``'s map, for an export.
+
+        A bundled map the scope has not opened exports as shipped, without
+        copying it into the scope.
+        """
+        stored = await self.find_stored(scope, topic)
+        if stored is not None:
+            tree = await stored_tree(self.storage, stored)
+            return tree.model_copy(update={"as_of": self._as_of(stored)})
+        bundled = self.bundled.find(topic_key(topic))
+        return MapTree.of_bundled(bundled) if bundled is not None else None
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -320,13 +446,16 @@ class Explorer:
     def needs_expansion(self, view: ConceptView) -> bool:
         return not view.concept.state.settled
 
-    async def expand(self, scope: int, user_id: int, concept_id: int) -> ConceptView:
+    async def expand(
+        self, scope: int, user_id: int, concept_id: int, *, on_queued: OnQueued | None = None
+    ) -> ConceptView:
         """Make sure the concept's sub-concepts are known, generating them at most once at a time.
 
-        Every caller waiting on the same concept gets the same result or the same error.
+        Every caller waiting on the same concept gets the same result or the same error;
+        ``on_queued`` is awaited once if the generation has to wait for a free slot.
         """
-        task = self._expansions.get(concept_id)
-        if task is None:
+        flight = self._expansions.get(concept_id)
+        if flight is None:
             concept = await self.storage.get_concept(concept_id)
             if concept is None:
                 raise NotFound("This concept no longer exists; run /explore again.")
@@ -337,19 +466,22 @@ class Explorer:
                     "Sub-concepts need Claude, and ANTHROPIC_API_KEY is not set.",
                     self.available_topics(AVAILABLE_TOPICS_SHOWN),
                 )
-            task = self._expansions.get(concept_id)
-            if task is None:
-                await self._check_refusal(scope, f"concept:{concept_id}")
-                await self._check_limits(scope, user_id)
-                task = self._expansions.get(concept_id)
-            if task is None:
-                task = self._take_off(
-                    self._expansions, concept_id, user_id, self._expand(scope, user_id, concept)
-                )
-        await asyncio.shield(task)
+            async with self._limits:
+                flight = self._expansions.get(concept_id)
+                if flight is None:
+                    await self._check_refusal(scope, f"concept:{concept_id}")
+                    await self._check_limits(scope, user_id)
+                    flight = self._take_off(
+                        self._expansions,
+                        concept_id,
+                        scope,
+                        user_id,
+                        lambda flight: self._expand(scope, user_id, concept, flight),
+                    )
+        await self._follow(flight, on_queued)
         return await self.concept_view(concept_id)
 
-    async def _expand(self, scope: int, user_id: int, concept: Concept) -> None:
+    async def _expand(self, scope: int, user_id: int, concept: Concept, flight: Flight) -> None:
         assert self.generator is not None
         lease = self.settings.generation_deadline + LEASE_SLACK
         if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
@@ -372,7 +504,12 @@ class Explorer:
                 siblings=[s.title for s in siblings if s.id != concept.id],
             )
             result = await self._call(
-                scope, user_id, "expand", f"concept:{concept.id}", self.generator.expand(request)
+                scope,
+                user_id,
+                "expand",
+                f"concept:{concept.id}",
+                lambda: self.generator.expand(request),  # type: ignore[union-attr]
+                flight,
             )
         except BaseException as exc:
             error = exc.message if isinstance(exc, GenerationError) else None
@@ -424,15 +561,23 @@ class Explorer:
             raise NoGenerator("Questions need Claude, and ANTHROPIC_API_KEY is not set.", [])
         flight = (view.map.id, concept_id or 0, key)
         subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
-        task = self._asks.get(flight)
-        if task is None:
-            await self._check_refusal(scope, subject)
-            await self._check_limits(scope, user_id)
-            task = self._asks.get(flight)
-        if task is None:
-            work = self._answer(scope, user_id, view, question, key, subject, on_text)
-            task = self._take_off(self._asks, flight, user_id, work)
-        return await asyncio.shield(task)
+        found = self._asks.get(flight)
+        if found is None:
+            async with self._limits:
+                found = self._asks.get(flight)
+                if found is None:
+                    await self._check_refusal(scope, subject)
+                    await self._check_limits(scope, user_id)
+                    found = self._take_off(
+                        self._asks,
+                        flight,
+                        scope,
+                        user_id,
+                        lambda own: self._answer(
+                            scope, user_id, view, question, key, subject, on_text, own
+                        ),
+                    )
+        return await self._follow(found, None)
 
     async def _answer(
         self,
@@ -443,6 +588,7 @@ class Explorer:
         key: str,
         subject: str,
         on_text: Progress | None,
+        flight: Flight,
     ) -> AnswerView:
         assert self.generator is not None
         if isinstance(view, ConceptView):
@@ -470,7 +616,12 @@ class Explorer:
                 question=question,
             )
         result = await self._call(
-            scope, user_id, "ask", subject, self.generator.ask(request, on_text)
+            scope,
+            user_id,
+            "ask",
+            subject,
+            lambda: self.generator.ask(request, on_text),  # type: ignore[union-attr]
+            flight,
         )
         stored = await self.storage.save_answer(
             scope=scope,
@@ -504,17 +655,19 @@ class Explorer:
         user_id: int,
         kind: str,
         subject: str,
-        call: Awaitable[Generated[T]],
+        call: Callable[[], Awaitable[Generated[T]]],
+        flight: Flight | None = None,
     ) -> Generated[T]:
-        """Run one generation, recording its usage whatever the outcome.
+        """Run one generation in a free slot, recording its usage whatever the outcome.
 
         ``subject`` names what is generated ("map:<key>", "concept:<id>"); a
         refusal is remembered under it.
         """
         request = uuid.uuid4().hex
-        started = time.monotonic()
         try:
-            result = await call
+            async with self.slots.held(flight):
+                started = time.monotonic()
+                result = await call()
         except GenerationError as exc:
             log.info("Generation of %s failed in scope %s: %s", subject, scope, exc)
             await self._record(scope, user_id, request, kind, exc)
@@ -541,14 +694,40 @@ class Explorer:
         kind: str,
         outcome: Generated | GenerationError,
     ) -> None:
-        await self.storage.record_usage(
-            scope=scope,
-            user_id=user_id,
-            request=request,
-            kind=kind,
-            usage=outcome.usage,
-            now=self.clock(),
-        )
+        """Record the tokens a generation spent; kept in memory while the database can't."""
+        if outcome.usage:
+            spent = Spent(scope, user_id, request, kind, outcome.usage, self.clock())
+            self._unrecorded.append(spent)
+        await self.flush_usage()
+
+    async def flush_usage(self) -> None:
+        """Write the usage the database could not take before, oldest first."""
+        while self._unrecorded:
+            spent = self._unrecorded.popleft()
+            try:
+                # Shielded: once taken off the list, a cancelled caller still records it.
+                await asyncio.shield(
+                    self.storage.record_usage(
+                        scope=spent.scope,
+                        user_id=spent.user_id,
+                        request=spent.request,
+                        kind=spent.kind,
+                        usage=spent.usage,
+                        now=spent.when,
+                    )
+                )
+            except Exception:
+                self._unrecorded.appendleft(spent)
+                log.warning(
+                    "Usage of %d tokens in scope %s kept in memory: the database refused it",
+                    spent.tokens,
+                    spent.scope,
+                    exc_info=True,
+                )
+                return
+
+    def _unrecorded_tokens(self, scope: int) -> int:
+        return sum(spent.tokens for spent in self._unrecorded if spent.scope == scope)
 
     async def _check_refusal(self, scope: int, key: str) -> None:
         until = await self.storage.refused_until(scope, key, self.clock())
@@ -574,7 +753,8 @@ class Explorer:
         budget = await self.daily_budget(scope)
         day_start = _day_start(now)
         used = await self.storage.usage_since(scope, day_start.timestamp())
-        if used.tokens >= budget:
+        spent = used.tokens + self._reserved[scope] + self._unrecorded_tokens(scope)
+        if spent >= budget:
             raise LimitReached(
                 "This server has used today's generation budget; stored maps still work.",
                 day_start + timedelta(days=1),
@@ -582,25 +762,64 @@ class Explorer:
 
     def _take_off(
         self,
-        flights: dict[K, asyncio.Task[R]],
+        flights: dict[K, Flight[R]],
         key: K,
+        scope: int,
         user_id: int,
-        work: Coroutine[Any, Any, R],
-    ) -> asyncio.Task[R]:
-        """Start the one generation for ``key``; it leaves ``flights`` when it ends, and
-        counts toward ``user_id``'s cooldown while it runs."""
-        task = asyncio.create_task(work)
-        flights[key] = task
+        work: Callable[[Flight[R]], Coroutine[Any, Any, R]],
+    ) -> Flight[R]:
+        """Start the one generation for ``key``; it leaves ``flights`` when it ends. While it
+        runs it counts toward ``user_id``'s cooldown and reserves tokens of ``scope``'s budget
+        (the real usage is recorded before it ends)."""
+        flight: Flight[R] = Flight()
+        flight.task = asyncio.create_task(work(flight))
+        flights[key] = flight
         self._running[user_id] += 1
+        self._reserved[scope] += RESERVED_TOKENS
 
-        def landed(_: asyncio.Task[R]) -> None:
-            flights.pop(key, None)
-            self._running[user_id] -= 1
-            if not self._running[user_id]:
-                del self._running[user_id]  # the counter stays as small as the work under way
+        def landed(task: asyncio.Task[R]) -> None:
+            if flights.get(key) is flight:
+                del flights[key]
+            # The counters stay as small as the work under way.
+            for counter, name, amount in (
+                (self._running, user_id, 1),
+                (self._reserved, scope, RESERVED_TOKENS),
+            ):
+                counter[name] -= amount
+                if counter[name] <= 0:
+                    del counter[name]
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                # Retrieved here so a failure nobody waits for any more is not reported as lost.
+                log.debug("Generation %s ended with %s", key, type(exc).__name__)
 
-        task.add_done_callback(landed)
-        return task
+        flight.task.add_done_callback(landed)
+        return flight
+
+    async def _follow(self, flight: Flight[R], on_queued: OnQueued | None) -> R:
+        """Wait for ``flight``'s result, telling ``on_queued`` if it waits for a slot.
+
+        Shielded: a waiter that gives up never cancels a generation others wait for;
+        when the last waiter gives up before it reached a slot, it leaves the queue.
+        """
+        flight.waiters += 1
+        try:
+            if on_queued is not None and not flight.started:
+                queued = asyncio.ensure_future(flight.queued.wait())
+                try:
+                    await asyncio.wait({flight.task, queued}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    queued.cancel()
+                if flight.queued.is_set() and not flight.task.done():
+                    try:
+                        await on_queued()
+                    except Exception:
+                        # Telling the member is a courtesy; the generation goes on regardless.
+                        log.warning("Could not show that a generation is queued", exc_info=True)
+            return await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if not flight.waiters and not flight.started and not flight.task.done():
+                flight.task.cancel()
 
     async def daily_budget(self, scope: int) -> int:
         stored = await self.storage.scope_settings(scope)
@@ -674,6 +893,36 @@ class Explorer:
         if session.concept_id is None:
             return await self.map_view(session.map_id, session.scope)
         return await self.concept_view(session.concept_id, session.scope)
+
+
+async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
+    """A stored map with every concept stored at every depth."""
+
+    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+        tree = []
+        for concept in concepts:
+            children = None
+            if concept.state is ChildState.EXPANDED:
+                children = await down(await storage.children(concept.id))
+            tree.append(
+                BundledConcept(
+                    title=concept.title,
+                    summary=concept.summary,
+                    detail=concept.detail,
+                    children=children,
+                    leaf=concept.state is ChildState.LEAF,
+                )
+            )
+        return tree
+
+    return MapTree(
+        topic=concept_map.topic,
+        language=concept_map.language,
+        source=concept_map.source,
+        model=concept_map.model,
+        overview=concept_map.overview,
+        concepts=await down(await storage.key_concepts(concept_map.id)),
+    )
 
 
 def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:

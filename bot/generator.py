@@ -137,6 +137,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
 }
 
 UNUSABLE = "Claude's answer could not be used; please try again."
+MALFORMED = "Claude's answer arrived garbled, perhaps through a proxy; please try again."
 TOO_LONG = "Claude's answer was cut off before it was complete; please try again."
 TOO_SLOW = "Claude took too long to answer; please try again in a few minutes."
 UNREACHABLE = "Claude could not be reached; please try again in a few minutes."
@@ -306,10 +307,10 @@ class AnthropicGenerator:
         except TimeoutError:
             log.warning("An answer passed the %ss deadline", self._deadline)
             raise GenerationError(TOO_SLOW, usage=list(usage)) from None
-        usage.append(_usage(message, self.model))
+        written = _checked(message, usage, self.model)
         # An answer cut off by the token limit is still an answer: it is cut cleanly below.
         _check_stop(message, usage, refused=ASK_REFUSED, cut_off=True)
-        text = answer_text("".join(b.text for b in message.content if b.type == "text"))
+        text = answer_text(written)
         if not text:
             raise GenerationError(EMPTY_ANSWER, usage=list(usage))
         return Generated(text, list(usage))
@@ -378,9 +379,21 @@ class AnthropicGenerator:
                 output_config={"format": {"type": "json_schema", "schema": schema}},
                 timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),
             )
-        usage.append(_usage(message, self.model))
+        text = _checked(message, usage, self.model)
         _check_stop(message, usage, refused=refused, cut_off=False)
-        return "".join(block.text for block in message.content if block.type == "text")
+        return text
+
+
+# What the SDK raises reading a 200 that is not a Messages API answer: it does not
+# validate what it parses, and its stream accumulator asserts on a missing message_start.
+_UNREADABLE = (
+    anthropic.APIResponseValidationError,
+    json.JSONDecodeError,
+    AssertionError,
+    AttributeError,
+    KeyError,
+    TypeError,
+)
 
 
 @contextmanager
@@ -403,6 +416,28 @@ def _api_errors(usage: list[Usage]) -> Iterator[None]:
             exc.request_id,
         )
         raise GenerationError(_status_message(_status_of(exc)), usage=list(usage)) from None
+    except _UNREADABLE as exc:
+        # A 200 whose body is not the API's (a proxy's HTML page, an empty body, a stream
+        # of events without a message): the SDK trips over it in one of these ways. Logged
+        # with the traceback, since one of these could also be a bug of ours.
+        log.warning("Anthropic answered with an unreadable body: %r", exc, exc_info=True)
+        raise GenerationError(MALFORMED, usage=list(usage)) from None
+
+
+def _checked(message: object, usage: list[Usage], model: str) -> str:
+    """The answer's text, its usage appended to ``usage``; a malformed answer raises.
+
+    The SDK builds its models without validating them: a proxy's "{}" arrives as a
+    Message whose fields are all None, which must not become an AttributeError.
+    """
+    used = _usage(message, model)
+    if used is not None:
+        usage.append(used)
+    text = _text(message)
+    if used is None or text is None:
+        log.warning("Anthropic answered 200 without a usable message (usage or content)")
+        raise GenerationError(MALFORMED, usage=list(usage))
+    return text
 
 
 def _check_stop(message: Message, usage: list[Usage], *, refused: str, cut_off: bool) -> None:
@@ -456,13 +491,42 @@ def _status_message(status: int) -> str:
     return REJECTED
 
 
-def _usage(message: Message, model: str) -> Usage:
+def _usage(message: object, model: str) -> Usage | None:
+    """The call's token usage, or None when the answer carries no readable one."""
+    usage = getattr(message, "usage", None)
+    counts = [
+        getattr(usage, name, None)
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        )
+    ]
+    if not all(isinstance(n, int) for n in counts[:2]) or not all(
+        n is None or isinstance(n, int) for n in counts[2:]
+    ):
+        return None
+    answered = getattr(message, "model", None)
     return Usage(
-        model=message.model or model,
-        input_tokens=message.usage.input_tokens,
-        output_tokens=message.usage.output_tokens,
-        cache_read_tokens=message.usage.cache_read_input_tokens or 0,
-        cache_write_tokens=message.usage.cache_creation_input_tokens or 0,
+        model=answered if isinstance(answered, str) and answered else model,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        cache_read_tokens=counts[2] or 0,
+        cache_write_tokens=counts[3] or 0,
+    )
+
+
+def _text(message: object) -> str | None:
+    """The answer's text blocks joined, or None when its content is not a list of blocks."""
+    content = getattr(message, "content", None)
+    if not isinstance(content, list):
+        return None
+    return "".join(
+        text
+        for block in content
+        if getattr(block, "type", None) == "text"
+        and isinstance(text := getattr(block, "text", None), str)
     )
 
 

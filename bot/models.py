@@ -10,6 +10,7 @@ import datetime
 import enum
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -280,3 +281,46 @@ class Answer(BaseModel):
     question: str
     text: str
     model: str
+
+
+class MapTree(BaseModel):
+    """A whole map with every concept known so far: what an export carries.
+
+    Its JSON is the JSON export, and reads back into this model unchanged. A
+    concept's ``children`` is None while they are not known (or it is a leaf).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
+    ]
+    language: str = LANGUAGE_DEFAULT
+    source: Source
+    model: str | None = None  # the model that generated the map; None for a curated one
+    as_of: str | None = None  # a curated map's date, when its facts were last checked
+    overview: Overview
+    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+
+    @classmethod
+    def of_bundled(cls, bundled: BundledMap) -> MapTree:
+        return cls(
+            topic=bundled.topic,
+            language=bundled.language,
+            source=Source.BUNDLED,
+            as_of=bundled.as_of,
+            overview=bundled.overview,
+            concepts=bundled.concepts,
+        )
+
+    def walk(self) -> Iterator[tuple[int, BundledConcept]]:
+        """Every concept with its depth (1 for a key concept), parents before children."""
+
+        def down(
+            concepts: list[BundledConcept], depth: int
+        ) -> Iterator[tuple[int, BundledConcept]]:
+            for concept in concepts:
+                yield depth, concept
+                yield from down(concept.children or [], depth + 1)
+
+        return down(self.concepts, 1)

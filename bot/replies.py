@@ -54,6 +54,12 @@ async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseE
     """Answer ``interaction`` with a short message about ``error``, privately."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
+    await send_private(interaction, explain(interaction, error))
+
+
+def explain(interaction: discord.Interaction, error: BaseException) -> str:
+    """The line to show for ``error``; an unexpected one is logged and answered with an
+    apology naming the reference under which it was logged."""
     text = describe(error)
     if text is None:
         reference = secrets.token_hex(3)
@@ -64,7 +70,7 @@ async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseE
             exc_info=(type(error), error, error.__traceback__),
         )
         text = f"Sorry, something went wrong on our side (reference `{reference}`)."
-    await send_private(interaction, text)
+    return text
 
 
 async def send_private(interaction: discord.Interaction, text: str) -> None:

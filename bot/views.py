@@ -11,17 +11,18 @@ import asyncio
 import io
 import logging
 import re
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot import cards
 from bot.cards import Action, Card, Control, Status
-from bot.errors import KinapseError, NoGenerator, NotFound
+from bot.errors import NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
 from bot.models import Session
 from bot.render import MapPicture, RenderError
-from bot.replies import describe, reply_error
+from bot.replies import explain, reply_error
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +38,13 @@ ID = rf"[0-9]{{1,{ID_DIGITS}}}"
 # render goes on, and the next card of the map has it). Well within the 3 s in
 # which Discord wants an interaction answered.
 PICTURE_WAIT_SECONDS = 2.0
+CUSTOM_ID_MAX = 100  # Discord's limit on a component's custom_id
+TOPIC_RETRY_PREFIX = "kin:topic:"
+# A card that must end as the map or an error is edited this many times before giving up.
+EDIT_ATTEMPTS = 3
+EDIT_PAUSE = 0.5  # seconds between those attempts
+MAPPING = "Mapping *{topic}*…"
+QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 
 
 def scope_of(interaction: discord.Interaction) -> int:
@@ -151,6 +159,47 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick
             await reply_error(interaction, NotFound("Pick a concept from the menu."))
             return
         await run_safely(interaction, open_concept, int(values[0]))
+
+
+class TopicRetry(
+    discord.ui.DynamicItem[discord.ui.Button], template=rf"{TOPIC_RETRY_PREFIX}(?P<topic>.+)"
+):
+    """Retry of a new topic whose map failed. The custom_id carries the request itself
+    (the topic as typed), because nothing about a map that failed is stored."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Retry",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"{TOPIC_RETRY_PREFIX}{topic}",
+            )
+        )
+        self.topic = topic
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> TopicRetry:
+        return cls(match["topic"])
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        try:
+            await interaction.client.explorer.check_can_generate(
+                scope_of(interaction), interaction.user.id, self.topic
+            )
+            await map_new_topic(interaction, self.topic)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+def topic_retry_view(topic: str) -> discord.ui.View | None:
+    """A Retry button for ``topic``, or None when the topic is too long for a custom_id."""
+    if len(TOPIC_RETRY_PREFIX) + len(topic) > CUSTOM_ID_MAX:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(TopicRetry(topic))
+    return view
 
 
 async def run_safely(interaction: Interaction, handler: Any, target: int) -> None:
@@ -293,29 +342,133 @@ async def show(
             history=history,
         )
     if status.mapping and isinstance(view, ConceptView):
-        await fill_in_subconcepts(interaction, message_id, view.concept.id)
+        await fill_in_subconcepts(interaction, message_id, view, session)
 
 
-async def fill_in_subconcepts(interaction: Interaction, message_id: int, concept_id: int) -> None:
-    """Wait for the concept's sub-concepts and edit the card in place when they arrive."""
+async def fill_in_subconcepts(
+    interaction: Interaction, message_id: int, shown: ConceptView, session: Session | None
+) -> None:
+    """Wait for the concept's sub-concepts and edit the card in place when they arrive.
+
+    Whatever fails (the API, the database, an edit), the card ends with the
+    sub-concepts or with an error and a Retry button, never stuck on "Mapping…".
+    """
     explorer = interaction.client.explorer
+    concept_id = shown.concept.id
     status = Status()
+
+    async def say_queued() -> None:
+        card = await render(interaction, shown, session, Status(queued=True))
+        await edit_once(interaction, **message_kwargs(card, edit=True))
+
+    view: View = shown
     try:
-        view = await explorer.expand(scope_of(interaction), interaction.user.id, concept_id)
-    except KinapseError as exc:
+        view = await explorer.expand(
+            scope_of(interaction), interaction.user.id, concept_id, on_queued=say_queued
+        )
+    except Exception as exc:
         if isinstance(exc, NoGenerator):
             status = Status(no_generator=True)
         else:
-            status = Status(error=describe(exc))
-        view = await explorer.concept_view(concept_id)
-    session = await explorer.storage.get_session(message_id)
-    if session is None or session.concept_id != concept_id:
-        return  # the reader moved on; the card they see now is not this one
+            status = Status(error=explain(interaction, exc))
+        try:
+            view = await explorer.concept_view(concept_id)
+        except Exception:
+            log.warning("Could not read concept %s again after its expansion", concept_id)
     try:
-        card = await render(interaction, view, session, status)
-        await interaction.edit_original_response(**message_kwargs(card, edit=True))
-    except discord.NotFound:
-        log.info("Card %s was deleted before its sub-concepts arrived", message_id)
+        current = await explorer.storage.get_session(message_id)
+    except Exception:
+        # Unknown: finishing the card matters more than the rare reader who moved on.
+        log.warning("Could not read the session of card %s", message_id, exc_info=True)
+        current = session
+    if current is not None and current.concept_id != concept_id:
+        return  # the reader moved on; the card they see now is not this one
+    card = await render(interaction, view, current, status)
+    await edit_finally(interaction, **message_kwargs(card, edit=True))
+
+
+async def edit_once(interaction: Interaction, **fields: Any) -> discord.Message | None:
+    """Edit the interaction's message; a failure is logged, never raised: the work the
+    edit reports on goes on without it."""
+    try:
+        return await interaction.edit_original_response(**fields)
+    except discord.HTTPException as exc:
+        log.warning("Could not edit the card of %s: %s", interaction.id, exc)
+        return None
+
+
+async def edit_finally(interaction: Interaction, **fields: Any) -> discord.Message | None:
+    """The last edit of a card (its result or its error): tried again after a failure,
+    unless the message or the interaction is gone."""
+    for attempt in range(EDIT_ATTEMPTS):
+        try:
+            return await interaction.edit_original_response(**fields)
+        except discord.NotFound:
+            log.info("The card of interaction %s is gone; not edited", interaction.id)
+            return None
+        except discord.HTTPException as exc:
+            log.warning(
+                "Could not edit the card of %s (attempt %d): %s", interaction.id, attempt + 1, exc
+            )
+            if attempt + 1 < EDIT_ATTEMPTS:
+                await asyncio.sleep(EDIT_PAUSE)
+    return None
+
+
+async def quietly(what: str, work: Awaitable[object]) -> None:
+    """Storage work after the answer was shown: a failure is logged, the answer stands."""
+    try:
+        await work
+    except Exception:
+        log.warning("Could not %s after answering", what, exc_info=True)
+
+
+async def acknowledge(interaction: Interaction, *, thinking: bool) -> None:
+    """Defer the interaction; a failure is logged, and the work goes on regardless."""
+    try:
+        await interaction.response.defer(thinking=thinking)
+    except discord.HTTPException as exc:
+        log.warning("Could not acknowledge interaction %s: %s", interaction.id, exc)
+
+
+async def map_new_topic(interaction: Interaction, topic: str) -> None:
+    """Generate the map of a new topic on a "Mapping…" message that ends as the card, or as
+    the error with a Retry button. Generation never depends on Discord: when the
+    acknowledgement or an edit fails, the map is still generated and stored, so the next
+    /explore of the topic is instant."""
+    explorer = interaction.client.explorer
+    scope = scope_of(interaction)
+    shown = cards.literal(topic)
+    # A slash command gets a new "thinking" message; a Retry click edits its own.
+    await acknowledge(interaction, thinking=interaction.message is None)
+    await edit_once(interaction, content=MAPPING.format(topic=shown), embeds=[], view=None)
+    try:
+        concept_map = await explorer.generate_map(
+            scope,
+            interaction.user.id,
+            topic,
+            on_queued=lambda: edit_once(interaction, content=QUEUED.format(topic=shown)),
+        )
+        card = await map_card(interaction, await explorer.map_view(concept_map.id))
+    except Exception as exc:
+        text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
+        retry = topic_retry_view(topic)
+        if retry is None:
+            text += " Run /explore again to retry."
+        await edit_finally(interaction, content=text, view=retry)
+        return
+    message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+    if message is not None:
+        await quietly(
+            "save the session of a new map",
+            explorer.start_session(
+                message_id=message.id,
+                owner_id=interaction.user.id,
+                scope=scope,
+                map_id=concept_map.id,
+                concept_id=None,
+            ),
+        )
 
 
 # -- handlers --------------------------------------------------------------------

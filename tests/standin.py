@@ -59,6 +59,8 @@ class Reply:
     usage: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_USAGE))
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    raw: str | None = None  # sent as it is, with ``content_type``: a proxy's page, not JSON
+    content_type: str = "application/json"
     delay: float = 0.0
     # Streamed replies: an error event of this type after the first text delta.
     stream_error: str | None = None
@@ -81,6 +83,16 @@ def error(status: int, kind: str, message: str, *, retry: bool | None = None) ->
         headers["x-should-retry"] = "true" if retry else "false"
     body = {"type": "error", "error": {"type": kind, "message": message}}
     return Reply(status=status, headers=headers, body=body)
+
+
+def raw(text: str, content_type: str = "text/html") -> Reply:
+    """A 200 whose body is ``text`` as it is: what a misconfigured proxy answers."""
+    return Reply(raw=text, content_type=content_type)
+
+
+def without_usage(content: Any) -> Reply:
+    """A 200 message with ``content`` but no ``usage`` object."""
+    return Reply(body={**_message_shape(content), "model": "claude-sonnet-4-6"})
 
 
 def overloaded() -> Reply:
@@ -221,6 +233,10 @@ class StandIn:
         reply = self.queue.popleft() if self.queue else self.fallback or _default(request)
         if reply.delay:
             await asyncio.sleep(reply.delay)
+        if reply.raw is not None:
+            return web.Response(
+                text=reply.raw, status=reply.status, content_type=reply.content_type
+            )
         if request.streamed and reply.body is None:
             return await self._stream(http, reply, body["model"])
         payload = reply.body if reply.body is not None else self._message(reply, body["model"])
@@ -270,21 +286,27 @@ class StandIn:
         return response
 
     def _message(self, reply: Reply, model: str) -> dict[str, Any]:
-        if reply.content is None:
-            content = []
-        else:
-            text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
-            content = [{"type": "text", "text": text}]
         return {
+            **_message_shape(reply.content, reply.stop_reason),
             "id": f"msg_standin_{next(self._ids)}",
-            "type": "message",
-            "role": "assistant",
             "model": model,
-            "content": content,
-            "stop_reason": reply.stop_reason,
-            "stop_sequence": None,
             "usage": reply.usage,
         }
+
+
+def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[str, Any]:
+    """A Messages API message without id, model and usage."""
+    blocks = []
+    if content is not None:
+        text = content if isinstance(content, str) else json.dumps(content)
+        blocks = [{"type": "text", "text": text}]
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": blocks,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+    }
 
 
 def _default(request: Request) -> Reply:

@@ -262,6 +262,11 @@ def as_of_no_such_month(data: dict[str, Any]) -> None:
     data["as_of"] = "2026-13"
 
 
+def range_in_volatile_summary(data: dict[str, Any]) -> None:
+    data.update(as_of="2026-12", volatile=True)
+    key_concept(data, "Tides")["summary"] = "The tidal range was 3.50-3.75 metres in December."
+
+
 def recent_year_in_volatile_summary(data: dict[str, Any]) -> None:
     data.update(as_of="2026-12", volatile=True)
     key_concept(data, "Tides")["summary"] = "Tides were first charted here in 2019."
@@ -293,6 +298,11 @@ MADE = [
     (as_of_not_a_date, "Tide Pools: as_of: Value error, write a date as YYYY-MM or YYYY-MM-DD"),
     (as_of_no_such_month, "Tide Pools: as_of: Value error, 2026-13 is not a date"),
     (
+        range_in_volatile_summary,
+        "Tide Pools > Tides: summary of a volatile map has a figure that can change (3.50); "
+        "give it with its date in the detail",
+    ),
+    (
         recent_year_in_volatile_summary,
         "Tide Pools > Tides: summary of a volatile map has a figure that can change (2019); "
         "give it with its date in the detail",
@@ -304,8 +314,9 @@ def test_volatile_map_with_its_date_and_history_in_summaries_is_clean(tmp_path: 
     data = clean_map()
     # Unquoted, YAML reads a full date as a date, not text: both spellings are accepted.
     data.update(as_of=datetime.date(2026, 12, 1), volatile=True)
-    # A year long past is history, not a figure that can change.
-    key_concept(data, "Tides")["summary"] = "Tides were first charted here in 1911."
+    # A year long past, a decade and the day of a date are not figures that can change.
+    key_concept(data, "Tides")["summary"] = "Tides were first charted here on 7 October 1911."
+    key_concept(data, "Crabs")["summary"] = "Crabs were counted here in the 1920s."
     key_concept(data, "Tides")["detail"] += " In 2025 the range was 4.2 metres."
     path = tmp_path / "map.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -114,6 +114,8 @@ def test_mapping_error_and_leaf_notes():
     unexpanded = [concept(1, "Lonely", state=ChildState.UNEXPANDED)]
     view = ConceptView(a_map(), unexpanded, [])
     assert cards.MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).texts
+    queued = cards.concept_card(view, Status(mapping=True, queued=True)).texts
+    assert cards.QUEUED_NOTE in queued and cards.MAPPING_NOTE not in queued
     failed = cards.concept_card(view, Status(error="Claude is busy."))
     [note] = [b for b in failed.blocks if isinstance(b, cards.Section)]
     assert "Claude is busy." in note.content

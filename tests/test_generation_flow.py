@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NotFound, Refused
-from bot.explorer import Explorer
+from bot.explorer import RESERVED_TOKENS, Explorer
 from bot.generator import AnthropicGenerator
 from bot.maps import BundledMaps
 from bot.models import ChildState
@@ -211,6 +211,8 @@ async def test_a_concept_id_from_another_scope_is_not_found_and_not_counted(limi
 async def test_generations_under_way_count_toward_the_cooldown(limited, clock: Clock):
     fake: FakeGenerator = limited.generator
     fake.gate = asyncio.Event()
+    # Generations under way reserve tokens too: a budget for five of them at once.
+    await limited.update_settings(GUILD, budget=5 * RESERVED_TOKENS + 1)
     running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
     await fake.entered.wait()
     await asyncio.sleep(0)

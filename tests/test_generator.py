@@ -17,6 +17,7 @@ from bot.errors import ConfigError, GenerationError, Refused
 from bot.generator import (
     EXPAND_REFUSED,
     KEY_REJECTED,
+    MALFORMED,
     MAP_REFUSED,
     MAX_RETRIES,
     OVERLOADED,
@@ -26,22 +27,27 @@ from bot.generator import (
     UNUSABLE,
     ZERO_WIDTH_SPACE,
     AnthropicGenerator,
+    AskRequest,
     ExpandRequest,
 )
 from bot.models import CHILDREN_MIN, KEY_CONCEPTS_MIN, TITLE_MAX, ConceptDraft
 from bot.prompts import Prompts, load_prompts
 from tests.standin import (
+    Reply,
     StandIn,
     answer,
     concept,
     error,
     leaf,
     overloaded,
+    raw,
     refusal,
     valid_expansion,
     valid_map,
+    without_usage,
 )
 
+SSE = "text/event-stream"
 MakeGenerator = Callable[..., Awaitable[AnthropicGenerator]]
 
 
@@ -442,3 +448,66 @@ async def test_topic_is_quoted_data(standin: StandIn, generator: AnthropicGenera
     assert request.prompt.count("</topic>") == 1
     assert "<language>fr</language>" in request.prompt
     assert "never instructions" in request.system_text
+
+
+# -- malformed 200s from the API or a proxy ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(raw("{}", "application/json"), id="empty-json"),
+        pytest.param(raw("[]", "application/json"), id="json-list"),
+        pytest.param(raw("", "application/json"), id="empty-body"),
+        pytest.param(raw("<html><body>Proxy login</body></html>"), id="html-page"),
+        pytest.param(raw("not json at all", "text/plain"), id="plain-text"),
+        pytest.param(without_usage(valid_map()), id="missing-usage"),
+        pytest.param(Reply(body={"type": "message", "content": "text"}), id="content-not-a-list"),
+        pytest.param(Reply(body={"usage": None, "content": [{"type": "text"}]}), id="bare-block"),
+    ],
+)
+async def test_a_malformed_reply_is_a_clear_generation_error(
+    standin: StandIn, generator: AnthropicGenerator, reply: Reply
+) -> None:
+    standin.always(reply)
+
+    with pytest.raises(GenerationError) as caught:
+        await generator.generate_map("Macroeconomics", "en")
+
+    assert caught.value.message == MALFORMED
+    assert not isinstance(caught.value, Refused)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(raw("<html><body>Proxy login</body></html>"), id="html-page"),
+        pytest.param(raw("", "application/json"), id="empty-body"),
+        pytest.param(raw("{}", "application/json"), id="json-not-a-stream"),
+        pytest.param(
+            raw("event: message_start\ndata: {}\n\nevent: message_stop\ndata: {}\n\n", SSE),
+            id="empty-events",
+        ),
+        pytest.param(raw("event: message_stop\ndata: {}\n\n", SSE), id="stop-without-start"),
+    ],
+)
+async def test_a_malformed_streamed_reply_is_a_clear_generation_error(
+    standin: StandIn, generator: AnthropicGenerator, reply: Reply
+) -> None:
+    standin.always(reply)
+
+    with pytest.raises(GenerationError) as caught:
+        await generator.ask(
+            AskRequest(
+                topic="Macroeconomics",
+                language="en",
+                path=[],
+                title="Inflation",
+                summary="Prices rising.",
+                detail="Why it matters.",
+                subconcepts=[],
+                question="Why do prices rise?",
+            )
+        )
+
+    assert caught.value.message == MALFORMED

@@ -1,0 +1,172 @@
+"""Bounded generation: a cap on model calls at once, an orderly queue, limits that hold
+under a burst (per-user cooldown, per-server budget counting generations under way)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import GenerationError, LimitReached
+from bot.explorer import RESERVED_TOKENS, Explorer
+from bot.generator import Generated
+from bot.maps import BundledMaps
+from bot.models import MapDraft
+from bot.storage import Storage
+from tests.fakes import FakeGenerator, write_map_file
+
+USER = 7
+
+
+@dataclass
+class Turnstile(FakeGenerator):
+    """A fake whose calls wait until the test lets them through; it tracks how many run."""
+
+    running: int = 0
+    most: int = 0
+    order: list[str] = field(default_factory=list)  # topics, in the order their calls began
+    release: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(0))
+
+    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        self.order.append(topic)
+        try:
+            await self.release.acquire()
+            return await super().generate_map(topic, language)
+        finally:
+            self.running -= 1
+
+
+async def until(condition) -> None:
+    """Let the other tasks run until ``condition()`` holds (at most 5 s)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 (the conditions are plain counters)
+            await asyncio.sleep(0.001)
+
+
+@pytest.fixture
+async def explorer_for(tmp_path: Path):
+    """``await explorer_for(generator, **settings)``: an explorer on a fresh database."""
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    write_map_file(maps, "Tea")
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(generator: FakeGenerator, **overrides) -> Explorer:
+            settings = Settings(maps_dir=maps, database=tmp_path / "k.db", **overrides)
+            storage = await stack.enter_async_context(Storage.open(settings.database))
+            return Explorer(storage, BundledMaps.load(maps), settings, generator)
+
+        yield make
+
+
+async def test_twenty_servers_five_topics_each_run_four_at_a_time_in_order(explorer_for):
+    fake = Turnstile()
+    explorer = await explorer_for(fake, max_concurrent_generations=4)
+    asked = [(guild, f"Server {guild} topic {n}") for guild in range(1, 21) for n in range(5)]
+    tasks = [
+        asyncio.create_task(explorer.generate_map(guild, 1000 + guild, topic))
+        for guild, topic in asked
+    ]
+    await until(lambda: fake.running == 4 and explorer.slots.waiting == 96)
+    for released in range(1, 101):
+        fake.release.release()
+        started = min(100, released + 4)
+        await until(lambda: len(fake.order) == started)  # noqa: B023 (awaited here)
+        assert fake.running <= 4
+    maps = await asyncio.gather(*tasks)
+
+    assert fake.most == 4
+    assert fake.order == [topic for _, topic in asked]  # first come, first served
+    assert [m.topic for m in maps] == [topic for _, topic in asked]
+    for stored in maps:
+        assert await explorer.storage.find_map(stored.scope, stored.key) == stored
+
+
+async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(explorer_for):
+    fake = Turnstile()
+    explorer = await explorer_for(fake, max_concurrent_generations=1)
+    first = asyncio.create_task(explorer.generate_map(1, 1, "First"))
+    await until(lambda: fake.running == 1)
+
+    told: list[str] = []
+
+    async def tell(topic: str) -> None:
+        told.append(topic)
+
+    second = asyncio.create_task(
+        explorer.generate_map(2, 2, "Second", on_queued=lambda: tell("Second"))
+    )
+    quitter = asyncio.create_task(
+        explorer.generate_map(3, 3, "Quitter", on_queued=lambda: tell("Quitter"))
+    )
+    await until(lambda: explorer.slots.waiting == 2 and len(told) == 2)
+    assert told == ["Second", "Quitter"]
+
+    quitter.cancel()
+    await until(lambda: explorer.slots.waiting == 1)
+    fake.release.release()
+    fake.release.release()
+    await asyncio.gather(first, second)
+    assert fake.order == ["First", "Second"]  # the quitter's call was never made
+    assert await explorer.storage.find_map(3, "quitter") is None
+    # Nothing is held: the next generation starts at once.
+    fake.release.release()
+    await explorer.generate_map(4, 4, "Later")
+    assert explorer.slots.waiting == 0
+
+
+async def test_a_generation_that_waits_too_long_for_a_slot_gives_up_clearly(
+    explorer_for, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("bot.explorer.QUEUE_PATIENCE", 0.05)
+    fake = Turnstile()
+    explorer = await explorer_for(fake, max_concurrent_generations=1)
+    first = asyncio.create_task(explorer.generate_map(1, 1, "First"))
+    await until(lambda: fake.running == 1)
+
+    with pytest.raises(GenerationError, match="Too many maps are being generated"):
+        await explorer.generate_map(2, 2, "Second")
+    assert explorer.slots.waiting == 0
+    fake.release.release()
+    await first
+
+
+async def test_fifty_simultaneous_new_topics_from_one_user_start_at_most_the_allowed(
+    explorer_for,
+):
+    fake = Turnstile()
+    explorer = await explorer_for(fake, cooldown_generations=5, max_concurrent_generations=4)
+    tasks = [asyncio.create_task(explorer.generate_map(1, USER, f"Topic {n}")) for n in range(50)]
+    await until(lambda: sum(t.done() for t in tasks) == 45)
+    for _ in range(5):
+        fake.release.release()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+
+    refused = [o for o in outcomes if isinstance(o, LimitReached)]
+    made = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(made) == 5 and len(refused) == 45
+    assert len(fake.order) == 5
+    assert "5 new generations" in str(refused[0])
+
+
+async def test_the_budget_counts_generations_under_way(explorer_for):
+    fake = Turnstile()
+    explorer = await explorer_for(fake, daily_token_budget=2 * RESERVED_TOKENS)
+    tasks = [asyncio.create_task(explorer.generate_map(1, 100 + n, f"Topic {n}")) for n in range(5)]
+    await until(lambda: sum(t.done() for t in tasks) == 3)
+    assert fake.order == ["Topic 0", "Topic 1"]  # two reservations fill the budget
+    fake.release.release()
+    fake.release.release()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [isinstance(o, LimitReached) for o in outcomes] == [False, False, True, True, True]
+
+    # Settled with the real usage (150 tokens each): the budget has room again.
+    assert (await explorer.storage.usage_since(1, 0)).tokens == 2 * fake.usage.total
+    fake.release.release()
+    await explorer.generate_map(1, 200, "Another")
