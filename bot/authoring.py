@@ -564,10 +564,10 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer, stored_tree
+        from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
-        if not settings.database.is_file():
+        if isinstance(settings.database, Path) and not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         try:
@@ -576,11 +576,13 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                 stored = await explorer.find_stored(scope, topic)
                 if stored is None:
                     print(
-                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                        f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
                         file=sys.stderr,
                     )
                     return MISSING
-                tree = await stored_tree(storage, stored)
+                # map_tree, not stored_tree: it also gives a curated copy its as_of.
+                tree = await explorer.map_tree(scope, stored.topic)
+                assert tree is not None  # the stored map was just found
         except SchemaTooNew as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.explorer import ConceptView, MapView
-from bot.models import ChildState, Source
+from bot.explorer import AnswerView, ConceptView, MapView
+from bot.generator import defuse_mentions
+from bot.models import QUESTION_MAX, ChildState, Source
 from bot.render import MapPicture
 from bot.storage import MapListing
 from bot.text import shorten, width
@@ -51,6 +52,10 @@ QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts a
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
 OPEN_LABEL = "Open"
+ASK_LABEL = "Ask"
+SHARE_LABEL = "Share"
+NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
+WRITING_NOTE = "-# ✍️ Writing the answer…"
 PICTURE_FILENAME = "map.png"
 MEDIA_DESCRIPTION_MAX = 1024  # a media gallery item's alt text
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
@@ -83,6 +88,9 @@ class Action(enum.StrEnum):
     PICK = "pick"  # a select menu; id: the parent concept (0: the overview)
     PAGE = "maps"  # /maps pagination; id: the page to show
     MAP = "map"  # the map's picture; id: the concept to highlight
+    ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
+    ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
+    SHARE = "share"  # post an answer in the channel; id: the answer
 
 
 def custom_id(action: Action, target: int) -> str:
@@ -256,15 +264,16 @@ def map_card(
         if picture.png is not None:
             drafts.append(_Text(LEGEND))
     nav = map_nav(view, can_go_back=can_go_back)
-    tail: list[_Draft] = [Divider(), _Text(footer(view)), *([Row(nav)] if nav else [])]
+    tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += _concept_blocks(items, parent=0, budget=_budget(drafts, tail))
     return _assemble(drafts + tail, accent_of(concept_map.key))
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons (none when there is nowhere to go back to)."""
-    return (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
+    back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
 
 
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
@@ -284,7 +293,7 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     note = _note(view, status)
     if note is not None:
         drafts.append(note)
-    tail: list[_Draft] = [Divider(), _Text(footer(view)), Row(concept_nav(view))]
+    tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), Row(concept_nav(view))]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += _concept_blocks(items, parent=concept.id, budget=_budget(drafts, tail))
     return _assemble(drafts + tail, accent_of(view.map.key))
@@ -298,6 +307,7 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.UP, concept.id, "Up"),
         Control(Action.HOME, view.map.id, "Overview"),
         Control(Action.MAP, concept.id, "Map"),
+        _ask(Action.ASK, concept.id, view.can_ask),
     )
 
 
@@ -348,6 +358,15 @@ def outline_text(picture: MapPicture, limit: int) -> str:
     return "\n".join(lines) or "- …"
 
 
+def _ask(action: Action, target: int, enabled: bool) -> Control:
+    return Control(action, target, ASK_LABEL, discord.ButtonStyle.success, disabled=not enabled)
+
+
+def _footer_lines(view: MapView | ConceptView) -> str:
+    """The footer, after the reason Ask is off when it is."""
+    return footer(view) if view.can_ask else f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
+
+
 def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card:
     pages = max(1, -(-len(listings) // MAPS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
@@ -376,6 +395,51 @@ def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card
             Row(tuple(controls)),
         ],
         MAP_COLOURS[0],
+    )
+
+
+def answer_card(
+    subject: str,
+    question: str,
+    *,
+    answer: str | None,
+    note: str,
+    accent: int | None,
+    share: int | None = None,
+) -> Card:
+    """A reader's question and its answer: the card it was asked on, the question quoted,
+    the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
+    ``share`` (the answer's id), the button that posts it in the channel."""
+    drafts: list[_Draft] = [
+        _Text(
+            "-# Question about **",
+            Said(subject, HEADING_MAX, TITLE_FLOOR),
+            "**\n> ",
+            # Twice the form's limit: escaping can double a question made of markdown.
+            Said(defuse_mentions(question), QUESTION_MAX * 2, SUMMARY_FLOOR),
+        )
+    ]
+    if answer:
+        drafts.append(_Text(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
+    drafts.append(_Text(note))
+    if share is not None:
+        button = Control(Action.SHARE, share, SHARE_LABEL, discord.ButtonStyle.primary)
+        drafts.append(Row((button,)))
+    return _assemble(drafts, accent)
+
+
+def answered_card(view: AnswerView, *, can_share: bool) -> Card:
+    """A stored answer, privately with its Share button, or as shared in the channel."""
+    answer = view.answer
+    model = literal(shorten(answer.model, MODEL_NAME_MAX))
+    topic = literal(shorten(view.map.topic, HEADING_MAX))
+    return answer_card(
+        view.subject,
+        answer.question,
+        answer=answer.text,
+        note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
+        accent=accent_of(view.map.key),
+        share=answer.id if can_share else None,
     )
 
 
