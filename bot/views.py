@@ -58,12 +58,22 @@ LABEL_DESCRIPTION_MAX = 100
 
 
 def scope_of(interaction: discord.Interaction) -> int:
-    """The guild, or the user in DMs: whose maps and expansions these are."""
-    return interaction.guild_id or interaction.user.id
+    """Whose maps and expansions these are: the server's where Kinapse is installed in it;
+    the member's own in DMs, group DMs, and servers where only they installed it (the
+    server's shared maps are not the bot's to write there)."""
+    if interaction.guild_id is None:
+        return interaction.user.id
+    if interaction.is_user_integration() and not interaction.is_guild_integration():
+        return interaction.user.id
+    return interaction.guild_id
 
 
-def scope_name(interaction: discord.Interaction) -> str:
-    return interaction.guild.name if interaction.guild else "your DMs"
+def maps_title(interaction: discord.Interaction) -> str:
+    """The heading of /maps: whose maps they are."""
+    if scope_of(interaction) == interaction.user.id:
+        return "Your maps"
+    name = interaction.guild.name if interaction.guild else None
+    return f"Maps in {name}" if name else "This server's maps"
 
 
 def layout(card: Card) -> discord.ui.LayoutView:
@@ -118,7 +128,10 @@ def _pictures(card: Card) -> list[cards.Picture]:
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps|map|ask|askmap|share):(?P<target>{ID})",
+    template=(
+        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share)"
+        rf":(?P<target>{ID})"
+    ),
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -491,7 +504,7 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     await show(interaction, session, concept_id, view)
 
 
-async def show_map(interaction: Interaction, concept_id: int) -> None:
+async def show_picture(interaction: Interaction, concept_id: int) -> None:
     """The whole map with the concept highlighted: in place for the card's owner (its
     session stays on the concept, so Back returns to it), privately for anyone else."""
     explorer = interaction.client.explorer
@@ -574,8 +587,21 @@ async def home(interaction: Interaction, map_id: int) -> None:
 async def maps_page(interaction: Interaction, page: int) -> None:
     explorer = interaction.client.explorer
     listings = await explorer.list_maps(scope_of(interaction))
-    card = cards.maps_card(listings, page, scope_name=scope_name(interaction))
+    card = cards.maps_card(listings, page, title=maps_title(interaction))
     await interaction.response.edit_message(**message_kwargs(card, edit=True))
+
+
+async def open_map(interaction: Interaction, map_id: int) -> None:
+    """A /maps entry or a suggestion: the map's card in a private message of its own."""
+    view = await interaction.client.explorer.map_view(map_id, scope_of(interaction))
+    await show(interaction, None, None, view)
+
+
+async def open_curated(interaction: Interaction, number: int) -> None:
+    """The same for a bundled map the scope has not opened: copied into the scope first."""
+    explorer = interaction.client.explorer
+    concept_map = await explorer.open_bundled(scope_of(interaction), number)
+    await show(interaction, None, None, await explorer.map_view(concept_map.id))
 
 
 # -- questions ---------------------------------------------------------------------
@@ -687,7 +713,9 @@ HANDLERS = {
     Action.UP: up,
     Action.HOME: home,
     Action.PAGE: maps_page,
-    Action.MAP: show_map,
+    Action.MAP: open_map,
+    Action.CURATED: open_curated,
+    Action.PICTURE: show_picture,
     Action.ASK: ask_about_concept,
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,
