@@ -56,6 +56,9 @@ ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
 NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
 WRITING_NOTE = "-# ✍️ Writing the answer…"
+QUEUED_ANSWER_NOTE = (
+    "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
+)
 PICTURE_FILENAME = "map.png"
 MEDIA_DESCRIPTION_MAX = 1024  # a media gallery item's alt text
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
