@@ -51,6 +51,15 @@ class StorageUnavailable(StartupError):
 
 
 @dataclass(frozen=True)
+class Pruned:
+    """Rows deleted by one ``prune``."""
+
+    sessions: int
+    refusals: int
+    usage: int
+
+
+@dataclass(frozen=True)
 class MapListing:
     """A map as /maps lists it."""
 
@@ -204,6 +213,10 @@ INSERT_ANSWER = """
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
+
+PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
+PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
+PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
@@ -506,6 +519,16 @@ class Storage(ABC):
     async def refused_until(self, scope: int, key: str, now: float) -> float | None:
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
+
+    async def prune(self, *, sessions_before: float, now: float, usage_before: float) -> Pruned:
+        """Delete sessions untouched since ``sessions_before``, refusals that have expired
+        and usage recorded before ``usage_before``, in one transaction."""
+        async with self.transaction() as db:
+            return Pruned(
+                sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
+                refusals=await db.execute(PRUNE_REFUSALS, (now,)),
+                usage=await db.execute(PRUNE_USAGE, (usage_before,)),
+            )
 
     # -- answers --------------------------------------------------------------
 
