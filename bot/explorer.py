@@ -29,7 +29,14 @@ from bot.errors import (
     NotFound,
     Refused,
 )
-from bot.generator import AskRequest, ExpandRequest, Generated, Generator, Progress
+from bot.generator import (
+    AskRequest,
+    ExpandRequest,
+    Generated,
+    Generator,
+    OutlineNode,
+    Progress,
+)
 from bot.maps import BundledMaps
 from bot.models import (
     QUESTION_MAX,
@@ -335,7 +342,8 @@ class Explorer:
         return await self.storage.create_map(
             scope=scope,
             key=key,
-            topic=topic,
+            # The canonical title ("Interest Rates" for "intrest rats") names the map.
+            topic=result.value.title or topic,
             language=language,
             overview=result.value.overview,
             source=Source.GENERATED,
@@ -535,6 +543,9 @@ class Explorer:
                     for c in view.path
                 ],
                 siblings=[s.title for s in siblings if s.id != concept.id],
+                outline=_outline(
+                    await self.storage.map_concepts(view.map.id), {c.id for c in view.path}
+                ),
             )
             result = await self._call(
                 scope,
@@ -1030,6 +1041,21 @@ def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:
     # custom_ids carry only ids: one must never reach another scope's maps.
     if scope is not None and concept_map.scope != scope:
         raise NotFound("That card belongs to another server's maps.")
+
+
+def _outline(concepts: list[Concept], path: set[int]) -> list[OutlineNode]:
+    """The map so far as a tree of titles, the concepts in ``path`` marked."""
+    below: dict[int | None, list[Concept]] = {}
+    for concept in concepts:
+        below.setdefault(concept.parent_id, []).append(concept)
+
+    def nodes(parent: int | None) -> list[OutlineNode]:
+        return [
+            OutlineNode(c.title, nodes(c.id), on_path=c.id in path)
+            for c in sorted(below.get(parent, []), key=lambda c: c.position)
+        ]
+
+    return nodes(None)
 
 
 def _count_concepts(concepts: list) -> int:
