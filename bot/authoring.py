@@ -664,7 +664,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         from bot.explorer import Explorer
 
         # Storage.open would create an empty database; an export only reads.
-        if not settings.database.is_file():
+        if isinstance(settings.database, Path) and not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         try:
@@ -673,7 +673,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                 stored = await explorer.find_stored(scope, topic)
                 if stored is None:
                     print(
-                        f"No stored map for {topic!r} in scope {scope} ({settings.database}).",
+                        f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
                         file=sys.stderr,
                     )
                     return MISSING

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.explorer import ConceptView, MapView
-from bot.models import ChildState, Source
+from bot.explorer import AnswerView, ConceptView, MapView
+from bot.generator import defuse_mentions
+from bot.models import QUESTION_MAX, ChildState, Source
 from bot.storage import MapListing
 from bot.text import shorten, width
 
@@ -50,6 +51,10 @@ QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts a
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
 OPEN_LABEL = "Open"
+ASK_LABEL = "Ask"
+SHARE_LABEL = "Share"
+NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
+WRITING_NOTE = "-# ✍️ Writing the answer…"
 PICTURE_FILENAME = "map.png"
 
 # Components a block costs: a section is itself, its text and its button.
@@ -71,6 +76,9 @@ class Action(enum.StrEnum):
     RETRY = "retry"  # id: the concept whose expansion failed
     PICK = "pick"  # a select menu; id: the parent concept (0: the overview)
     PAGE = "maps"  # /maps pagination; id: the page to show
+    ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
+    ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
+    SHARE = "share"  # post an answer in the channel; id: the answer
 
 
 def custom_id(action: Action, target: int) -> str:
@@ -234,15 +242,16 @@ def map_card(view: MapView, *, can_go_back: bool = False) -> Card:
         )
     ]
     nav = map_nav(view, can_go_back=can_go_back)
-    tail: list[_Draft] = [Divider(), _Text(footer(view)), *([Row(nav)] if nav else [])]
+    tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += _concept_blocks(items, parent=0, budget=_budget(drafts, tail))
     return _assemble(drafts + tail, accent_of(concept_map.key))
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons (none when there is nowhere to go back to)."""
-    return (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
+    back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
 
 
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
@@ -262,7 +271,7 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     note = _note(view, status)
     if note is not None:
         drafts.append(note)
-    tail: list[_Draft] = [Divider(), _Text(footer(view)), Row(concept_nav(view))]
+    tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), Row(concept_nav(view))]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += _concept_blocks(items, parent=concept.id, budget=_budget(drafts, tail))
     return _assemble(drafts + tail, accent_of(view.map.key))
@@ -275,7 +284,17 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.BACK, concept.id, "Back"),
         Control(Action.UP, concept.id, "Up"),
         Control(Action.HOME, view.map.id, "Overview"),
+        _ask(Action.ASK, concept.id, view.can_ask),
     )
+
+
+def _ask(action: Action, target: int, enabled: bool) -> Control:
+    return Control(action, target, ASK_LABEL, discord.ButtonStyle.success, disabled=not enabled)
+
+
+def _footer_lines(view: MapView | ConceptView) -> str:
+    """The footer, after the reason Ask is off when it is."""
+    return footer(view) if view.can_ask else f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
 
 
 def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card:
@@ -306,6 +325,51 @@ def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card
             Row(tuple(controls)),
         ],
         MAP_COLOURS[0],
+    )
+
+
+def answer_card(
+    subject: str,
+    question: str,
+    *,
+    answer: str | None,
+    note: str,
+    accent: int | None,
+    share: int | None = None,
+) -> Card:
+    """A reader's question and its answer: the card it was asked on, the question quoted,
+    the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
+    ``share`` (the answer's id), the button that posts it in the channel."""
+    drafts: list[_Draft] = [
+        _Text(
+            "-# Question about **",
+            Said(subject, HEADING_MAX, TITLE_FLOOR),
+            "**\n> ",
+            # Twice the form's limit: escaping can double a question made of markdown.
+            Said(defuse_mentions(question), QUESTION_MAX * 2, SUMMARY_FLOOR),
+        )
+    ]
+    if answer:
+        drafts.append(_Text(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
+    drafts.append(_Text(note))
+    if share is not None:
+        button = Control(Action.SHARE, share, SHARE_LABEL, discord.ButtonStyle.primary)
+        drafts.append(Row((button,)))
+    return _assemble(drafts, accent)
+
+
+def answered_card(view: AnswerView, *, can_share: bool) -> Card:
+    """A stored answer, privately with its Share button, or as shared in the channel."""
+    answer = view.answer
+    model = literal(shorten(answer.model, MODEL_NAME_MAX))
+    topic = literal(shorten(view.map.topic, HEADING_MAX))
+    return answer_card(
+        view.subject,
+        answer.question,
+        answer=answer.text,
+        note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
+        accent=accent_of(view.map.key),
+        share=answer.id if can_share else None,
     )
 
 

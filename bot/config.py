@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 
@@ -26,6 +34,7 @@ ENV_FIELDS: dict[str, str] = {
     "ANTHROPIC_BASE_URL": "anthropic_base_url",
     "KINAPSE_MODEL": "model",
     "KINAPSE_DATABASE": "database",
+    "KINAPSE_DATABASE_POOL_SIZE": "database_pool_size",
     "KINAPSE_MAPS_DIR": "maps_dir",
     "KINAPSE_PROMPTS_DIR": "prompts_dir",
     "KINAPSE_GENERATION_DEADLINE": "generation_deadline",
@@ -36,7 +45,11 @@ ENV_FIELDS: dict[str, str] = {
     "KINAPSE_DEFAULT_LANGUAGE": "default_language",
     "KINAPSE_LOG_LEVEL": "log_level",
     "DEV_GUILD_ID": "dev_guild_id",
+    "KINAPSE_SHARD_COUNT": "shard_count",
+    "KINAPSE_SHARD_IDS": "shard_ids",
 }
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class Settings(BaseModel):
@@ -46,7 +59,10 @@ class Settings(BaseModel):
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     model: str = "claude-sonnet-4-6"
-    database: Path = PROJECT_ROOT / "data" / "kinapse.db"
+    # A SQLite file, or a PostgreSQL URL (secret: it may carry a password).
+    database: Path | SecretStr = PROJECT_ROOT / "data" / "kinapse.db"
+    # Connections each process may hold on PostgreSQL.
+    database_pool_size: int = Field(default=10, ge=1, le=1000)
     maps_dir: Path = PROJECT_ROOT / "maps"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # The whole generation, retries included, ends well inside Discord's
@@ -60,6 +76,34 @@ class Settings(BaseModel):
     default_language: str = Field(default="en", min_length=2, max_length=35)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     dev_guild_id: int | None = None
+    # Sharding: None means Discord's recommended count, every shard in this process.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: tuple[int, ...] | None = None
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        if isinstance(value, str):
+            return SecretStr(value) if value.startswith(POSTGRES_SCHEMES) else Path(value)
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("KINAPSE_SHARD_IDS needs KINAPSE_SHARD_COUNT")
+            if not self.shard_ids or any(not 0 <= i < self.shard_count for i in self.shard_ids):
+                raise ValueError(
+                    f"KINAPSE_SHARD_IDS must be shard numbers from 0 to {self.shard_count - 1}"
+                )
+        return self
 
     @classmethod
     def from_env(
@@ -85,6 +129,8 @@ class Settings(BaseModel):
             return cls(**fields)
         except ValidationError as exc:
             error = exc.errors()[0]
+            if not error["loc"]:  # a check across settings: its message names them
+                raise ConfigError(error["msg"].removeprefix("Value error, ")) from None
             field = str(error["loc"][0])
             name = next(n for n, f in ENV_FIELDS.items() if f == field)
             # Never echo the value: it may be a secret.

@@ -83,6 +83,7 @@ class MapView:
     map: ConceptMap
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True  # questions can be answered (the bot has an API key)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ConceptView:
     path: list[Concept]  # from the key concept down; the concept itself last
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True
 
     @property
     def concept(self) -> Concept:
@@ -332,7 +334,8 @@ class Explorer:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
         concepts = await self.storage.key_concepts(map_id)
-        return MapView(concept_map, concepts, self._as_of(concept_map))
+        can_ask = self.generator is not None
+        return MapView(concept_map, concepts, self._as_of(concept_map), can_ask)
 
     async def map_tree(self, scope: int, topic: str) -> MapTree | None:
         """Everything the scope has explored of ``topic``'s map, for an export.
@@ -405,7 +408,8 @@ class Explorer:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
         children = await self.storage.children(concept_id)
-        return ConceptView(concept_map, path, children, self._as_of(concept_map))
+        can_ask = self.generator is not None
+        return ConceptView(concept_map, path, children, self._as_of(concept_map), can_ask)
 
     def _as_of(self, concept_map: ConceptMap) -> str | None:
         # Looked up at render time, so a server's stored copy shows the date of the bundled
@@ -463,12 +467,17 @@ class Explorer:
         assert self.generator is not None
         lease = self.settings.generation_deadline + LEASE_SLACK
         if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
-            fresh = await self.storage.get_concept(concept.id)
+            # Another process holds the lease: its result is ours too.
+            fresh = await self.storage.wait_for_expansion(concept.id, lease)
             if fresh is not None and fresh.state.settled:
                 return
-            raise GenerationError(
-                "These sub-concepts are already being mapped; try again in a minute."
-            )
+            if fresh is not None and fresh.error:
+                raise GenerationError(fresh.error)
+            # Its lease ran out (the process died) or it gave up without a reason: take over.
+            if not await self.storage.claim_expansion(concept.id, now=self.clock(), lease=lease):
+                raise GenerationError(
+                    "These sub-concepts are already being mapped; try again in a minute."
+                )
         try:
             view = await self.concept_view(concept.id)
             siblings = await self._siblings(view)

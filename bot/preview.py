@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import simcord
 
@@ -35,8 +36,8 @@ SETTLE_MARGIN_SECONDS = 15.0
 
 def preview_settings(settings: Settings) -> Settings:
     """The same settings on the preview's own database, unless one was chosen."""
-    if "database" in settings.model_fields_set:
-        return settings
+    if "database" in settings.model_fields_set or not isinstance(settings.database, Path):
+        return settings  # chosen, or a PostgreSQL URL: used as is
     return settings.model_copy(
         update={"database": settings.database.with_name(PREVIEW_DATABASE_NAME)}
     )
@@ -74,7 +75,7 @@ async def open_preview(settings: Settings, *, port: int = 0) -> AsyncIterator[si
                     PREVIEW_SERVER,
                     PREVIEW_CHANNEL,
                     " and ".join(PREVIEW_MEMBERS),
-                    settings.database,
+                    explorer.storage.where,
                 )
                 yield preview
 

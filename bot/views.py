@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
+import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +21,9 @@ from bot import cards
 from bot.cards import Action, Card, Control, Status
 from bot.errors import NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
-from bot.models import Session
+from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
 from bot.replies import explain, reply_error
+from bot.text import shorten
 
 if TYPE_CHECKING:
     pass
@@ -39,6 +42,13 @@ EDIT_ATTEMPTS = 3
 EDIT_PAUSE = 0.5  # seconds between those attempts
 MAPPING = "Mapping *{topic}*…"
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
+# A streamed answer is edited onto its reply at most this often, and once at the end.
+STREAM_EDIT_INTERVAL = 1.0
+# An Ask form left open this long is forgotten: discord.py keeps every open form in memory.
+FORM_TIMEOUT = 1800.0
+FORM_TITLE_MAX = 45  # Discord's limits on a modal's title, a label's text and description
+LABEL_TEXT_MAX = 45
+LABEL_DESCRIPTION_MAX = 100
 
 
 def scope_of(interaction: discord.Interaction) -> int:
@@ -94,7 +104,7 @@ def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps):(?P<target>{ID})",
+    template=rf"kin:(?P<action>open|back|up|home|retry|maps|ask|askmap|share):(?P<target>{ID})",
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -504,6 +514,108 @@ async def maps_page(interaction: Interaction, page: int) -> None:
     await interaction.response.edit_message(**message_kwargs(card, edit=True))
 
 
+# -- questions ---------------------------------------------------------------------
+
+
+class AskForm(discord.ui.Modal):
+    """The Ask form: one question about the card it was opened from."""
+
+    def __init__(
+        self, subject: str, accent: int, *, concept_id: int | None, map_id: int | None
+    ) -> None:
+        super().__init__(
+            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX), timeout=FORM_TIMEOUT
+        )
+        self.subject = subject
+        self.accent = accent
+        self.concept_id = concept_id
+        self.map_id = map_id
+        self.question: discord.ui.TextInput[AskForm] = discord.ui.TextInput(
+            custom_id="question",
+            style=discord.TextStyle.paragraph,
+            min_length=QUESTION_MIN,
+            max_length=QUESTION_MAX,
+            placeholder="For example: why does this matter?",
+        )
+        about = shorten(f"About {subject}; only you see the answer.", LABEL_DESCRIPTION_MAX)
+        self.add_item(
+            discord.ui.Label(
+                text=shorten("Your question", LABEL_TEXT_MAX),
+                description=about,
+                component=self.question,
+            )
+        )
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        await answer_question(interaction, self, self.question.value)
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: Interaction, error: Exception, /
+    ) -> None:
+        await reply_error(interaction, error)
+
+
+async def ask_about_concept(interaction: Interaction, concept_id: int) -> None:
+    view = await interaction.client.explorer.concept_view(concept_id, scope_of(interaction))
+    accent = cards.accent_of(view.map.key)
+    form = AskForm(view.concept.title, accent, concept_id=concept_id, map_id=None)
+    await interaction.response.send_modal(form)
+
+
+async def ask_about_map(interaction: Interaction, map_id: int) -> None:
+    view = await interaction.client.explorer.map_view(map_id, scope_of(interaction))
+    form = AskForm(view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=map_id)
+    await interaction.response.send_modal(form)
+
+
+async def answer_question(interaction: Interaction, form: AskForm, question: str) -> None:
+    """Answer privately: the question at once, then the answer as it is written, then
+    the whole answer with its Share button, or what stood in the way."""
+    shown = clean_question(question)
+
+    def card(answer: str | None = None, note: str = cards.WRITING_NOTE) -> Card:
+        return cards.answer_card(form.subject, shown, answer=answer, note=note, accent=form.accent)
+
+    # The submission is answered before anything slow, so the form never shows an error.
+    await interaction.response.send_message(ephemeral=True, **message_kwargs(card()))
+    last_edit = -math.inf
+
+    async def on_text(text: str) -> None:
+        nonlocal last_edit
+        if time.monotonic() - last_edit >= STREAM_EDIT_INTERVAL:
+            last_edit = time.monotonic()
+            await _edit_answer(interaction, card(text))
+
+    try:
+        answered = await interaction.client.explorer.ask(
+            scope_of(interaction),
+            interaction.user.id,
+            question,
+            concept_id=form.concept_id,
+            map_id=form.map_id,
+            on_text=on_text,
+        )
+    except Exception as exc:
+        await _edit_answer(interaction, card(note=f"⚠️ {explain(interaction, exc)}"))
+        return
+    await _edit_answer(interaction, cards.answered_card(answered, can_share=True))
+
+
+async def _edit_answer(interaction: Interaction, card: Card) -> None:
+    try:
+        await interaction.edit_original_response(**message_kwargs(card, edit=True))
+    except discord.HTTPException:
+        # Dismissed by the reader, or Discord refused: the answer is stored all the same.
+        log.info("Could not update an answer in %s", interaction.guild_id, exc_info=True)
+
+
+async def share(interaction: Interaction, answer_id: int) -> None:
+    """Post an answer publicly in the channel, quoting its question and naming its card."""
+    view = await interaction.client.explorer.answer_view(answer_id, scope_of(interaction))
+    card = cards.answered_card(view, can_share=False)
+    await interaction.response.send_message(**message_kwargs(card))
+
+
 HANDLERS = {
     Action.OPEN: open_concept,
     Action.RETRY: retry,
@@ -511,4 +623,7 @@ HANDLERS = {
     Action.UP: up,
     Action.HOME: home,
     Action.PAGE: maps_page,
+    Action.ASK: ask_about_concept,
+    Action.ASK_MAP: ask_about_map,
+    Action.SHARE: share,
 }

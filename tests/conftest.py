@@ -10,13 +10,13 @@ import pytest
 from bot.storage import Storage
 from tests.fakes import FakeGenerator
 
-pytest_plugins = ["tests.standin", "tests.harness"]
+pytest_plugins = ["tests.standin", "tests.harness", "tests.postgres"]
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    """A real SQLite database in a fresh file, migrated to the current schema."""
-    async with Storage.open(tmp_path / "kinapse.db") as opened:
+async def storage(database: Path | str) -> AsyncIterator[Storage]:
+    """A real database (SQLite file or PostgreSQL), migrated to the current schema."""
+    async with Storage.open(database) as opened:
         yield opened
 
 

@@ -36,6 +36,9 @@ from tests.standin import StandIn
 MESSAGE_ROUTES = ("/messages", "/callback", "/webhooks/")
 COMPONENTS_V2_FLAG = 1 << 15  # discord.MessageFlags.components_v2
 UPDATE_MESSAGE = 7  # interaction callback type: edit the clicked message
+MODAL = 9  # interaction callback type: open a form
+MODAL_TITLE_MAX = 45
+TEXT_INPUT = 4
 TEXT_DISPLAY, SECTION, BUTTON, SELECT = 10, 9, 2, 3
 OPEN = "kin:open:"
 
@@ -155,6 +158,9 @@ def check_requests(requests: list[simcord.HttpLogEntry]) -> None:
         if not any(part in entry.path for part in MESSAGE_ROUTES):
             continue
         data = body.get("data", body) if "/callback" in entry.path else body
+        if body.get("type") == MODAL:
+            _check_modal(entry, data)
+            continue
         if not isinstance(data, dict) or not _bears_message(data):
             continue
         mentions = data.get("allowed_mentions")
@@ -182,6 +188,16 @@ def _check_v2(entry: simcord.HttpLogEntry, data: dict, components: list[dict]) -
         assert data.get("embeds") == [], f"{where} keeps its embeds"
 
 
+def _check_modal(entry: simcord.HttpLogEntry, data: dict) -> None:
+    """A form is not a message (nothing in it can ping), but it has limits of its own."""
+    where = f"{entry.method} {entry.path}"
+    assert 1 <= len(data["title"]) <= MODAL_TITLE_MAX, f"{where}: title {data['title']!r}"
+    ids = [data["custom_id"]] + [
+        c["custom_id"] for c in walk(data["components"]) if "custom_id" in c
+    ]
+    assert len(ids) == len(set(ids)) and all(len(i) <= CUSTOM_ID_MAX for i in ids), ids
+
+
 def _bears_message(data: dict) -> bool:
     return any(key in data for key in ("content", "embeds", "components"))
 
@@ -191,6 +207,8 @@ def walk(components: list[dict]) -> Iterator[dict]:
     for component in components:
         yield component
         yield from walk(component.get("components") or [])
+        if isinstance(component.get("component"), dict):  # a form's label and its input
+            yield from walk([component["component"]])
         if isinstance(component.get("accessory"), dict):
             yield from walk([component["accessory"]])
 

@@ -3,15 +3,15 @@ cache, limits and scope checks on a real SQLite file."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot import cards
 from bot.config import Settings
 from bot.errors import GenerationError, KinapseError, LimitReached, NoGenerator, NotFound, Refused
-from bot.explorer import Explorer
+from bot.explorer import ConceptView, Explorer, MapView
 from bot.generator import (
     ANSWER_MAX,
     ASK_REFUSED,
@@ -22,7 +22,7 @@ from bot.generator import (
     AskRequest,
 )
 from bot.maps import BundledMaps
-from bot.models import question_key
+from bot.models import QUESTION_MAX, ChildState, Concept, ConceptMap, Source, question_key
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from bot.text import width
@@ -242,7 +242,7 @@ async def test_a_question_about_the_map_is_about_the_topic(
 
 
 async def test_questions_count_against_the_cooldown(
-    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator, tmp_path: Path
+    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator, cooldown_generations=2)
     _, concept_id = await inflation(explorer)
@@ -255,8 +255,9 @@ async def test_questions_count_against_the_cooldown(
     await explorer.ask(GUILD_A, ALICE, "first question", concept_id=concept_id)
     await explorer.ask(GUILD_A, BOB, "Third question?", concept_id=concept_id)
     assert fake_generator.call_count == 3
-    with sqlite3.connect(tmp_path / "kinapse.db") as db:
-        assert db.execute("SELECT DISTINCT kind FROM usage").fetchall() == [("ask",)]
+    async with storage.transaction() as db:
+        kinds = await db.fetchall("SELECT DISTINCT kind FROM usage")
+    assert [tuple(row) for row in kinds] == [("ask",)]
 
 
 async def test_questions_count_against_the_daily_budget(
@@ -332,3 +333,44 @@ async def test_answers_go_with_their_map(
     answered = await explorer.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
     assert await storage.delete_map(GUILD_A, "macroeconomics")
     assert await storage.get_answer(answered.answer.id) is None
+
+
+# -- the cards ---------------------------------------------------------------------
+
+
+def test_an_answer_card_stays_within_discord_limits_whatever_it_quotes() -> None:
+    question = ("*_`|>#@everyone " * 30)[:QUESTION_MAX]
+    answer = ("**bold** _x_ <@123> " * 200)[:ANSWER_MAX]
+    card = cards.answer_card("T" * 60, question, answer=answer, note="-# note", accent=1, share=7)
+    assert card.text_width() <= cards.TEXT_TOTAL_MAX
+    first, second = card.texts[0], card.texts[1]
+    assert "@everyone" not in first and f"@{ZERO_WIDTH_SPACE}everyone" in first
+    assert r"\*\_\`\|" in first and r"\*\*bold\*\*" in second
+    assert [c.custom_id for c in card.controls] == ["kin:share:7"]
+
+
+def test_without_a_key_the_cards_say_why_ask_is_off() -> None:
+    concept_map = ConceptMap(
+        id=3, scope=1, topic="T", key="t", language="en", overview="O.", source=Source.BUNDLED
+    )
+    concept = Concept(
+        id=5,
+        map_id=3,
+        parent_id=None,
+        position=0,
+        depth=1,
+        title="C",
+        summary="S.",
+        detail="D.",
+        state=ChildState.LEAF,
+    )
+    for card in (
+        cards.map_card(MapView(concept_map, [concept], can_ask=False)),
+        cards.concept_card(ConceptView(concept_map, [concept], [], can_ask=False)),
+    ):
+        (ask_button,) = [c for c in card.controls if c.label == "Ask"]
+        assert ask_button.disabled
+        assert cards.NO_KEY_ASK_NOTE in "\n".join(card.texts)
+    online = cards.concept_card(ConceptView(concept_map, [concept], []))
+    assert not next(c for c in online.controls if c.label == "Ask").disabled
+    assert cards.NO_KEY_ASK_NOTE not in "\n".join(online.texts)

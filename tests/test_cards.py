@@ -68,8 +68,10 @@ def test_map_card_has_a_section_with_an_open_button_per_key_concept():
     assert [s.button.custom_id for s in sections] == [f"kin:open:{n}" for n in range(1, 6)]
     assert all(s.content.endswith(f"Concept {n} in a sentence.") for n, s in enumerate(sections, 1))
     assert small_lines(card) == ["Curated map · 3 of 30 concepts explored"]
-    assert not any(isinstance(b, cards.Row) for b in card.blocks)  # nowhere to go back to
-    assert [c.label for c in cards.map_card(view, can_go_back=True).controls][-1] == "Back"
+    (row,) = [b for b in card.blocks if isinstance(b, cards.Row)]
+    assert [c.custom_id for c in row.controls] == ["kin:askmap:1"]  # nowhere to go back to
+    back = cards.map_card(view, can_go_back=True)
+    assert [c.label for c in back.controls][-2:] == ["Back", "Ask"]
 
 
 def test_curated_map_footer_shows_its_date():
@@ -103,7 +105,7 @@ def test_concept_card_breadcrumb_heading_and_navigation():
     first = card.texts[0].splitlines()
     assert first[:3] == ["-# Topic › Parent", "## Child", "**Child in a sentence.**"]
     assert first[3] == "Child in detail. Two sentences."
-    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview"]
+    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview", "Ask"]
     ids = [c.custom_id for c in card.controls]
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["kin:open:3", "kin:open:4", "kin:open:5"]

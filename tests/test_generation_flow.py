@@ -21,7 +21,7 @@ from bot.models import ChildState
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from tests import standin as s
-from tests.fakes import Clock, FakeGenerator, write_map_file
+from tests.fakes import Clock, FakeGenerator, draft, write_map_file
 
 GUILD, OTHER_GUILD, USER = 10, 20, 7
 
@@ -35,8 +35,8 @@ def maps_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def real(standin, maps_dir: Path, tmp_path: Path):
-    settings = standin.settings(maps_dir=maps_dir, database=tmp_path / "k.db")
+async def real(standin, maps_dir: Path, database: Path | str):
+    settings = standin.settings(maps_dir=maps_dir, database=database)
     generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
     async with Storage.open(settings.database) as storage:
         yield Explorer(storage, BundledMaps.load(maps_dir), settings, generator)
@@ -127,18 +127,39 @@ async def test_usage_records_every_call_with_cache_tokens(standin, real):
     )
 
 
-async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(
-    standin, real, tmp_path: Path
+async def test_a_concept_another_process_is_mapping_is_waited_for_not_generated_again(
+    standin, real
 ):
     concept = await green(real)
-    # Another process claimed it, then died with it pending.
+    # Another process holds the lease and stores its result a moment later.
     assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
-    with pytest.raises(GenerationError, match="already being mapped"):
-        await real.expand(GUILD, USER, concept)
-    assert await real.storage.claim_expansion(concept, now=real.clock() + 61, lease=60)
-    await real.storage.release_expansion(concept, None)
+    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await real.storage.store_expansion(concept, [draft("From"), draft("Elsewhere")], leaf=False)
+    view = await asyncio.wait_for(waiting, timeout=2)
+    assert [c.title for c in view.children] == ["From", "Elsewhere"]
+    assert standin.requests == []
+
+
+async def test_a_failure_in_another_process_reaches_its_waiters(standin, real):
+    concept = await green(real)
+    assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
+    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    await asyncio.sleep(0.2)
+    await real.storage.release_expansion(concept, "Claude is overloaded; try again soon.")
+    with pytest.raises(GenerationError, match="overloaded"):
+        await asyncio.wait_for(waiting, timeout=2)
+    assert standin.requests == []
+
+
+async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(standin, real):
+    concept = await green(real)
+    # Another process claimed it a while ago, then died with it pending.
+    assert await real.storage.claim_expansion(concept, now=real.clock() - 61, lease=60)
     view = await real.expand(GUILD, USER, concept)
     assert len(view.children) == 3
+    assert len(standin.requests) == 1
 
 
 # -- limits, with the fake generator and a clock the test moves ---------------
@@ -150,10 +171,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def limited(maps_dir: Path, tmp_path: Path, clock: Clock):
+async def limited(maps_dir: Path, database: Path | str, clock: Clock):
     settings = Settings(
         maps_dir=maps_dir,
-        database=tmp_path / "k.db",
+        database=database,
         cooldown_generations=5,
         cooldown_seconds=600,
         daily_token_budget=1000,
@@ -214,8 +235,10 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     # Generations under way reserve tokens too: a budget for five of them at once.
     await limited.update_settings(GUILD, budget=5 * RESERVED_TOKENS + 1)
     running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
-    await fake.entered.wait()
-    await asyncio.sleep(0)
+    async with asyncio.timeout(5):  # all five under way (each reads the store first)
+        while fake.call_count < 5:
+            fake.entered.clear()
+            await fake.entered.wait()
     with pytest.raises(LimitReached) as refused:
         async with asyncio.timeout(5):  # without the limit it would wait on the gate
             await limited.generate_map(GUILD, USER, "One more")

@@ -11,6 +11,9 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
     MapListing,
@@ -33,8 +36,23 @@ __all__ = [
 ]
 
 
-def open_storage(database: Path | str) -> AbstractAsyncContextManager[Storage]:
-    """``async with open_storage(database) as storage``: connected and migrated."""
+DEFAULT_POOL_SIZE = 10
+
+
+def open_storage(
+    database: Path | SecretStr | str, *, pool_size: int = DEFAULT_POOL_SIZE
+) -> AbstractAsyncContextManager[Storage]:
+    """``async with open_storage(database) as storage``: connected and migrated.
+
+    ``database`` is a SQLite file path or a ``postgresql://`` URL (plain or secret).
+    """
+    if isinstance(database, SecretStr):
+        database = database.get_secret_value()
+    if isinstance(database, str) and database.startswith(POSTGRES_SCHEMES):
+        # Imported only when used: a SQLite deployment needs no asyncpg.
+        from bot.storage.postgres import PostgresStorage
+
+        return PostgresStorage.connect(database, pool_size=pool_size)
     from bot.storage.sqlite import SqliteStorage
 
     return SqliteStorage.connect(Path(database))

@@ -10,7 +10,8 @@ reads, which WAL lets run beside the writer. The schema version lives in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -91,6 +92,15 @@ class SqliteStorage(Storage):
         assert self._reader is not None
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
+
+    # One process per file (see the lock): waiters in it share the generating
+    # task, so a waiter here only polls, for a lease left by a previous run.
+    async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:
+        yield asyncio.Event()
 
     async def _schema_version(self, db: Transaction) -> int:
         row = await db.fetchone("PRAGMA user_version")

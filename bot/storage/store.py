@@ -8,11 +8,13 @@ and ``transaction()`` yielding a ``Transaction``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +34,7 @@ from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 
 log = logging.getLogger(__name__)
 
+EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
@@ -77,6 +80,7 @@ SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
 INSERT_MAP = """
     INSERT INTO maps (scope, key, topic, language, overview, source, model, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (scope, key) DO NOTHING
     RETURNING id
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
@@ -121,7 +125,13 @@ CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
 """
-FINISH_EXPANSION = "UPDATE concepts SET state = ?, lease_until = NULL, error = NULL WHERE id = ?"
+# Settling first locks the row (PostgreSQL), so of two generations that outlived
+# their leases only one stores its sub-concepts.
+FINISH_EXPANSION = """
+    UPDATE concepts SET state = ?, lease_until = NULL, error = NULL
+    WHERE id = ? AND state IN ('unexpanded', 'pending')
+    RETURNING map_id, depth
+"""
 RELEASE_EXPANSION = """
     UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
     WHERE id = ? AND state = 'pending'
@@ -303,16 +313,15 @@ class Storage(ABC):
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins."""
         async with self.transaction() as db:
-            existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
-            if existing is None:
-                inserted = await db.fetchone(
-                    INSERT_MAP,
-                    (scope, key, topic, language, overview, source.value, model, now),
-                )
-                assert inserted is not None
+            inserted = await db.fetchone(
+                INSERT_MAP, (scope, key, topic, language, overview, source.value, model, now)
+            )
+            if inserted is not None:
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts)
-            else:
+            else:  # stored meanwhile, maybe by another process
+                existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
+                assert existing is not None
                 map_id = existing[0]
         stored = await self.get_map(map_id)
         assert stored is not None
@@ -359,19 +368,50 @@ class Storage(ABC):
         self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
     ) -> None:
         """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
+        state = ChildState.LEAF if leaf else ChildState.EXPANDED
         async with self.transaction() as db:
-            row = await db.fetchone(SELECT_CONCEPT, (concept_id,))
-            if row is None or (parent := _concept(row)).state.settled:
+            parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
+            if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
-                await _insert_concepts(db, parent.map_id, concept_id, parent.depth + 1, concepts)
-            state = ChildState.LEAF if leaf else ChildState.EXPANDED
-            await db.execute(FINISH_EXPANSION, (state.value, concept_id))
+                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
+            await self._announce_expansion(db, concept_id)
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
         async with self.transaction() as db:
-            await db.execute(RELEASE_EXPANSION, (error, concept_id))
+            if await db.execute(RELEASE_EXPANSION, (error, concept_id)):
+                await self._announce_expansion(db, concept_id)
+
+    async def wait_for_expansion(self, concept_id: int, seconds: float) -> Concept | None:
+        """Wait while another process generates the concept's sub-concepts.
+
+        The concept once it is no longer pending (settled, or released with its
+        error), or None if it is still pending after ``seconds``.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        with self._expansion_signal(concept_id) as signal:
+            while True:
+                signal.clear()
+                concept = await self.get_concept(concept_id)
+                if concept is None or concept.state is not ChildState.PENDING:
+                    return concept
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                # The poll is the fallback: a backend's wake-up may be lost.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(signal.wait(), min(EXPANSION_POLL, remaining))
+
+    @abstractmethod
+    async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
+        """Wake, once ``db`` commits, the other processes waiting on the concept."""
+
+    @abstractmethod
+    def _expansion_signal(self, concept_id: int) -> AbstractContextManager[asyncio.Event]:
+        """An event set when the concept may have settled; a backend with no
+        cross-process wake-up leaves it unset and the waiter polls."""
 
     # -- sessions -------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""The PostgreSQL backend: one store for several bot processes and machines.
+
+One asyncpg pool for the life of the bot; every use case's transaction is a
+PostgreSQL transaction on one pooled connection. The queries are the shared
+ones (``store.py``) with ``?`` turned into ``$1, $2, ...``.
+
+A generation lease works across processes: the process that stores or
+releases an expansion sends ``NOTIFY`` in the same transaction, and a process
+waiting on it ``LISTEN``s on one extra connection. Notifications are not
+durable (a dropped listener misses them), so waiters also poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.storage.migrations import Dialect
+from bot.storage.store import Row, Storage, Transaction
+
+log = logging.getLogger(__name__)
+
+POOL_MIN_SIZE = 1
+EXPANSION_CHANNEL = "kinapse_expansion"
+# Taken by each migration's transaction, so processes starting together migrate one at a time.
+MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
+CREATE_SCHEMA_VERSION = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+SELECT_SCHEMA_VERSION = "SELECT version FROM schema_version"
+NOTIFY_EXPANSION = "SELECT pg_notify(?, ?)"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@functools.lru_cache(maxsize=512)
+def numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, ...`` (no statement has a ``?`` literal)."""
+    counter = iter(range(1, sql.count("?") + 1))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+def _rowcount(status: str) -> int:
+    # "UPDATE 3", "DELETE 0", "INSERT 0 1"; "CREATE TABLE" changed no rows.
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PostgresTransaction:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return _rowcount(await self._connection.execute(numbered(sql), *params))
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._connection.executemany(numbered(sql), rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self._connection.fetchrow(numbered(sql), *params)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._connection.fetch(numbered(sql), *params)
+
+
+class PostgresStorage(Storage):
+    dialect = Dialect.POSTGRES
+
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        self.where = redact(url)
+        self._pool = pool
+        self._listener: asyncpg.Connection | None = None
+        self._waiters: defaultdict[int, set[asyncio.Event]] = defaultdict(set)
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str, *, pool_size: int) -> AsyncIterator[Self]:
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min(POOL_MIN_SIZE, pool_size),
+            max_size=pool_size,
+            server_settings={"application_name": "kinapse"},
+        )
+        try:
+            storage = cls(url, pool)
+            await storage.migrate()
+            await storage._listen(url)
+            try:
+                yield storage
+            finally:
+                if storage._listener is not None:
+                    await storage._listener.close()
+        finally:
+            await pool.close()
+
+    async def _listen(self, url: str) -> None:
+        # Its own connection: a pooled one would be handed to others while listening.
+        self._listener = await asyncpg.connect(url)
+        await self._listener.add_listener(EXPANSION_CHANNEL, self._on_notification)
+
+    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        for event in self._waiters.get(int(payload), ()):
+            event.set()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._pool.acquire() as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                yield PostgresTransaction(connection)
+            except BaseException:
+                # Shielded so that a cancelled caller still leaves no open transaction.
+                await asyncio.shield(transaction.rollback())
+                raise
+            await asyncio.shield(transaction.commit())
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self._pool.fetchrow(numbered(sql), *params)
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._pool.fetch(numbered(sql), *params)
+
+    async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
+        await db.execute(NOTIFY_EXPANSION, (EXPANSION_CHANNEL, str(concept_id)))
+
+    @contextlib.contextmanager
+    def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._waiters[concept_id].add(event)
+        try:
+            yield event
+        finally:
+            self._waiters[concept_id].discard(event)
+            if not self._waiters[concept_id]:
+                del self._waiters[concept_id]
+
+    async def _schema_version(self, db: Transaction) -> int:
+        await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
+        await db.execute(CREATE_SCHEMA_VERSION)
+        row = await db.fetchone(SELECT_SCHEMA_VERSION)
+        return row[0] if row else 0
+
+    async def _set_schema_version(self, db: Transaction, version: int) -> None:
+        await db.execute("DELETE FROM schema_version")
+        await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
