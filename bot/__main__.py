@@ -17,9 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartupError
 from bot.render.export import ExportFormat
-from bot.storage import SchemaTooNew
 
 # discord.py and the anthropic SDK take seconds to import: only the commands
 # that run the bot import them (through bot.runtime), so `maps lint` and
@@ -70,6 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    try:
+        return _command(args, settings)
+    except StartupError as exc:
+        # A file, folder or setting the bot cannot work with: one line, no traceback.
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "maps":
         from bot import authoring
 
@@ -103,9 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         asyncio.run(run_bot(settings, force_sync=args.command == "sync"))
-    except SchemaTooNew as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except discord.LoginFailure:
         print("Discord rejected DISCORD_TOKEN; copy the bot token again.", file=sys.stderr)
         return EXIT_USAGE

@@ -190,6 +190,8 @@ class ExploreCog(commands.Cog):
             f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
             f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
         ]
+        if self.explorer.generator is None:
+            lines.append(f"Generation is off: {self.explorer.generation_off}.")
         if top:
             # Mentions render as names and, with allowed mentions off, ping nobody.
             lines.append("Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top))

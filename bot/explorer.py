@@ -74,6 +74,7 @@ AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
 
 Clock = Callable[[], float]
+NO_KEY = "ANTHROPIC_API_KEY is not set"
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,14 @@ class Explorer:
         generator: Generator | None = None,
         *,
         clock: Clock = time.time,
+        generation_off: str = NO_KEY,
     ) -> None:
         self.storage = storage
         self.bundled = bundled
         self.settings = settings
         self.generator = generator
+        # Why there is no generator, as the end of a sentence members read.
+        self.generation_off = generation_off
         self.clock = clock
         # Single flight: one generation per concept (ids are unique across scopes)
         # and per (scope, topic key). Entries leave when their task ends.
@@ -268,9 +272,7 @@ class Explorer:
         """Raise what stands in the way of generating a new map, before anyone waits."""
         if self.generator is None:
             available = self.available_topics(AVAILABLE_TOPICS_SHOWN)
-            raise NoGenerator(
-                "New topics need Claude, and ANTHROPIC_API_KEY is not set.", available
-            )
+            raise NoGenerator(f"New topics need Claude, and {self.generation_off}.", available)
         await self._check_refusal(scope, f"map:{topic_key(topic)}")
         if (scope, topic_key(topic)) not in self._map_flights:
             await self._check_limits(scope, user_id)
@@ -445,7 +447,7 @@ class Explorer:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
-                    "Sub-concepts need Claude, and ANTHROPIC_API_KEY is not set.",
+                    f"Sub-concepts need Claude, and {self.generation_off}.",
                     self.available_topics(AVAILABLE_TOPICS_SHOWN),
                 )
             async with self._limits:

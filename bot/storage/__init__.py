@@ -20,6 +20,7 @@ from bot.storage.store import (
     SchemaTooNew,
     ScopeSettings,
     Storage,
+    StorageUnavailable,
     Transaction,
     UsageTotals,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",
+    "StorageUnavailable",
     "Transaction",
     "UsageTotals",
     "open_storage",

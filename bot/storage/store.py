@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.errors import StartupError
 from bot.models import (
     Answer,
     BundledConcept,
@@ -38,8 +39,15 @@ EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result wi
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
-class SchemaTooNew(RuntimeError):
+class SchemaTooNew(StartupError):
     """The database was written by a newer Kinapse; refusing to touch it."""
+
+
+class StorageUnavailable(StartupError):
+    """The database cannot be opened or used at all (not a database, corrupt, no access).
+
+    The message names the file or URL and what is wrong, in one line.
+    """
 
 
 @dataclass(frozen=True)
