@@ -677,8 +677,6 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                     file=sys.stderr,
                 )
                 return MISSING
-            # map_tree, not stored_tree: it also gives a curated copy its as_of.
-            tree = await explorer.map_tree(scope, stored.topic)
-            assert tree is not None  # the stored map was just found
+            tree = await explorer.tree_of(stored)
     sys.stdout.write(export(tree, ExportFormat(fmt)))
     return 0

@@ -60,6 +60,7 @@ class MapListing:
     model: str | None
     opened: int
     total: int
+    id: int | None = None  # None: a bundled map the scope has not opened, so has no row
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
 LIST_MAPS = """
     SELECT m.topic, m.key, m.source, m.model,
            COALESCE(SUM(CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END), 0) AS opened,
-           COUNT(c.id)
+           COUNT(c.id), m.id
     FROM maps m LEFT JOIN concepts c ON c.map_id = m.id
     WHERE m.scope = ?
     GROUP BY m.id
@@ -341,7 +342,7 @@ class Storage(ABC):
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         rows = await self._all(LIST_MAPS, (scope,))
-        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     async def topics(self, scope: int) -> list[tuple[str, str]]:
         """(topic, key) of every map stored for the scope."""
