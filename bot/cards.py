@@ -55,6 +55,9 @@ ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
 NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
 WRITING_NOTE = "-# ✍️ Writing the answer…"
+QUEUED_ANSWER_NOTE = (
+    "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
+)
 PICTURE_FILENAME = "map.png"
 
 # Components a block costs: a section is itself, its text and its button.

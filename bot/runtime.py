@@ -97,7 +97,16 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
         open_storage(settings.database, pool_size=settings.database_pool_size) as storage,
         open_generator(settings) as (generator, off_reason),
     ):
-        yield Explorer(storage, bundled, settings, generator, generation_off=off_reason or NO_KEY)
+        explorer = Explorer(
+            storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
+        )
+        upkeep = asyncio.create_task(explorer.keep_tidy(), name="kinapse-upkeep")
+        try:
+            yield explorer
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
 
 
 @contextlib.contextmanager

@@ -617,6 +617,7 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
             concept_id=form.concept_id,
             map_id=form.map_id,
             on_text=on_text,
+            on_queued=lambda: _edit_answer(interaction, card(note=cards.QUEUED_ANSWER_NOTE)),
         )
     except Exception as exc:
         await _edit_answer(interaction, card(note=f"⚠️ {explain(interaction, exc)}"))

@@ -17,6 +17,7 @@ from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
     MapListing,
+    Pruned,
     SchemaTooNew,
     ScopeSettings,
     Storage,
@@ -28,6 +29,7 @@ from bot.storage.store import (
 __all__ = [
     "SCHEMA_VERSION",
     "MapListing",
+    "Pruned",
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",
