@@ -22,6 +22,7 @@ from bot.replies import describe, explain, send_private
 from bot.views import (
     edit_finally,
     in_time,
+    map_card,
     map_new_topic,
     maps_title,
     message_kwargs,
@@ -81,7 +82,7 @@ class ExploreCog(commands.Cog):
             await map_new_topic(interaction, topic)
             return
         # Known topic: the card is the first response, no waiting.
-        card = cards.map_card(known)
+        card = await map_card(interaction, known)
         if interaction.response.is_done():
             message = await edit_finally(interaction, **message_kwargs(card, edit=True))
             message_id = message.id if message else None
