@@ -5,6 +5,7 @@ Commands:
   python -m bot sync            run, syncing the app commands even if unchanged
   python -m bot preview         run offline in a simulated Discord, in your browser
   python -m bot maps lint [PATH ...]
+  python -m bot db copy SOURCE TARGET   a SQLite file to a postgresql:// URL, or back
   python -m bot maps export TOPIC [--format markdown|mermaid|opml|json|html] [--scope ID]
 """
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.render.export import ExportFormat
-from bot.storage import SchemaTooNew
+from bot.storage import StorageError
 
 # discord.py and the anthropic SDK take seconds to import: only the commands
 # that run the bot import them (through bot.runtime), so `maps lint` and
@@ -45,6 +46,18 @@ async def run_bot(settings: Settings, *, force_sync: bool) -> None:
                 await bot.start(token)
 
 
+def copy_command(source: str, target: str) -> int:
+    from bot.storage.copy import copy_database
+
+    try:
+        copied = asyncio.run(copy_database(source, target))
+    except StorageError as exc:
+        print(f"Database error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(", ".join(f"{c.rows} {c.table}" for c in copied) + " copied; counts verified.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Kinapse, the concept-map bot"
@@ -62,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("topic")
     export.add_argument("--format", choices=[f.value for f in ExportFormat], default="markdown")
     export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser("copy", help="copy every row into an empty database")
+    copy.add_argument("source", help="a SQLite file or a postgresql:// URL")
+    copy.add_argument("target", help="a SQLite file or a postgresql:// URL, empty")
     args = parser.parse_args(argv)
 
     try:
@@ -84,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.close()
             return 0
 
+    if args.command == "db":
+        return copy_command(args.source, args.target)
+
     from bot.runtime import setup_logging
 
     setup_logging(settings, preview=args.command == "preview")
@@ -92,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return asyncio.run(run_preview(settings, port=args.port))
+        except StorageError as exc:
+            print(f"Database error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except KeyboardInterrupt:
             return 0
 
@@ -103,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         asyncio.run(run_bot(settings, force_sync=args.command == "sync"))
-    except SchemaTooNew as exc:
+    except StorageError as exc:
         print(f"Database error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except discord.LoginFailure:

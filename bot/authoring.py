@@ -35,7 +35,7 @@ from bot.models import (
     topic_key,
 )
 from bot.render.export import ExportFormat, export
-from bot.storage import SchemaTooNew, Storage
+from bot.storage import Storage, StorageError
 from bot.text import clean_text
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
@@ -583,7 +583,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
                 # map_tree, not stored_tree: it also gives a curated copy its as_of.
                 tree = await explorer.map_tree(scope, stored.topic)
                 assert tree is not None  # the stored map was just found
-        except SchemaTooNew as exc:
+        except StorageError as exc:
             print(f"Database error: {exc}", file=sys.stderr)
             return MISSING
     sys.stdout.write(export(tree, ExportFormat(fmt)))

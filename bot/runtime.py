@@ -60,7 +60,9 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     """Storage, bundled maps and generator, each owned for the life of the block."""
     bundled = BundledMaps.load(settings.maps_dir)
     async with (
-        open_storage(settings.database, pool_size=settings.database_pool_size) as storage,
+        open_storage(
+            settings.database, pool_size=settings.database_pool_size, exclusive=True
+        ) as storage,
         open_generator(settings) as generator,
     ):
         yield Explorer(storage, bundled, settings, generator)
