@@ -57,15 +57,16 @@ async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
 
 @contextlib.asynccontextmanager
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
-    """Storage, bundled maps and generator, each owned for the life of the block."""
-    bundled = BundledMaps.load(settings.maps_dir)
-    async with (
-        open_storage(
-            settings.database, pool_size=settings.database_pool_size, exclusive=True
-        ) as storage,
-        open_generator(settings) as generator,
-    ):
-        yield Explorer(storage, bundled, settings, generator)
+    """Storage, bundled maps and generator, each owned for the life of the block.
+
+    Storage first: a database that cannot be used stops the start before anything else.
+    """
+    async with open_storage(
+        settings.database, pool_size=settings.database_pool_size, exclusive=True
+    ) as storage:
+        bundled = BundledMaps.load(settings.maps_dir)
+        async with open_generator(settings) as generator:
+            yield Explorer(storage, bundled, settings, generator)
 
 
 @contextlib.contextmanager
