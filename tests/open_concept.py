@@ -2,11 +2,12 @@
 
     python -m tests.open_concept CONFIG_JSON
 
-CONFIG_JSON holds database, base_url, concept_id, scope, opens and deadline.
-The process builds its explorer the way the bot does (its own storage pool,
-the real Anthropic generator pointed at the test's stand-in), prints "ready",
-waits for a line on stdin, then opens the concept ``opens`` times at once and
-prints one JSON line: the sub-concept titles each open got, or its error.
+CONFIG_JSON holds database, base_url, scope and deadline. The process builds
+its explorer the way the bot does (its own storage pool, the real Anthropic
+generator pointed at the test's stand-in) and prints "ready". Then for each
+line on stdin, ``CONCEPT_ID OPENS``, it opens the concept ``OPENS`` times at
+once and prints one JSON line: the sub-concept titles each open got, or its
+error. It ends at the end of its input.
 """
 
 from __future__ import annotations
@@ -29,18 +30,20 @@ async def main(config: dict) -> None:
     )
     async with open_explorer(settings) as explorer:
         print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
-        async def open_once(user: int) -> list[str] | str:
+        async def open_once(concept_id: int, user: int) -> list[str] | str:
             try:
-                view = await explorer.expand(config["scope"], user, config["concept_id"])
+                view = await explorer.expand(config["scope"], user, concept_id)
             except KinapseError as exc:
                 return f"error: {exc}"
             return [child.title for child in view.children]
 
-        users = range(1, config["opens"] + 1)
-        results = await asyncio.gather(*(open_once(user) for user in users))
-        print(json.dumps(results), flush=True)
+        loop = asyncio.get_running_loop()
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            concept_id, opens = (int(word) for word in line.split())
+            users = range(1, opens + 1)
+            results = await asyncio.gather(*(open_once(concept_id, user) for user in users))
+            print(json.dumps(results), flush=True)
 
 
 if __name__ == "__main__":

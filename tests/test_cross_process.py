@@ -1,6 +1,9 @@
 """Two bot processes on one PostgreSQL: one generation between them, and a dead
 process's lease that runs out. Each process is ``tests/open_concept.py`` with
-its own pool; both talk to the stand-in API running here, which counts calls."""
+its own pool; both talk to the stand-in API running here, which counts calls.
+
+One test, as the processes take seconds to start: they are started once.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +27,11 @@ from tests.fakes import draft
 GUILD = 4242
 OPENS_PER_PROCESS = 25
 DEADLINE = 5.0  # seconds: the lease a generation takes is this plus LEASE_SLACK
+LINE_WAIT = 60  # seconds a process may take to start (imports) or to answer
 TITLES = ["Sub-concept 1", "Sub-concept 2", "Sub-concept 3"]
 
 
-async def unexpanded_concept(database: str) -> int:
+async def unexpanded_concepts(database: str) -> list[int]:
     async with open_storage(database) as storage:
         stored = await storage.create_map(
             scope=GUILD,
@@ -40,74 +44,88 @@ async def unexpanded_concept(database: str) -> int:
             concepts=[draft("Spring Tides"), draft("Neap Tides"), draft("Tidal Range")],
             now=time.time(),
         )
-        return (await storage.key_concepts(stored.id))[0].id
+        return [c.id for c in await storage.key_concepts(stored.id)]
 
 
-async def start_process(config: dict) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.open_concept",
-        json.dumps(config),
-        cwd=PROJECT_ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+class BotProcess:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, standin: s.StandIn, database: str) -> BotProcess:
+        config = {
+            "database": database,
+            "base_url": standin.base_url,
+            "scope": GUILD,
+            "deadline": DEADLINE,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.open_concept",
+            json.dumps(config),
+            cwd=PROJECT_ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        started = cls(process)
+        assert await started.line() == "ready"
+        return started
+
+    async def line(self) -> str:
+        assert self.process.stdout is not None
+        read = self.process.stdout.readline()
+        return (await asyncio.wait_for(read, LINE_WAIT)).decode().strip()
+
+    async def send(self, concept_id: int, opens: int) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{concept_id} {opens}\n".encode())
+        await self.process.stdin.drain()
+
+    async def results(self) -> list[list[str] | str]:
+        return json.loads(await self.line())
+
+    async def end(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+
+
+async def test_two_processes_generate_once_and_a_dead_ones_lease_expires(
+    standin, postgres_url: str
+):
+    shared, abandoned, _ = await unexpanded_concepts(postgres_url)
+    first, second = await asyncio.gather(
+        BotProcess.start(standin, postgres_url), BotProcess.start(standin, postgres_url)
     )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-    assert line.strip() == b"ready"
-    return process
+    try:
+        # 25 opens in each process at once; the reply is held long enough that
+        # the process that lost the lease waits on the other's.
+        standin.script(s.Reply(content=s.valid_expansion(3), delay=1.0))
+        await asyncio.gather(
+            first.send(shared, OPENS_PER_PROCESS), second.send(shared, OPENS_PER_PROCESS)
+        )
+        results = await asyncio.gather(first.results(), second.results())
+        assert results == [[TITLES] * OPENS_PER_PROCESS] * 2
+        assert len(standin.requests) == 1
 
-
-def config(standin: s.StandIn, database: str, concept_id: int, opens: int) -> dict:
-    return {
-        "database": database,
-        "base_url": standin.base_url,
-        "concept_id": concept_id,
-        "scope": GUILD,
-        "opens": opens,
-        "deadline": DEADLINE,
-    }
-
-
-async def test_fifty_opens_in_two_processes_make_one_model_call(standin, postgres_url: str):
-    concept_id = await unexpanded_concept(postgres_url)
-    # Held long enough that both processes are waiting while it is generated.
-    standin.script(s.Reply(content=s.valid_expansion(3), delay=1.0))
-    setup = config(standin, postgres_url, concept_id, OPENS_PER_PROCESS)
-    processes = [await start_process(setup) for _ in range(2)]
-    for process in processes:  # both at once
-        assert process.stdin is not None
-        process.stdin.write(b"go\n")
-        await process.stdin.drain()
-    outputs = await asyncio.wait_for(
-        asyncio.gather(*(process.communicate() for process in processes)), timeout=60
-    )
-    results = [json.loads(stdout) for stdout, _ in outputs]
-    assert [process.returncode for process in processes] == [0, 0]
-    assert results == [[TITLES] * OPENS_PER_PROCESS] * 2
-    assert len(standin.requests) == 1
-
-
-async def test_a_killed_winner_leaves_a_lease_that_expires(standin, postgres_url: str):
-    concept_id = await unexpanded_concept(postgres_url)
-    standin.script(s.Reply(content=s.valid_expansion(3), delay=60))  # never answered in time
-    winner = await start_process(config(standin, postgres_url, concept_id, 1))
-    assert winner.stdin is not None
-    winner.stdin.write(b"go\n")
-    await winner.stdin.drain()
-    async with asyncio.timeout(30):
-        while not standin.requests:  # noqa: ASYNC110 (the stand-in only keeps a list)
-            await asyncio.sleep(0.05)
-    os.kill(winner.pid, signal.SIGKILL)  # mid-generation
-    await winner.wait()
+        # The winner of another concept dies mid-generation (its reply never comes).
+        standin.script(s.Reply(content=s.valid_expansion(3), delay=60))
+        await first.send(abandoned, 1)
+        async with asyncio.timeout(30):
+            while len(standin.requests) < 2:  # noqa: ASYNC110 (the stand-in only keeps a list)
+                await asyncio.sleep(0.05)
+        os.kill(first.process.pid, signal.SIGKILL)
+        await first.process.wait()
+    finally:
+        await asyncio.gather(first.end(), second.end())
 
     settings = standin.settings(database=postgres_url, generation_deadline=DEADLINE)
-    lease = DEADLINE + LEASE_SLACK
     async with open_storage(postgres_url) as storage, open_generator(settings) as generator:
-        left = await storage.get_concept(concept_id)
+        left = await storage.get_concept(abandoned)
         assert left is not None and left.state is ChildState.PENDING
         # A later open, once the dead process's lease has run out.
+        lease = DEADLINE + LEASE_SLACK
         later = Explorer(
             storage,
             BundledMaps.load(Path(settings.maps_dir)),
@@ -115,6 +133,6 @@ async def test_a_killed_winner_leaves_a_lease_that_expires(standin, postgres_url
             generator,
             clock=lambda: time.time() + lease + 1,
         )
-        view = await later.expand(GUILD, 7, concept_id)
+        view = await later.expand(GUILD, 7, abandoned)
     assert [c.title for c in view.children] == TITLES
-    assert len(standin.requests) == 2
+    assert len(standin.requests) == 3
