@@ -18,9 +18,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartupError
 from bot.render.export import ExportFormat
-from bot.storage import StorageError
 
 # discord.py and the anthropic SDK take seconds to import: only the commands
 # that run the bot import them (through bot.runtime), so `maps lint` and
@@ -49,11 +48,8 @@ async def run_bot(settings: Settings, *, force_sync: bool) -> None:
 def copy_command(source: str, target: str) -> int:
     from bot.storage.copy import copy_database
 
-    try:
-        copied = asyncio.run(copy_database(source, target))
-    except StorageError as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    # A copy that cannot run raises a StartupError: main prints its one line.
+    copied = asyncio.run(copy_database(source, target))
     print(", ".join(f"{c.rows} {c.table}" for c in copied) + " copied; counts verified.")
     return 0
 
@@ -88,6 +84,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    try:
+        return _command(args, settings)
+    except StartupError as exc:
+        # A file, folder or setting the bot cannot work with: one line, no traceback.
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "maps":
         from bot import authoring
 
@@ -113,9 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             return asyncio.run(run_preview(settings, port=args.port))
-        except StorageError as exc:
-            print(f"Database error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
         except KeyboardInterrupt:
             return 0
 
@@ -127,9 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         asyncio.run(run_bot(settings, force_sync=args.command == "sync"))
-    except StorageError as exc:
-        print(f"Database error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except discord.LoginFailure:
         print("Discord rejected DISCORD_TOKEN; copy the bot token again.", file=sys.stderr)
         return EXIT_USAGE

@@ -35,7 +35,7 @@ from bot.models import (
     topic_key,
 )
 from bot.render.export import ExportFormat, export
-from bot.storage import Storage, StorageError
+from bot.storage import Storage
 from bot.text import clean_text
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
@@ -570,21 +570,16 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         if isinstance(settings.database, Path) and not settings.database.is_file():
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
-        try:
-            async with Storage.open(settings.database) as storage:
-                explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
-                stored = await explorer.find_stored(scope, topic)
-                if stored is None:
-                    print(
-                        f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
-                        file=sys.stderr,
-                    )
-                    return MISSING
-                # map_tree, not stored_tree: it also gives a curated copy its as_of.
-                tree = await explorer.map_tree(scope, stored.topic)
-                assert tree is not None  # the stored map was just found
-        except StorageError as exc:
-            print(f"Database error: {exc}", file=sys.stderr)
-            return MISSING
+        # A database that cannot be opened raises StartupError: python -m bot prints it.
+        async with Storage.open(settings.database) as storage:
+            explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
+            stored = await explorer.find_stored(scope, topic)
+            if stored is None:
+                print(
+                    f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
+                    file=sys.stderr,
+                )
+                return MISSING
+            tree = await explorer.tree_of(stored)
     sys.stdout.write(export(tree, ExportFormat(fmt)))
     return 0

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.explorer import AnswerView, ConceptView, MapView
+from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
 from bot.generator import defuse_mentions
 from bot.models import QUESTION_MAX, ChildState, Source
 from bot.storage import MapListing
@@ -76,6 +76,8 @@ class Action(enum.StrEnum):
     RETRY = "retry"  # id: the concept whose expansion failed
     PICK = "pick"  # a select menu; id: the parent concept (0: the overview)
     PAGE = "maps"  # /maps pagination; id: the page to show
+    MAP = "map"  # open a stored map privately; id: the map
+    CURATED = "curated"  # open a bundled map privately; id: its bundled_number
     ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
     ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
     SHARE = "share"  # post an answer in the channel; id: the answer
@@ -297,18 +299,32 @@ def _footer_lines(view: MapView | ConceptView) -> str:
     return footer(view) if view.can_ask else f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
 
 
-def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card:
+def maps_card(listings: list[MapListing], page: int, *, title: str) -> Card:
+    """A page of the scope's maps, each a section with its Open button beside it."""
     pages = max(1, -(-len(listings) // MAPS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = listings[page * MAPS_PER_PAGE : (page + 1) * MAPS_PER_PAGE]
-    lines = []
+    drafts: list[_Draft] = [
+        _Text(f"## {literal(shorten(title, HEADING_MAX))}"),
+    ]
+    if not shown:
+        drafts.append(_Text("No maps yet."))
     for number, listing in enumerate(shown, start=page * MAPS_PER_PAGE + 1):
-        source = "curated" if listing.source is Source.BUNDLED else f"mapped by {listing.model}"
-        lines.append(
-            f"**{number}. {literal(shorten(listing.topic, 100))}** · "
-            f"{listing.opened} of {listing.total} opened · {source}"
+        if listing.source is Source.BUNDLED:
+            source = "curated"
+        else:
+            source = f"mapped by {literal(shorten(listing.model or 'Claude', MODEL_NAME_MAX))}"
+        ref = MapRef(listing.topic, map_id=listing.id)
+        if listing.id is None:
+            ref = MapRef(listing.topic, bundled=bundled_number(listing.key))
+        drafts.append(
+            _Section(
+                open_map_control(ref),
+                f"**{number}. ",
+                Said(listing.topic, HEADING_MAX, TITLE_FLOOR),
+                f"**\n-# {listing.opened} of {listing.total} opened · {source}",
+            )
         )
-    heading = f"## Maps in {literal(shorten(scope_name, HEADING_MAX))}"
     controls = [
         Control(Action.PAGE, page - 1, "Previous", disabled=page == 0),
         Control(Action.PAGE, page + 1, "Next", disabled=page >= pages - 1),
@@ -318,14 +334,33 @@ def maps_card(listings: list[MapListing], page: int, *, scope_name: str) -> Card
         controls[0] = Control(Action.PAGE, pages + 1, "Previous", disabled=True)
     if page >= pages - 1:
         controls[1] = Control(Action.PAGE, pages + 2, "Next", disabled=True)
-    return _assemble(
-        [
-            _Text(heading + "\n", "\n".join(lines) or "No maps yet."),
-            _Text(f"-# Page {page + 1} of {pages} · /explore a topic to open its map"),
-            Row(tuple(controls)),
-        ],
-        MAP_COLOURS[0],
-    )
+    drafts += [
+        _Text(f"-# Page {page + 1} of {pages} · Open a map, or /explore a topic"),
+        Row(tuple(controls)),
+    ]
+    return _assemble(drafts, MAP_COLOURS[0])
+
+
+def open_map_control(ref: MapRef, label: str = OPEN_LABEL) -> Control:
+    """A button that opens ``ref``'s map privately for whoever presses it."""
+    style = discord.ButtonStyle.primary
+    if ref.map_id is not None:
+        return Control(Action.MAP, ref.map_id, label, style)
+    assert ref.bundled is not None
+    return Control(Action.CURATED, ref.bundled, label, style)
+
+
+def suggestions_card(message: str, refs: list[MapRef]) -> Card:
+    """``message`` (why the topic asked for cannot be mapped now), then buttons that open
+    the closest maps there are."""
+    drafts: list[_Draft] = [_Text(message)]
+    if refs:
+        buttons = tuple(
+            open_map_control(ref, shorten(ref.topic, BUTTON_LABEL_MAX))
+            for ref in refs[:BUTTONS_PER_ROW]
+        )
+        drafts += [_Text("-# Maps you can open now:"), Row(buttons)]
+    return _assemble(drafts, MAP_COLOURS[0])
 
 
 def answer_card(

@@ -13,12 +13,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.errors import KinapseError, NotFound
+from bot.errors import KinapseError, LimitReached, NoGenerator, NotFound
 from bot.models import TOPIC_MAX, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
-from bot.replies import send_private
-from bot.views import map_new_topic, message_kwargs, scope_name, scope_of
+from bot.replies import describe, send_private
+from bot.views import map_new_topic, maps_title, message_kwargs, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -29,16 +29,22 @@ Interaction = discord.Interaction["KinapseBot"]
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
 TOP_USERS_SHOWN = 5
+SUGGESTIONS_SHOWN = 5  # one row of buttons
 # Discord's upload limit for a bot's message without a boosted server.
 ATTACHMENT_MAX = 10 * 1024 * 1024
 
 
 class ExploreCog(commands.Cog):
+    """/explore, /maps and /export work wherever a member can reach Kinapse: servers that
+    installed it, and (installed to a member's account) DMs, group DMs and any server."""
+
     def __init__(self, bot: KinapseBot) -> None:
         self.bot = bot
         self.explorer = bot.explorer
 
     @app_commands.command(name="explore")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
     async def explore(
         self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
@@ -54,9 +60,24 @@ class ExploreCog(commands.Cog):
             await self._start(interaction, response.message_id, concept_map.id)
             return
 
-        # What stands in the way is answered privately, before anyone waits.
-        await self.explorer.check_can_generate(scope, interaction.user.id, topic)
+        # What stands in the way is answered privately, before anyone waits, with what
+        # can be opened instead.
+        try:
+            await self.explorer.check_can_generate(scope, interaction.user.id, topic)
+        except (NoGenerator, LimitReached) as exc:
+            await self._suggest(interaction, topic, exc)
+            return
         await map_new_topic(interaction, topic)
+
+    async def _suggest(
+        self, interaction: Interaction, topic: str, refused: NoGenerator | LimitReached
+    ) -> None:
+        """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
+        # The buttons stand in for NoGenerator's list of available topics.
+        why = refused.message if isinstance(refused, NoGenerator) else describe(refused)
+        refs = await self.explorer.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
+        card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
+        await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:
         if message_id is None:
@@ -81,13 +102,17 @@ class ExploreCog(commands.Cog):
         return [app_commands.Choice(name=topic, value=topic) for topic in topics]
 
     @app_commands.command(name="maps")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def maps(self, interaction: Interaction) -> None:
         """List this server's maps, most explored first."""
         listings = await self.explorer.list_maps(scope_of(interaction))
-        card = cards.maps_card(listings, 0, scope_name=scope_name(interaction))
+        card = cards.maps_card(listings, 0, title=maps_title(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     @app_commands.command(name="export")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.rename(format_="format")
     @app_commands.describe(
         topic="The map to export, with everything explored of it so far",
@@ -125,6 +150,9 @@ class ExploreCog(commands.Cog):
         name="kinapse",
         description="Manage Kinapse in this server",
         guild_only=True,
+        # A server's settings are its own: only where the server installed Kinapse.
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
@@ -190,6 +218,8 @@ class ExploreCog(commands.Cog):
             f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
             f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
         ]
+        if self.explorer.generator is None:
+            lines.append(f"Generation is off: {self.explorer.generation_off}.")
         if top:
             # Mentions render as names and, with allowed mentions off, ping nobody.
             lines.append("Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top))

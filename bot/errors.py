@@ -52,5 +52,13 @@ class LimitReached(KinapseError):
         self.retry_at = retry_at
 
 
-class ConfigError(Exception):
+class StartupError(Exception):
+    """Something the bot cannot start with: a setting, a file or a folder.
+
+    The message is one line naming the variable or path and what is wrong;
+    ``python -m bot`` prints it and exits with status 2, never a traceback.
+    """
+
+
+class ConfigError(StartupError):
     """A missing or malformed setting; the message names the variable."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
@@ -72,8 +73,11 @@ LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadli
 AVAILABLE_TOPICS_SHOWN = 10
 AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
+# Words too common to make two topics alike ("History of Rome", "Theory of Mind").
+LINKING_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "for", "to", "with", "vs"})
 
 Clock = Callable[[], float]
+NO_KEY = "ANTHROPIC_API_KEY is not set"
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,16 @@ class Slots:
 
 
 @dataclass(frozen=True)
+class MapRef:
+    """A map a button can open: one stored for the scope, or a bundled one it has not opened
+    (which has no row yet, so its button carries ``bundled_number``)."""
+
+    topic: str
+    map_id: int | None = None
+    bundled: int | None = None
+
+
+@dataclass(frozen=True)
 class AnswerView:
     """An answer and the card it answers: a concept, or the map's overview."""
 
@@ -204,11 +218,14 @@ class Explorer:
         generator: Generator | None = None,
         *,
         clock: Clock = time.time,
+        generation_off: str = NO_KEY,
     ) -> None:
         self.storage = storage
         self.bundled = bundled
         self.settings = settings
         self.generator = generator
+        # Why there is no generator, as the end of a sentence members read.
+        self.generation_off = generation_off
         self.clock = clock
         # Single flight: one generation per concept (ids are unique across scopes)
         # and per (scope, topic key). Entries leave when their task ends.
@@ -268,9 +285,7 @@ class Explorer:
         """Raise what stands in the way of generating a new map, before anyone waits."""
         if self.generator is None:
             available = self.available_topics(AVAILABLE_TOPICS_SHOWN)
-            raise NoGenerator(
-                "New topics need Claude, and ANTHROPIC_API_KEY is not set.", available
-            )
+            raise NoGenerator(f"New topics need Claude, and {self.generation_off}.", available)
         await self._check_refusal(scope, f"map:{topic_key(topic)}")
         if (scope, topic_key(topic)) not in self._map_flights:
             await self._check_limits(scope, user_id)
@@ -345,10 +360,14 @@ class Explorer:
         """
         stored = await self.find_stored(scope, topic)
         if stored is not None:
-            tree = await stored_tree(self.storage, stored)
-            return tree.model_copy(update={"as_of": self._as_of(stored)})
+            return await self.tree_of(stored)
         bundled = self.bundled.find(topic_key(topic))
         return MapTree.of_bundled(bundled) if bundled is not None else None
+
+    async def tree_of(self, concept_map: ConceptMap) -> MapTree:
+        """A stored map with every concept stored at every depth, and its curated date."""
+        tree = await stored_tree(self.storage, concept_map)
+        return tree.model_copy(update={"as_of": self._as_of(concept_map)})
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         """The scope's maps, then bundled maps it has not opened yet; most explored first."""
@@ -366,35 +385,60 @@ class Explorer:
         return [m.topic for m in self.bundled.maps[:limit]]
 
     async def autocomplete(self, scope: int, text: str) -> list[str]:
-        """Topics for /explore: best matches first (prefix, then word prefix, then substring)."""
+        """Topics for /explore: best matches first (prefix, then word prefix, then substring).
+
+        Nothing typed yet: the topic chips (``chips``).
+        """
         needle = search_key(text)
+        if not needle:
+            return await self.chips(scope)
+        ranked = _rank_by_match(needle, await self._names(scope))
+        return [topic[:CHOICE_NAME_MAX] for topic in ranked[:AUTOCOMPLETE_MAX]]
+
+    async def chips(self, scope: int) -> list[str]:
+        """What to offer before anything is typed: the scope's most explored maps, then the
+        bundled ones it has not opened."""
+        listings = await self.list_maps(scope)
+        return [listing.topic[:CHOICE_NAME_MAX] for listing in listings[:AUTOCOMPLETE_MAX]]
+
+    async def nearest(self, scope: int, text: str, limit: int) -> list[MapRef]:
+        """Maps to offer instead of a topic that cannot be generated now: those autocomplete
+        would offer for ``text``, then those sharing a word with it, then the chips."""
+        names = await self._names(scope)
+        needle = search_key(text)
+        topics = _rank_by_match(needle, names) if needle else []
+        topics += _rank_by_shared_words(needle, names)
+        topics += await self.chips(scope)
+        chosen = list(dict.fromkeys(topics))[:limit]  # first occurrence wins, order kept
+        return [ref for topic in chosen if (ref := await self.ref(scope, topic)) is not None]
+
+    async def ref(self, scope: int, topic: str) -> MapRef | None:
+        """What a button needs to open ``topic``'s map in ``scope``."""
+        stored = await self.find_stored(scope, topic)
+        if stored is not None:
+            return MapRef(stored.topic, map_id=stored.id)
+        bundled = self.bundled.find(search_key(topic))
+        if bundled is None:
+            return None
+        return MapRef(bundled.topic, bundled=bundled_number(bundled.key))
+
+    async def open_bundled(self, scope: int, number: int) -> ConceptMap:
+        """The scope's copy of the bundled map ``bundled_number`` names, made on first use."""
+        bundled = next((m for m in self.bundled.maps if bundled_number(m.key) == number), None)
+        if bundled is None:
+            raise NotFound("That curated map is no longer shipped; run /maps again.")
+        concept_map = await self.lookup(scope, bundled.topic)
+        assert concept_map is not None  # a bundled topic always has a map
+        return concept_map
+
+    async def _names(self, scope: int) -> dict[str, list[str]]:
+        """Every topic the scope can open, with the keys that find it."""
         names: dict[str, list[str]] = {}
         for topic, keys in self.bundled.names():
             names.setdefault(topic, []).extend(keys)
         for topic, key in await self.storage.topics(scope):
             names.setdefault(topic, []).append(key)
-
-        def rank(keys: list[str]) -> int | None:
-            if not needle:
-                return 0
-            best: int | None = None
-            for key in keys:
-                if key.startswith(needle):
-                    score = 0
-                elif any(word.startswith(needle) for word in key.split()):
-                    score = 1
-                elif needle in key:
-                    score = 2
-                else:
-                    continue
-                best = score if best is None else min(best, score)
-            return best
-
-        ranked = [
-            (score, topic) for topic, keys in names.items() if (score := rank(keys)) is not None
-        ]
-        ranked.sort(key=lambda item: (item[0], item[1].casefold()))
-        return [topic[:CHOICE_NAME_MAX] for _, topic in ranked[:AUTOCOMPLETE_MAX]]
+        return names
 
     # -- concepts -------------------------------------------------------------
 
@@ -445,7 +489,7 @@ class Explorer:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
-                    "Sub-concepts need Claude, and ANTHROPIC_API_KEY is not set.",
+                    f"Sub-concepts need Claude, and {self.generation_off}.",
                     self.available_topics(AVAILABLE_TOPICS_SHOWN),
                 )
             async with self._limits:
@@ -910,6 +954,44 @@ async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
         overview=concept_map.overview,
         concepts=await down(await storage.key_concepts(concept_map.id)),
     )
+
+
+def bundled_number(key: str) -> int:
+    """A bundled map's number in custom_ids: stable across restarts and new map files
+    (a position in the list would shift), and within ID_DIGITS (56 bits, 17 digits)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+
+
+def _rank_by_match(needle: str, names: dict[str, list[str]]) -> list[str]:
+    """Topics whose keys start with ``needle``, then have a word that does, then contain it."""
+
+    def rank(keys: list[str]) -> int | None:
+        best: int | None = None
+        for key in keys:
+            if key.startswith(needle):
+                score = 0
+            elif any(word.startswith(needle) for word in key.split()):
+                score = 1
+            elif needle in key:
+                score = 2
+            else:
+                continue
+            best = score if best is None else min(best, score)
+        return best
+
+    ranked = [(score, topic) for topic, keys in names.items() if (score := rank(keys)) is not None]
+    ranked.sort(key=lambda item: (item[0], item[1].casefold()))
+    return [topic for _, topic in ranked]
+
+
+def _rank_by_shared_words(needle: str, names: dict[str, list[str]]) -> list[str]:
+    """Topics sharing words with ``needle``, the most shared first."""
+    words = set(needle.split()) - LINKING_WORDS
+    shared = [
+        (max(len(words & set(key.split())) for key in keys), topic) for topic, keys in names.items()
+    ]
+    shared.sort(key=lambda item: (-item[0], item[1].casefold()))
+    return [topic for count, topic in shared if count > 0]
 
 
 def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:

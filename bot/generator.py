@@ -107,6 +107,7 @@ class Generator(Protocol):
 MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500 tokens of JSON
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
+STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
 PROBLEMS_SHOWN = 8  # validation problems quoted back to Claude in the repair request
 # An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
 ASK_MAX_TOKENS = 1024
@@ -221,6 +222,29 @@ class AnthropicGenerator:
         self._ask_system: list[TextBlockParam] = [
             {"type": "text", "text": ask_system, "cache_control": {"type": "ephemeral"}}
         ]
+
+    async def check(self) -> str | None:
+        """Why generation cannot work with this key and model, or None when it can.
+
+        One cheap call (the model's description). A network problem or an API
+        hiccup may pass, so it is only logged and generation stays on.
+        """
+        try:
+            await self._client.with_options(
+                max_retries=0, timeout=STARTUP_CHECK_TIMEOUT
+            ).models.retrieve(self.model)
+        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
+            return "the bot's Anthropic API key was rejected"
+        except anthropic.NotFoundError:
+            return f"the model {self.model} (KINAPSE_MODEL) is unknown to the Anthropic API"
+        except anthropic.APIStatusError as exc:
+            log.warning("Could not check the Anthropic key and model: HTTP %s", exc.status_code)
+        except anthropic.APIConnectionError as exc:
+            log.warning(
+                "Could not reach the Anthropic API to check the key and model: %s",
+                type(exc.__cause__ or exc).__name__,
+            )
+        return None
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -9,9 +9,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from bot.errors import StartupError
 from bot.models import BundledMap, TopicError, topic_key
 
 log = logging.getLogger(__name__)
+
+
+class MapsFolderMissing(StartupError):
+    """The bundled maps folder is not there."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,15 @@ class BundledMaps:
 
     @classmethod
     def load(cls, folder: Path) -> BundledMaps:
-        """Load every ``*.yaml`` in ``folder``; a bad file is logged and skipped."""
+        """Load every ``*.yaml`` in ``folder``; a bad file is logged and skipped.
+
+        Raises ``MapsFolderMissing`` when ``folder`` is not a folder: a bot
+        started with a mistyped KINAPSE_MAPS_DIR should say so, not run empty.
+        """
+        if not folder.is_dir():
+            raise MapsFolderMissing(
+                f"{folder}: the bundled maps folder does not exist (KINAPSE_MAPS_DIR)"
+            )
         loaded = cls()
         for path in sorted(folder.glob("*.yaml")):
             try:

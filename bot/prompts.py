@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import StartupError
+
 log = logging.getLogger(__name__)
 
 PROMPT_SUFFIX = ".md"
 
 
-class PromptError(Exception):
+class PromptError(StartupError):
     """A prompt file that cannot be used, or a render with the wrong values."""
 
 
@@ -104,9 +106,16 @@ def load_prompts(directory: Path) -> Prompts:
     templates: dict[str, Template] = {}
     for path in sorted(directory.glob(f"*{PROMPT_SUFFIX}")):
         name = path.name.removesuffix(PROMPT_SUFFIX)
-        text = path.read_text(encoding="utf-8").strip()
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PromptError(f"prompt {name!r} ({path}) cannot be read: {exc}") from None
         if not text:
             raise PromptError(f"prompt {name!r} ({path}) is empty")
-        templates[name] = Template(name, text, placeholders_of(text, name=name))
+        try:
+            placeholders = placeholders_of(text, name=name)
+        except PromptError as exc:
+            raise PromptError(f"{exc} in {path}") from None
+        templates[name] = Template(name, text, placeholders)
     log.debug("Loaded prompts %s from %s", sorted(templates), directory)
     return Prompts(templates)

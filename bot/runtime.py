@@ -9,17 +9,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from bot.config import Settings
-from bot.explorer import Explorer
-from bot.generator import AnthropicGenerator, Generator
+from bot.explorer import NO_KEY, Explorer
+from bot.generator import Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
 from bot.storage import open_storage
 
 log = logging.getLogger(__name__)
+
+
+# HTTP client libraries log every request line, proxy URLs with their user and password
+# included: they never speak below WARNING, whatever the bot's own level.
+QUIET_LOGGERS = ("httpx", "httpcore", "anthropic", "aiohttp.access", "urllib3")
+_CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@")
+
+
+class RedactCredentials(logging.Filter):
+    """Replaces ``user:password@`` in any URL of a log line with ``***@``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _CREDENTIALS_IN_URL.sub("***@", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def setup_logging(settings: Settings, *, preview: bool = False) -> None:
@@ -36,21 +54,37 @@ def setup_logging(settings: Settings, *, preview: bool = False) -> None:
         level = max(level, logging.WARNING)
         discord_level = logging.ERROR
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactCredentials())
     # discord.py's gateway chatter is noise at INFO.
     logging.getLogger("discord").setLevel(discord_level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextlib.asynccontextmanager
-async def open_generator(settings: Settings) -> AsyncIterator[Generator | None]:
-    """The Anthropic generator when a key is set, else None (bundled and stored maps only)."""
+async def open_generator(settings: Settings) -> AsyncIterator[tuple[Generator | None, str]]:
+    """The Anthropic generator when a key is set and works, else None with the reason why
+    (bundled and stored maps only).
+
+    One cheap API call checks the key and the model at startup: a rejected key or
+    an unknown model turns generation off; a network problem only warns.
+    """
     if settings.anthropic_api_key is None:
         # A mode, not a fault: the preview and a curated-maps-only bot run this way.
         log.info("ANTHROPIC_API_KEY is not set: serving bundled and stored maps only")
-        yield None
+        yield None, NO_KEY
         return
+    from bot.generator import AnthropicGenerator
+
     generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
     try:
-        yield generator
+        problem = await generator.check()
+        if problem is not None:
+            log.error("Generation is off: %s. Serving bundled and stored maps only.", problem)
+            yield None, problem
+        else:
+            yield generator, ""
     finally:
         await generator.aclose()
 
@@ -65,8 +99,10 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
         settings.database, pool_size=settings.database_pool_size, exclusive=True
     ) as storage:
         bundled = BundledMaps.load(settings.maps_dir)
-        async with open_generator(settings) as generator:
-            yield Explorer(storage, bundled, settings, generator)
+        async with open_generator(settings) as (generator, off_reason):
+            yield Explorer(
+                storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
+            )
 
 
 @contextlib.contextmanager

@@ -52,12 +52,22 @@ LABEL_DESCRIPTION_MAX = 100
 
 
 def scope_of(interaction: discord.Interaction) -> int:
-    """The guild, or the user in DMs: whose maps and expansions these are."""
-    return interaction.guild_id or interaction.user.id
+    """Whose maps and expansions these are: the server's where Kinapse is installed in it;
+    the member's own in DMs, group DMs, and servers where only they installed it (the
+    server's shared maps are not the bot's to write there)."""
+    if interaction.guild_id is None:
+        return interaction.user.id
+    if interaction.is_user_integration() and not interaction.is_guild_integration():
+        return interaction.user.id
+    return interaction.guild_id
 
 
-def scope_name(interaction: discord.Interaction) -> str:
-    return interaction.guild.name if interaction.guild else "your DMs"
+def maps_title(interaction: discord.Interaction) -> str:
+    """The heading of /maps: whose maps they are."""
+    if scope_of(interaction) == interaction.user.id:
+        return "Your maps"
+    name = interaction.guild.name if interaction.guild else None
+    return f"Maps in {name}" if name else "This server's maps"
 
 
 def layout(card: Card) -> discord.ui.LayoutView:
@@ -104,7 +114,7 @@ def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps|ask|askmap|share):(?P<target>{ID})",
+    template=rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|ask|askmap|share):(?P<target>{ID})",
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -510,8 +520,21 @@ async def home(interaction: Interaction, map_id: int) -> None:
 async def maps_page(interaction: Interaction, page: int) -> None:
     explorer = interaction.client.explorer
     listings = await explorer.list_maps(scope_of(interaction))
-    card = cards.maps_card(listings, page, scope_name=scope_name(interaction))
+    card = cards.maps_card(listings, page, title=maps_title(interaction))
     await interaction.response.edit_message(**message_kwargs(card, edit=True))
+
+
+async def open_map(interaction: Interaction, map_id: int) -> None:
+    """A /maps entry or a suggestion: the map's card in a private message of its own."""
+    view = await interaction.client.explorer.map_view(map_id, scope_of(interaction))
+    await show(interaction, None, None, view)
+
+
+async def open_curated(interaction: Interaction, number: int) -> None:
+    """The same for a bundled map the scope has not opened: copied into the scope first."""
+    explorer = interaction.client.explorer
+    concept_map = await explorer.open_bundled(scope_of(interaction), number)
+    await show(interaction, None, None, await explorer.map_view(concept_map.id))
 
 
 # -- questions ---------------------------------------------------------------------
@@ -623,6 +646,8 @@ HANDLERS = {
     Action.UP: up,
     Action.HOME: home,
     Action.PAGE: maps_page,
+    Action.MAP: open_map,
+    Action.CURATED: open_curated,
     Action.ASK: ask_about_concept,
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,

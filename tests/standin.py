@@ -191,6 +191,8 @@ class StandIn:
         self.requests: list[Request] = []
         # Answers every request once the queue is empty; None: a valid map or expansion.
         self.fallback: Reply | None = None
+        # How GET /v1/models/{model} answers (the bot's startup check): 200, or an error.
+        self.model_reply: Reply | None = None
         self.base_url = ""
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -214,6 +216,7 @@ class StandIn:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_get("/v1/models/{model}", self._model)
         # A request a test abandoned (deadline tests) must not hold up the teardown.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
@@ -241,6 +244,19 @@ class StandIn:
             return await self._stream(http, reply, body["model"])
         payload = reply.body if reply.body is not None else self._message(reply, body["model"])
         return web.json_response(payload, status=reply.status, headers=reply.headers)
+
+    async def _model(self, http: web.Request) -> web.Response:
+        reply = self.model_reply
+        if reply is not None and reply.body is not None:
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+        model = http.match_info["model"]
+        info = {
+            "type": "model",
+            "id": model,
+            "display_name": model,
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        return web.json_response(info)
 
     async def _stream(self, http: web.Request, reply: Reply, model: str) -> web.StreamResponse:
         """The reply as the Messages API streams it: start, text deltas, delta, stop."""

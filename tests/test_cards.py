@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import cards
 from bot.cards import Action, Status
-from bot.explorer import ConceptView, MapView
+from bot.explorer import ConceptView, MapRef, MapView, bundled_number
 from bot.models import ChildState, Concept, ConceptMap, Source
 from bot.text import width
 
@@ -185,19 +185,38 @@ def test_user_text_is_shown_literally():
     assert section_lines(card)[0] == r"**1 · \_x\_**"
 
 
-def test_maps_card_pages_ten_at_a_time_with_unique_ids():
+def test_maps_card_pages_ten_at_a_time_with_an_open_button_per_map():
     from bot.storage import MapListing
 
-    listings = [MapListing(f"Map {n}", f"map {n}", Source.BUNDLED, None, 0, 10) for n in range(23)]
-    first = cards.maps_card(listings, 0, scope_name="Guild")
-    assert len(first.texts[0].splitlines()) == 1 + 10  # the heading, then ten maps
-    assert [c.disabled for c in first.controls] == [True, False]
-    last = cards.maps_card(listings, 2, scope_name="Guild")
-    assert last.texts[0].splitlines()[1].startswith("**21. Map 20**")
-    assert [c.disabled for c in last.controls] == [False, True]
-    for card in (first, last, cards.maps_card(listings[:3], 0, scope_name="G")):
+    listings = [
+        MapListing(f"Map {n}", f"map {n}", Source.BUNDLED, None, 0, 10, id=n if n % 2 else None)
+        for n in range(23)
+    ]
+    first = cards.maps_card(listings, 0, title="Maps in Guild")
+    assert first.texts[0] == "## Maps in Guild"
+    assert len(first.texts) == 1 + 10 + 1  # the heading, ten maps, the page line
+    nav = [c for c in first.controls if c.action is cards.Action.PAGE]
+    assert [c.disabled for c in nav] == [True, False]
+    # A stored map opens by its row id; a bundled one not opened yet by its stable number.
+    opens = [c for c in first.controls if c.action is not cards.Action.PAGE]
+    assert [c.action for c in opens[:2]] == [cards.Action.CURATED, cards.Action.MAP]
+    assert opens[0].target == bundled_number("map 0") and opens[1].target == 1
+    last = cards.maps_card(listings, 2, title="Maps in Guild")
+    assert last.texts[1].startswith("**21. Map 20**")
+    assert [c.disabled for c in last.controls if c.action is cards.Action.PAGE] == [False, True]
+    for card in (first, last, cards.maps_card(listings[:3], 0, title="G")):
         ids = [c.custom_id for c in card.controls]
         assert len(ids) == len(set(ids))
+        assert card.component_count() <= cards.COMPONENTS_MAX
+
+
+def test_suggestions_card_offers_a_row_of_maps_to_open():
+    refs = [MapRef(f"Topic {n}", map_id=n) for n in range(1, 8)]
+    card = cards.suggestions_card("No map of **X** yet.", refs)
+    assert card.texts[0] == "No map of **X** yet."
+    assert [c.label for c in card.controls] == [f"Topic {n}" for n in range(1, 6)]
+    assert {c.custom_id for c in card.controls} == {f"kin:map:{n}" for n in range(1, 6)}
+    assert cards.suggestions_card("Nothing.", []).controls == []
 
 
 def test_custom_id_patterns_accept_only_short_ids():
@@ -205,6 +224,7 @@ def test_custom_id_patterns_accept_only_short_ids():
 
     button = CardButton.__discord_ui_compiled_template__
     assert button.fullmatch("kin:open:123") and button.fullmatch("kin:maps:0")
+    assert button.fullmatch("kin:map:7") and button.fullmatch(f"kin:curated:{2**56 - 1}")
     assert not button.fullmatch("kin:open:" + "9" * 19)  # beyond SQLite's integers
     assert not button.fullmatch("kin:open:-1") and not button.fullmatch("kin:drop:1")
     assert CardSelect.__discord_ui_compiled_template__.fullmatch("kin:pick:0")

@@ -121,7 +121,7 @@ async def test_two_processes_generate_once_and_a_dead_ones_lease_expires(
         await asyncio.gather(first.end(), second.end())
 
     settings = standin.settings(database=postgres_url, generation_deadline=DEADLINE)
-    async with open_storage(postgres_url) as storage, open_generator(settings) as generator:
+    async with open_storage(postgres_url) as storage, open_generator(settings) as (generator, _):
         left = await storage.get_concept(abandoned)
         assert left is not None and left.state is ChildState.PENDING
         # A later open, once the dead process's lease has run out.

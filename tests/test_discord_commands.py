@@ -6,8 +6,17 @@ import logging
 
 import pytest
 
-from bot.errors import NoGenerator
-from tests.harness import Kinapse, World, card_text, click_open, concept_lines, heading, texts
+from tests.harness import (
+    Kinapse,
+    World,
+    card_text,
+    click_open,
+    concept_lines,
+    heading,
+    labels,
+    sections,
+    small_lines,
+)
 
 
 def handled(world: World) -> list[type]:
@@ -23,12 +32,25 @@ async def test_autocomplete_offers_matching_bundled_topics(world: World, kinapse
     assert all(c["value"] == c["name"] for c in choices)
 
 
-async def test_autocomplete_with_empty_input_offers_the_bundled_topics(
-    world: World, kinapse: Kinapse
-):
-    choices = await world.alice.autocomplete(world.channel, "explore", "topic", "")
-    topics = sorted(m.topic for m in kinapse.bundled.maps)
-    assert sorted(c["name"] for c in choices) == topics[:25]
+async def test_autocomplete_with_empty_input_offers_topic_chips(world: World, kinapse: Kinapse):
+    """Focusing the field sends an empty value: the server's most explored maps come
+    first, then its other maps, then the bundled ones it has not opened."""
+    bundled = kinapse.bundled.find("blockchain")
+    message = (await world.alice.slash(world.channel, "explore", topic="Blockchain")).response
+    await click_open(world.alice, message, bundled.concepts[0].title)
+    await world.alice.slash(world.channel, "explore", topic="Quantum Knitting")
+
+    choices = await world.bob.autocomplete(world.channel, "explore", "topic", "")
+    names = [c["name"] for c in choices]
+    rest = sorted((m.topic for m in kinapse.bundled.maps if m.topic != "Blockchain"), key=str.lower)
+    assert names == ["Blockchain", "Quantum Knitting", *rest][:25]
+    # Another server has explored nothing: its chips are the bundled maps.
+    other = world.env.create_guild(name="Other")
+    carol = other.add_member(world.env.create_user("carol"))
+    chips = await carol.autocomplete(other.create_text_channel("x"), "explore", "topic", "  ")
+    assert [c["name"] for c in chips] == sorted(
+        (m.topic for m in kinapse.bundled.maps), key=str.lower
+    )
 
 
 async def test_autocomplete_finds_an_alias_and_this_servers_generated_maps(
@@ -57,26 +79,71 @@ async def test_maps_lists_most_explored_first_and_pages(world: World, kinapse: K
     result = await world.bob.slash(world.channel, "maps")
     listing = result.response
     assert result.ephemeral
-    lines = texts(listing)[0].splitlines()[1:]
-    assert lines[0].startswith("**1. Blockchain**") and "1 of" in lines[0]
-    assert "curated" in lines[0]
-    assert len(lines) == min(10, len(kinapse.bundled.maps))
+    assert heading(listing) == "Maps in Kinapse Test"
+    entries = [line for line, _ in sections(listing)]
+    assert entries[0] == "1. Blockchain"
+    total = sum(1 + len(c.children or []) for c in bundled.concepts)
+    assert small_lines(listing)[0] == f"1 of {total} opened · curated"
+    assert len(entries) == min(10, len(kinapse.bundled.maps))
     if len(kinapse.bundled.maps) > 10:
         after = (await world.bob.click(listing, label="Next")).response
-        assert texts(after)[0].splitlines()[1].startswith("**11. ")
+        assert sections(after)[0][0].startswith("11. ")
         before = (await world.bob.click(after, label="Previous")).response
-        assert texts(before)[0].splitlines()[1] == lines[0]
+        assert sections(before)[0][0] == entries[0]
+
+
+async def test_a_maps_entry_opens_its_map_privately(world: World, kinapse: Kinapse):
+    """Both kinds of entry: a map the server has stored, and a bundled map it has not opened
+    (which has no row yet); the buttons still work after a restart."""
+    await world.alice.slash(world.channel, "explore", topic="Blockchain")
+    listing = (await world.bob.slash(world.channel, "maps")).response
+    [(_, stored_button)] = [(t, b) for t, b in sections(listing) if t == "1. Blockchain"]
+    unopened = next(t for t, _ in sections(listing) if t != "1. Blockchain")
+    topic = unopened.split(". ", 1)[1]
+    assert await kinapse.storage.find_map(world.guild.id, topic.casefold()) is None
+
+    await kinapse.restart(world.env)
+    opened = await world.bob.click(listing, custom_id=stored_button["custom_id"])
+    assert opened.ephemeral and heading(opened.response) == "Blockchain"
+    assert opened.response.id != listing.id  # a message of its own; the list stays
+
+    [(_, button)] = [(t, b) for t, b in sections(listing) if t == unopened]
+    result = await world.bob.click(listing, custom_id=button["custom_id"])
+    assert result.ephemeral and heading(result.response) == topic
+    stored = await kinapse.storage.find_map(world.guild.id, topic.casefold())
+    assert stored is not None  # copied into the server on first open, as /explore does
+
+    # bob drives his private card: its Open buttons move it in place.
+    first = kinapse.bundled.find(topic.casefold()).concepts[0]
+    moved = await click_open(world.bob, result.response, first.title)
+    assert heading(moved.response) == first.title and moved.response.id == result.response.id
 
 
 @pytest.mark.no_generator
-async def test_new_topic_without_api_key_names_the_setting_and_the_maps(
+async def test_new_topic_without_api_key_offers_the_nearest_maps_to_open(
     world: World, kinapse: Kinapse
 ):
-    result = await world.alice.slash(world.channel, "explore", topic="Quantum Knitting")
+    result = await world.alice.slash(world.channel, "explore", topic="Agents of change")
     assert result.ephemeral
-    text = result.response.content
-    assert "ANTHROPIC_API_KEY" in text and "AI Agents" in text
-    assert handled(world) == [NoGenerator]
+    assert card_text(result.response).startswith(
+        "No map of Agents of change yet. New topics need Claude, and ANTHROPIC_API_KEY is not set."
+    )
+    # Shared words first ("agents"), then the chips; one row of buttons.
+    offered = labels(result.response)
+    assert offered[0] == "AI Agents" and len(offered) == 5
+    assert handled(world) == []  # a suggestion, not an error
+
+    opened = await world.alice.click(result.response, label="AI Agents")
+    assert opened.ephemeral and heading(opened.response) == "AI Agents"
+
+    # What autocomplete would offer comes first: a half-typed topic finds its map.
+    typed = await world.alice.slash(world.channel, "explore", topic="blockch")
+    assert labels(typed.response)[0] == "Blockchain"
+    opened = await world.alice.click(typed.response, label="Blockchain")
+    assert heading(opened.response) == "Blockchain"
+    # Nothing alike: the chips, the server's maps first.
+    nothing = await world.alice.slash(world.channel, "explore", topic="Photosynthesis")
+    assert labels(nothing.response)[:2] == ["AI Agents", "Blockchain"]
 
 
 @pytest.mark.no_generator

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, NoGenerator
-from bot.explorer import ConceptView, Explorer, MapView
+from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound
+from bot.explorer import ConceptView, Explorer, MapRef, MapView, bundled_number
 from bot.maps import BundledMaps
 from bot.models import ChildState, Source, TopicError
 from bot.storage import Storage
@@ -376,9 +376,32 @@ async def test_autocomplete_returns_at_most_25(explorer: Explorer, storage: Stor
         )
     choices = await explorer.autocomplete(GUILD_A, "topic")
     assert choices == [f"Topic {n:02d}" for n in range(1, 26)]
-    everything = await explorer.autocomplete(GUILD_A, "")
-    assert len(everything) == 25
-    assert everything[0] == "Language Acquisition"
+    chips = await explorer.autocomplete(GUILD_A, "")
+    assert len(chips) == 25
+    assert chips[0] == "Topic 01"  # the server's own maps before the bundled ones
+
+
+async def test_nearest_maps_by_match_then_shared_words_then_chips(
+    explorer: Explorer, storage: Storage
+) -> None:
+    llm = await explorer.lookup(GUILD_A, "LLM")
+    assert llm is not None
+    refs = await explorer.nearest(GUILD_A, "large", 3)
+    assert refs[0] == MapRef("Large Language Models", map_id=llm.id)
+    assert refs[1].bundled == bundled_number("language acquisition")  # not opened: no row
+    # No match as typed: the most words in common first ("of" and "the" count for nothing),
+    # then the chips (the server's maps first).
+    shared = await explorer.nearest(GUILD_A, "Sign of the times in language", 4)
+    assert [r.topic for r in shared] == [
+        "Sign Language",
+        "Language Acquisition",
+        "Large Language Models",
+        "Macroeconomics",
+    ]
+    opened = await explorer.open_bundled(GUILD_A, shared[0].bundled)
+    assert opened.topic == "Sign Language" and opened.scope == GUILD_A
+    with pytest.raises(NotFound):
+        await explorer.open_bundled(GUILD_A, 12345)
 
 
 async def test_list_maps_most_explored_first(explorer: Explorer) -> None:

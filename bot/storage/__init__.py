@@ -17,12 +17,12 @@ from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
     DatabaseInUse,
-    DatabaseUnreachable,
     MapListing,
     SchemaTooNew,
     ScopeSettings,
     Storage,
     StorageError,
+    StorageUnavailable,
     Transaction,
     UsageTotals,
 )
@@ -30,12 +30,12 @@ from bot.storage.store import (
 __all__ = [
     "SCHEMA_VERSION",
     "DatabaseInUse",
-    "DatabaseUnreachable",
     "MapListing",
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",
     "StorageError",
+    "StorageUnavailable",
     "Transaction",
     "UsageTotals",
     "is_postgres_url",

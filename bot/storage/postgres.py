@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.storage.migrations import Dialect
-from bot.storage.store import DatabaseUnreachable, Row, Storage, Transaction
+from bot.storage.store import Row, Storage, StorageUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,9 @@ class PostgresStorage(Storage):
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The driver's message names the host or the refusal, never the password.
-            raise DatabaseUnreachable(f"Could not use PostgreSQL at {redact(url)}: {exc}") from exc
+            raise StorageUnavailable(
+                f"{redact(url)}: cannot use the PostgreSQL database ({exc})"
+            ) from None
         try:
             storage = cls(url, pool)
             await storage.migrate()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.storage.migrations import Dialect
-from bot.storage.store import DatabaseInUse, Row, Storage, Transaction
+from bot.storage.store import DatabaseInUse, Row, Storage, StorageUnavailable, Transaction
 
 BUSY_TIMEOUT_MS = 5_000
 LOCK_SUFFIX = ".lock"
@@ -63,7 +64,10 @@ class SqliteStorage(Storage):
     @classmethod
     @asynccontextmanager
     async def connect(cls, path: Path, *, exclusive: bool = False) -> AsyncIterator[Self]:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unavailable(path, exc) from None
         with _process_lock(path) if exclusive else contextlib.nullcontext():
             async with cls._connected(path) as storage:
                 yield storage
@@ -71,11 +75,17 @@ class SqliteStorage(Storage):
     @classmethod
     @asynccontextmanager
     async def _connected(cls, path: Path) -> AsyncIterator[Self]:
-        writer = await _connect(path)
+        try:
+            writer = await _connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise _unavailable(path, exc) from None
         try:
             storage = cls(path, writer)
-            await storage.migrate()
-            storage._reader = await _connect(path)  # after migrating: it sees the schema
+            try:
+                await storage.migrate()
+                storage._reader = await _connect(path)  # after migrating: it sees the schema
+            except (OSError, sqlite3.Error) as exc:
+                raise _unavailable(path, exc) from None
             try:
                 yield storage
             finally:
@@ -150,7 +160,11 @@ def _process_lock(path: Path) -> Iterator[None]:
     the lock when the process ends, however it ends.
     """
     lock_path = path.with_name(path.name + LOCK_SUFFIX)
-    with lock_path.open("a") as lock_file:
+    try:
+        lock_file = lock_path.open("a")
+    except OSError as exc:
+        raise _unavailable(lock_path, exc) from None
+    with lock_file:
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -166,10 +180,33 @@ def _process_lock(path: Path) -> Iterator[None]:
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path, isolation_level=None)
-    db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
-    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await db.execute("PRAGMA journal_mode = WAL")
-    # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
-    await db.execute("PRAGMA synchronous = NORMAL")
-    await db.execute("PRAGMA foreign_keys = ON")
+    try:
+        db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        # Reads the schema: a file that is not SQLite, or is truncated, fails here, not later.
+        # Closed at once: an unfinished SELECT would hold a read snapshot for good.
+        async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:
+            await cursor.fetchone()
+    except BaseException:
+        # aiosqlite's worker thread keeps the process alive until the connection closes.
+        await db.close()
+        raise
     return db
+
+
+def _unavailable(path: Path, exc: OSError | sqlite3.Error) -> StorageUnavailable:
+    """One line naming the file and what is wrong with it."""
+    if isinstance(exc, OSError):
+        what = exc.strerror or type(exc).__name__
+        where = exc.filename or path
+        return StorageUnavailable(f"{where}: cannot open the database folder or file ({what})")
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        what = f"not a usable SQLite database ({text}); restore a backup or move it away"
+    else:
+        what = f"cannot be used as the database ({text})"
+    return StorageUnavailable(f"{path}: {what}")

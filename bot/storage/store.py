@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.errors import StartupError
 from bot.models import (
     Answer,
     BundledConcept,
@@ -38,7 +39,7 @@ EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result wi
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
-class StorageError(RuntimeError):
+class StorageError(StartupError):
     """The database cannot be used; the message says why, in one line, safe to print."""
 
 
@@ -46,12 +47,16 @@ class SchemaTooNew(StorageError):
     """The database was written by a newer Kinapse; refusing to touch it."""
 
 
+class StorageUnavailable(StorageError):
+    """The database cannot be opened or used at all (not a database, corrupt, no access,
+    a PostgreSQL server that cannot be reached or refuses).
+
+    The message names the file or URL (without its password) and what is wrong, in one line.
+    """
+
+
 class DatabaseInUse(StorageError):
     """Another process has the SQLite file open; SQLite is not shared between processes."""
-
-
-class DatabaseUnreachable(StorageError):
-    """The PostgreSQL server refused or could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class MapListing:
     model: str | None
     opened: int
     total: int
+    id: int | None = None  # None: a bundled map the scope has not opened, so has no row
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
 LIST_MAPS = """
     SELECT m.topic, m.key, m.source, m.model,
            COALESCE(SUM(CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END), 0) AS opened,
-           COUNT(c.id)
+           COUNT(c.id), m.id
     FROM maps m LEFT JOIN concepts c ON c.map_id = m.id
     WHERE m.scope = ?
     GROUP BY m.id
@@ -390,7 +396,7 @@ class Storage(ABC):
 
     async def list_maps(self, scope: int) -> list[MapListing]:
         rows = await self._all(LIST_MAPS, (scope,))
-        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     async def topics(self, scope: int) -> list[tuple[str, str]]:
         """(topic, key) of every map stored for the scope."""

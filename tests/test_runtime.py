@@ -1,0 +1,80 @@
+"""The bot's lifetimes: the startup check of the key and model, and what logs may say."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.errors import NoGenerator
+from bot.runtime import RedactCredentials, open_explorer, setup_logging
+from tests.standin import StandIn, error
+
+
+def _settings(standin: StandIn, tmp_path: Path, **overrides) -> Settings:
+    return standin.settings(
+        database=tmp_path / "kinapse.db", maps_dir=PROJECT_ROOT / "maps", **overrides
+    )
+
+
+async def test_a_working_key_and_model_keep_generation_on(standin: StandIn, tmp_path: Path):
+    async with open_explorer(_settings(standin, tmp_path)) as explorer:
+        assert explorer.generator is not None
+        await explorer.check_can_generate(1, 2, "Photosynthesis")  # nothing stands in the way
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (error(401, "authentication_error", "invalid x-api-key"), "API key was rejected"),
+        (error(403, "permission_error", "not allowed"), "API key was rejected"),
+        (
+            error(404, "not_found_error", "model: nope"),
+            "claude-sonnet-4-6 (KINAPSE_MODEL) is unknown",
+        ),
+    ],
+)
+async def test_a_rejected_key_or_unknown_model_turns_generation_off_and_says_why(
+    standin: StandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture, reply, reason: str
+):
+    standin.model_reply = reply
+    with caplog.at_level(logging.ERROR, logger="bot.runtime"):
+        async with open_explorer(_settings(standin, tmp_path)) as explorer:
+            assert explorer.generator is None
+            with pytest.raises(NoGenerator) as raised:
+                await explorer.check_can_generate(1, 2, "Photosynthesis")
+    assert reason in str(raised.value) and "New topics need Claude" in str(raised.value)
+    assert any(reason in r.getMessage() for r in caplog.records)
+    assert not standin.requests  # no generation was tried
+
+
+async def test_an_unreachable_api_only_warns(
+    standin: StandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    settings = _settings(standin, tmp_path, anthropic_base_url="http://127.0.0.1:9")
+    with caplog.at_level(logging.WARNING, logger="bot.generator"):
+        async with open_explorer(settings) as explorer:
+            assert explorer.generator is not None
+    assert any("Could not reach the Anthropic API" in r.getMessage() for r in caplog.records)
+
+
+def test_credentials_in_urls_never_reach_the_log() -> None:
+    record = logging.LogRecord(
+        "httpx",
+        logging.WARNING,
+        __file__,
+        1,
+        "Proxy %s failed",
+        ("http://bob:hunter2@proxy:3128",),
+        None,
+    )
+    assert RedactCredentials().filter(record)
+    assert record.getMessage() == "Proxy http://***@proxy:3128 failed"
+
+
+def test_http_client_request_lines_stay_below_info(tmp_path: Path) -> None:
+    setup_logging(Settings(database=tmp_path / "k.db", log_level="DEBUG"))
+    for name in ("httpx", "httpcore", "anthropic"):
+        assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
