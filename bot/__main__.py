@@ -4,6 +4,7 @@ Commands:
   python -m bot                 run the bot on Discord (needs DISCORD_TOKEN)
   python -m bot sync            run, syncing the app commands even if unchanged
   python -m bot preview         run offline in a simulated Discord, in your browser
+  python -m bot db backup PATH  copy the SQLite database to a new file, safely while it runs
   python -m bot maps lint [PATH ...]
   python -m bot db copy SOURCE TARGET   a SQLite file to a postgresql:// URL, or back
   python -m bot maps export TOPIC [--format markdown|mermaid|opml|json|html] [--scope ID]
@@ -16,6 +17,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings
 from bot.errors import ConfigError, StartupError
@@ -76,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     copy = db_sub.add_parser("copy", help="copy every row into an empty database")
     copy.add_argument("source", help="a SQLite file or a postgresql:// URL")
     copy.add_argument("target", help="a SQLite file or a postgresql:// URL, empty")
+    backup = db_sub.add_parser("backup", help="copy the SQLite database, safely while it runs")
+    backup.add_argument("target", help="the new file to write the copy to")
     args = parser.parse_args(argv)
 
     try:
@@ -93,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db" and args.db_command == "backup":
+        return _backup(settings, Path(args.target))
     if args.command == "maps":
         from bot import authoring
 
@@ -137,6 +143,20 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _backup(settings: Settings, target: Path) -> int:
+    from bot.storage.sqlite import backup
+
+    if not isinstance(settings.database, Path):
+        raise StartupError(
+            "db backup copies a SQLite file; back up PostgreSQL with pg_dump (see README)"
+        )
+    counts = backup(settings.database, target)
+    size = target.stat().st_size
+    rows = ", ".join(f"{counts.get(t, 0):,} {t}" for t in ("maps", "concepts", "sessions"))
+    print(f"Backed up {settings.database} to {target} ({size / 1024:,.0f} KiB): {rows}.")
     return 0
 
 

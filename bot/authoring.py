@@ -36,7 +36,7 @@ from bot.models import (
 )
 from bot.render.export import ExportFormat, export
 from bot.storage import Storage
-from bot.text import clean_text
+from bot.text import clean_text, count_sentences
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
 BUNDLED_KEY_CONCEPTS = (5, 7)
@@ -57,55 +57,6 @@ MISSING = 1  # exit status: a problem found, or nothing to export
 
 
 # -- sentences ----------------------------------------------------------------
-
-# A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
-# then whitespace, then what can start a sentence: an uppercase letter (any
-# script, so "Øystein" too), a digit or an opening quote. "2.5 percent" and
-# "e.g. this" do not split; neither does a full stop after an initial or an
-# abbreviation (``_ends_sentence``).
-SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
-# Words written with a full stop that do not end a sentence ("Dr. Tunsjø", "Jan. 2025").
-_ABBREVIATIONS = (
-    "dr mr mrs ms prof st jr sr mt ft gen lt col capt gov sen rep rev vs cf al approx ca no "
-    "nos vol fig inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec"
-)
-ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
-# "T" in "William T. R. Fox", "U.S" in "U.S. Navy", "e.g" and "i.e": initials and dotted
-# abbreviations. The price: "Plan B." or "the U.S." cannot end a sentence that another follows.
-INITIALS = regex.compile(r"(?:\p{L}\.)*\p{L}")
-OPENING = "\"'“‘«(["
-
-
-def _ends_sentence(text: str, stop: int) -> bool:
-    """Whether the mark at ``stop`` ends a sentence, judged by the word it closes."""
-    if text[stop] != ".":
-        return True
-    word = text[:stop].rsplit(maxsplit=1)[-1].lstrip(OPENING) if text[:stop].strip() else ""
-    return not (INITIALS.fullmatch(word) or word.casefold() in ABBREVIATIONS)
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` by the ``SENTENCE_BREAK`` rule (none for a blank text).
-
-    A text that does not end with a full stop still ends a sentence: the linter
-    asks how many sentences an author wrote, not whether they punctuated the
-    last one.
-    """
-    text = text.strip()
-    sentences, start = [], 0
-    for match in SENTENCE_BREAK.finditer(text):
-        if _ends_sentence(text, match.start()):
-            sentences.append(text[start : match.end()].strip())
-            start = match.end()
-    if text[start:].strip():
-        sentences.append(text[start:].strip())
-    return sentences
-
-
-def count_sentences(text: str) -> int:
-    """How many sentences ``text`` has (0 for a blank text); see ``split_sentences``."""
-    return len(split_sentences(text))
-
 
 # Words that say little about what a sentence means, left out when sentences are compared.
 _STOPWORDS = (

@@ -42,6 +42,7 @@ ENV_FIELDS: dict[str, str] = {
     "KINAPSE_COOLDOWN_SECONDS": "cooldown_seconds",
     "KINAPSE_DAILY_TOKEN_BUDGET": "daily_token_budget",
     "KINAPSE_MAX_CONCURRENT_GENERATIONS": "max_concurrent_generations",
+    "KINAPSE_SESSION_DAYS": "session_days",
     "KINAPSE_DEFAULT_LANGUAGE": "default_language",
     "KINAPSE_LOG_LEVEL": "log_level",
     "DEV_GUILD_ID": "dev_guild_id",
@@ -73,6 +74,8 @@ class Settings(BaseModel):
     daily_token_budget: int = Field(default=200_000, ge=0)
     # Model calls one process makes at once; the rest wait their turn in order.
     max_concurrent_generations: int = Field(default=4, ge=1, le=100)
+    # A card's buttons keep their place this long after its last click; then Back forgets.
+    session_days: int = Field(default=90, ge=1, le=36_500)
     default_language: str = Field(default="en", min_length=2, max_length=35)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     dev_guild_id: int | None = None

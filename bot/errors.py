@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Usage
+from bot.models import Meaning, Usage
 
 
 class KinapseError(Exception):
@@ -42,6 +42,18 @@ class GenerationError(KinapseError):
 
 class Refused(GenerationError):
     """The model declined the request; remembered for that topic for a while."""
+
+
+class UnknownTopic(GenerationError):
+    """The model does not know the topic well enough to map it (made up, obscure, gibberish)."""
+
+
+class Ambiguous(GenerationError):
+    """The topic has several meanings; ``meanings`` are the candidates to choose from."""
+
+    def __init__(self, message: str, meanings: list[Meaning], usage: list[Usage]) -> None:
+        super().__init__(message, usage=usage)
+        self.meanings = meanings
 
 
 class LimitReached(KinapseError):

@@ -29,7 +29,14 @@ from bot.errors import (
     NotFound,
     Refused,
 )
-from bot.generator import AskRequest, ExpandRequest, Generated, Generator, Progress
+from bot.generator import (
+    AskRequest,
+    ExpandRequest,
+    Generated,
+    Generator,
+    OutlineNode,
+    Progress,
+)
 from bot.maps import BundledMaps
 from bot.models import (
     QUESTION_MAX,
@@ -50,7 +57,8 @@ from bot.models import (
     search_key,
     topic_key,
 )
-from bot.storage import MapListing, ScopeSettings, Storage
+from bot.render import MapPicture, Node, PictureCache, Renderer
+from bot.storage import MapListing, Pruned, ScopeSettings, Storage
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,8 @@ T = TypeVar("T")
 K = TypeVar("K")
 R = TypeVar("R")
 
+DAY = 86_400.0
+USAGE_KEPT_DAYS = 396  # 13 months: /kinapse usage shows this month, a year on is compared
 REFUSAL_MEMORY = 3600.0  # seconds a refused topic is answered from memory
 # Tokens a generation counts against its server's daily budget while it runs: the
 # output limit of one call (generator.MAX_TOKENS, 4,096) plus about 1,000 of prompt.
@@ -243,8 +253,30 @@ class Explorer:
         self._limits = asyncio.Lock()
         # Usage the database could not take yet (locked, full), oldest first.
         self._unrecorded: deque[Spent] = deque(maxlen=UNRECORDED_MAX)
+        # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
+        self.renderer = Renderer()
+        self.pictures = PictureCache()
 
     # -- maps -----------------------------------------------------------------
+
+    def map_picture(
+        self, concept_map: ConceptMap, highlight: int | None = None
+    ) -> asyncio.Future[MapPicture]:
+        """The picture of everything stored of the map, ``highlight`` (None: the topic)
+        and its path marked; one render per version, however many ask at once.
+
+        A map only grows (concepts are added, and opened ones stay opened), so the
+        counts of stored and opened concepts name its version.
+        """
+        key = (concept_map.id, concept_map.total, concept_map.opened, highlight)
+
+        async def draw() -> MapPicture:
+            concepts = await self.storage.map_concepts(concept_map.id)
+            opened = await self.storage.opened_ids(concept_map.id)
+            nodes = [Node(c.id, c.parent_id, c.title, c.id in opened) for c in concepts]
+            return await self.renderer.draw(concept_map.topic, nodes, highlight)
+
+        return self.pictures.get(key, draw)
 
     async def language(self, scope: int) -> str:
         stored = await self.storage.scope_settings(scope)
@@ -333,7 +365,8 @@ class Explorer:
         return await self.storage.create_map(
             scope=scope,
             key=key,
-            topic=topic,
+            # The canonical title ("Interest Rates" for "intrest rats") names the map.
+            topic=result.value.title or topic,
             language=language,
             overview=result.value.overview,
             source=Source.GENERATED,
@@ -533,6 +566,9 @@ class Explorer:
                     for c in view.path
                 ],
                 siblings=[s.title for s in siblings if s.id != concept.id],
+                outline=_outline(
+                    await self.storage.map_concepts(view.map.id), {c.id for c in view.path}
+                ),
             )
             result = await self._call(
                 scope,
@@ -567,12 +603,14 @@ class Explorer:
         concept_id: int | None = None,
         map_id: int | None = None,
         on_text: Progress | None = None,
+        on_queued: OnQueued | None = None,
     ) -> AnswerView:
         """Answer a question about a concept's card, or with ``map_id`` the map's overview.
 
         The same question about the same card (normalized) is answered from storage
         without a model call; a new one counts like a generation (cooldown, budget,
-        usage of kind ``ask``). ``on_text`` sees the answer as it is written.
+        usage of kind ``ask``). ``on_text`` sees the answer as it is written;
+        ``on_queued`` is awaited once if the answer has to wait for a free slot.
         """
         question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
         if len(question) < QUESTION_MIN:
@@ -608,7 +646,7 @@ class Explorer:
                             scope, user_id, view, question, key, subject, on_text, own
                         ),
                     )
-        return await self._follow(found, None)
+        return await self._follow(found, on_queued)
 
     async def _answer(
         self,
@@ -869,6 +907,34 @@ class Explorer:
         await self.storage.save_scope_settings(scope, updated)
         return updated
 
+    # -- upkeep ---------------------------------------------------------------
+
+    async def prune(self) -> Pruned:
+        """Forget sessions untouched for ``session_days``, expired refusals and old usage."""
+        now = self.clock()
+        pruned = await self.storage.prune(
+            sessions_before=now - self.settings.session_days * DAY,
+            now=now,
+            usage_before=now - USAGE_KEPT_DAYS * DAY,
+        )
+        log.info(
+            "Pruned %d sessions, %d refusals and %d usage rows",
+            pruned.sessions,
+            pruned.refusals,
+            pruned.usage,
+        )
+        return pruned
+
+    async def keep_tidy(self) -> None:
+        """Prune now and then once a day, for as long as the bot runs."""
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                # A busy or full database today is no reason to stop pruning tomorrow.
+                log.exception("Pruning the database failed")
+            await asyncio.sleep(DAY)
+
     # -- sessions -------------------------------------------------------------
 
     async def start_session(
@@ -998,6 +1064,21 @@ def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:
     # custom_ids carry only ids: one must never reach another scope's maps.
     if scope is not None and concept_map.scope != scope:
         raise NotFound("That card belongs to another server's maps.")
+
+
+def _outline(concepts: list[Concept], path: set[int]) -> list[OutlineNode]:
+    """The map so far as a tree of titles, the concepts in ``path`` marked."""
+    below: dict[int | None, list[Concept]] = {}
+    for concept in concepts:
+        below.setdefault(concept.parent_id, []).append(concept)
+
+    def nodes(parent: int | None) -> list[OutlineNode]:
+        return [
+            OutlineNode(c.title, nodes(c.id), on_path=c.id in path)
+            for c in sorted(below.get(parent, []), key=lambda c: c.position)
+        ]
+
+    return nodes(None)
 
 
 def _count_concepts(concepts: list) -> int:

@@ -10,39 +10,53 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import anthropic
+import httpx2
+import jiter
 from anthropic import AsyncAnthropic
 from anthropic.types import Message, MessageParam, TextBlockParam
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from bot.config import Settings
-from bot.errors import ConfigError, GenerationError, Refused
+from bot.errors import Ambiguous, ConfigError, GenerationError, Refused, UnknownTopic
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
     DETAIL_MAX,
+    DETAIL_SENTENCES,
     KEY_CONCEPTS_MAX,
     KEY_CONCEPTS_MIN,
+    MEANINGS_MAX,
+    MEANINGS_MIN,
     OVERVIEW_MAX,
+    OVERVIEW_SENTENCES,
     SUMMARY_MAX,
+    SUMMARY_SENTENCES,
     TITLE_MAX,
+    TOPIC_MAX,
     ConceptDraft,
     Expansion,
+    Level,
     MapDraft,
+    Meaning,
     Usage,
 )
 from bot.prompts import Prompts
-from bot.text import clean_text, shorten
+from bot.text import clean_text, count_sentences, shorten, width
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,15 @@ class Generated(Generic[T]):
 
 
 @dataclass(frozen=True)
+class OutlineNode:
+    """One concept of the map so far, as the expansion prompt's outline shows it."""
+
+    title: str
+    children: list[OutlineNode] = field(default_factory=list)
+    on_path: bool = False  # an ancestor of the concept to expand, or the concept itself
+
+
+@dataclass(frozen=True)
 class ExpandRequest:
     """What the model needs to expand one concept without repeating its surroundings."""
 
@@ -61,6 +84,34 @@ class ExpandRequest:
     language: str
     path: list[ConceptDraft]  # from the key concept down to the concept to expand
     siblings: list[str]  # titles of the concept's siblings
+    # The whole map so far (its key concepts, each with what is known below it).
+    outline: list[OutlineNode] = field(default_factory=list)
+    level: Level = Level.STANDARD
+
+
+@dataclass(frozen=True)
+class SketchConcept:
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """What a streaming answer has settled so far: only texts that are complete.
+
+    For a map, ``title`` and ``overview`` once written; for both kinds of answer,
+    each concept once its title and summary are complete. Shown on the card while
+    the answer streams, never stored: only the validated whole is.
+    """
+
+    title: str | None = None
+    overview: str | None = None
+    concepts: tuple[SketchConcept, ...] = ()
+
+
+# Called with each new sketch as the answer streams; must not block (the card edit
+# it leads to is throttled and done elsewhere).
+OnSketch = Callable[[Sketch], None]
 
 
 @dataclass(frozen=True)
@@ -88,11 +139,24 @@ Progress = Callable[[str], Awaitable[None]]
 class Generator(Protocol):
     model: str
 
-    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
-        """Overview and key concepts for a topic; raises ``GenerationError``."""
+    async def generate_map(
+        self,
+        topic: str,
+        language: str,
+        *,
+        level: Level = Level.STANDARD,
+        on_progress: OnSketch | None = None,
+    ) -> Generated[MapDraft]:
+        """Title, overview and key concepts for a topic.
+
+        Raises ``Ambiguous`` with the topic's meanings, ``UnknownTopic``, ``Refused``
+        or another ``GenerationError``.
+        """
         ...
 
-    async def expand(self, request: ExpandRequest) -> Generated[Expansion]:
+    async def expand(
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+    ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
         ...
 
@@ -118,13 +182,25 @@ ASK_WORDS_MAX = 250
 ANSWER_MAX = 1800
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
-SYSTEM_FIELDS = frozenset({"title_max", "summary_max", "detail_max"})
-MAP_FIELDS = frozenset({"topic", "language", "concepts_min", "concepts_max"})
+SYSTEM_FIELDS = frozenset(
+    {
+        "title_max",
+        "summary_max",
+        "detail_max",
+        "concepts_min",
+        "concepts_max",
+        "children_min",
+        "children_max",
+        "meanings_min",
+        "meanings_max",
+    }
+)
+MAP_FIELDS = frozenset({"today", "topic", "language", "level"})
 # What a prompt about one card quotes: the map's topic and language, and the card itself.
 CARD_FIELDS = frozenset(
     {"topic", "language", "path", "concept_title", "concept_summary", "concept_detail"}
 )
-EXPAND_FIELDS = CARD_FIELDS | {"siblings", "children_min", "children_max"}
+EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
 REPAIR_FIELDS = frozenset({"problems"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
 ASK_FIELDS = CARD_FIELDS | {"subconcepts", "question", "words_min", "words_max"}
@@ -142,6 +218,7 @@ MALFORMED = "Claude's answer arrived garbled, perhaps through a proxy; please tr
 TOO_LONG = "Claude's answer was cut off before it was complete; please try again."
 TOO_SLOW = "Claude took too long to answer; please try again in a few minutes."
 UNREACHABLE = "Claude could not be reached; please try again in a few minutes."
+INTERRUPTED = "Claude's answer was interrupted; please try again."
 OVERLOADED = "Claude is overloaded right now; please try again in a few minutes."
 RATE_LIMITED = "Claude's rate limit was reached; please try again in a minute."
 KEY_REJECTED = "The bot's Anthropic API key was rejected; a bot admin needs to check it."
@@ -150,23 +227,62 @@ MAP_REFUSED = "Claude declined to map this topic."
 EXPAND_REFUSED = "Claude declined to go deeper into this concept."
 ASK_REFUSED = "Claude declined to answer this question."
 EMPTY_ANSWER = "Claude's answer was empty; please try again."
+UNKNOWN = (
+    "Claude doesn't know this topic well enough to map it (it may be made up, too obscure or "
+    "misspelled), so nothing was saved. Try another name for it."
+)
+AMBIGUOUS = "This topic has several meanings: {meanings}. Explore the one you mean."
 
 
-def _json_schema(model: type[BaseModel], *, required: list[str] | None = None) -> dict[str, Any]:
-    """The model's schema in the form the API accepts; length limits become hints.
-
-    ``transform_schema`` moves ``maxLength``/``minItems`` into descriptions,
-    so the answer is still cut and validated here after it arrives.
-    """
-    schema = anthropic.transform_schema(model)
-    if required is not None:
-        schema["required"] = required
-    return schema
+# -- the answer format: one schema for every call ------------------------------
+#
+# Map and expansion calls share one output schema (a union tagged by "kind"), so
+# the whole prefix the API caches (system prompt and schema) is identical on every
+# call: a different schema per task would miss the cache on every switch.
 
 
-_MAP_SCHEMA = _json_schema(MapDraft)
-# Defaults are optional in pydantic's schema; asking for both keeps Claude explicit about leaves.
-_EXPANSION_SCHEMA = _json_schema(Expansion, required=["leaf", "concepts"])
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MapAnswer(Answer):
+    kind: Literal["map"]
+    title: str
+    overview: str
+    concepts: list[ConceptDraft]
+
+
+class MeaningsAnswer(Answer):
+    kind: Literal["meanings"]
+    meanings: list[Meaning]
+
+
+class SubConceptsAnswer(Answer):
+    kind: Literal["subconcepts"]
+    concepts: list[ConceptDraft]
+
+
+class LeafAnswer(Answer):
+    kind: Literal["leaf"]
+
+
+class UnknownAnswer(Answer):
+    kind: Literal["unknown"]
+
+
+class DeclinedAnswer(Answer):
+    kind: Literal["declined"]
+
+
+# transform_schema moves maxLength/minItems into descriptions: the answer is
+# checked here after it arrives, whatever the schema could say.
+ANSWER_SCHEMA: dict[str, Any] = anthropic.transform_schema(
+    TypeAdapter(
+        MapAnswer | MeaningsAnswer | SubConceptsAnswer | LeafAnswer | UnknownAnswer | DeclinedAnswer
+    ).json_schema()
+)
+MAP_KINDS = ("map", "meanings", "unknown", "declined")
+EXPAND_KINDS = ("subconcepts", "leaf", "declined")
 
 # Model text may end up in a message's content, where these ping unless allowed mentions
 # forbid it; a zero-width space after the "@" keeps them readable and inert anywhere.
@@ -174,6 +290,11 @@ _MENTION = re.compile(r"@(?=everyone|here)|<@", re.IGNORECASE)
 ZERO_WIDTH_SPACE = "\u200b"
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.
 _TAG_QUOTES = str.maketrans({"<": "‹", ">": "›"})
+# What Markdown looks like in a text meant to be plain: emphasis, code, headings,
+# list items, links. Cards show text as it is, so these would show as symbols.
+_MARKDOWN = re.compile(
+    r"\*\*|__|`|\[[^\]\n]+\]\([^)\n]*\)|^\s{0,3}(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)", re.MULTILINE
+)
 
 
 class _Unusable(Exception):
@@ -185,21 +306,28 @@ class _Unusable(Exception):
 
 
 class AnthropicGenerator:
-    """``Generator`` on Claude through the official SDK, with structured JSON output.
+    """``Generator`` on Claude through the official SDK, streaming structured JSON output.
 
-    Every answer is cleaned (control characters, mentions), cut to the model's
-    limits, stripped of repeated titles and validated; an invalid answer gets
-    one repair request quoting the problems. The whole operation, SDK retries
+    Every answer is cleaned (control characters, mentions), stripped of repeated
+    titles, validated, and checked for what the schema cannot say (sentences,
+    Markdown, lengths); a failed answer gets one repair request quoting the
+    problems, after which only lengths are cut. The whole operation, SDK retries
     and the repair included, ends within ``settings.generation_deadline``.
     """
 
     def __init__(
-        self, settings: Settings, prompts: Prompts, *, client: AsyncAnthropic | None = None
+        self,
+        settings: Settings,
+        prompts: Prompts,
+        *,
+        client: AsyncAnthropic | None = None,
+        clock: Clock = time.time,
     ) -> None:
         prompts.require(PROMPT_FIELDS)
         self.model = settings.model
         self._prompts = prompts
         self._deadline = settings.generation_deadline
+        self._clock = clock
         self._owns_client = client is None
         if client is None:
             if settings.anthropic_api_key is None:
@@ -212,10 +340,20 @@ class AnthropicGenerator:
             )
         self._client = client
         system = prompts.render(
-            "system", title_max=TITLE_MAX, summary_max=SUMMARY_MAX, detail_max=DETAIL_MAX
+            "system",
+            title_max=TITLE_MAX,
+            summary_max=SUMMARY_MAX,
+            detail_max=DETAIL_MAX,
+            concepts_min=KEY_CONCEPTS_MIN,
+            concepts_max=KEY_CONCEPTS_MAX,
+            children_min=CHILDREN_MIN,
+            children_max=CHILDREN_MAX,
+            meanings_min=MEANINGS_MIN,
+            meanings_max=MEANINGS_MAX,
         )
-        # Identical on every call, so it is the cached prefix.
-        self._system: list[TextBlockParam] = [
+        # Identical on every call (the date and the data go in the task message), so
+        # with the shared schema it is the cached prefix.
+        self.system: list[TextBlockParam] = [
             {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
         ]
         ask_system = prompts.render("ask_system", words_min=ASK_WORDS_MIN, words_max=ASK_WORDS_MAX)
@@ -250,23 +388,35 @@ class AnthropicGenerator:
         if self._owns_client:
             await self._client.close()
 
-    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self._clock(), UTC).strftime("%-d %B %Y")
+
+    async def generate_map(
+        self,
+        topic: str,
+        language: str,
+        *,
+        level: Level = Level.STANDARD,
+        on_progress: OnSketch | None = None,
+    ) -> Generated[MapDraft]:
         prompt = self._prompts.render(
             "map",
+            today=self._today(),
             topic=_quote(topic),
             language=_quote(language),
-            concepts_min=KEY_CONCEPTS_MIN,
-            concepts_max=KEY_CONCEPTS_MAX,
+            level=level.value,
         )
         return await self._generate(
             prompt,
-            _MAP_SCHEMA,
-            lambda answer: _map_draft(answer, topic),
+            lambda answer, lenient: _map_answer(answer, topic, lenient=lenient),
             refused=MAP_REFUSED,
             what=f"map of {topic!r}",
+            on_progress=on_progress,
         )
 
-    async def expand(self, request: ExpandRequest) -> Generated[Expansion]:
+    async def expand(
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+    ) -> Generated[Expansion]:
         if not request.path:
             raise ValueError("ExpandRequest.path must end with the concept to expand")
         *ancestors, concept = request.path
@@ -277,22 +427,23 @@ class AnthropicGenerator:
         siblings = "\n".join(f"- {_quote(title)}" for title in request.siblings)
         prompt = self._prompts.render(
             "expand",
+            today=self._today(),
             topic=_quote(request.topic),
             language=_quote(request.language),
+            level=request.level.value,
+            outline=_outline(request.outline) or "(no outline)",
             path=path or "(none: the concept is a key concept of the topic)",
             concept_title=_quote(concept.title),
             concept_summary=_quote(concept.summary),
             concept_detail=_quote(concept.detail),
             siblings=siblings or "(none)",
-            children_min=CHILDREN_MIN,
-            children_max=CHILDREN_MAX,
         )
         return await self._generate(
             prompt,
-            _EXPANSION_SCHEMA,
-            lambda answer: _expansion(answer, request),
+            lambda answer, lenient: _expansion(answer, request, lenient=lenient),
             refused=EXPAND_REFUSED,
             what=f"expansion of {concept.title!r}",
+            on_progress=on_progress,
         )
 
     async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
@@ -342,20 +493,25 @@ class AnthropicGenerator:
     async def _generate(
         self,
         prompt: str,
-        schema: dict[str, Any],
-        build: Callable[[str], T],
+        build: Callable[[str, bool], T],
         *,
         refused: str,
         what: str,
+        on_progress: OnSketch | None,
     ) -> Generated[T]:
-        """Ask, validate, and on an unusable answer ask once more quoting the problems."""
+        """Ask, validate, and on an unusable answer ask once more quoting the problems.
+
+        ``build(answer, lenient)`` turns the text into the value; on the repaired
+        answer (``lenient``) it cuts what is too long instead of objecting.
+        """
         usage: list[Usage] = []
         messages: list[MessageParam] = [{"role": "user", "content": prompt}]
+        on_text = _sketcher(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
-                answer = await self._call(messages, schema, usage, deadline, refused=refused)
+                answer = await self._answer(messages, usage, deadline, refused, on_text)
                 try:
-                    return Generated(build(answer), list(usage))
+                    return Generated(_decided(build, answer, False, refused, usage), list(usage))
                 except _Unusable as exc:
                     log.warning("Unusable %s, asking for a repair: %s", what, exc)
                     problems = exc.problems
@@ -369,9 +525,9 @@ class AnthropicGenerator:
                         ),
                     },
                 ]
-                answer = await self._call(messages, schema, usage, deadline, refused=refused)
+                answer = await self._answer(messages, usage, deadline, refused, on_text)
                 try:
-                    return Generated(build(answer), list(usage))
+                    return Generated(_decided(build, answer, True, refused, usage), list(usage))
                 except _Unusable as exc:
                     log.warning("Unusable %s after a repair: %s", what, exc)
                     raise GenerationError(UNUSABLE, usage=list(usage)) from None
@@ -379,33 +535,106 @@ class AnthropicGenerator:
             log.warning("Generation of the %s passed the %ss deadline", what, self._deadline)
             raise GenerationError(TOO_SLOW, usage=list(usage)) from None
 
-    async def _call(
+    async def _answer(
         self,
         messages: list[MessageParam],
-        schema: dict[str, Any],
+        usage: list[Usage],
+        deadline: asyncio.Timeout,
+        refused: str,
+        on_text: Callable[[str], None] | None,
+    ) -> str:
+        """One structured call: the answer's text, or GenerationError for every stop but the end."""
+        message = await self.stream(
+            messages,
+            usage,
+            deadline,
+            output_config={"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
+            on_text=on_text,
+        )
+        _check_stop(message, usage, refused=refused, cut_off=False)
+        return _text(message) or ""
+
+    async def stream(
+        self,
+        messages: list[MessageParam],
         usage: list[Usage],
         deadline: asyncio.Timeout,
         *,
-        refused: str,
-    ) -> str:
-        """One Messages API call (the SDK retries inside it); its text, or GenerationError."""
+        output_config: Any = anthropic.omit,
+        on_text: Callable[[str], None] | None = None,
+        max_tokens: int = MAX_TOKENS,
+    ) -> Message:
+        """One streamed Messages API call (the SDK retries its start); the final message.
+
+        ``on_text`` gets the whole text so far after each piece. Usage is appended
+        to ``usage``, also for a stream that breaks off. Every SDK or transport
+        failure becomes a ``GenerationError`` with a user-safe message here, the
+        one place that maps them.
+        """
         when = deadline.when()
         assert when is not None
         # No attempt outlives the deadline; asyncio.timeout ends whatever the SDK's
         # retries would still add after a fast failure.
         left = max(when - asyncio.get_running_loop().time(), 0.001)
-        with _api_errors(usage):
-            message = await self._client.messages.create(
-                model=self.model,
-                max_tokens=MAX_TOKENS,
-                system=self._system,
-                messages=messages,
-                output_config={"format": {"type": "json_schema", "schema": schema}},
-                timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),
-            )
-        text = _checked(message, usage, self.model)
-        _check_stop(message, usage, refused=refused, cut_off=False)
-        return text
+        manager = self._client.messages.stream(
+            model=self.model,
+            max_tokens=max_tokens,
+            system=self.system,
+            messages=messages,
+            output_config=output_config,
+            timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),
+        )
+        started: anthropic.AsyncMessageStream | None = None
+        try:
+            with _api_errors(usage):
+                async with manager as stream:
+                    started = stream
+                    async for event in stream:
+                        if event.type == "text" and on_text is not None:
+                            on_text(event.snapshot)
+                    message = await stream.get_final_message()
+        except GenerationError as exc:
+            # What a stream that broke off had already reported is billed all the same.
+            exc.usage = _billed(started, usage)
+            raise
+        _checked(message, usage, self.model)
+        return message
+
+
+def _decided(
+    build: Callable[[str, bool], T], answer: str, lenient: bool, refused: str, usage: list[Usage]
+) -> T:
+    """``build``'s value; an answer that declines or names no known topic ends here."""
+    kind = _kind(answer)
+    if kind == "declined":
+        raise Refused(refused, usage=list(usage))
+    if kind == "unknown":
+        raise UnknownTopic(UNKNOWN, usage=list(usage))
+    value = build(answer, lenient)
+    if isinstance(value, list):  # the meanings of an ambiguous topic
+        titles = "; ".join(meaning.title for meaning in value)
+        raise Ambiguous(AMBIGUOUS.format(meanings=titles), value, usage=list(usage))
+    return value
+
+
+def _kind(answer: str) -> str | None:
+    try:
+        data = json.loads(answer)
+    except json.JSONDecodeError:
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def _billed(stream: anthropic.AsyncMessageStream | None, usage: list[Usage]) -> list[Usage]:
+    """``usage`` plus what a stream that broke off had already reported (it is billed)."""
+    if stream is None:
+        return list(usage)
+    try:
+        snapshot = stream.current_message_snapshot
+    except Exception:  # no message_start yet: nothing was reported
+        return list(usage)
+    used = _usage(snapshot, snapshot.model)
+    return [*usage, used] if used is not None else list(usage)
 
 
 # What the SDK raises reading a 200 that is not a Messages API answer: it does not
@@ -440,6 +669,10 @@ def _api_errors(usage: list[Usage]) -> Iterator[None]:
             exc.request_id,
         )
         raise GenerationError(_status_message(_status_of(exc)), usage=list(usage)) from None
+    except httpx2.TransportError as exc:
+        # A stream that broke off after it began: the SDK does not retry those.
+        log.warning("Anthropic stream interrupted: %s", type(exc).__name__)
+        raise GenerationError(INTERRUPTED, usage=list(usage)) from None
     except _UNREADABLE as exc:
         # A 200 whose body is not the API's (a proxy's HTML page, an empty body, a stream
         # of events without a message): the SDK trips over it in one of these ways. Logged
@@ -559,6 +792,21 @@ def _quote(text: str) -> str:
     return text.translate(_TAG_QUOTES)
 
 
+def _outline(nodes: Sequence[OutlineNode], depth: int = 0) -> str:
+    """Titles only, indented under their parents; the path and the target marked."""
+    lines = []
+    for node in nodes:
+        mark = ""
+        if node.on_path:
+            # The concept to expand is the deepest node on the path.
+            deepest = not any(child.on_path for child in node.children)
+            mark = " (break this down)" if deepest else " (path)"
+        lines.append(f"{'  ' * depth}- {_quote(node.title)}{mark}")
+        if node.children:
+            lines.append(_outline(node.children, depth + 1))
+    return "\n".join(lines)
+
+
 def defuse_mentions(text: str) -> str:
     """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
     return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
@@ -574,15 +822,163 @@ def answer_text(text: str) -> str:
     return shorten(defuse_mentions("\n\n".join(paragraphs)), ANSWER_MAX)
 
 
-def _fit(value: object, limit: int, *, one_line: bool = False) -> object:
-    """A model text cleaned, defused and cut to ``limit``; a non-string is left to validation."""
-    if not isinstance(value, str):
-        return value
-    text = clean_text(value)
+# -- reading a streaming answer ------------------------------------------------
+
+
+def _sketcher(on_progress: OnSketch) -> Callable[[str], None]:
+    """A text callback that reports each new sketch of the answer once."""
+    last = Sketch()
+
+    def on_text(snapshot: str) -> None:
+        nonlocal last
+        sketch = sketch_of(snapshot)
+        if sketch is not None and sketch != last:
+            last = sketch
+            on_progress(sketch)
+
+    return on_text
+
+
+def sketch_of(snapshot: str) -> Sketch | None:
+    """The complete texts of a partial JSON answer; None if it has nothing to show yet.
+
+    jiter's trailing-strings mode keeps the last, unfinished string too; structured
+    output writes properties in the schema's order, so a text is complete once the
+    next property has begun (a summary once its concept's "detail" has).
+    """
+    try:
+        data = jiter.from_json(snapshot.encode(), partial_mode="trailing-strings")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("kind") not in ("map", "subconcepts"):
+        return None
+    title = data.get("title") if "overview" in data else None
+    overview = data.get("overview") if "concepts" in data else None
+    concepts = []
+    for item in data.get("concepts") or []:
+        if not isinstance(item, dict) or "detail" not in item:
+            break
+        title_text, summary = item.get("title"), item.get("summary")
+        if not isinstance(title_text, str) or not isinstance(summary, str):
+            break
+        concepts.append(
+            SketchConcept(
+                _plain(title_text, TITLE_MAX, one_line=True),
+                _plain(summary, SUMMARY_MAX, one_line=True),
+            )
+        )
+    return Sketch(
+        title=_plain(title, TOPIC_MAX, one_line=True) if isinstance(title, str) else None,
+        overview=_plain(overview, OVERVIEW_MAX) if isinstance(overview, str) else None,
+        concepts=tuple(concepts),
+    )
+
+
+def _plain(text: str, limit: int, *, one_line: bool = False) -> str:
+    """A model text cleaned, defused and cut to ``limit``."""
+    text = clean_text(text)
     if one_line:
         text = " ".join(text.split("\n"))
     # After clean_text, which would drop the zero-width space as a format character.
     return shorten(defuse_mentions(text), limit)
+
+
+# -- checking a whole answer ---------------------------------------------------
+
+
+class _Checker:
+    """Fits an answer's texts and collects what the schema could not check.
+
+    ``soft`` problems (too long, wrong number of sentences, Markdown) send the
+    first answer back for a repair; on the repaired one they are tolerated and
+    over-long texts are cut. ``notes`` explain concepts left out as repeats.
+    """
+
+    def __init__(self) -> None:
+        self.soft: list[str] = []
+        self.notes: list[str] = []
+
+    def fit(
+        self,
+        value: object,
+        where: str,
+        limit: int,
+        *,
+        one_line: bool = False,
+        sentences: tuple[int, int] | None = None,
+    ) -> object:
+        if not isinstance(value, str):
+            return value  # left to validation
+        text = _plain(value, limit, one_line=one_line)
+        cleaned = clean_text(value)
+        if (length := width(cleaned)) > limit:
+            self.soft.append(f"{where} is {length} characters long; the limit is {limit}")
+        if _MARKDOWN.search(cleaned):
+            self.soft.append(f"{where} uses Markdown; write plain prose")
+        if sentences is not None:
+            count = count_sentences(cleaned)
+            low, high = sentences
+            if not low <= count <= high:
+                wanted = f"exactly {low}" if low == high else f"{low} to {high}"
+                written = "1 sentence" if count == 1 else f"{count} sentences"
+                self.soft.append(f"{where} has {written}; write {wanted}")
+        return text
+
+    def concepts(self, value: object, seen: dict[str, str], kind: str) -> object:
+        """The answer's concepts, their texts fitted, minus those that repeat a title in ``seen``.
+
+        ``seen`` maps a title key to how to name what it repeats ("the topic", ...).
+        """
+        if not isinstance(value, list):
+            return value
+        kept: list[object] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                kept.append(item)
+                continue
+            concept = dict(item)
+            where = f"concepts.{index}"
+            if "title" in concept:
+                concept["title"] = self.fit(
+                    concept["title"], f"{where}.title", TITLE_MAX, one_line=True
+                )
+            if "summary" in concept:
+                concept["summary"] = self.fit(
+                    concept["summary"],
+                    f"{where}.summary",
+                    SUMMARY_MAX,
+                    one_line=True,
+                    sentences=SUMMARY_SENTENCES,
+                )
+            if "detail" in concept:
+                concept["detail"] = self.fit(
+                    concept["detail"], f"{where}.detail", DETAIL_MAX, sentences=DETAIL_SENTENCES
+                )
+            key = _title_key(concept.get("title"))
+            if key is not None and key in seen:
+                self.notes.append(
+                    f"the {kind} {concept['title']!r} repeats {seen[key]}, so it was left out"
+                )
+                continue
+            if key is not None:
+                seen[key] = f"another {kind}"
+            kept.append(concept)
+        return kept
+
+    def validate(self, model: type[M], data: dict[str, Any], *, lenient: bool) -> M:
+        try:
+            value = model.model_validate(data)
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(part) for part in error['loc']) or 'answer'}: {error['msg']}"
+                for error in exc.errors(include_url=False)
+            ]
+            raise _Unusable((self.notes + problems + self.soft)[:PROBLEMS_SHOWN]) from None
+        if self.soft and not lenient:
+            raise _Unusable((self.notes + self.soft)[:PROBLEMS_SHOWN])
+        if self.soft:
+            log.info("Kept a repaired answer despite: %s", "; ".join(self.soft))
+        return value
 
 
 def _title_key(title: object) -> str | None:
@@ -591,35 +987,7 @@ def _title_key(title: object) -> str | None:
     return " ".join(title.casefold().split()).rstrip(".…")
 
 
-def _concepts(value: object, seen: dict[str, str], notes: list[str], kind: str) -> object:
-    """The answer's concepts, their texts fitted, minus those that repeat a title in ``seen``.
-
-    ``seen`` maps a title key to how to name what it repeats ("the topic", ...).
-    """
-    if not isinstance(value, list):
-        return value
-    kept: list[object] = []
-    for item in value:
-        if not isinstance(item, dict):
-            kept.append(item)
-            continue
-        concept = dict(item)
-        for field_name, limit in (("title", TITLE_MAX), ("summary", SUMMARY_MAX)):
-            if field_name in concept:
-                concept[field_name] = _fit(concept[field_name], limit, one_line=True)
-        if "detail" in concept:
-            concept["detail"] = _fit(concept["detail"], DETAIL_MAX)
-        key = _title_key(concept.get("title"))
-        if key is not None and key in seen:
-            notes.append(f"the {kind} {concept['title']!r} repeats {seen[key]}, so it was left out")
-            continue
-        if key is not None:
-            seen[key] = f"another {kind}"
-        kept.append(concept)
-    return kept
-
-
-def _load(answer: str) -> dict[str, Any]:
+def _load(answer: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     try:
         data = json.loads(answer)
     except json.JSONDecodeError as exc:
@@ -628,45 +996,63 @@ def _load(answer: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise _Unusable(["the answer is not a JSON object"])
+    if data.get("kind") not in kinds:
+        wanted = ", ".join(f'"{kind}"' for kind in kinds)
+        raise _Unusable([f"kind: this task is answered with a kind of {wanted}"])
     return data
 
 
-def _validate(model: type[M], data: dict[str, Any], notes: list[str]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or 'answer'}: {error['msg']}"
-            for error in exc.errors(include_url=False)[:PROBLEMS_SHOWN]
-        ]
-        raise _Unusable(notes + problems) from None
-
-
-def _map_draft(answer: str, topic: str) -> MapDraft:
-    data = _load(answer)
-    notes: list[str] = []
+def _map_answer(answer: str, topic: str, *, lenient: bool) -> MapDraft | list[Meaning]:
+    """The map, or the meanings of an ambiguous topic."""
+    data = _load(answer, MAP_KINDS)
+    check = _Checker()
+    if data.pop("kind") == "meanings":
+        meanings = data.get("meanings")
+        if isinstance(meanings, list):
+            for index, item in enumerate(meanings):
+                if isinstance(item, dict):
+                    where = f"meanings.{index}"
+                    item["title"] = check.fit(item.get("title"), f"{where}.title", TOPIC_MAX)
+                    item["line"] = check.fit(item.get("line"), f"{where}.line", SUMMARY_MAX)
+            if not MEANINGS_MIN <= len(meanings) <= MEANINGS_MAX:
+                check.soft.append(f"meanings: give {MEANINGS_MIN} to {MEANINGS_MAX} meanings")
+        return check.validate(_Meanings, data, lenient=lenient).meanings
+    if "title" in data:
+        data["title"] = check.fit(data["title"], "title", TOPIC_MAX, one_line=True)
     if "overview" in data:
-        data["overview"] = _fit(data["overview"], OVERVIEW_MAX)
-    seen = {key: "the topic" for key in [_title_key(topic)] if key}
+        data["overview"] = check.fit(
+            data["overview"], "overview", OVERVIEW_MAX, sentences=OVERVIEW_SENTENCES
+        )
+    seen = {key: "the topic" for key in {_title_key(topic), _title_key(data.get("title"))} if key}
     if "concepts" in data:
-        data["concepts"] = _concepts(data["concepts"], seen, notes, "key concept")
-    return _validate(MapDraft, data, notes)
+        data["concepts"] = check.concepts(data["concepts"], seen, "key concept")
+    return check.validate(MapDraft, data, lenient=lenient)
 
 
-def _expansion(answer: str, request: ExpandRequest) -> Expansion:
-    data = _load(answer)
-    notes: list[str] = []
-    if data.get("leaf") is True:
+class _Meanings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meanings: list[Meaning]
+
+
+def _expansion(answer: str, request: ExpandRequest, *, lenient: bool) -> Expansion:
+    data = _load(answer, EXPAND_KINDS)
+    if data["kind"] == "leaf":
         # A leaf has no sub-concepts, whatever else came with it.
-        data["concepts"] = []
+        return Expansion(leaf=True)
+    check = _Checker()
     seen: dict[str, str] = {}
     names = [(request.topic, "the topic")]
+    names += [(title, "a concept elsewhere in the map") for title in _titles(request.outline)]
     names += [(sibling, "a sibling") for sibling in request.siblings]
     names += [(ancestor.title, "an ancestor") for ancestor in request.path[:-1]]
     names.append((request.path[-1].title, "the concept being expanded"))
     for name, role in names:
         if key := _title_key(name):
             seen[key] = role
-    if "concepts" in data:
-        data["concepts"] = _concepts(data["concepts"], seen, notes, "sub-concept")
-    return _validate(Expansion, data, notes)
+    concepts = check.concepts(data.get("concepts"), seen, "sub-concept")
+    return check.validate(Expansion, {"leaf": False, "concepts": concepts}, lenient=lenient)
+
+
+def _titles(nodes: Sequence[OutlineNode]) -> list[str]:
+    return [title for node in nodes for title in (node.title, *_titles(node.children))]

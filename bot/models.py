@@ -22,6 +22,11 @@ OVERVIEW_MAX = 1200
 TOPIC_MAX = 100  # Discord's limit on a slash-command string option
 KEY_CONCEPTS_MIN, KEY_CONCEPTS_MAX = 4, 7
 CHILDREN_MIN, CHILDREN_MAX = 3, 6
+MEANINGS_MIN, MEANINGS_MAX = 2, 5
+# Sentences each text should have; the schema cannot say so, the generator checks after it.
+OVERVIEW_SENTENCES = (2, 3)
+SUMMARY_SENTENCES = (1, 1)
+DETAIL_SENTENCES = (2, 5)
 LANGUAGE_DEFAULT = "en"
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
@@ -33,6 +38,11 @@ Detail = Annotated[
 ]
 Overview = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=OVERVIEW_MAX)
+]
+
+
+TopicTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
 ]
 
 
@@ -97,6 +107,14 @@ class ChildState(enum.StrEnum):
         return self in (ChildState.EXPANDED, ChildState.LEAF)
 
 
+class Level(enum.StrEnum):
+    """Who a server's new maps are written for."""
+
+    INTRO = "intro"
+    STANDARD = "standard"
+    EXPERT = "expert"
+
+
 class Source(enum.StrEnum):
     BUNDLED = "bundled"
     GENERATED = "generated"
@@ -122,10 +140,15 @@ class BundledConcept(ConceptDraft):
 
 
 class MapDraft(BaseModel):
-    """What the *map* generation returns: an overview and the key concepts."""
+    """What the *map* generation returns: an overview and the key concepts.
+
+    ``title`` is the topic's canonical title ("Interest Rates" for "intrest
+    rats"); None keeps the topic as the member typed it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    title: TopicTitle | None = None
     overview: Overview
     concepts: list[ConceptDraft] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
 
@@ -149,6 +172,15 @@ class Expansion(BaseModel):
         return concepts
 
 
+class Meaning(BaseModel):
+    """One meaning of an ambiguous topic: a qualified title and one line that tells it apart."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: TopicTitle  # "Mercury (planet)"
+    line: Summary
+
+
 _AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
@@ -157,9 +189,7 @@ class BundledMap(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    topic: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TOPIC_MAX)
-    ]
+    topic: TopicTitle
     aliases: list[str] = Field(default_factory=list)
     language: str = LANGUAGE_DEFAULT
     # When the map's facts were last checked, "YYYY-MM" or "YYYY-MM-DD", shown on its cards.

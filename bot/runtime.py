@@ -100,9 +100,16 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     ) as storage:
         bundled = BundledMaps.load(settings.maps_dir)
         async with open_generator(settings) as (generator, off_reason):
-            yield Explorer(
+            explorer = Explorer(
                 storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
             )
+            upkeep = asyncio.create_task(explorer.keep_tidy(), name="kinapse-upkeep")
+            try:
+                yield explorer
+            finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
 
 
 @contextlib.contextmanager

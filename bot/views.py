@@ -8,6 +8,7 @@ private copy of the card they clicked, with a session of their own.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import re
@@ -22,6 +23,7 @@ from bot.cards import Action, Card, Control, Status
 from bot.errors import NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
+from bot.render import MapPicture, RenderError
 from bot.replies import explain, reply_error
 from bot.text import shorten
 
@@ -35,6 +37,10 @@ Interaction = discord.Interaction["KinapseBot"]
 # forged value inside SQLite's 64-bit integers.
 ID_DIGITS = 18
 ID = rf"[0-9]{{1,{ID_DIGITS}}}"
+# A card waits this long for its map picture before it is sent without one (the
+# render goes on, and the next card of the map has it). Well within the 3 s in
+# which Discord wants an interaction answered.
+PICTURE_WAIT_SECONDS = 2.0
 CUSTOM_ID_MAX = 100  # Discord's limit on a component's custom_id
 TOPIC_RETRY_PREFIX = "kin:topic:"
 # A card that must end as the map or an error is edited this many times before giving up.
@@ -104,17 +110,28 @@ def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
 
     An edit clears the content and embeds the message may carry (a card posted
     as an embed before V2, or a "Mapping…" line): Discord rejects a V2 message
-    that still has them.
+    that still has them. It also replaces the attachments, so a map picture
+    leaves with the card that showed it.
     """
     kwargs: dict[str, Any] = {"view": layout(card)}
+    files = [discord.File(io.BytesIO(p.data), filename=p.filename) for p in _pictures(card)]
     if edit:
-        kwargs |= {"content": None, "embeds": []}
+        kwargs |= {"content": None, "embeds": [], "attachments": files}
+    elif files:
+        kwargs["files"] = files
     return kwargs
+
+
+def _pictures(card: Card) -> list[cards.Picture]:
+    return [block for block in card.blocks if isinstance(block, cards.Picture)]
 
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|ask|askmap|share):(?P<target>{ID})",
+    template=(
+        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share)"
+        rf":(?P<target>{ID})"
+    ),
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -270,10 +287,34 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 # -- rendering -------------------------------------------------------------------
 
 
-def render(view: View, session: Session | None, status: Status | None = None) -> Card:
+async def render(
+    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
+) -> Card:
     if isinstance(view, MapView):
-        return cards.map_card(view, can_go_back=bool(session and session.history))
+        return await map_card(interaction, view, can_go_back=bool(session and session.history))
     return cards.concept_card(view, status)
+
+
+async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
+    """The map card with its picture, if the picture is ready in time."""
+    picture = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    return cards.map_card(view, can_go_back=can_go_back, picture=picture)
+
+
+async def picture_within(
+    interaction: Interaction, view: View, seconds: float | None
+) -> MapPicture | None:
+    """The map's picture with the view's concept highlighted (the topic for a map view);
+    None when it is not ready within ``seconds`` or cannot be drawn (logged)."""
+    highlight = view.concept.id if isinstance(view, ConceptView) else None
+    picture = interaction.client.explorer.map_picture(view.map, highlight)
+    try:
+        return await asyncio.wait_for(picture, seconds)
+    except TimeoutError:
+        log.info("The picture of map %s was not ready in %s s", view.map.id, seconds)
+    except RenderError as exc:
+        log.warning("No picture for map %s: %s", view.map.id, exc)
+    return None
 
 
 def initial_status(interaction: Interaction, view: View) -> Status:
@@ -303,14 +344,14 @@ async def show(
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
             session = await explorer.go(session, target)
-        card = render(view, session, status)
+        card = await render(interaction, view, session, status)
         await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
-        card = render(view, None, status)
+        card = await render(interaction, view, None, status)
         response = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
         message_id = response.message_id
         if message_id is None:
@@ -340,9 +381,8 @@ async def fill_in_subconcepts(
     status = Status()
 
     async def say_queued() -> None:
-        await edit_once(
-            interaction, **message_kwargs(render(shown, session, Status(queued=True)), edit=True)
-        )
+        card = await render(interaction, shown, session, Status(queued=True))
+        await edit_once(interaction, **message_kwargs(card, edit=True))
 
     view: View = shown
     try:
@@ -366,7 +406,8 @@ async def fill_in_subconcepts(
         current = session
     if current is not None and current.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
-    await edit_finally(interaction, **message_kwargs(render(view, current, status), edit=True))
+    card = await render(interaction, view, current, status)
+    await edit_finally(interaction, **message_kwargs(card, edit=True))
 
 
 async def edit_once(interaction: Interaction, **fields: Any) -> discord.Message | None:
@@ -431,7 +472,7 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
             topic,
             on_queued=lambda: edit_once(interaction, content=QUEUED.format(topic=shown)),
         )
-        card = cards.map_card(await explorer.map_view(concept_map.id))
+        card = await map_card(interaction, await explorer.map_view(concept_map.id))
     except Exception as exc:
         text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
         retry = topic_retry_view(topic)
@@ -461,6 +502,32 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     session = await session_for(interaction, parent_of=concept_id)
     view = await explorer.open_concept(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
+
+
+async def show_picture(interaction: Interaction, concept_id: int) -> None:
+    """The whole map with the concept highlighted: in place for the card's owner (its
+    session stays on the concept, so Back returns to it), privately for anyone else."""
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concept_view(concept_id, scope_of(interaction))
+    owner = session is not None and session.owner_id == interaction.user.id
+    # A render can outlast Discord's 3 s: acknowledge first, then answer.
+    await interaction.response.defer(ephemeral=not owner, thinking=not owner)
+    picture = await picture_within(interaction, view, None)
+    if picture is None:
+        raise NotFound("The map's picture could not be drawn just now; please try again.")
+    card = cards.picture_card(view, picture)
+    message = await interaction.edit_original_response(**message_kwargs(card, edit=True))
+    if owner:
+        return
+    await explorer.start_session(
+        message_id=message.id,
+        owner_id=interaction.user.id,
+        scope=scope_of(interaction),
+        map_id=view.map.id,
+        concept_id=concept_id,
+        history=[session.concept_id] if session is not None else [],
+    )
 
 
 async def retry(interaction: Interaction, concept_id: int) -> None:
@@ -617,6 +684,7 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
             concept_id=form.concept_id,
             map_id=form.map_id,
             on_text=on_text,
+            on_queued=lambda: _edit_answer(interaction, card(note=cards.QUEUED_ANSWER_NOTE)),
         )
     except Exception as exc:
         await _edit_answer(interaction, card(note=f"⚠️ {explain(interaction, exc)}"))
@@ -648,6 +716,7 @@ HANDLERS = {
     Action.PAGE: maps_page,
     Action.MAP: open_map,
     Action.CURATED: open_curated,
+    Action.PICTURE: show_picture,
     Action.ASK: ask_about_concept,
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,

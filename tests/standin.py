@@ -3,10 +3,16 @@
 The SDK is pointed at it through ``base_url``; it listens on 127.0.0.1 on a
 random port, so no test reaches the internet. Each POST /v1/messages is
 recorded and answered with the next scripted reply, or, when nothing is
-scripted, with a valid map or expansion (whichever the request's output
-schema asks for), or a plain-text answer to a question (a request with no
-output schema). A request with ``"stream": true`` (``messages.stream``) gets
-its reply as server-sent events, the text in several deltas.
+scripted, with a valid map or expansion (whichever task the prompt sets), or a
+plain-text answer to a question (a request with no output schema).
+
+A request with ``"stream": true`` is answered with server-sent events, the
+text in pieces of ``chunk`` characters at ``rate`` characters a second; a
+reply's ``interrupt`` breaks such a stream off part way (the connection
+dropped, or an error event). With ``caching`` on, usage is computed the way
+the API bills prompt caching: the prefix up to the last ``cache_control``
+breakpoint, with the output schema, is written once and read afterwards when
+it reaches ``cache_min_tokens``.
 
     async def test_something(standin):
         standin.script(overloaded(), answer(valid_map()))
@@ -27,7 +33,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from aiohttp import web
@@ -36,6 +42,11 @@ from bot.config import Settings
 
 # Short enough that the SDK's retries cost nothing in a test (it honours retry-after-ms).
 RETRY_AFTER_MS = 5
+# Claude Sonnet 4.6's minimum cacheable prefix: 1,024 tokens in Anthropic's prompt-caching
+# docs, but caching was observed to start only at 2,048 (anthropic-sdk-python#1194), so
+# the stand-in holds the prompt to the higher figure.
+CACHE_MIN_TOKENS = 2048
+CHARS_PER_TOKEN = 4  # a low estimate of English text's characters per token (so, few tokens)
 DEFAULT_USAGE = {
     "input_tokens": 120,
     "output_tokens": 340,
@@ -62,6 +73,9 @@ class Reply:
     raw: str | None = None  # sent as it is, with ``content_type``: a proxy's page, not JSON
     content_type: str = "application/json"
     delay: float = 0.0
+    # For a streamed answer: break it off after this share of its text.
+    interrupt: Literal["drop", "error"] | None = None
+    interrupt_at: float = 0.5
     # Streamed replies: an error event of this type after the first text delta.
     stream_error: str | None = None
 
@@ -83,6 +97,12 @@ def error(status: int, kind: str, message: str, *, retry: bool | None = None) ->
         headers["x-should-retry"] = "true" if retry else "false"
     body = {"type": "error", "error": {"type": kind, "message": message}}
     return Reply(status=status, headers=headers, body=body)
+
+
+def interrupted(content: Any, how: Literal["drop", "error"] = "drop", at: float = 0.5) -> Reply:
+    """A streamed answer broken off after ``at`` of its text: the connection dropped, or
+    an overloaded error event."""
+    return Reply(content=content, interrupt=how, interrupt_at=at)
 
 
 def raw(text: str, content_type: str = "text/html") -> Reply:
@@ -107,22 +127,41 @@ def concept(title: str, *, summary: str | None = None, detail: str | None = None
     }
 
 
-def valid_map(count: int = 5, *, prefix: str = "Key concept") -> dict[str, Any]:
+def valid_map(
+    count: int = 5, *, prefix: str = "Key concept", title: str = "The Topic"
+) -> dict[str, Any]:
     return {
+        "kind": "map",
+        "title": title,
         "overview": "An overview of the topic. It has two sentences.",
         "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)],
     }
 
 
 def valid_expansion(count: int = 3, *, prefix: str = "Sub-concept") -> dict[str, Any]:
-    return {"leaf": False, "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)]}
+    return {
+        "kind": "subconcepts",
+        "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)],
+    }
 
 
 def leaf() -> dict[str, Any]:
-    return {"leaf": True, "concepts": []}
+    return {"kind": "leaf"}
 
 
-STREAM_WORDS = 8  # words per streamed text delta
+def meanings(*titles: str) -> dict[str, Any]:
+    return {
+        "kind": "meanings",
+        "meanings": [{"title": title, "line": f"{title} in one line."} for title in titles],
+    }
+
+
+def unknown() -> dict[str, Any]:
+    return {"kind": "unknown"}
+
+
+def declined() -> dict[str, Any]:
+    return {"kind": "declined"}
 
 
 def plain_answer(title: str) -> str:
@@ -169,12 +208,22 @@ class Request:
         return _text(self.messages[-1]["content"])
 
     @property
+    def schema(self) -> dict[str, Any]:
+        return self.body.get("output_config", {}).get("format", {}).get("schema", {})
+
+    @property
     def streamed(self) -> bool:
         return bool(self.body.get("stream"))
 
-    @property
-    def schema(self) -> dict[str, Any]:
-        return self.body.get("output_config", {}).get("format", {}).get("schema", {})
+    def cached_prefix(self) -> str:
+        """What the API caches: the output schema, then the system blocks up to the last one
+        marked ``cache_control`` ("" when none is)."""
+        blocks = self.system
+        marked = [i for i, block in enumerate(blocks) if "cache_control" in block]
+        if not marked:
+            return ""
+        prefix = "".join(block["text"] for block in blocks[: marked[-1] + 1])
+        return json.dumps(self.schema, sort_keys=True) + prefix
 
 
 def _text(content: str | list[dict[str, Any]]) -> str:
@@ -194,6 +243,12 @@ class StandIn:
         # How GET /v1/models/{model} answers (the bot's startup check): 200, or an error.
         self.model_reply: Reply | None = None
         self.base_url = ""
+        # Streams: characters a second, and characters per event.
+        self.rate = 20_000.0
+        self.chunk = 24
+        self.caching = False
+        self.cache_min_tokens = CACHE_MIN_TOKENS
+        self._cache: set[str] = set()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
 
@@ -229,7 +284,7 @@ class StandIn:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _messages(self, http: web.Request) -> web.Response:
+    async def _messages(self, http: web.Request) -> web.StreamResponse:
         body = await http.json()
         request = Request(body=body, headers={k.lower(): v for k, v in http.headers.items()})
         self.requests.append(request)
@@ -240,10 +295,30 @@ class StandIn:
             return web.Response(
                 text=reply.raw, status=reply.status, content_type=reply.content_type
             )
-        if request.streamed and reply.body is None:
-            return await self._stream(http, reply, body["model"])
-        payload = reply.body if reply.body is not None else self._message(reply, body["model"])
+        if reply.body is not None:
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+        usage = self._usage(request, reply)
+        if request.streamed:
+            return await self._stream(http, reply, body["model"], usage)
+        payload = self._message(reply, body["model"], usage)
         return web.json_response(payload, status=reply.status, headers=reply.headers)
+
+    def _usage(self, request: Request, reply: Reply) -> dict[str, int]:
+        if not self.caching:
+            return reply.usage
+        prefix = request.cached_prefix()
+        prefix_tokens = len(prefix) // CHARS_PER_TOKEN
+        messages = json.dumps(request.messages)
+        rest = (len(request.system_text) - len(prefix) + len(messages)) // CHARS_PER_TOKEN
+        usage = dict(reply.usage, cache_read_input_tokens=0, cache_creation_input_tokens=0)
+        if prefix_tokens < self.cache_min_tokens:
+            usage["input_tokens"] = rest + prefix_tokens  # too short: silently not cached
+        elif prefix in self._cache:
+            usage.update(input_tokens=rest, cache_read_input_tokens=prefix_tokens)
+        else:
+            self._cache.add(prefix)
+            usage.update(input_tokens=rest, cache_creation_input_tokens=prefix_tokens)
+        return usage
 
     async def _model(self, http: web.Request) -> web.Response:
         reply = self.model_reply
@@ -258,56 +333,79 @@ class StandIn:
         }
         return web.json_response(info)
 
-    async def _stream(self, http: web.Request, reply: Reply, model: str) -> web.StreamResponse:
-        """The reply as the Messages API streams it: start, text deltas, delta, stop."""
-        response = web.StreamResponse(
-            status=reply.status, headers={"content-type": "text/event-stream", **reply.headers}
-        )
-        await response.prepare(http)
-
-        async def event(kind: str, data: dict[str, Any]) -> None:
-            line = f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
-            await response.write(line.encode())
-
-        start = self._message(reply, model) | {"content": [], "stop_reason": None}
-        await event("message_start", {"message": start})
-        if reply.content is not None:
-            text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
-            words = text.split(" ")
-            chunks = [
-                " ".join(words[i : i + STREAM_WORDS]) for i in range(0, len(words), STREAM_WORDS)
-            ]
-            await event(
-                "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
-            )
-            for number, chunk in enumerate(chunks):
-                delta = chunk if number == 0 else " " + chunk
-                await event(
-                    "content_block_delta",
-                    {"index": 0, "delta": {"type": "text_delta", "text": delta}},
-                )
-                if reply.stream_error:
-                    error = {"type": reply.stream_error, "message": "Stand-in stream error"}
-                    await event("error", {"error": error})
-                    return response
-            await event("content_block_stop", {"index": 0})
-        await event(
-            "message_delta",
-            {
-                "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": reply.usage["output_tokens"]},
-            },
-        )
-        await event("message_stop", {})
-        return response
-
-    def _message(self, reply: Reply, model: str) -> dict[str, Any]:
+    def _message(self, reply: Reply, model: str, usage: dict[str, int]) -> dict[str, Any]:
         return {
             **_message_shape(reply.content, reply.stop_reason),
             "id": f"msg_standin_{next(self._ids)}",
             "model": model,
-            "usage": reply.usage,
+            "usage": usage,
         }
+
+    async def _stream(
+        self, http: web.Request, reply: Reply, model: str, usage: dict[str, int]
+    ) -> web.StreamResponse:
+        """The reply as server-sent events, its text at ``rate`` characters a second."""
+        response = web.StreamResponse(
+            status=200, headers={"content-type": "text/event-stream", **reply.headers}
+        )
+        await response.prepare(http)
+
+        async def send(event: str, data: dict[str, Any]) -> None:
+            await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+        start = self._message(reply, model, dict(usage, output_tokens=1))
+        start.update(content=[], stop_reason=None)
+        await send("message_start", {"type": "message_start", "message": start})
+        text = _text_of(reply)
+        if text is not None:
+            block = {"type": "text", "text": ""}
+            await send(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": block},
+            )
+            cut = int(len(text) * reply.interrupt_at) if reply.interrupt else len(text)
+            if reply.stream_error:
+                cut = min(self.chunk, len(text))
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            for sent in range(0, cut, self.chunk):
+                # A steady rate: each piece leaves when the clock says it is due.
+                due = began + sent / self.rate
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                delta = {"type": "text_delta", "text": text[sent : min(sent + self.chunk, cut)]}
+                await send(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                )
+            if reply.interrupt == "drop":
+                # Gone mid-answer: the chunked body never ends.
+                assert http.transport is not None
+                http.transport.abort()
+                return response
+            if reply.interrupt == "error" or reply.stream_error:
+                error = {"type": reply.stream_error or "overloaded_error", "message": "Overloaded"}
+                await send("error", {"type": "error", "error": error})
+                await response.write_eof()
+                return response
+            await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+        await send(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+        await send("message_stop", {"type": "message_stop"})
+        await response.write_eof()
+        return response
+
+
+def _text_of(reply: Reply) -> str | None:
+    if reply.content is None:
+        return None
+    return reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
 
 
 def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[str, Any]:
@@ -326,13 +424,15 @@ def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[s
 
 
 def _default(request: Request) -> Reply:
-    """A valid answer to whichever task the output schema describes."""
+    """A valid answer to whichever task the prompt sets."""
     if not request.schema:
         title = re.search(r"<title>(.*?)</title>", request.prompt)
         return answer(plain_answer(title[1] if title else "This concept"))
-    if "overview" in request.schema.get("properties", {}):
-        return answer(valid_map())
-    return answer(valid_expansion())
+    if "<concept>" in request.prompt:
+        return answer(valid_expansion())
+    # The topic as its own canonical title.
+    topic = re.search(r"<topic>(.*?)</topic>", request.prompt)
+    return answer(valid_map(title=topic[1] if topic else "The Topic"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ cache, limits and scope checks on a real SQLite file."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -374,3 +375,33 @@ def test_without_a_key_the_cards_say_why_ask_is_off() -> None:
     online = cards.concept_card(ConceptView(concept_map, [concept], []))
     assert not next(c for c in online.controls if c.label == "Ask").disabled
     assert cards.NO_KEY_ASK_NOTE not in "\n".join(online.texts)
+
+
+async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
+    storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator
+) -> None:
+    explorer = make_explorer(storage, bundled, fake_generator, max_concurrent_generations=1)
+    _, concept_id = await inflation(explorer)
+    fake_generator.gate = asyncio.Event()
+    first = asyncio.create_task(explorer.generate_map(GUILD_A, BOB, "Volcanoes"))
+    await fake_generator.entered.wait()  # the only slot is taken
+    told = asyncio.Event()
+    written: list[str] = []
+
+    async def queued() -> None:
+        told.set()
+
+    async def on_text(text: str) -> None:
+        written.append(text)
+
+    asked = asyncio.create_task(
+        explorer.ask(
+            GUILD_A, ALICE, "Why?!", concept_id=concept_id, on_text=on_text, on_queued=queued
+        )
+    )
+    await asyncio.wait_for(told.wait(), 5)
+    assert written == [] and fake_generator.call_count == 1
+    fake_generator.gate.set()
+    await first
+    answered = await asyncio.wait_for(asked, 5)
+    assert written[-1] == answered.answer.text

@@ -197,7 +197,8 @@ async def test_questions_count_against_the_daily_budget(world: World, kinapse: K
     ("reply", "says"),
     [
         (s.refusal(), "Claude declined to answer this question."),
-        (s.overloaded(), "Claude is overloaded right now"),
+        # No SDK retries here (their pauses are the generator tests' business).
+        (s.error(529, "overloaded_error", "Overloaded", retry=False), "Claude is overloaded"),
         (s.error(429, "rate_limit_error", "slow down", retry=False), "rate limit"),
         (s.error(401, "authentication_error", "bad key"), "API key was rejected"),
     ],

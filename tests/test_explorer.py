@@ -215,6 +215,16 @@ async def test_expand_sends_path_and_siblings(
     assert request.topic == "Large Language Models"
     assert [c.title for c in request.path] == ["Transformers", "Attention"]
     assert request.siblings == ["Tokens", "Decoders"]
+    # The whole map so far, the path to Attention marked.
+    [transformers_node] = [n for n in request.outline if n.title == "Transformers"]
+    assert [n.title for n in request.outline] == ["Transformers", "Training", "Prompting", "Limits"]
+    assert transformers_node.on_path
+    assert [(n.title, n.on_path) for n in transformers_node.children] == [
+        ("Tokens", False),
+        ("Attention", True),
+        ("Decoders", False),
+    ]
+    assert not any(n.on_path for n in request.outline if n.title != "Transformers")
 
 
 async def test_bundled_children_and_leaves_need_no_generation(offline: Explorer) -> None:

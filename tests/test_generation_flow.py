@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached, NotFound, Refused
+from bot.errors import GenerationError, LimitReached, NotFound, Refused, UnknownTopic
 from bot.explorer import RESERVED_TOKENS, Explorer
 from bot.generator import AnthropicGenerator
 from bot.maps import BundledMaps
@@ -115,7 +115,7 @@ async def test_refusal_is_polite_and_remembered_for_an_hour(standin, real):
 async def test_usage_records_every_call_with_cache_tokens(standin, real):
     concept = await green(real)
     standin.script(
-        s.answer({"leaf": False, "concepts": []}, cache_read_input_tokens=30),
+        s.answer({"kind": "subconcepts", "concepts": []}, cache_read_input_tokens=30),
         s.answer(s.valid_expansion(3), cache_creation_input_tokens=40),
     )
     await real.expand(GUILD, USER, concept)  # invalid, then repaired
@@ -258,3 +258,31 @@ async def test_a_map_id_from_another_scope_is_not_found(limited):
     with pytest.raises(NotFound, match="another server"):
         await limited.view_of(session)
     assert (await limited.map_view(tea.id, GUILD)).map.topic == "Tea"
+
+
+async def test_the_canonical_title_names_the_map(standin, real):
+    standin.script(s.answer(s.valid_map(title="Interest Rates")))
+
+    created = await real.generate_map(GUILD, USER, "intrest rats")
+
+    assert created.topic == "Interest Rates"
+    assert (await real.lookup(GUILD, "intrest rats")).id == created.id
+
+
+async def test_an_unknown_topic_stores_nothing(standin, real):
+    standin.script(s.answer(s.unknown()))
+
+    with pytest.raises(UnknownTopic, match="nothing was saved"):
+        await real.generate_map(GUILD, USER, "zorblax quintessence")
+
+    assert await real.lookup(GUILD, "zorblax quintessence") is None
+    assert (await real.storage.usage_since(GUILD, 0)).calls == 1  # still paid for
+
+
+async def test_a_declined_topic_is_remembered_like_a_refusal(standin, real):
+    standin.script(s.answer(s.declined()))
+    with pytest.raises(Refused):
+        await real.generate_map(GUILD, USER, "Something harmful")
+    with pytest.raises(LimitReached):
+        await real.check_can_generate(GUILD, USER, "something harmful")
+    assert await real.lookup(GUILD, "something harmful") is None

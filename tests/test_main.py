@@ -208,3 +208,12 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def test_maps_export_offers_every_format():
+    result = run("maps", "export", "blockchain", "--format", "mermaid")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('mindmap\n  root(("Blockchain"))\n')
+    bad = run("maps", "export", "blockchain", "--format", "pdf")
+    assert bad.returncode == 2
+    assert "'markdown', 'mermaid', 'opml', 'json', 'html'" in bad.stderr

@@ -29,7 +29,7 @@ from tests.fakes import draft
 
 GUILD = 1001
 OTHER_GUILD = 2002
-TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta"}
+TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta", "answers"}
 
 
 def sqlite_file(path: Path, sql: str) -> list[tuple]:
@@ -411,6 +411,18 @@ async def test_opened_concepts_are_counted_once_each(storage: Storage) -> None:
     assert [(m.topic, m.opened, m.total) for m in listed] == [("Cells", 2, 7)]
 
 
+async def test_opened_ids_are_the_concepts_someone_opened(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+    nucleus = (await storage.children(organelles.id))[0]
+    assert await storage.opened_ids(stored.id) == set()
+    await storage.count_open(nucleus.id)
+    await storage.count_open(nucleus.id)
+    await storage.count_open(organelles.id)
+    assert await storage.opened_ids(stored.id) == {nucleus.id, organelles.id}
+    assert await storage.opened_ids(stored.id + 1) == set()
+
+
 async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) -> None:
     stored = await store_cells(storage)
     other = await store_cells(storage, OTHER_GUILD)
@@ -528,3 +540,38 @@ async def test_scope_settings_round_trip(storage: Storage) -> None:
     await storage.save_scope_settings(GUILD, ScopeSettings(language="de", daily_token_budget=10))
     assert await storage.scope_settings(GUILD) == ScopeSettings("de", 10)
     assert await storage.scope_settings(OTHER_GUILD) == ScopeSettings()
+
+
+async def test_answers_are_kept_per_card_and_question(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+
+    async def save(concept_id: int | None, key: str, text: str):
+        return await storage.save_answer(
+            scope=GUILD,
+            map_id=stored.id,
+            concept_id=concept_id,
+            question_key=key,
+            question=key.capitalize() + "?",
+            text=text,
+            model="claude-x",
+            now=1000.0,
+        )
+
+    about_concept = await save(organelles.id, "why", "Because of the concept.")
+    about_map = await save(None, "why", "Because of the topic.")
+    # Two answers made at once for one question: the first one stored wins.
+    again = await save(organelles.id, "why", "A second answer.")
+
+    assert about_concept.concept_id == organelles.id and about_map.concept_id is None
+    assert about_map.id != about_concept.id
+    assert again == about_concept and again.text == "Because of the concept."
+    assert await storage.find_answer(stored.id, organelles.id, "why") == about_concept
+    assert await storage.find_answer(stored.id, None, "why") == about_map
+    assert await storage.find_answer(stored.id, organelles.id, "how") is None
+    assert await storage.get_answer(about_map.id) == about_map
+    assert about_map.question == "Why?" and about_map.model == "claude-x"
+    assert about_map.scope == GUILD
+
+    assert await storage.delete_map(GUILD, stored.key)
+    assert await storage.get_answer(about_concept.id) is None  # answers go with their map

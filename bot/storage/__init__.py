@@ -18,6 +18,7 @@ from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
     DatabaseInUse,
     MapListing,
+    Pruned,
     SchemaTooNew,
     ScopeSettings,
     Storage,
@@ -31,6 +32,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "DatabaseInUse",
     "MapListing",
+    "Pruned",
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",

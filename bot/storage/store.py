@@ -60,6 +60,15 @@ class DatabaseInUse(StorageError):
 
 
 @dataclass(frozen=True)
+class Pruned:
+    """Rows deleted by one ``prune``."""
+
+    sessions: int
+    refusals: int
+    usage: int
+
+
+@dataclass(frozen=True)
 class MapListing:
     """A map as /maps lists it."""
 
@@ -121,6 +130,8 @@ CONCEPT_COLUMNS = """
 SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
 SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
 SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
+SELECT_MAP_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? ORDER BY depth, parent_id, position"
+SELECT_OPENED_IDS = "SELECT id FROM concepts WHERE map_id = ? AND open_count > 0"
 SELECT_PATH = """
     WITH RECURSIVE path (id, parent_id, level) AS (
         SELECT id, parent_id, 0 FROM concepts WHERE id = ?
@@ -213,6 +224,10 @@ INSERT_ANSWER = """
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
+
+PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
+PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
+PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
@@ -414,6 +429,14 @@ class Storage(ABC):
     async def children(self, concept_id: int) -> list[Concept]:
         return [_concept(r) for r in await self._all(SELECT_CHILDREN, (concept_id,))]
 
+    async def map_concepts(self, map_id: int) -> list[Concept]:
+        """Every concept of the map, by depth, then parent, then position."""
+        return [_concept(r) for r in await self._all(SELECT_MAP_CONCEPTS, (map_id,))]
+
+    async def opened_ids(self, map_id: int) -> set[int]:
+        """The map's concepts someone has opened (for the map's picture)."""
+        return {r[0] for r in await self._all(SELECT_OPENED_IDS, (map_id,))}
+
     async def path(self, concept_id: int) -> list[Concept]:
         """The concept's ancestors from its key concept down, the concept last."""
         return [_concept(r) for r in await self._all(SELECT_PATH, (concept_id,))]
@@ -560,6 +583,16 @@ class Storage(ABC):
     async def refused_until(self, scope: int, key: str, now: float) -> float | None:
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
+
+    async def prune(self, *, sessions_before: float, now: float, usage_before: float) -> Pruned:
+        """Delete sessions untouched since ``sessions_before``, refusals that have expired
+        and usage recorded before ``usage_before``, in one transaction."""
+        async with self.transaction() as db:
+            return Pruned(
+                sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
+                refusals=await db.execute(PRUNE_REFUSALS, (now,)),
+                usage=await db.execute(PRUNE_USAGE, (usage_before,)),
+            )
 
     # -- answers --------------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""Upkeep: pruning old sessions, refusals and usage, and `python -m bot db backup`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.explorer import DAY, USAGE_KEPT_DAYS, Explorer
+from bot.maps import BundledMaps
+from bot.models import Session, Usage
+from bot.storage import Storage, StorageUnavailable
+from bot.storage.sqlite import backup
+from tests.fakes import Clock
+
+GUILD = 1001
+NOW = 1_800_000_000.0
+
+
+async def _session(storage: Storage, message_id: int, map_id: int, updated: float) -> None:
+    session = Session(
+        message_id=message_id, owner_id=7, scope=GUILD, map_id=map_id, concept_id=None
+    )
+    await storage.save_session(session, now=updated)
+
+
+async def _usage(storage: Storage, request: str, when: float) -> None:
+    usage = [Usage(model="m", input_tokens=10, output_tokens=5)]
+    await storage.record_usage(
+        scope=GUILD, user_id=7, request=request, kind="map", usage=usage, now=when
+    )
+
+
+async def test_prune_forgets_what_is_old_and_keeps_the_rest(storage: Storage) -> None:
+    clock = Clock(NOW)
+    settings = Settings(session_days=90)
+    explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings, clock=clock)
+    concept_map = await explorer.lookup(GUILD, "Interest Rates")
+    assert concept_map is not None
+    await _session(storage, 1, concept_map.id, NOW - 91 * DAY)  # untouched for 91 days
+    await _session(storage, 2, concept_map.id, NOW - 89 * DAY)
+    await storage.remember_refusal(GUILD, "map:old", NOW - 1)
+    await storage.remember_refusal(GUILD, "map:new", NOW + 3600)
+    await _usage(storage, "old", NOW - (USAGE_KEPT_DAYS + 1) * DAY)
+    await _usage(storage, "new", NOW - 30 * DAY)
+
+    pruned = await explorer.prune()
+
+    assert (pruned.sessions, pruned.refusals, pruned.usage) == (1, 1, 1)
+    assert await storage.get_session(1) is None
+    assert await storage.get_session(2) is not None
+    assert await storage.refused_until(GUILD, "map:new", NOW) == NOW + 3600
+    assert (await storage.usage_since(GUILD, 0)).calls == 1
+    # The map itself and its concepts are never pruned.
+    assert await storage.find_map(GUILD, concept_map.key) is not None
+    assert (await explorer.prune()).sessions == 0
+
+
+# -- backup ---------------------------------------------------------------------
+
+
+async def _populated(path: Path) -> dict[str, int]:
+    settings = Settings(database=path)
+    async with Storage.open(path) as storage:
+        explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings)
+        for topic in ("Interest Rates", "Oil", "AI Agents"):
+            await explorer.lookup(GUILD, topic)
+    with sqlite3.connect(path) as db:
+        return {
+            t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("maps", "concepts")
+        }
+
+
+async def test_backup_is_a_consistent_copy_taken_while_another_writer_is_busy(tmp_path: Path):
+    source = tmp_path / "kinapse.db"
+    counts = await _populated(source)
+    writer = sqlite3.connect(source, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a running bot in the middle of a write
+    writer.execute("DELETE FROM concepts")
+    target = tmp_path / "backups" / "kinapse-copy.db"
+
+    copied = backup(source, target)
+    writer.execute("ROLLBACK")
+    writer.close()
+
+    assert copied["maps"] == counts["maps"] == 3 and copied["concepts"] == counts["concepts"]
+    # Restoring is opening the copy as the database: the maps are all there.
+    async with Storage.open(target) as restored:
+        assert {m.topic for m in await restored.list_maps(GUILD)} == {
+            "Interest Rates",
+            "Oil Resources",
+            "AI Agents",
+        }
+
+
+async def test_backup_refuses_to_overwrite_or_to_copy_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "kinapse.db"
+    await _populated(source)
+    existing = tmp_path / "there.db"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(StorageUnavailable, match="already exists"):
+        backup(source, existing)
+    assert existing.read_bytes() == b"keep me"
+    with pytest.raises(StorageUnavailable, match="no database to back up"):
+        backup(tmp_path / "missing.db", tmp_path / "new.db")
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_db_backup_command_prints_what_it_copied(tmp_path: Path) -> None:
+    source = tmp_path / "kinapse.db"
+    counts = asyncio.run(_populated(source))
+    target = tmp_path / "copy.db"
+    env = {**os.environ, "KINAPSE_DATABASE": str(source)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "backup", str(target)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Backed up {source} to {target}")
+    assert f"{counts['concepts']:,} concepts" in result.stdout and "3 maps" in result.stdout
+
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "backup", str(target)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 2
+    assert again.stderr.strip() == f"Error: {target}: already exists; back up to a new file"
