@@ -133,6 +133,8 @@ async def test_two_processes_generate_once_and_a_dead_ones_lease_expires(
             generator,
             clock=lambda: time.time() + lease + 1,
         )
+        # Sub-concepts of their own: the map's other concept already has TITLES.
+        standin.script(s.answer(s.valid_expansion(3, prefix="Neap tide part")))
         view = await later.expand(GUILD, 7, abandoned)
-    assert [c.title for c in view.children] == TITLES
+    assert [c.title for c in view.children] == [f"Neap tide part {n}" for n in (1, 2, 3)]
     assert len(standin.requests) == 3
