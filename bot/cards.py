@@ -54,6 +54,7 @@ NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY 
 OPEN_LABEL = "Open"
 ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
+SHARED_LABEL = "Shared in the channel"
 NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
 WRITING_NOTE = "-# ✍️ Writing the answer…"
 QUEUED_ANSWER_NOTE = (
@@ -444,10 +445,12 @@ def answer_card(
     note: str,
     accent: int | None,
     share: int | None = None,
+    shared: bool = False,
 ) -> Card:
     """A reader's question and its answer: the card it was asked on, the question quoted,
     the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
-    ``share`` (the answer's id), the button that posts it in the channel."""
+    ``share`` (the answer's id), the button that posts it in the channel (``shared``:
+    greyed out once it has been)."""
     drafts: list[_Draft] = [
         _Text(
             "-# Question about **",
@@ -461,13 +464,15 @@ def answer_card(
         drafts.append(_Text(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
     drafts.append(_Text(note))
     if share is not None:
-        button = Control(Action.SHARE, share, SHARE_LABEL, discord.ButtonStyle.primary)
+        label = SHARED_LABEL if shared else SHARE_LABEL
+        button = Control(Action.SHARE, share, label, discord.ButtonStyle.primary, shared)
         drafts.append(Row((button,)))
     return _assemble(drafts, accent)
 
 
-def answered_card(view: AnswerView, *, can_share: bool) -> Card:
-    """A stored answer, privately with its Share button, or as shared in the channel."""
+def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) -> Card:
+    """A stored answer: privately with its Share button (greyed out once ``shared``),
+    or without it, as posted in the channel."""
     answer = view.answer
     model = literal(shorten(answer.model, MODEL_NAME_MAX))
     topic = literal(shorten(view.map.topic, HEADING_MAX))
@@ -478,6 +483,7 @@ def answered_card(view: AnswerView, *, can_share: bool) -> Card:
         note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
         accent=accent_of(view.map.key),
         share=answer.id if can_share else None,
+        shared=shared,
     )
 
 

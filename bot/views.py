@@ -701,10 +701,12 @@ async def _edit_answer(interaction: Interaction, card: Card) -> None:
 
 
 async def share(interaction: Interaction, answer_id: int) -> None:
-    """Post an answer publicly in the channel, quoting its question and naming its card."""
+    """Post an answer publicly in the channel, quoting its question and naming its card;
+    the private answer's Share button greys out, so one press posts it once."""
     view = await interaction.client.explorer.answer_view(answer_id, scope_of(interaction))
-    card = cards.answered_card(view, can_share=False)
-    await interaction.response.send_message(**message_kwargs(card))
+    private = cards.answered_card(view, can_share=True, shared=True)
+    await interaction.response.edit_message(**message_kwargs(private, edit=True))
+    await interaction.followup.send(**message_kwargs(cards.answered_card(view, can_share=False)))
 
 
 HANDLERS = {
