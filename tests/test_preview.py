@@ -198,3 +198,7 @@ def test_preview_has_its_own_database_unless_one_is_chosen(tmp_path: Path):
     environ = {"KINAPSE_DATABASE": str(tmp_path / "mine.db")}
     chosen = Settings.from_env(environ, env_file=tmp_path / "absent.env")
     assert preview_settings(chosen) == chosen
+
+    url = "postgresql://kinapse:secret@db.example/kinapse"
+    shared = Settings(database=url)
+    assert preview_settings(shared) == shared
