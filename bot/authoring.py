@@ -5,7 +5,10 @@ loader only refuses what the bot cannot serve (``bot.models`` limits); a
 curated map must also read well: 5 to 7 key concepts with 3 to 5
 sub-concepts each, one-sentence summaries, 2-to-5-sentence details, no title
 that echoes its parent, a sibling or the topic, and aliases that find exactly
-one map.
+one map. It also looks for repeats: sentences that nearly repeat another in the
+map or anywhere in the library, and sub-concepts that restate their parent; and
+for freshness: a ``volatile`` map needs ``as_of`` and summaries without figures
+that can change.
 
 The export prints a bundled map, or a map as a server has stored and grown it,
 in any of the formats of ``bot.render.export``.
@@ -36,7 +39,7 @@ from bot.models import (
 )
 from bot.render.export import ExportFormat, export
 from bot.storage import Storage
-from bot.text import clean_text, count_sentences
+from bot.text import clean_text, count_sentences, shorten, split_sentences
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
 BUNDLED_KEY_CONCEPTS = (5, 7)
@@ -46,6 +49,10 @@ SUMMARY_SENTENCES = (1, 1)
 DETAIL_SENTENCES = (2, 5)
 OVERVIEW_SENTENCES = (2, 3)
 
+# Near-duplicate sentences: share this much of their content words (Jaccard), counted only
+# for sentences of at least NEAR_MIN_WORDS content words, so short generic ones never clash.
+NEAR_DUPLICATE = 0.4
+NEAR_MIN_WORDS = 5
 # A sub-concept restates its parent when this share of the content words of its title and
 # summary is already in the parent's title, summary and detail.
 RESTATES_PARENT = 0.75
@@ -53,6 +60,7 @@ RESTATES_MIN_WORDS = 4
 # In a volatile map a summary keeps no figure that can change; a year this many years or more
 # before as_of is history, not a figure.
 HISTORY_YEARS = 10
+QUOTE_MAX = 60  # how much of a sentence a problem quotes
 MISSING = 1  # exit status: a problem found, or nothing to export
 
 
@@ -89,6 +97,63 @@ def content_words(text: str) -> frozenset[str]:
             word = word[:-1]
         words.add(word)
     return frozenset(words)
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    """One sentence of a map, where it stands, and its content words."""
+
+    trail: tuple[str, ...]
+    field: str  # overview, summary or detail
+    text: str
+    words: frozenset[str]
+
+    def place(self) -> str:
+        return f"the {self.field} of {' > '.join(self.trail)}"
+
+    def quote(self) -> str:
+        return f'"{shorten(self.text, QUOTE_MAX)}"'
+
+
+def _map_sentences(bundled: BundledMap) -> list[_Sentence]:
+    found: list[_Sentence] = []
+
+    def add(trail: tuple[str, ...], field: str, text: str) -> None:
+        for sentence in split_sentences(text):
+            found.append(_Sentence(trail, field, sentence, content_words(sentence)))
+
+    def walk(concepts: Sequence[BundledConcept], path: tuple[str, ...]) -> None:
+        for concept in concepts:
+            trail = (*path, concept.title)
+            add(trail, "summary", concept.summary)
+            add(trail, "detail", concept.detail)
+            walk(concept.children or [], trail)
+
+    add((bundled.topic,), "overview", bundled.overview)
+    walk(bundled.concepts, (bundled.topic,))
+    return found
+
+
+def _near_duplicates(words: Sequence[frozenset[str]]) -> list[tuple[int, int]]:
+    """The pairs (earlier, later) of indexes whose word sets nearly match.
+
+    An index of who uses each word finds the overlaps without comparing every
+    pair: the whole library is some thousands of sentences.
+    """
+    users: defaultdict[str, list[int]] = defaultdict(list)
+    pairs = []
+    for later, these in enumerate(words):
+        if len(these) < NEAR_MIN_WORDS:
+            continue
+        shared: defaultdict[int, int] = defaultdict(int)
+        for word in these:
+            for earlier in users[word]:
+                shared[earlier] += 1
+            users[word].append(later)
+        for earlier, count in shared.items():
+            if count / (len(these) + len(words[earlier]) - count) >= NEAR_DUPLICATE:
+                pairs.append((earlier, later))
+    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
 
 
 def _figures(text: str, as_of: str | None) -> list[str]:
@@ -298,7 +363,14 @@ class _FileLinter:
         walk(bundled.concepts, head)
 
     def _check_repeats(self, bundled: BundledMap) -> None:
-        """Sub-concepts that restate their parent."""
+        """Sentences that nearly repeat another of the map; children that restate their parent."""
+        sentences = _map_sentences(bundled)
+        for earlier, later in _near_duplicates([sentence.words for sentence in sentences]):
+            first, second = sentences[earlier], sentences[later]
+            self.add(
+                second.trail,
+                f"{second.field} sentence {second.quote()} nearly repeats {first.place()}",
+            )
         for concept in bundled.concepts:
             parent = content_words(f"{concept.title} {concept.summary} {concept.detail}")
             for child in concept.children or []:
@@ -419,6 +491,31 @@ def _check_across(linted: Sequence[_Linted]) -> list[Problem]:
                 problems.append(Problem(file, head, f"alias {alias!r} is the topic of {names}"))
             elif names := others(aliases[key], file):
                 problems.append(Problem(file, head, f"alias {alias!r} is also used by {names}"))
+    return problems + _repeats_across(valid)
+
+
+def _repeats_across(valid: Sequence[_Linted]) -> list[Problem]:
+    """Sentences that nearly repeat a sentence of another map (reported in the later file)."""
+    owners: list[str] = []
+    sentences: list[_Sentence] = []
+    for entry in valid:
+        assert entry.bundled is not None
+        found = _map_sentences(entry.bundled)
+        owners += [entry.file] * len(found)
+        sentences += found
+    problems = []
+    for earlier, later in _near_duplicates([sentence.words for sentence in sentences]):
+        if owners[earlier] == owners[later]:
+            continue  # reported by the file's own checks
+        first, second = sentences[earlier], sentences[later]
+        problems.append(
+            Problem(
+                owners[later],
+                second.trail,
+                f"{second.field} sentence {second.quote()} nearly repeats "
+                f"{first.place()} in {Path(owners[earlier]).name}",
+            )
+        )
     return problems
 
 

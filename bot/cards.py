@@ -14,13 +14,14 @@ from __future__ import annotations
 import enum
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
 from bot.generator import Sketch, defuse_mentions
 from bot.models import QUESTION_MAX, ChildState, Source, topic_key
+from bot.render import MapPicture
 from bot.storage import MapListing
 from bot.text import shorten, width
 
@@ -54,12 +55,23 @@ NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY 
 OPEN_LABEL = "Open"
 ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
+SHARED_LABEL = "Shared in the channel"
 NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
 WRITING_NOTE = "-# ✍️ Writing the answer…"
 QUEUED_ANSWER_NOTE = (
     "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
 )
 PICTURE_FILENAME = "map.png"
+MEDIA_DESCRIPTION_MAX = 1024  # a media gallery item's alt text
+OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
+OUTLINE_ON_PICTURE_CARD_MAX = 2800  # leaves room for the heading, note and footer
+OUTLINE_INDENT = "  "  # Discord nests a list item indented by two spaces
+LEGEND = "-# 🟦 explored · ⬜ not opened yet (dashed)"
+LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
+NO_PICTURE_NOTE = (
+    "-# The picture's fonts cannot draw some characters of this map ({chars}), "
+    "so here it is as an outline; **bold**: explored."
+)
 
 # Components a block costs: a section is itself, its text and its button.
 SECTION_COMPONENTS = 3
@@ -82,6 +94,7 @@ class Action(enum.StrEnum):
     PAGE = "maps"  # /maps pagination; id: the page to show
     MAP = "map"  # open a stored map privately; id: the map
     CURATED = "curated"  # open a bundled map privately; id: its bundled_number
+    PICTURE = "picture"  # the map's picture; id: the concept to highlight
     ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
     ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
     SHARE = "share"  # post an answer in the channel; id: the answer
@@ -138,6 +151,7 @@ class Picture:
 
     filename: str
     description: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -237,7 +251,11 @@ def footer(view: MapView | ConceptView) -> str:
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
-def map_card(view: MapView, *, can_go_back: bool = False) -> Card:
+def map_card(
+    view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
+) -> Card:
+    """The map's card; with ``picture``, the map drawn under the overview (or, when its
+    labels cannot be drawn, its outline)."""
     concept_map = view.map
     drafts: list[_Draft] = [
         _Text(
@@ -247,6 +265,11 @@ def map_card(view: MapView, *, can_go_back: bool = False) -> Card:
             Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
         )
     ]
+    if picture is not None:
+        description = f"Map of {concept_map.topic}"
+        drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
+        if picture.png is not None:
+            drafts.append(_Text(LEGEND))
     nav = map_nav(view, can_go_back=can_go_back)
     tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
@@ -319,8 +342,56 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.BACK, concept.id, "Back"),
         Control(Action.UP, concept.id, "Up"),
         Control(Action.HOME, view.map.id, "Overview"),
+        Control(Action.PICTURE, concept.id, "Map"),
         _ask(Action.ASK, concept.id, view.can_ask),
     )
+
+
+def picture_card(view: ConceptView, picture: MapPicture) -> Card:
+    """The whole map drawn with the card's concept highlighted (the Map button's answer)."""
+    concept = view.concept
+    trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path])
+    drafts: list[_Draft] = [
+        _Text(f"-# {trail}\n## Map of ", Said(view.map.topic, HEADING_MAX, TITLE_FLOOR))
+    ]
+    description = f"Map of {view.map.topic}, {concept.title} highlighted"
+    drafts += _picture_blocks(picture, description, OUTLINE_ON_PICTURE_CARD_MAX)
+    if picture.png is not None:
+        title = Said(concept.title, HEADING_MAX, TITLE_FLOOR)
+        drafts.append(_Text("-# 🟧 ", title, LEGEND_PATH, LEGEND.removeprefix("-# ")))
+    # Back returns to the concept's card: opening the concept the session already shows
+    # leaves Back's history as it was.
+    nav = (
+        Control(Action.OPEN, concept.id, "Back"),
+        Control(Action.HOME, view.map.id, "Overview"),
+    )
+    drafts += [Divider(), _Text(footer(view)), Row(nav)]
+    return _assemble(drafts, accent_of(view.map.key))
+
+
+def _picture_blocks(picture: MapPicture, description: str, outline_max: int) -> list[_Draft]:
+    if picture.png is not None:
+        alt = shorten(description, MEDIA_DESCRIPTION_MAX)
+        return [Picture(PICTURE_FILENAME, alt, picture.png)]
+    chars = literal(shorten(" ".join(picture.undrawable), 40))
+    return [_Text(NO_PICTURE_NOTE.format(chars=chars)), _Text(outline_text(picture, outline_max))]
+
+
+def outline_text(picture: MapPicture, limit: int) -> str:
+    """The map as a nested markdown list, explored concepts in bold, cut at a whole line."""
+    lines: list[str] = []
+    used = 0
+    for number, (depth, title, opened) in enumerate(picture.outline):
+        shown = literal(shorten(title, HEADING_MAX))
+        line = f"{OUTLINE_INDENT * (depth - 1)}- {f'**{shown}**' if opened else shown}"
+        rest = len(picture.outline) - number
+        more = f"- …and {rest} more"
+        if used + width(line) + 1 + width(more) > limit:
+            lines.append(more)
+            break
+        lines.append(line)
+        used += width(line) + 1
+    return "\n".join(lines) or "- …"
 
 
 def _ask(action: Action, target: int, enabled: bool) -> Control:
@@ -404,10 +475,12 @@ def answer_card(
     note: str,
     accent: int | None,
     share: int | None = None,
+    shared: bool = False,
 ) -> Card:
     """A reader's question and its answer: the card it was asked on, the question quoted,
     the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
-    ``share`` (the answer's id), the button that posts it in the channel."""
+    ``share`` (the answer's id), the button that posts it in the channel (``shared``:
+    greyed out once it has been)."""
     drafts: list[_Draft] = [
         _Text(
             "-# Question about **",
@@ -421,13 +494,15 @@ def answer_card(
         drafts.append(_Text(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
     drafts.append(_Text(note))
     if share is not None:
-        button = Control(Action.SHARE, share, SHARE_LABEL, discord.ButtonStyle.primary)
+        label = SHARED_LABEL if shared else SHARE_LABEL
+        button = Control(Action.SHARE, share, label, discord.ButtonStyle.primary, shared)
         drafts.append(Row((button,)))
     return _assemble(drafts, accent)
 
 
-def answered_card(view: AnswerView, *, can_share: bool) -> Card:
-    """A stored answer, privately with its Share button, or as shared in the channel."""
+def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) -> Card:
+    """A stored answer: privately with its Share button (greyed out once ``shared``),
+    or without it, as posted in the channel."""
     answer = view.answer
     model = literal(shorten(answer.model, MODEL_NAME_MAX))
     topic = literal(shorten(view.map.topic, HEADING_MAX))
@@ -438,6 +513,7 @@ def answered_card(view: AnswerView, *, can_share: bool) -> Card:
         note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
         accent=accent_of(view.map.key),
         share=answer.id if can_share else None,
+        shared=shared,
     )
 
 

@@ -18,7 +18,7 @@ from bot.models import TOPIC_MAX, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
 from bot.replies import describe, send_private
-from bot.views import map_new_topic, maps_title, message_kwargs, scope_of
+from bot.views import map_card, map_new_topic, maps_title, message_kwargs, scope_of
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -55,7 +55,7 @@ class ExploreCog(commands.Cog):
         concept_map = await self.explorer.lookup(scope, topic)
         if concept_map is not None:
             # Known topic: the card is the first response, no waiting.
-            card = cards.map_card(await self.explorer.map_view(concept_map.id))
+            card = await map_card(interaction, await self.explorer.map_view(concept_map.id))
             response = await interaction.response.send_message(**message_kwargs(card))
             await self._start(interaction, response.message_id, concept_map.id)
             return

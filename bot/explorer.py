@@ -59,6 +59,7 @@ from bot.models import (
     search_key,
     topic_key,
 )
+from bot.render import MapPicture, Node, PictureCache, Renderer
 from bot.storage import MapListing, Pruned, ScopeSettings, Storage
 from bot.text import shorten
 
@@ -267,8 +268,30 @@ class Explorer:
         self._limits = asyncio.Lock()
         # Usage the database could not take yet (locked, full), oldest first.
         self._unrecorded: deque[Spent] = deque(maxlen=UNRECORDED_MAX)
+        # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
+        self.renderer = Renderer()
+        self.pictures = PictureCache()
 
     # -- maps -----------------------------------------------------------------
+
+    def map_picture(
+        self, concept_map: ConceptMap, highlight: int | None = None
+    ) -> asyncio.Future[MapPicture]:
+        """The picture of everything stored of the map, ``highlight`` (None: the topic)
+        and its path marked; one render per version, however many ask at once.
+
+        A map only grows (concepts are added, and opened ones stay opened), so the
+        counts of stored and opened concepts name its version.
+        """
+        key = (concept_map.id, concept_map.total, concept_map.opened, highlight)
+
+        async def draw() -> MapPicture:
+            concepts = await self.storage.map_concepts(concept_map.id)
+            opened = await self.storage.opened_ids(concept_map.id)
+            nodes = [Node(c.id, c.parent_id, c.title, c.id in opened) for c in concepts]
+            return await self.renderer.draw(concept_map.topic, nodes, highlight)
+
+        return self.pictures.get(key, draw)
 
     async def language(self, scope: int) -> str:
         stored = await self.storage.scope_settings(scope)

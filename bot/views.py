@@ -8,6 +8,7 @@ private copy of the card they clicked, with a session of their own.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 import re
@@ -23,6 +24,7 @@ from bot.errors import NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
 from bot.generator import Sketch
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
+from bot.render import MapPicture, RenderError
 from bot.replies import explain, reply_error
 from bot.text import shorten
 
@@ -36,6 +38,10 @@ Interaction = discord.Interaction["KinapseBot"]
 # forged value inside SQLite's 64-bit integers.
 ID_DIGITS = 18
 ID = rf"[0-9]{{1,{ID_DIGITS}}}"
+# A card waits this long for its map picture before it is sent without one (the
+# render goes on, and the next card of the map has it). Well within the 3 s in
+# which Discord wants an interaction answered.
+PICTURE_WAIT_SECONDS = 2.0
 CUSTOM_ID_MAX = 100  # Discord's limit on a component's custom_id
 TOPIC_RETRY_PREFIX = "kin:topic:"
 # A card that must end as the map or an error is edited this many times before giving up.
@@ -105,17 +111,28 @@ def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:
 
     An edit clears the content and embeds the message may carry (a card posted
     as an embed before V2, or a "Mapping…" line): Discord rejects a V2 message
-    that still has them.
+    that still has them. It also replaces the attachments, so a map picture
+    leaves with the card that showed it.
     """
     kwargs: dict[str, Any] = {"view": layout(card)}
+    files = [discord.File(io.BytesIO(p.data), filename=p.filename) for p in _pictures(card)]
     if edit:
-        kwargs |= {"content": None, "embeds": []}
+        kwargs |= {"content": None, "embeds": [], "attachments": files}
+    elif files:
+        kwargs["files"] = files
     return kwargs
+
+
+def _pictures(card: Card) -> list[cards.Picture]:
+    return [block for block in card.blocks if isinstance(block, cards.Picture)]
 
 
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|ask|askmap|share):(?P<target>{ID})",
+    template=(
+        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share)"
+        rf":(?P<target>{ID})"
+    ),
 ):
     def __init__(self, control: Control) -> None:
         super().__init__(
@@ -271,10 +288,34 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 # -- rendering -------------------------------------------------------------------
 
 
-def render(view: View, session: Session | None, status: Status | None = None) -> Card:
+async def render(
+    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
+) -> Card:
     if isinstance(view, MapView):
-        return cards.map_card(view, can_go_back=bool(session and session.history))
+        return await map_card(interaction, view, can_go_back=bool(session and session.history))
     return cards.concept_card(view, status)
+
+
+async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
+    """The map card with its picture, if the picture is ready in time."""
+    picture = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    return cards.map_card(view, can_go_back=can_go_back, picture=picture)
+
+
+async def picture_within(
+    interaction: Interaction, view: View, seconds: float | None
+) -> MapPicture | None:
+    """The map's picture with the view's concept highlighted (the topic for a map view);
+    None when it is not ready within ``seconds`` or cannot be drawn (logged)."""
+    highlight = view.concept.id if isinstance(view, ConceptView) else None
+    picture = interaction.client.explorer.map_picture(view.map, highlight)
+    try:
+        return await asyncio.wait_for(picture, seconds)
+    except TimeoutError:
+        log.info("The picture of map %s was not ready in %s s", view.map.id, seconds)
+    except RenderError as exc:
+        log.warning("No picture for map %s: %s", view.map.id, exc)
+    return None
 
 
 def initial_status(interaction: Interaction, view: View) -> Status:
@@ -304,14 +345,14 @@ async def show(
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
             session = await explorer.go(session, target)
-        card = render(view, session, status)
+        card = await render(interaction, view, session, status)
         await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
-        card = render(view, None, status)
+        card = await render(interaction, view, None, status)
         response = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
         message_id = response.message_id
         if message_id is None:
@@ -341,9 +382,8 @@ async def fill_in_subconcepts(
     status = Status()
 
     async def say_queued() -> None:
-        await edit_once(
-            interaction, **message_kwargs(render(shown, session, Status(queued=True)), edit=True)
-        )
+        card = await render(interaction, shown, session, Status(queued=True))
+        await edit_once(interaction, **message_kwargs(card, edit=True))
 
     view: View = shown
     try:
@@ -367,7 +407,8 @@ async def fill_in_subconcepts(
         current = session
     if current is not None and current.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
-    await edit_finally(interaction, **message_kwargs(render(view, current, status), edit=True))
+    card = await render(interaction, view, current, status)
+    await edit_finally(interaction, **message_kwargs(card, edit=True))
 
 
 async def edit_once(interaction: Interaction, **fields: Any) -> discord.Message | None:
@@ -487,7 +528,7 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
             on_queued=lambda: edit_once(interaction, **_line(QUEUED.format(topic=shown), v2=v2)),
             on_progress=grow,
         )
-        card = cards.map_card(await explorer.map_view(concept_map.id))
+        card = await map_card(interaction, await explorer.map_view(concept_map.id))
     except Exception as exc:
         await live.settle()
         text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
@@ -519,6 +560,32 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     session = await session_for(interaction, parent_of=concept_id)
     view = await explorer.open_concept(concept_id, scope_of(interaction))
     await show(interaction, session, concept_id, view)
+
+
+async def show_picture(interaction: Interaction, concept_id: int) -> None:
+    """The whole map with the concept highlighted: in place for the card's owner (its
+    session stays on the concept, so Back returns to it), privately for anyone else."""
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concept_view(concept_id, scope_of(interaction))
+    owner = session is not None and session.owner_id == interaction.user.id
+    # A render can outlast Discord's 3 s: acknowledge first, then answer.
+    await interaction.response.defer(ephemeral=not owner, thinking=not owner)
+    picture = await picture_within(interaction, view, None)
+    if picture is None:
+        raise NotFound("The map's picture could not be drawn just now; please try again.")
+    card = cards.picture_card(view, picture)
+    message = await interaction.edit_original_response(**message_kwargs(card, edit=True))
+    if owner:
+        return
+    await explorer.start_session(
+        message_id=message.id,
+        owner_id=interaction.user.id,
+        scope=scope_of(interaction),
+        map_id=view.map.id,
+        concept_id=concept_id,
+        history=[session.concept_id] if session is not None else [],
+    )
 
 
 async def retry(interaction: Interaction, concept_id: int) -> None:
@@ -692,10 +759,12 @@ async def _edit_answer(interaction: Interaction, card: Card) -> None:
 
 
 async def share(interaction: Interaction, answer_id: int) -> None:
-    """Post an answer publicly in the channel, quoting its question and naming its card."""
+    """Post an answer publicly in the channel, quoting its question and naming its card;
+    the private answer's Share button greys out, so one press posts it once."""
     view = await interaction.client.explorer.answer_view(answer_id, scope_of(interaction))
-    card = cards.answered_card(view, can_share=False)
-    await interaction.response.send_message(**message_kwargs(card))
+    private = cards.answered_card(view, can_share=True, shared=True)
+    await interaction.response.edit_message(**message_kwargs(private, edit=True))
+    await interaction.followup.send(**message_kwargs(cards.answered_card(view, can_share=False)))
 
 
 HANDLERS = {
@@ -707,6 +776,7 @@ HANDLERS = {
     Action.PAGE: maps_page,
     Action.MAP: open_map,
     Action.CURATED: open_curated,
+    Action.PICTURE: show_picture,
     Action.ASK: ask_about_concept,
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,

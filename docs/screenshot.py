@@ -1,10 +1,12 @@
-"""Take docs/concept-card.png: a concept card, as the offline preview shows it.
+"""Take the docs/ screenshots of the cards, as the offline preview shows them.
 
-    uv run python docs/screenshot.py [--out docs/concept-card.png] [--chromium PATH]
+    uv run python docs/screenshot.py [--out docs/] [--chromium PATH]
 
-Starts the preview on a throwaway database, runs /explore AI Agents as alice,
-presses the first concept's button, then has a headless Chromium (Debian:
-``apt-get install chromium``) open the preview page and save what it shows.
+Starts the preview on a throwaway database, runs /explore AI Agents as alice
+(docs/map-card.png: the map card with its picture), opens the first concept
+(docs/concept-card.png), and presses its Map button (docs/map-picture.png: the
+map with that concept highlighted); each time a headless Chromium (Debian:
+``apt-get install chromium``) opens the preview page and saves what it shows.
 Run by hand when the cards change; it is not part of the test suite.
 """
 
@@ -32,7 +34,8 @@ from bot.config import Settings
 from bot.preview import open_preview
 
 TOPIC = "AI Agents"
-WINDOW = (1000, 1040)  # CSS pixels: the whole concept card, with the channel around it
+# CSS pixels: each whole card, with the channel around it.
+WINDOWS = {"map-card": (1000, 1500), "concept-card": (1000, 1060), "map-picture": (1000, 1180)}
 WAIT_SECONDS = 30
 # A palette keeps the PNG small; the preview's flat colours lose nothing visible.
 PALETTE_COLOURS = 128
@@ -56,24 +59,48 @@ PAGE_IDLE = """(() => {
 })()"""
 
 
-async def take(chromium: str) -> tuple[bytes, str]:
-    """The PNG of the page showing the first concept of TOPIC, and that concept's title."""
+async def take(chromium: str) -> dict[str, bytes]:
+    """PNGs of the page showing the map card, the first concept's card and its Map picture."""
+    shots: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings.from_env().model_copy(
             update={"database": Path(scratch) / "preview.db", "anthropic_api_key": None}
         )
         async with open_preview(settings) as preview:
             alice = preview.viewers[0]
-            result = await alice.slash(preview.channel, "explore", topic=TOPIC)
-            card = result.response
-            first = card.components[0]["components"][0]
-            await alice.click(card, custom_id=first["custom_id"])
-            title = card.embeds[0].title
-            png = await screenshot(chromium, Path(scratch) / "chromium", preview.url, title)
-    return png, title
+            profile = Path(scratch) / "chromium"
+            card = (await alice.slash(preview.channel, "explore", topic=TOPIC)).response
+            shots["map-card"] = await screenshot(chromium, profile, preview.url, TOPIC, "map-card")
+            first = next(c for c in walk(card.components) if c.get("label") == "Open")
+            card = (await alice.click(card, custom_id=first["custom_id"])).response
+            title = heading(card)
+            shots["concept-card"] = await screenshot(
+                chromium, profile, preview.url, title, "concept-card"
+            )
+            await alice.click(card, label="Map")
+            shots["map-picture"] = await screenshot(
+                chromium, profile, preview.url, f"Map of {TOPIC}", "map-picture"
+            )
+    return shots
 
 
-async def screenshot(chromium: str, profile: Path, url: str, text: str) -> bytes:
+def walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every component of a V2 message, nested ones included."""
+    found = []
+    for component in components:
+        found.append(component)
+        found += walk(component.get("components") or [])
+        if isinstance(component.get("accessory"), dict):
+            found += walk([component["accessory"]])
+    return found
+
+
+def heading(message: Any) -> str:
+    texts = "\n".join(c["content"] for c in walk(message.components) if c.get("type") == 10)
+    return next(line[3:] for line in texts.splitlines() if line.startswith("## "))
+
+
+async def screenshot(chromium: str, profile: Path, url: str, text: str, name: str) -> bytes:
     """Open ``url`` in a headless Chromium, wait until it shows ``text`` and is idle, shoot.
 
     Driven over the DevTools protocol, so the URL (a secret) is not on a command line.
@@ -97,7 +124,7 @@ async def screenshot(chromium: str, profile: Path, url: str, text: str) -> bytes
             page = next(t for t in targets if t["type"] == "page")
             async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
                 devtools = DevTools(ws)
-                width, height = WINDOW
+                width, height = WINDOWS[name]
                 await devtools.call(
                     "Emulation.setDeviceMetricsOverride",
                     width=width,
@@ -153,13 +180,14 @@ class DevTools:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("concept-card.png"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     args = parser.parse_args()
-    png, title = asyncio.run(take(args.chromium))
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(PALETTE_COLOURS).save(args.out, optimize=True)
-    print(f"Wrote {args.out} ({args.out.stat().st_size // 1024} KB): {TOPIC} > {title}")
+    for name, png in asyncio.run(take(args.chromium)).items():
+        path = args.out / f"{name}.png"
+        image = Image.open(io.BytesIO(png)).convert("RGB")
+        image.quantize(PALETTE_COLOURS).save(path, optimize=True)
+        print(f"Wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,11 @@ PLANTED = {
         "Tide Pools > Crabs: summary of a volatile map has a figure that can change (12); "
         "give it with its date in the detail"
     ),
+    "near-duplicate-sentence.yaml": (
+        "Tide Pools > Shorebirds > Gulls: detail sentence "
+        '"Gulls drop hard-shelled prey onto rocks to crack it." nearly repeats the detail of '
+        "Tide Pools > Shorebirds > Oystercatchers"
+    ),
     "child-restates-parent.yaml": (
         "Tide Pools > Crabs > Hunting and Scavenging: restates its parent (its title and summary "
         "are mostly the parent's words); say what this sub-concept adds"
@@ -162,6 +167,39 @@ def test_alias_that_is_another_maps_topic_is_reported() -> None:
     assert lines(lint_paths([tide_pools, rock_pools])) == expected
     assert lines(lint_paths([folder])) == expected
     assert lines(lint_file(tide_pools)) == []
+
+
+def other_map(sentence: str) -> dict[str, Any]:
+    """A map on another topic whose only full sentence (five content words or more) is given."""
+    data = clean_map()
+    data.update(topic="Rocky Shores", aliases=[])
+    concepts = [*data["concepts"], *(c for k in data["concepts"] for c in k["children"])]
+    for number, concept in enumerate(concepts, start=1):
+        concept["title"] = f"Part {number}"
+        concept["summary"] = f"Shore part {number}."
+        concept["detail"] = f"Part {number} one. Part {number} two."
+    data["overview"] = f"Rocky shores. {sentence}"
+    return data
+
+
+def test_a_sentence_repeated_in_another_map_is_reported_in_the_later_file(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_bytes((LINT / "clean.yaml").read_bytes())
+    # Reworded, but the same idea: "A crab grows by shedding its shell ..." (Crabs > Molting).
+    repeat = other_map("A crab grows larger by shedding its shell and hardening a new one.")
+    second.write_text(yaml.safe_dump(repeat, sort_keys=False), encoding="utf-8")
+    assert lines(lint_paths([first, second])) == [
+        f"{second}: Rocky Shores: overview sentence "
+        '"A crab grows larger by shedding its shell and hardening a…" nearly repeats '
+        "the summary of Tide Pools > Crabs > Molting in a.yaml"
+    ]
+    assert lines(lint_file(second)) == []  # only a lint across both files can see it
+    # A sentence on the same subject that says something else is not a repeat.
+    other = other_map("A crab sheds its shell in spring, when the water warms.")
+    second.write_text(yaml.safe_dump(other, sort_keys=False), encoding="utf-8")
+    assert lines(lint_paths([first, second])) == []
 
 
 def test_a_file_given_twice_does_not_clash_with_itself() -> None:

@@ -105,7 +105,7 @@ def test_concept_card_breadcrumb_heading_and_navigation():
     first = card.texts[0].splitlines()
     assert first[:3] == ["-# Topic › Parent", "## Child", "**Child in a sentence.**"]
     assert first[3] == "Child in detail. Two sentences."
-    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview", "Ask"]
+    assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview", "Map", "Ask"]
     ids = [c.custom_id for c in card.controls]
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["kin:open:3", "kin:open:4", "kin:open:5"]
@@ -225,6 +225,7 @@ def test_custom_id_patterns_accept_only_short_ids():
     button = CardButton.__discord_ui_compiled_template__
     assert button.fullmatch("kin:open:123") and button.fullmatch("kin:maps:0")
     assert button.fullmatch("kin:map:7") and button.fullmatch(f"kin:curated:{2**56 - 1}")
+    assert button.fullmatch("kin:picture:7")
     assert not button.fullmatch("kin:open:" + "9" * 19)  # beyond SQLite's integers
     assert not button.fullmatch("kin:open:-1") and not button.fullmatch("kin:drop:1")
     assert CardSelect.__discord_ui_compiled_template__.fullmatch("kin:pick:0")

@@ -14,6 +14,7 @@ from bot.generator import ZERO_WIDTH_SPACE
 from bot.models import QUESTION_MAX, QUESTION_MIN
 from tests import standin as s
 from tests.harness import (
+    BUTTON,
     TEXT_INPUT,
     Kinapse,
     World,
@@ -99,13 +100,18 @@ async def test_share_posts_the_answer_in_the_channel(
 
     shared = await world.alice.click(answered.response, label="Share")
 
-    post = shared.response
-    assert not shared.ephemeral and not post.ephemeral
-    assert post.channel_id == world.channel.id
+    (post,) = shared.followups
+    assert not post.ephemeral and post.channel_id == world.channel.id
     shown = card_text(post)
     assert QUESTION in shown and concept.title in shown
     assert s.plain_answer(concept.title) in shown
     assert labels(post) == []  # nothing to press: it is the shared copy
+    # The private answer's button greys out, so a second press cannot post it twice.
+    private = shared.response
+    assert private.id == answered.response.id and private.ephemeral
+    (button,) = [c for c in components_of(private) if c.get("type") == BUTTON]
+    assert button["label"] == "Shared in the channel" and button["disabled"] is True
+    assert card_text(private) == card_text(answered.response)
 
 
 @pytest.mark.anthropic
@@ -150,7 +156,7 @@ async def test_a_hostile_question_comes_back_inert(
     quoted = prompt.split("<question>", 1)[1].split("</question>", 1)[0]
     assert "Ignore the rules above" in quoted and "‹/question›" in quoted
     assert "<" not in quoted and ">" not in quoted  # the question cannot leave its tag
-    for message in (answered.response, shared.response):
+    for message in (answered.response, shared.followups[0]):
         markdown = "\n".join(texts(message))
         # Mentions are broken by a zero-width space; allowed mentions none is checked too.
         assert "@everyone" not in markdown and "@here" not in markdown
@@ -160,7 +166,7 @@ async def test_a_hostile_question_comes_back_inert(
         assert r"\*\*bold\*\*" in markdown and r"\*\*it\*\*" in markdown
         assert r"\[x](https://example.com)" in markdown
         assert not re.search(r"(?m)^#", markdown.replace("-# ", ""))
-    assert "Ignore the rules above" in card_text(shared.response)
+    assert "Ignore the rules above" in card_text(shared.followups[0])
 
 
 async def test_questions_count_against_the_cooldown(world: World, kinapse: Kinapse):
@@ -234,6 +240,6 @@ async def test_ask_and_share_work_after_a_restart(world: World, kinapse: Kinapse
     await kinapse.restart(world.env)
 
     shared = await world.alice.click(answered.response, label="Share")
-    assert concept.title in card_text(shared.response)
+    assert concept.title in card_text(shared.followups[0])
     _, again = await ask(world.bob, card, "A new question after the restart?")
     assert "Share" in labels(again.response)

@@ -143,3 +143,12 @@ def test_the_preview_console_shows_the_url_line_only(tmp_path: Path):
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0
     assert out == "" and err == "", (out, err)
+
+
+def test_maps_export_offers_every_format():
+    result = run("maps", "export", "blockchain", "--format", "mermaid")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('mindmap\n  root(("Blockchain"))\n')
+    bad = run("maps", "export", "blockchain", "--format", "pdf")
+    assert bad.returncode == 2
+    assert "'markdown', 'mermaid', 'opml', 'json', 'html'" in bad.stderr

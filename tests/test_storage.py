@@ -342,6 +342,18 @@ async def test_opened_concepts_are_counted_once_each(storage: Storage) -> None:
     assert [(m.topic, m.opened, m.total) for m in listed] == [("Cells", 2, 7)]
 
 
+async def test_opened_ids_are_the_concepts_someone_opened(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    organelles = (await storage.key_concepts(stored.id))[0]
+    nucleus = (await storage.children(organelles.id))[0]
+    assert await storage.opened_ids(stored.id) == set()
+    await storage.count_open(nucleus.id)
+    await storage.count_open(nucleus.id)
+    await storage.count_open(organelles.id)
+    assert await storage.opened_ids(stored.id) == {nucleus.id, organelles.id}
+    assert await storage.opened_ids(stored.id + 1) == set()
+
+
 async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) -> None:
     stored = await store_cells(storage)
     other = await store_cells(storage, OTHER_GUILD)

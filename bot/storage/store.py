@@ -122,6 +122,7 @@ SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
 SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
 SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
 SELECT_MAP_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? ORDER BY depth, parent_id, position"
+SELECT_OPENED_IDS = "SELECT id FROM concepts WHERE map_id = ? AND open_count > 0"
 SELECT_PATH = """
     WITH RECURSIVE path (id, parent_id, level) AS (
         SELECT id, parent_id, 0 FROM concepts WHERE id = ?
@@ -377,6 +378,10 @@ class Storage(ABC):
     async def map_concepts(self, map_id: int) -> list[Concept]:
         """Every concept of the map, by depth, then parent, then position."""
         return [_concept(r) for r in await self._all(SELECT_MAP_CONCEPTS, (map_id,))]
+
+    async def opened_ids(self, map_id: int) -> set[int]:
+        """The map's concepts someone has opened (for the map's picture)."""
+        return {r[0] for r in await self._all(SELECT_OPENED_IDS, (map_id,))}
 
     async def path(self, concept_id: int) -> list[Concept]:
         """The concept's ancestors from its key concept down, the concept last."""
