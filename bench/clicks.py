@@ -54,7 +54,7 @@ async def discord_rounds(rounds: int, folder: Path) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {"explore": [], "open": [], "copy": [], "back": []}
     async with Storage.open(settings.database) as storage:
         bot = KinapseBot(settings, Explorer(storage, bundled, settings, FakeGenerator()))
-        async with simcord.run(bot) as env:
+        async with simcord.run(bot, shard_count=1) as env:  # one simulated shard
             guild = env.create_guild(name="Bench")
             channel = guild.create_text_channel("explore")
             alice = guild.add_member(env.create_user("alice"))

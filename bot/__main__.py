@@ -6,6 +6,7 @@ Commands:
   python -m bot preview         run offline in a simulated Discord, in your browser
   python -m bot db backup PATH  copy the SQLite database to a new file, safely while it runs
   python -m bot maps lint [PATH ...]
+  python -m bot db copy SOURCE TARGET   a SQLite file to a postgresql:// URL, or back
   python -m bot maps export TOPIC [--format markdown|mermaid|opml|json|html] [--scope ID]
 """
 
@@ -46,6 +47,15 @@ async def run_bot(settings: Settings, *, force_sync: bool) -> None:
                 await bot.start(token)
 
 
+def copy_command(source: str, target: str) -> int:
+    from bot.storage.copy import copy_database
+
+    # A copy that cannot run raises a StartupError: main prints its one line.
+    copied = asyncio.run(copy_database(source, target))
+    print(", ".join(f"{c.rows} {c.table}" for c in copied) + " copied; counts verified.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Kinapse, the concept-map bot"
@@ -65,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser("copy", help="copy every row into an empty database")
+    copy.add_argument("source", help="a SQLite file or a postgresql:// URL")
+    copy.add_argument("target", help="a SQLite file or a postgresql:// URL, empty")
     backup = db_sub.add_parser("backup", help="copy the SQLite database, safely while it runs")
     backup.add_argument("target", help="the new file to write the copy to")
     args = parser.parse_args(argv)
@@ -99,6 +112,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
             # Piped into `head`: the reader has all it wanted.
             sys.stderr.close()
             return 0
+
+    if args.command == "db":
+        return copy_command(args.source, args.target)
 
     from bot.runtime import setup_logging
 

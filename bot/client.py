@@ -31,9 +31,13 @@ class KinapseTree(app_commands.CommandTree["KinapseBot"]):
         await reply_error(interaction, error)
 
 
-class KinapseBot(commands.Bot):
+class KinapseBot(commands.AutoShardedBot):
     """Kinapse on Discord. Owns nothing it did not create: storage and the
-    generator are opened by the caller and passed in through the explorer."""
+    generator are opened by the caller and passed in through the explorer.
+
+    Sharded: the shards of ``KINAPSE_SHARD_IDS`` out of ``KINAPSE_SHARD_COUNT``
+    (unset: Discord's recommended count, every shard in this process).
+    """
 
     def __init__(self, settings: Settings, explorer: Explorer, *, force_sync: bool = False) -> None:
         super().__init__(
@@ -43,6 +47,8 @@ class KinapseBot(commands.Bot):
             # Nothing the bot sends can ping anyone, whatever the text says.
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=KinapseTree,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
         )
         self.settings = settings
         self.explorer = explorer

@@ -35,9 +35,10 @@ SETTLE_MARGIN_SECONDS = 15.0
 
 
 def preview_settings(settings: Settings) -> Settings:
-    """The same settings on the preview's own database, unless one was chosen."""
+    """The same settings on the preview's own database, unless one was chosen
+    (a chosen file, or a PostgreSQL URL, is used as is)."""
     if "database" in settings.model_fields_set or not isinstance(settings.database, Path):
-        return settings  # chosen, or a PostgreSQL URL: used as is
+        return settings
     return settings.model_copy(
         update={"database": settings.database.with_name(PREVIEW_DATABASE_NAME)}
     )
@@ -57,7 +58,11 @@ async def open_preview(settings: Settings, *, port: int = 0) -> AsyncIterator[si
         bot = KinapseBot(settings, explorer, force_sync=True)
         settle_timeout = settings.generation_deadline + SETTLE_MARGIN_SECONDS
         # check_errors=False: the bot logs its own errors; a preview ends cleanly.
-        async with simcord.run(bot, settle_timeout=settle_timeout, check_errors=False) as env:
+        # One simulated shard, unless sharding is configured (SimCord needs a count).
+        shards = 1 if settings.shard_count is None else None
+        async with simcord.run(
+            bot, settle_timeout=settle_timeout, check_errors=False, shard_count=shards
+        ) as env:
             # SimCord names every bot TestBot; a real one is named in the Developer Portal.
             assert bot.user is not None
             await bot.user.edit(username=PREVIEW_BOT_NAME)

@@ -91,22 +91,25 @@ async def open_generator(settings: Settings) -> AsyncIterator[tuple[Generator | 
 
 @contextlib.asynccontextmanager
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
-    """Storage, bundled maps and generator, each owned for the life of the block."""
-    bundled = BundledMaps.load(settings.maps_dir)
-    async with (
-        open_storage(settings.database, pool_size=settings.database_pool_size) as storage,
-        open_generator(settings) as (generator, off_reason),
-    ):
-        explorer = Explorer(
-            storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
-        )
-        upkeep = asyncio.create_task(explorer.keep_tidy(), name="kinapse-upkeep")
-        try:
-            yield explorer
-        finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+    """Storage, bundled maps and generator, each owned for the life of the block.
+
+    Storage first: a database that cannot be used stops the start before anything else.
+    """
+    async with open_storage(
+        settings.database, pool_size=settings.database_pool_size, exclusive=True
+    ) as storage:
+        bundled = BundledMaps.load(settings.maps_dir)
+        async with open_generator(settings) as (generator, off_reason):
+            explorer = Explorer(
+                storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
+            )
+            upkeep = asyncio.create_task(explorer.keep_tidy(), name="kinapse-upkeep")
+            try:
+                yield explorer
+            finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
 
 
 @contextlib.contextmanager

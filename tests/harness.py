@@ -87,6 +87,7 @@ def bot_settings(tmp_path: Path) -> Settings:
         database=tmp_path / "kinapse.db",
         maps_dir=PROJECT_ROOT / "maps",
         anthropic_api_key="test-key",
+        shard_count=1,  # SimCord needs a count; on Discord, unset asks Discord for one
     )
 
 

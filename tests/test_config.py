@@ -195,3 +195,28 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "uv run pytest" in readme.split("\n## ")[0]
     assert script.read_text(encoding="utf-8").rstrip().endswith("\nuv run pytest")
     assert os.access(script, os.X_OK)
+
+
+def test_shards_from_the_environment(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.env"
+    settings = Settings.from_env(
+        {"KINAPSE_SHARD_COUNT": "8", "KINAPSE_SHARD_IDS": "0, 1,2,3"}, env_file=absent
+    )
+    assert (settings.shard_count, settings.shard_ids) == (8, (0, 1, 2, 3))
+    assert Settings.from_env({}, env_file=absent).shard_ids is None
+    with pytest.raises(ConfigError, match="KINAPSE_SHARD_IDS needs KINAPSE_SHARD_COUNT"):
+        Settings.from_env({"KINAPSE_SHARD_IDS": "0,1"}, env_file=absent)
+    with pytest.raises(ConfigError, match="from 0 to 3"):
+        Settings.from_env({"KINAPSE_SHARD_COUNT": "4", "KINAPSE_SHARD_IDS": "2,4"}, env_file=absent)
+    with pytest.raises(ConfigError, match="KINAPSE_SHARD_IDS is invalid"):
+        Settings.from_env({"KINAPSE_SHARD_COUNT": "4", "KINAPSE_SHARD_IDS": "two"}, env_file=absent)
+
+
+def test_a_postgres_url_is_a_secret_and_a_path_stays_a_path(tmp_path: Path) -> None:
+    url = "postgresql://kinapse:hunter2-secret@db.example:5432/kinapse"
+    settings = Settings.from_env({"KINAPSE_DATABASE": url}, env_file=tmp_path / "absent.env")
+    assert not isinstance(settings.database, Path)
+    assert settings.database.get_secret_value() == url
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    local = Settings.from_env({"KINAPSE_DATABASE": "here.db"}, env_file=tmp_path / "absent.env")
+    assert local.database == Path("here.db")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NotFound, Refused, UnknownTopic
@@ -196,6 +197,27 @@ async def test_cooldown_allows_five_new_generations_in_ten_minutes(limited, cloc
     await limited.generate_map(GUILD, USER, "Topic 6")
 
 
+async def test_cooldown_and_budget_hold_across_processes(limited, maps_dir: Path, clock: Clock):
+    """A second process (its own pool on the same PostgreSQL) sees the first one's
+    generations: the user's cooldown and the server's budget are in the store."""
+    if not isinstance(limited.settings.database, SecretStr):
+        pytest.skip("several processes share a store only on PostgreSQL")
+    for n in range(5):
+        await limited.generate_map(OTHER_GUILD, USER, f"Topic {n}")
+    fake: FakeGenerator = limited.generator
+    fake.usage = fake.usage.model_copy(update={"input_tokens": 600, "output_tokens": 0})
+    await limited.generate_map(GUILD, USER + 1, "One")
+    await limited.generate_map(GUILD, USER + 1, "Two")  # 1200 of the server's 1000 tokens
+    async with Storage.open(limited.settings.database) as other_pool:
+        other = Explorer(
+            other_pool, BundledMaps.load(maps_dir), limited.settings, FakeGenerator(), clock=clock
+        )
+        with pytest.raises(LimitReached, match="5 new generations"):
+            await other.generate_map(OTHER_GUILD, USER, "Topic 5")
+        with pytest.raises(LimitReached, match="budget"):
+            await other.generate_map(GUILD, USER + 2, "Three")
+
+
 async def test_daily_budget_stops_new_generations_until_midnight(limited, clock: Clock):
     fake: FakeGenerator = limited.generator
     fake.usage = fake.usage.model_copy(update={"input_tokens": 600, "output_tokens": 0})
@@ -235,10 +257,10 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     # Generations under way reserve tokens too: a budget for five of them at once.
     await limited.update_settings(GUILD, budget=5 * RESERVED_TOKENS + 1)
     running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
-    async with asyncio.timeout(5):  # all five under way (each reads the store first)
-        while fake.call_count < 5:
-            fake.entered.clear()
-            await fake.entered.wait()
+    # All five under way (each reads the store first): generating, or queued for a slot.
+    async with asyncio.timeout(5):
+        while fake.call_count + limited.slots.waiting < 5:  # noqa: ASYNC110 (no event for it)
+            await asyncio.sleep(0.01)
     with pytest.raises(LimitReached) as refused:
         async with asyncio.timeout(5):  # without the limit it would wait on the gate
             await limited.generate_map(GUILD, USER, "One more")

@@ -145,6 +145,71 @@ def test_the_preview_console_shows_the_url_line_only(tmp_path: Path):
     assert out == "" and err == "", (out, err)
 
 
+def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path):
+    database = tmp_path / "k.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_DATABASE, str(database)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        result = run(KINAPSE_DATABASE=str(database), DISCORD_TOKEN="not-a-real-token")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(database) in lines[0] and "in use by another Kinapse process" in lines[0]
+    assert "postgresql://" in lines[0]
+
+
+# The bot's own way of holding its database, for the life of a process.
+HOLD_DATABASE = """
+import asyncio, sys
+from bot.storage import open_storage
+
+async def main():
+    async with open_storage(sys.argv[1], exclusive=True):
+        print("holding", flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_db_copy_refuses_a_missing_source_and_a_non_empty_target(tmp_path: Path):
+    missing = run("db", "copy", str(tmp_path / "none.db"), str(tmp_path / "new.db"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == f"Error: no database at {tmp_path / 'none.db'}"
+
+    source, target = tmp_path / "a.db", tmp_path / "b.db"
+    for path in (source, target):
+        hold = subprocess.run(
+            [sys.executable, "-c", STORE_META, str(path)], cwd=ROOT, check=True, timeout=60
+        )
+        assert hold.returncode == 0
+    refused = run("db", "copy", str(source), str(target))
+    assert refused.returncode == 2
+    lines = refused.stderr.strip().splitlines()
+    assert lines == [f"Error: {target} is not empty (meta has rows); copy into a new database"]
+
+
+STORE_META = """
+import asyncio, sys
+from bot.storage import open_storage
+
+async def main():
+    async with open_storage(sys.argv[1]) as storage:
+        await storage.set_meta("made", "by a test")
+
+asyncio.run(main())
+"""
+
+
 def test_maps_export_offers_every_format():
     result = run("maps", "export", "blockchain", "--format", "mermaid")
     assert result.returncode == 0, result.stderr

@@ -82,6 +82,15 @@ def test_shipped_llm_map_is_found_by_alias() -> None:
     assert bundled.find(topic_key("large  LANGUAGE models")) is found
 
 
+def test_renamed_superpowers_map_keeps_its_old_name_as_an_alias() -> None:
+    # Renamed so that AI servers' "Superpowers" (a Claude Code plugin) is not taken for geopolitics;
+    # servers that typed the old name must still reach it.
+    bundled = BundledMaps.load(MAPS_DIR)
+    found = bundled.find(topic_key("Superpowers"))
+    assert found is not None
+    assert found.topic == "Superpowers (Geopolitics)"
+
+
 # -- the loader on broken files ---------------------------------------------------
 
 

@@ -120,10 +120,11 @@ async def preview_task(
 
 
 async def test_preview_explores_a_bundled_map_and_ends_from_the_page(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    database: Path | str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ):
+    """On either database: a file, or a PostgreSQL URL used as it is."""
     caplog.set_level(logging.DEBUG)
-    settings = Settings(database=tmp_path / "preview.db")
+    settings = Settings(database=database)
     ai_agents = BundledMaps.load(settings.maps_dir).find(topic_key(TOPIC))
     assert ai_agents is not None
     first = ai_agents.concepts[0]
@@ -198,3 +199,7 @@ def test_preview_has_its_own_database_unless_one_is_chosen(tmp_path: Path):
     environ = {"KINAPSE_DATABASE": str(tmp_path / "mine.db")}
     chosen = Settings.from_env(environ, env_file=tmp_path / "absent.env")
     assert preview_settings(chosen) == chosen
+
+    url = "postgresql://kinapse:secret@db.example/kinapse"
+    shared = Settings(database=url)
+    assert preview_settings(shared) == shared

@@ -14,7 +14,17 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.models import BundledMap, ChildState, Session, Source, Usage
-from bot.storage import SCHEMA_VERSION, SchemaTooNew, ScopeSettings, Storage, UsageTotals
+from bot.storage import (
+    SCHEMA_VERSION,
+    DatabaseInUse,
+    SchemaTooNew,
+    ScopeSettings,
+    Storage,
+    UsageTotals,
+    open_storage,
+)
+from bot.storage.copy import COPY_ORDER
+from bot.storage.store import EXPANSION_POLL
 from tests.fakes import draft
 
 GUILD = 1001
@@ -103,16 +113,75 @@ async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     assert sqlite_file(path, "SELECT name FROM sqlite_master") == []
 
 
-async def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
-    path = tmp_path / "kinapse.db"
-    async with Storage.open(path) as storage:
+async def test_reopening_keeps_data_and_does_not_migrate_again(database: Path | str) -> None:
+    async with Storage.open(database) as storage:
         stored = await store_cells(storage)
-    async with Storage.open(path) as storage:
+    async with Storage.open(database) as storage:
         again = await storage.find_map(GUILD, "cells")
         assert again is not None
         assert again.id == stored.id
         assert again.total == 7
-    assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert await storage.tables() >= TABLES
+    if isinstance(database, Path):
+        assert sqlite_file(database, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_postgres_schema_version_is_kept_and_a_newer_one_refused(postgres_url: str) -> None:
+    async with Storage.open(postgres_url) as storage, storage.transaction() as db:
+        assert [tuple(r) for r in await db.fetchall("SELECT version FROM schema_version")] == [
+            (SCHEMA_VERSION,)
+        ]
+        await db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+    with pytest.raises(SchemaTooNew) as raised:
+        async with Storage.open(postgres_url):
+            pass
+    assert f"schema version {SCHEMA_VERSION + 1}" in str(raised.value)
+    assert "@127.0.0.1" in str(raised.value)  # where, as a URL
+
+
+async def test_every_table_is_one_db_copy_knows(storage: Storage) -> None:
+    assert await storage.tables() == set(COPY_ORDER)
+
+
+async def test_a_second_process_may_not_open_a_sqlite_file_the_bot_holds(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path) as reader, open_storage(path, exclusive=True):
+        await reader.get_meta("shared reads are fine")
+        with pytest.raises(DatabaseInUse, match="not shared between processes"):
+            async with open_storage(path, exclusive=True):
+                pass
+    async with open_storage(path, exclusive=True):  # released with its holder
+        pass
+
+
+async def test_postgres_waiters_in_another_process_wake_on_the_result(postgres_url: str) -> None:
+    """Two pools on one database, as two processes have: the waiter hears the
+    NOTIFY sooner than its poll would have looked again."""
+    async with Storage.open(postgres_url) as winner, Storage.open(postgres_url) as waiter:
+        stored = await store_cells(winner)
+        membrane = (await winner.key_concepts(stored.id))[2]
+        assert await winner.claim_expansion(membrane.id, now=1.0, lease=60)
+        waiting = asyncio.create_task(waiter.wait_for_expansion(membrane.id, 10))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        started = asyncio.get_running_loop().time()
+        await winner.store_expansion(membrane.id, [draft("Lipids")], leaf=False)
+        settled = await waiting
+        assert asyncio.get_running_loop().time() - started < EXPANSION_POLL
+        assert settled is not None and settled.state is ChildState.EXPANDED
+
+
+async def test_wait_for_expansion_ends_on_release_or_time(storage: Storage) -> None:
+    stored = await store_cells(storage)
+    membrane, division = (await storage.key_concepts(stored.id))[2:4]
+    assert await storage.claim_expansion(division.id, now=1.0, lease=60)
+    assert await storage.wait_for_expansion(division.id, 0.1) is None  # still pending
+    assert await storage.claim_expansion(membrane.id, now=1.0, lease=60)
+    waiting = asyncio.create_task(storage.wait_for_expansion(membrane.id, 10))
+    await storage.release_expansion(membrane.id, "Claude is busy.")
+    released = await asyncio.wait_for(waiting, 2)
+    assert released is not None
+    assert (released.state, released.error) == (ChildState.UNEXPANDED, "Claude is busy.")
 
 
 # -- transactions -----------------------------------------------------------------

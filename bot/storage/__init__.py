@@ -16,11 +16,13 @@ from pydantic import SecretStr
 from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
+    DatabaseInUse,
     MapListing,
     Pruned,
     SchemaTooNew,
     ScopeSettings,
     Storage,
+    StorageError,
     StorageUnavailable,
     Transaction,
     UsageTotals,
@@ -28,14 +30,17 @@ from bot.storage.store import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "DatabaseInUse",
     "MapListing",
     "Pruned",
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",
+    "StorageError",
     "StorageUnavailable",
     "Transaction",
     "UsageTotals",
+    "is_postgres_url",
     "open_storage",
 ]
 
@@ -43,20 +48,33 @@ __all__ = [
 DEFAULT_POOL_SIZE = 10
 
 
+def is_postgres_url(database: Path | SecretStr | str) -> bool:
+    if isinstance(database, SecretStr):
+        database = database.get_secret_value()
+    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
+
+
 def open_storage(
-    database: Path | SecretStr | str, *, pool_size: int = DEFAULT_POOL_SIZE
+    database: Path | SecretStr | str,
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    exclusive: bool = False,
 ) -> AbstractAsyncContextManager[Storage]:
     """``async with open_storage(database) as storage``: connected and migrated.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL (plain or secret).
+    ``exclusive``: this process writes for its whole life (the bot, the preview,
+    a copy), so a SQLite file is locked against a second such process, which
+    raises ``DatabaseInUse``; PostgreSQL is made to be shared and ignores it.
     """
     if isinstance(database, SecretStr):
         database = database.get_secret_value()
-    if isinstance(database, str) and database.startswith(POSTGRES_SCHEMES):
+    if is_postgres_url(database):
+        assert isinstance(database, str)
         # Imported only when used: a SQLite deployment needs no asyncpg.
         from bot.storage.postgres import PostgresStorage
 
         return PostgresStorage.connect(database, pool_size=pool_size)
     from bot.storage.sqlite import SqliteStorage
 
-    return SqliteStorage.connect(Path(database))
+    return SqliteStorage.connect(Path(database), exclusive=exclusive)

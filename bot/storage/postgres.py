@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.storage.migrations import Dialect
-from bot.storage.store import Row, Storage, Transaction
+from bot.storage.store import Row, Storage, StorageUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,18 @@ MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
 CREATE_SCHEMA_VERSION = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 SELECT_SCHEMA_VERSION = "SELECT version FROM schema_version"
 NOTIFY_EXPANSION = "SELECT pg_notify(?, ?)"
+SELECT_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+SELECT_COLUMNS = """
+    SELECT column_name FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position
+"""
+SELECT_SEQUENCE = "SELECT pg_sequence_last_value(pg_get_serial_sequence(?, 'id'))"
+# The next id is above both the floor and every id stored.
+RAISE_SEQUENCE = """
+    SELECT setval(pg_get_serial_sequence(?, 'id'),
+                  GREATEST(?, highest, 1), GREATEST(?, highest) > 0)
+    FROM (SELECT COALESCE(MAX(id), 0) AS highest FROM {table}) AS stored
+"""
 
 
 def redact(url: str) -> str:
@@ -90,12 +102,18 @@ class PostgresStorage(Storage):
     @classmethod
     @asynccontextmanager
     async def connect(cls, url: str, *, pool_size: int) -> AsyncIterator[Self]:
-        pool = await asyncpg.create_pool(
-            url,
-            min_size=min(POOL_MIN_SIZE, pool_size),
-            max_size=pool_size,
-            server_settings={"application_name": "kinapse"},
-        )
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=min(POOL_MIN_SIZE, pool_size),
+                max_size=pool_size,
+                server_settings={"application_name": "kinapse"},
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The driver's message names the host or the refusal, never the password.
+            raise StorageUnavailable(
+                f"{redact(url)}: cannot use the PostgreSQL database ({exc})"
+            ) from None
         try:
             storage = cls(url, pool)
             await storage.migrate()
@@ -149,6 +167,20 @@ class PostgresStorage(Storage):
             self._waiters[concept_id].discard(event)
             if not self._waiters[concept_id]:
                 del self._waiters[concept_id]
+
+    async def tables(self) -> set[str]:
+        rows = await self._all(SELECT_TABLES)
+        return {row[0] for row in rows} - {"schema_version"}
+
+    async def _columns(self, table: str) -> list[str]:
+        return [row[0] for row in await self._all(SELECT_COLUMNS, (table,))]
+
+    async def id_floor(self, table: str) -> int:
+        row = await self._one(SELECT_SEQUENCE, (table,))
+        return row[0] if row and row[0] is not None else 0
+
+    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
+        await db.execute(RAISE_SEQUENCE.format(table=table), (table, floor, floor))
 
     async def _schema_version(self, db: Transaction) -> int:
         await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -20,9 +21,13 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.storage.migrations import Dialect
-from bot.storage.store import Row, Storage, StorageUnavailable, Transaction
+from bot.storage.store import DatabaseInUse, Row, Storage, StorageUnavailable, Transaction
 
 BUSY_TIMEOUT_MS = 5_000
+LOCK_SUFFIX = ".lock"
+SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"
+RAISE_SEQUENCE = "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?"
 
 
 class SqliteTransaction:
@@ -58,9 +63,19 @@ class SqliteStorage(Storage):
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, path: Path) -> AsyncIterator[Self]:
+    async def connect(cls, path: Path, *, exclusive: bool = False) -> AsyncIterator[Self]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unavailable(path, exc) from None
+        with _process_lock(path) if exclusive else contextlib.nullcontext():
+            async with cls._connected(path) as storage:
+                yield storage
+
+    @classmethod
+    @asynccontextmanager
+    async def _connected(cls, path: Path) -> AsyncIterator[Self]:
+        try:
             writer = await _connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise _unavailable(path, exc) from None
@@ -109,12 +124,58 @@ class SqliteStorage(Storage):
     def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:
         yield asyncio.Event()
 
+    async def tables(self) -> set[str]:
+        rows = await self._all(SELECT_TABLES)
+        return {row[0] for row in rows}
+
+    async def _columns(self, table: str) -> list[str]:
+        return [row[1] for row in await self._all(f"PRAGMA table_info({table})")]
+
+    async def id_floor(self, table: str) -> int:
+        # AUTOINCREMENT tables remember their highest id in sqlite_sequence.
+        kept = await self._one(SELECT_SEQUENCE, (table,))
+        highest = await self._one(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        return max(kept[0] if kept else 0, highest[0] if highest else 0)
+
+    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
+        if await db.fetchone(SELECT_SEQUENCE, (table,)) is None:
+            return  # a plain INTEGER PRIMARY KEY: ids follow MAX(id), nothing to keep
+        await db.execute(RAISE_SEQUENCE, (floor, table))
+
     async def _schema_version(self, db: Transaction) -> int:
         row = await db.fetchone("PRAGMA user_version")
         return row[0] if row else 0
 
     async def _set_schema_version(self, db: Transaction, version: int) -> None:
         await db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+@contextlib.contextmanager
+def _process_lock(path: Path) -> Iterator[None]:
+    """Hold ``<file>.lock`` for the block: one bot process per SQLite file.
+
+    SQLite's own locks keep two writers from corrupting the file, but two bot
+    processes would each keep their generation single-flight and caches to
+    themselves; sharing one store is what PostgreSQL is for. The kernel drops
+    the lock when the process ends, however it ends.
+    """
+    lock_path = path.with_name(path.name + LOCK_SUFFIX)
+    try:
+        lock_file = lock_path.open("a")
+    except OSError as exc:
+        raise _unavailable(lock_path, exc) from None
+    with lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseInUse(
+                f"{path} is in use by another Kinapse process; a SQLite file is not shared "
+                "between processes (set KINAPSE_DATABASE to a postgresql:// URL to run several)."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

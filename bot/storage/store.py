@@ -39,15 +39,24 @@ EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result wi
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
 
-class SchemaTooNew(StartupError):
+class StorageError(StartupError):
+    """The database cannot be used; the message says why, in one line, safe to print."""
+
+
+class SchemaTooNew(StorageError):
     """The database was written by a newer Kinapse; refusing to touch it."""
 
 
-class StorageUnavailable(StartupError):
-    """The database cannot be opened or used at all (not a database, corrupt, no access).
+class StorageUnavailable(StorageError):
+    """The database cannot be opened or used at all (not a database, corrupt, no access,
+    a PostgreSQL server that cannot be reached or refuses).
 
-    The message names the file or URL and what is wrong, in one line.
+    The message names the file or URL (without its password) and what is wrong, in one line.
     """
+
+
+class DatabaseInUse(StorageError):
+    """Another process has the SQLite file open; SQLite is not shared between processes."""
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,51 @@ class Storage(ABC):
     @abstractmethod
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Every row read outside any transaction."""
+
+    # -- whole tables, for ``db copy`` -----------------------------------------
+
+    @abstractmethod
+    async def tables(self) -> set[str]:
+        """The names of Kinapse's tables (not the backend's own bookkeeping)."""
+
+    async def count_rows(self, table: str, db: Transaction | None = None) -> int:
+        sql = f"SELECT COUNT(*) FROM {table}"
+        row = await (db.fetchone(sql) if db else self._one(sql))
+        assert row is not None
+        return row[0]
+
+    async def read_rows(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A table's column names and every row, in id order where it has ids."""
+        columns = await self._columns(table)
+        order = "id" if "id" in columns else columns[0]
+        rows = await self._all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+        return columns, [tuple(row) for row in rows]
+
+    async def write_rows(
+        self,
+        db: Transaction,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        id_floor: int,
+    ) -> None:
+        """Insert rows as they are, ids included; then no new id is ``<= id_floor``."""
+        placeholders = ", ".join("?" for _ in columns)
+        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+        if rows:
+            await db.executemany(insert, rows)
+        if "id" in columns:
+            await self._raise_id_floor(db, table, id_floor)
+
+    @abstractmethod
+    async def _columns(self, table: str) -> list[str]: ...
+
+    @abstractmethod
+    async def id_floor(self, table: str) -> int:
+        """The highest id the table ever handed out (deleted rows' ids included)."""
+
+    @abstractmethod
+    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None: ...
 
     # -- maps -----------------------------------------------------------------
 
