@@ -130,6 +130,7 @@ class AskRequest:
     detail: str
     subconcepts: list[str]
     question: str
+    level: Level = Level.STANDARD  # who the map is written for; the answer matches it
 
 
 # Called with the whole answer so far, cleaned, each time more of it arrives.
@@ -203,7 +204,7 @@ CARD_FIELDS = frozenset(
 EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
 REPAIR_FIELDS = frozenset({"problems"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
-ASK_FIELDS = CARD_FIELDS | {"subconcepts", "question", "words_min", "words_max"}
+ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "words_min", "words_max"}
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -451,6 +452,7 @@ class AnthropicGenerator:
             "ask",
             topic=_quote(request.topic),
             language=_quote(request.language),
+            level=request.level.value,
             path="\n".join(
                 f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
             )

@@ -23,7 +23,15 @@ from bot.generator import (
     AskRequest,
 )
 from bot.maps import BundledMaps
-from bot.models import QUESTION_MAX, ChildState, Concept, ConceptMap, Source, question_key
+from bot.models import (
+    QUESTION_MAX,
+    ChildState,
+    Concept,
+    ConceptMap,
+    Level,
+    Source,
+    question_key,
+)
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from bot.text import width
@@ -405,3 +413,11 @@ async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
     await first
     answered = await asyncio.wait_for(asked, 5)
     assert written[-1] == answered.answer.text
+
+
+async def test_the_answer_is_written_for_the_maps_level(
+    standin: s.StandIn, generator: AnthropicGenerator
+) -> None:
+    await generator.ask(ask_request(level=Level.EXPERT))
+    assert "<level>expert</level>" in standin.requests[0].prompt
+    assert "expert: a reader who knows the basics" in standin.requests[0].system_text
