@@ -35,7 +35,7 @@ from bot.preview import open_preview
 
 TOPIC = "AI Agents"
 # CSS pixels: each whole card, with the channel around it.
-WINDOWS = {"map-card": (1000, 1500), "concept-card": (1000, 1060), "map-picture": (1000, 1180)}
+WINDOWS = {"map-card": (1000, 1640), "concept-card": (1000, 1080), "map-picture": (1000, 1200)}
 WAIT_SECONDS = 30
 # A palette keeps the PNG small; the preview's flat colours lose nothing visible.
 PALETTE_COLOURS = 128
@@ -52,10 +52,13 @@ CHROMIUM_FLAGS = (
     "--remote-debugging-port=0",
 )
 DEVTOOLS_LISTENING = re.compile(rb"DevTools listening on ws://127\.0\.0\.1:(\d+)/")
-# The page's status line once it has loaded and has nothing in flight.
+# The page's status line once it has loaded and has nothing in flight, and every
+# picture loaded (the preview checks media in a worker before it serves it).
 PAGE_IDLE = """(() => {
   const status = document.getElementById("action-status")?.textContent ?? "";
-  return document.body.innerText.includes(%s) && status !== "" && !status.endsWith("…");
+  const pictures = [...document.images].every((i) => i.complete && i.naturalWidth > 0);
+  return document.body.innerText.includes(%s) && status !== "" && !status.endsWith("…")
+    && pictures;
 })()"""
 
 

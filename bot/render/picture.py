@@ -40,15 +40,15 @@ SMALL_MAP_CONCEPTS = 25
 LABELLED_CONCEPTS_MAX = 60
 LABELLED_DEPTH = 2
 DOT_INCHES = 0.22
-LABEL_BOX_INCHES = 1.7  # a wrapped label's box, with the space around it
+LABEL_BOX_INCHES = 2.4  # a wrapped label's box, with the space around it
 RING_GAP_MIN_INCHES = 1.3
 PNG_MAX_BYTES = 400 * 1024  # a quick upload; a larger render is redone smaller
 SMALLER_RENDER = 0.75
 # Labels: words wrapped to lines of this many characters, at most this many lines.
-WRAP_TOPIC, WRAP_KEY, WRAP_SUB = 20, 18, 16
+WRAP_TOPIC, WRAP_KEY, WRAP_SUB = 16, 14, 14
 LABEL_LINES_MAX = 4
 FONT, BOLD_FONT = "Helvetica", "Helvetica-Bold"  # Arimo in graphviz-pure
-FONT_SIZES = (30, 21, 17)  # topic, key concepts, deeper concepts (points)
+FONT_SIZES = (38, 28, 24)  # topic, key concepts, deeper concepts (points)
 # graphviz-pure measures non-ASCII characters as spaces, which would size the
 # box too small: such labels get a box wide enough for average-width letters.
 AVERAGE_GLYPH_EM = 0.6
