@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
-from bot.generator import defuse_mentions
-from bot.models import QUESTION_MAX, ChildState, Source
+from bot.generator import Sketch, defuse_mentions
+from bot.models import QUESTION_MAX, ChildState, Source, topic_key
 from bot.render import MapPicture
 from bot.storage import MapListing
 from bot.text import shorten, width
@@ -48,6 +48,7 @@ MAPS_PER_PAGE = 10
 # Accent colours, one per map (chosen from the map's key, so it never changes).
 MAP_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C, 0xE67E22)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
+STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
 QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
@@ -274,6 +275,35 @@ def map_card(
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += _concept_blocks(items, parent=0, budget=_budget(drafts, tail))
     return _assemble(drafts + tail, accent_of(concept_map.key))
+
+
+def sketch_card(topic: str, sketch: Sketch) -> Card:
+    """A new map while its answer streams: what is complete so far, no buttons yet.
+
+    The concepts have no ids until the whole answer is validated and stored, so
+    they are listed without their Open buttons; a progress line stands in for
+    the footer.
+    """
+    drafts: list[_Draft] = [
+        _Text("## ", Said(sketch.title or topic, HEADING_MAX, TITLE_FLOOR)),
+    ]
+    if sketch.overview:
+        drafts.append(_Text(Said(sketch.overview, TEXT_TOTAL_MAX, BODY_FLOOR)))
+    if sketch.concepts:
+        drafts.append(Divider())
+    for number, concept in enumerate(sketch.concepts, start=1):
+        drafts.append(
+            _Text(
+                f"**{number} · ",
+                Said(concept.title, HEADING_MAX, TITLE_FLOOR),
+                "**\n",
+                Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+            )
+        )
+    count = len(sketch.concepts)
+    progress = STREAMING_NOTE.format(count=count, concepts="concept" if count == 1 else "concepts")
+    drafts += [Divider(), _Text(progress)]
+    return _assemble(drafts, accent_of(topic_key(topic)))
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:

@@ -34,8 +34,10 @@ from bot.generator import (
     ExpandRequest,
     Generated,
     Generator,
+    OnSketch,
     OutlineNode,
     Progress,
+    Sketch,
 )
 from bot.maps import BundledMaps
 from bot.models import (
@@ -129,11 +131,24 @@ class Flight(Generic[R]):
     started: bool = False  # holds a slot (or needs none any more)
     waiters: int = 0
     listeners: list[OnQueued] = field(default_factory=list)  # told when it queues
+    # Everyone waiting who wants to see the answer grow, and what it says so far.
+    watchers: list[OnSketch] = field(default_factory=list)
+    sketch: Sketch | None = None
 
     async def tell_queued(self) -> None:
         self.queued = True
         for listener in list(self.listeners):
             await _courtesy(listener)
+
+    def report(self, sketch: Sketch) -> None:
+        """Pass a new sketch of the answer to every watcher; one that fails is dropped."""
+        self.sketch = sketch
+        for watcher in list(self.watchers):
+            try:
+                watcher(sketch)
+            except Exception:
+                log.warning("A watcher of a streaming generation failed", exc_info=True)
+                self.watchers.remove(watcher)
 
 
 async def _courtesy(listener: OnQueued) -> None:
@@ -337,11 +352,19 @@ class Explorer:
             await self._check_limits(scope, user_id)
 
     async def generate_map(
-        self, scope: int, user_id: int, topic: str, *, on_queued: OnQueued | None = None
+        self,
+        scope: int,
+        user_id: int,
+        topic: str,
+        *,
+        on_queued: OnQueued | None = None,
+        on_progress: OnSketch | None = None,
     ) -> ConceptMap:
         """Generate and store the map of a new topic; everyone asking at once shares one call.
 
-        ``on_queued`` is awaited once if the generation has to wait for a free slot.
+        ``on_queued`` is awaited once if the generation has to wait for a free slot;
+        ``on_progress`` gets each new sketch of the map as it streams (nothing of it is
+        stored: only the validated whole is).
         """
         topic = clean_topic(topic)
         flight_key = (scope, topic_key(topic))
@@ -356,7 +379,7 @@ class Explorer:
                     user_id,
                     lambda flight: self._generate_map(scope, user_id, topic, flight),
                 )
-        return await self._follow(flight, on_queued)
+        return await self._follow(flight, on_queued, on_progress)
 
     async def _generate_map(
         self, scope: int, user_id: int, topic: str, flight: Flight
@@ -373,7 +396,9 @@ class Explorer:
             user_id,
             "map",
             f"map:{key}",
-            lambda: self.generator.generate_map(topic, language),  # type: ignore[union-attr]
+            lambda: self.generator.generate_map(  # type: ignore[union-attr]
+                topic, language, on_progress=flight.report
+            ),
             flight,
         )
         return await self.storage.create_map(
@@ -892,8 +917,11 @@ class Explorer:
         flight.task.add_done_callback(landed)
         return flight
 
-    async def _follow(self, flight: Flight[R], on_queued: OnQueued | None) -> R:
-        """Wait for ``flight``'s result, telling ``on_queued`` if it waits for a slot.
+    async def _follow(
+        self, flight: Flight[R], on_queued: OnQueued | None, on_progress: OnSketch | None = None
+    ) -> R:
+        """Wait for ``flight``'s result, telling ``on_queued`` if it waits for a slot and
+        ``on_progress`` how the answer grows (from what it says already, for a late joiner).
 
         Shielded: a waiter that gives up never cancels a generation others wait for;
         when the last waiter gives up before it reached a slot, it leaves the queue.
@@ -901,6 +929,10 @@ class Explorer:
         flight.waiters += 1
         if on_queued is not None:
             flight.listeners.append(on_queued)
+        if on_progress is not None:
+            flight.watchers.append(on_progress)
+            if flight.sketch is not None:
+                on_progress(flight.sketch)
         try:
             if on_queued is not None and flight.queued:
                 await _courtesy(on_queued)  # it queued before this waiter came
@@ -909,6 +941,8 @@ class Explorer:
             if on_queued is not None:
                 flight.listeners.remove(on_queued)
             flight.waiters -= 1
+            if on_progress in flight.watchers:
+                flight.watchers.remove(on_progress)
             if not flight.waiters and not flight.started and not flight.task.done():
                 flight.task.cancel()
 

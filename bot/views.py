@@ -22,6 +22,7 @@ from bot import cards
 from bot.cards import Action, Card, Control, Status
 from bot.errors import NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
+from bot.generator import Sketch
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
 from bot.render import MapPicture, RenderError
 from bot.replies import explain, reply_error
@@ -486,6 +487,51 @@ async def in_time(interaction: Interaction, work: Awaitable[T]) -> T:
         task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
 
 
+def _line(text: str, *, retry: str | None = None, v2: bool = False) -> dict[str, Any]:
+    """One line of text (with a Retry of ``retry``) as message fields: plain content, or a
+    V2 text display once the message is a V2 card, which Discord keeps V2 for good."""
+    button = topic_retry_view(retry) if retry is not None else None
+    if not v2:
+        return {"content": text, "embeds": [], "view": button}
+    view = discord.ui.LayoutView(timeout=None)
+    container = discord.ui.Container(discord.ui.TextDisplay(text))
+    if button is not None:
+        container.add_item(discord.ui.ActionRow(*button.children))
+    view.add_item(container)
+    return {"content": None, "embeds": [], "view": view}
+
+
+class LiveEdits:
+    """Edits of one message while an answer streams, in llmcord's rhythm.
+
+    At most one edit every ``STREAM_EDIT_INTERVAL`` seconds, and never more than
+    one in flight: an update that arrives while an edit is under way or too soon
+    after the last is skipped rather than queued behind Discord's rate limits.
+    The caller always makes the final edit itself, after ``settle``.
+    """
+
+    def __init__(self, interaction: Interaction) -> None:
+        self._interaction = interaction
+        self._last = -math.inf
+        self._editing: asyncio.Task[discord.Message | None] | None = None
+        self.edits = 0
+
+    def offer(self, **fields: Any) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._editing is not None and not self._editing.done():
+            return
+        if now - self._last < STREAM_EDIT_INTERVAL:
+            return
+        self._last = now
+        self.edits += 1
+        self._editing = asyncio.create_task(edit_once(self._interaction, **fields))
+
+    async def settle(self) -> None:
+        """Let an edit in flight land, so that it cannot overwrite the final one."""
+        if self._editing is not None:
+            await asyncio.wait({self._editing})
+
+
 async def map_new_topic(interaction: Interaction, topic: str) -> None:
     """Generate the map of a new topic on a "Mapping…" message that ends as the card, or as
     the error with a Retry button. Generation never depends on Discord: when the
@@ -496,22 +542,34 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
     shown = cards.literal(topic)
     # A slash command gets a new "thinking" message; a Retry click edits its own.
     await acknowledge(interaction, thinking=interaction.message is None)
-    await edit_once(interaction, content=MAPPING.format(topic=shown), embeds=[], view=None)
+    # A message that is already a V2 card (a Retry of a streamed map) can only stay one.
+    v2 = interaction.message is not None and interaction.message.flags.components_v2
+    await edit_once(interaction, **_line(MAPPING.format(topic=shown), v2=v2))
+    live = LiveEdits(interaction)
+
+    def grow(sketch: Sketch) -> None:
+        # The card grows concept by concept; a sketch with nothing new to show is skipped.
+        if sketch.overview or sketch.concepts:
+            live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
+
     try:
         concept_map = await explorer.generate_map(
             scope,
             interaction.user.id,
             topic,
-            on_queued=lambda: edit_once(interaction, content=QUEUED.format(topic=shown)),
+            on_queued=lambda: edit_once(interaction, **_line(QUEUED.format(topic=shown), v2=v2)),
+            on_progress=grow,
         )
         card = await map_card(interaction, await explorer.map_view(concept_map.id))
     except Exception as exc:
+        await live.settle()
         text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
-        retry = topic_retry_view(topic)
-        if retry is None:
+        if topic_retry_view(topic) is None:
             text += " Run /explore again to retry."
-        await edit_finally(interaction, content=text, view=retry)
+        fields = _line(text, retry=topic, v2=v2 or live.edits > 0)
+        await edit_finally(interaction, **fields)
         return
+    await live.settle()
     message = await edit_finally(interaction, **message_kwargs(card, edit=True))
     if message is not None:
         await quietly(

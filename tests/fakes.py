@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from bot.errors import GenerationError
-from bot.generator import AskRequest, ExpandRequest, Generated, Progress
-from bot.models import ConceptDraft, Expansion, MapDraft, Usage, topic_key
+from bot.generator import AskRequest, ExpandRequest, Generated, OnSketch, Progress
+from bot.models import ConceptDraft, Expansion, Level, MapDraft, Usage, topic_key
 
 FAKE_MODEL = "fake-model"
 
@@ -91,13 +91,22 @@ class FakeGenerator:
         if self.failure is not None:
             raise self.failure
 
-    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
+    async def generate_map(
+        self,
+        topic: str,
+        language: str,
+        *,
+        level: Level = Level.STANDARD,
+        on_progress: OnSketch | None = None,
+    ) -> Generated[MapDraft]:
         self.calls.append(Call("map", topic, language))
         await self._hold()
         value = self.maps.get(topic_key(topic)) or default_map(topic)
         return Generated(value, [self.usage])
 
-    async def expand(self, request: ExpandRequest) -> Generated[Expansion]:
+    async def expand(
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+    ) -> Generated[Expansion]:
         title = request.path[-1].title
         self.calls.append(Call("expand", title, request.language, request))
         await self._hold()

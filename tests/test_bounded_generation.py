@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,13 +32,13 @@ class Turnstile(FakeGenerator):
     order: list[str] = field(default_factory=list)  # topics, in the order their calls began
     release: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(0))
 
-    async def generate_map(self, topic: str, language: str) -> Generated[MapDraft]:
+    async def generate_map(self, topic: str, language: str, **options: Any) -> Generated[MapDraft]:
         self.running += 1
         self.most = max(self.most, self.running)
         self.order.append(topic)
         try:
             await self.release.acquire()
-            return await super().generate_map(topic, language)
+            return await super().generate_map(topic, language, **options)
         finally:
             self.running -= 1
 

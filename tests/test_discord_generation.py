@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot import views
 from tests import standin as s
 from tests.harness import (
     Kinapse,
@@ -13,6 +14,7 @@ from tests.harness import (
     card_text,
     click_open,
     concept_lines,
+    custom_ids,
     heading,
     labels,
     small_lines,
@@ -76,4 +78,73 @@ async def test_cooldown_answer_names_a_relative_time(world: World, kinapse: Kina
     assert labels(result.response)[0] == "Topic 0"
     opened = await world.alice.click(result.response, label="Topic 0")
     assert heading(opened.response) == "Topic 0"
+    assert world.env.errors == []
+
+
+def card_edits(world: World) -> list[dict]:
+    """The V2 payloads the bot put on interaction messages, in order."""
+    return [
+        r.json
+        for r in world.env.http_requests
+        if r.method == "PATCH" and "/messages/@original" in r.path and r.json.get("components")
+    ]
+
+
+@pytest.mark.anthropic
+async def test_a_new_map_grows_on_the_card_concept_by_concept(
+    world: World, kinapse: Kinapse, standin, monkeypatch: pytest.MonkeyPatch
+):
+    # SimCord's clock stands still while the stand-in streams in real time: no pause
+    # between edits here (1 s in the bot), one in flight at a time all the same.
+    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    standin.rate, standin.chunk = 800.0, 10
+    standin.script(s.answer(s.valid_map(5, title="Volcanoes")))
+
+    result = await world.alice.slash(world.channel, "explore", topic="volcanoes")
+
+    edits = card_edits(world)
+    growing, final = edits[:-1], edits[-1]
+    counts = [len([t for t in texts(e) if re.match(r"\*\*\d · ", t)]) for e in growing]
+    # It grew, step by step (how many steps show depends on how fast edits land).
+    assert counts == sorted(counts) and len(set(counts)) >= 3
+    assert any(0 < count < 5 for count in counts)
+    for edit, count in zip(growing, counts, strict=True):
+        assert heading(edit) == "Volcanoes"
+        assert not custom_ids(edit)  # no buttons while the concepts are still arriving
+        noun = "concept" if count == 1 else "concepts"
+        assert small_lines(edit)[-1] == f"⏳ Mapping… {count} {noun} so far"
+    # The last edit is the stored card: buttons, and the footer instead of the progress.
+    assert result.response.id and concept_lines(final) == [
+        f"{n} · Key concept {n}" for n in range(1, 6)
+    ]
+    assert "Mapped by claude-sonnet-4-6" in small_lines(final)[-1]
+    assert await kinapse.storage.find_map(world.guild.id, "volcanoes") is not None
+
+
+@pytest.mark.anthropic
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(s.interrupted(s.valid_map(5), "drop", at=0.7), id="dropped"),
+        pytest.param(s.interrupted(s.valid_map(5), "error", at=0.7), id="error-event"),
+        pytest.param(s.answer(s.valid_map(5), stop_reason="max_tokens"), id="max-tokens"),
+        pytest.param(s.answer(s.valid_map(2)), id="invalid-twice"),
+        pytest.param(s.refusal(), id="refused"),
+    ],
+)
+async def test_a_stream_that_fails_ends_with_the_error_and_stores_nothing(
+    world: World, kinapse: Kinapse, standin, monkeypatch: pytest.MonkeyPatch, reply
+):
+    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    standin.rate, standin.chunk = 2000.0, 10
+    standin.always(reply)
+
+    await world.alice.slash(world.channel, "explore", topic="Volcanoes")
+
+    final = card_edits(world)[-1]  # the last edit of the card: the error, with Retry
+    shown = final.get("content") or card_text(final)
+    assert shown.startswith("Couldn't map *Volcanoes*:")
+    assert not any(re.match(r"\*\*\d · ", t) for t in texts(final))  # no half map left
+    assert [c for c in custom_ids(final) if c.startswith("kin:topic:")]
+    assert await kinapse.storage.find_map(world.guild.id, "volcanoes") is None
     assert world.env.errors == []
