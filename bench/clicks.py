@@ -1,11 +1,16 @@
 """How long the bot takes to answer, measured through SimCord: run on purpose, not in tests.
 
-    uv run python bench/clicks.py [--rounds 30]
+    uv run python bench/clicks.py [--rounds 30] [--scale-rounds 30]
 
 Prints medians (milliseconds of wall time per interaction, SimCord's settling
 included) for /explore of a bundled topic, a concept click moved in place, a
 private copy for another member, and Back; then what single flight saves when
 50 people open one unexpanded concept at once (fake generator, 200 ms a call).
+
+Then, with 10 and with 10,000 maps stored in the server: a click and /explore of a
+stored topic beside a bare discord.py handler answering a static card in the same
+SimCord run (median and p99, and their ratio to the bare handler; target 1.25x at
+most), /maps and autocomplete, and how long a click's reads wait while /maps reads.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import discord  # noqa: E402
 import simcord  # noqa: E402
 
 from bot.client import KinapseBot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.explorer import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
+from bot.models import Source  # noqa: E402
 from bot.storage import Storage  # noqa: E402
 from tests.fakes import FakeGenerator  # noqa: E402
+from tests.harness import click_open  # noqa: E402
 
 GENERATION_SECONDS = 0.2
 CROWD = 50
@@ -63,11 +71,9 @@ async def discord_rounds(rounds: int, folder: Path) -> dict[str, list[float]]:
                 ms, result = await timed(alice.slash(channel, "explore", topic="AI Agents"))
                 figures["explore"].append(ms)
                 message = result.response
-                ms, opened = await timed(alice.click(message, label=f"1 · {first.title}"))
+                ms, opened = await timed(click_open(alice, message, first.title))
                 figures["open"].append(ms)
-                ms, _ = await timed(
-                    bob.click(opened.response, label=f"2 · {first.children[1].title}")
-                )
+                ms, _ = await timed(click_open(bob, opened.response, first.children[1].title))
                 figures["copy"].append(ms)
                 ms, _ = await timed(alice.click(opened.response, label="Back"))
                 figures["back"].append(ms)
@@ -91,9 +97,128 @@ async def crowd(folder: Path) -> tuple[float, float, int]:
         return ms_one, ms_crowd, fake.call_count
 
 
+SCALES = (10, 10_000)
+
+
+class Bare(discord.ui.DynamicItem[discord.ui.Button], template=r"bench:bare"):
+    """The bare handler: a button that answers with a static card and touches nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label="Bare", custom_id="bench:bare"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match, /):  # type: ignore[override]
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        await interaction.response.edit_message(view=static_card())
+
+
+def static_card() -> discord.ui.LayoutView:
+    view = discord.ui.LayoutView(timeout=None)
+    container = discord.ui.Container(discord.ui.TextDisplay("# A static card\nNothing read."))
+    container.add_item(discord.ui.ActionRow(Bare()))
+    view.add_item(container)
+    return view
+
+
+def bare_command(bot: KinapseBot) -> None:
+    @bot.tree.command(name="bare", description="A static card (benchmark baseline)")
+    async def bare(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(view=static_card())
+
+    bot.add_dynamic_items(Bare)
+
+
+def stats(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(values), p99
+
+
+async def seed(storage: Storage, scope: int, count: int, bundled: BundledMaps) -> None:
+    """``count`` maps in one scope, each a copy of a small curated map under its own topic."""
+    template = bundled.find("ai agents")
+    for n in range(count):
+        await storage.create_map(
+            scope=scope,
+            key=f"topic {n:05d}",
+            topic=f"Topic {n:05d}",
+            language="en",
+            overview=template.overview,
+            source=Source.GENERATED,
+            model="bench",
+            concepts=template.concepts[:4],
+            now=time.time(),
+        )
+
+
+async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[float]]:
+    settings = Settings(database=folder / f"scale{count}.db", maps_dir=ROOT / "maps")
+    bundled = BundledMaps.load(settings.maps_dir)
+    figures: dict[str, list[float]] = {
+        k: [] for k in ("bare slash", "bare click", "explore", "click", "maps", "autocomplete")
+    }
+    async with Storage.open(settings.database) as storage:
+        bot = KinapseBot(settings, Explorer(storage, bundled, settings, FakeGenerator()))
+        bare_command(bot)
+        async with simcord.run(bot, shard_count=1) as env:
+            guild = env.create_guild(name="Bench")
+            channel = guild.create_text_channel("explore")
+            alice = guild.add_member(env.create_user("alice"))
+            await seed(storage, guild.id, count, bundled)
+            first = bundled.find("ai agents").concepts[0]
+            topic = f"Topic {count // 2:05d}"
+            static = (await alice.slash(channel, "bare")).response
+            for _ in range(rounds):
+                ms, _ = await timed(alice.slash(channel, "bare"))
+                figures["bare slash"].append(ms)
+                ms, _ = await timed(alice.click(static, label="Bare"))
+                figures["bare click"].append(ms)
+                ms, result = await timed(alice.slash(channel, "explore", topic=topic))
+                figures["explore"].append(ms)
+                ms, _ = await timed(click_open(alice, result.response, first.title))
+                figures["click"].append(ms)
+                ms, _ = await timed(alice.slash(channel, "maps"))
+                figures["maps"].append(ms)
+                ms, _ = await timed(alice.autocomplete(channel, "explore", "topic", "Topic 04"))
+                figures["autocomplete"].append(ms)
+        # A click's reads alone, then while /maps reads the same server's maps.
+        explorer = Explorer(storage, bundled, settings)
+        concept = (
+            await storage.key_concepts((await storage.find_map(guild.id, "topic 00000")).id)
+        )[0]
+        alone: list[float] = []
+        beside: list[float] = []
+        for _ in range(rounds):
+            ms, _ = await timed(explorer.opening(concept.id, guild.id))
+            alone.append(ms)
+            listing = asyncio.create_task(explorer.list_maps(guild.id))
+            await asyncio.sleep(0)
+            ms, _ = await timed(explorer.opening(concept.id, guild.id))
+            beside.append(ms)
+            await listing
+        figures["click reads"] = alone
+        figures["click reads during /maps"] = beside
+    return figures
+
+
+def print_scale(count: int, figures: dict[str, list[float]]) -> None:
+    print(f"{count:,} maps stored (ms: median / p99):")
+    bare = {"explore": "bare slash", "click": "bare click"}
+    for name, values in figures.items():
+        median, p99 = stats(values)
+        line = f"  {name:26} {median:8.2f} / {p99:8.2f}"
+        if name in bare:
+            base_median, base_p99 = stats(figures[bare[name]])
+            line += f"   ratio to bare {median / base_median:.2f}x / {p99 / base_p99:.2f}x"
+        print(line)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--scale-rounds", type=int, default=30)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         figures = await discord_rounds(args.rounds, Path(folder))
@@ -108,6 +233,8 @@ async def main() -> None:
             f"single flight: 1 open {ms_one:.0f} ms; {CROWD} concurrent opens {ms_crowd:.0f} ms "
             f"(ratio {ms_crowd / ms_one:.2f}), generator calls: {calls - 1} for the crowd"
         )
+        for count in SCALES:
+            print_scale(count, await at_scale(count, args.scale_rounds, Path(folder)))
 
 
 if __name__ == "__main__":

@@ -619,3 +619,17 @@ async def test_a_full_disk_is_a_clear_error_and_passes_once_space_is_freed(
     assert (await storage.find_map(GUILD, "cells")).topic == "Cells"  # reads still work
     await free_disk(storage)
     assert (await store_cells(storage, scope=OTHER_GUILD)).scope == OTHER_GUILD
+
+
+async def test_forgetting_a_map_finds_its_sessions_by_index(tmp_path: Path) -> None:
+    """The lookups a map's delete makes (sessions by map and by concept) use an index."""
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path):
+        pass
+    for sql in (
+        "DELETE FROM sessions WHERE map_id = 1",
+        "UPDATE sessions SET concept_id = NULL WHERE concept_id = 1",
+        "DELETE FROM answers WHERE concept_id = 1",
+    ):
+        plan = " ".join(row[-1] for row in sqlite_file(path, f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (sql, plan)
