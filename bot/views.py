@@ -14,7 +14,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 Interaction = discord.Interaction["KinapseBot"]
 # A row id or page number: ids are all a custom_id carries. 18 digits keep any
 # forged value inside SQLite's 64-bit integers.
@@ -47,6 +49,10 @@ TOPIC_RETRY_PREFIX = "kin:topic:"
 # A card that must end as the map or an error is edited this many times before giving up.
 EDIT_ATTEMPTS = 3
 EDIT_PAUSE = 0.5  # seconds between those attempts
+# Discord's window for the first response is 3 seconds; an answer not ready 2 seconds
+# after the interaction was created is deferred and edited in later.
+ACK_AFTER = 2.0
+TRUSTED_LAG = 1.0  # seconds of gateway delay believed from the interaction's timestamp
 MAPPING = "Mapping *{topic}*…"
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 # A streamed answer is edited onto its reply at most this often, and once at the end.
@@ -248,7 +254,7 @@ async def session_for(
     ``shown`` is the concept the clicked card shows (None: the overview of
     ``map_id``), or the parent of the concept ``parent_of`` for a click that
     opens it. They are read only to rebuild a missing session, whose owner is
-    the user the message answered.
+    the user the message answered; a rebuilt session is saved after the answer.
     """
     explorer = interaction.client.explorer
     message = interaction.message
@@ -267,7 +273,7 @@ async def session_for(
         map_id = await _map_of(interaction, shown)
     if map_id is None:
         return None
-    return await explorer.start_session(
+    return Session(
         message_id=message.id,
         owner_id=metadata.user.id,
         scope=scope_of(interaction),
@@ -332,17 +338,21 @@ async def show(
     view: View,
     *,
     moved: bool = False,
+    opened: int | None = None,
 ) -> None:
     """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
 
     The owner's session moves to ``target`` (remembered for Back) unless the
     caller already ``moved`` it (Back, Up and Overview move it themselves).
+    Nothing is written before the answer: the session and the count of the
+    concept ``opened`` are saved in one transaction after it, and only if the
+    answer reached Discord (a failed answer does not move the member's session).
     """
     explorer = interaction.client.explorer
     status = initial_status(interaction, view)
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
-            session = await explorer.go(session, target)
+            session = explorer.moved(session, target)
         card = await render(interaction, view, session, status)
         await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
@@ -355,7 +365,7 @@ async def show(
         message_id = response.message_id
         if message_id is None:
             return
-        session = await explorer.start_session(
+        session = Session(
             message_id=message_id,
             owner_id=interaction.user.id,
             scope=scope_of(interaction),
@@ -363,6 +373,7 @@ async def show(
             concept_id=target,
             history=history,
         )
+    await quietly("save the session", explorer.remember(session, opened=opened))
     if status.mapping and isinstance(view, ConceptView):
         await fill_in_subconcepts(interaction, message_id, view, session)
 
@@ -445,12 +456,33 @@ async def quietly(what: str, work: Awaitable[object]) -> None:
         log.warning("Could not %s after answering", what, exc_info=True)
 
 
-async def acknowledge(interaction: Interaction, *, thinking: bool) -> None:
-    """Defer the interaction; a failure is logged, and the work goes on regardless."""
+async def acknowledge(interaction: Interaction, *, thinking: bool, ephemeral: bool = False) -> None:
+    """Defer the interaction unless it was answered; a failure is logged, and the work goes
+    on regardless."""
+    if interaction.response.is_done():
+        return
     try:
-        await interaction.response.defer(thinking=thinking)
+        await interaction.response.defer(thinking=thinking, ephemeral=ephemeral)
     except discord.HTTPException as exc:
         log.warning("Could not acknowledge interaction %s: %s", interaction.id, exc)
+
+
+async def in_time(interaction: Interaction, work: Awaitable[T]) -> T:
+    """``work``'s result; if it is not ready ``ACK_AFTER`` seconds after the interaction was
+    created (a write waiting for the database, say), the interaction is deferred first, so
+    Discord's window for the first response is kept whatever the wait."""
+    task = asyncio.ensure_future(work)
+    lag = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    # A lag beyond TRUSTED_LAG is a clock out of step, not a slow gateway.
+    patience = ACK_AFTER - min(max(lag, 0.0), TRUSTED_LAG)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=patience)
+        if not done:
+            log.info("Interaction %s deferred: its answer waits on storage", interaction.id)
+            await acknowledge(interaction, thinking=True)
+        return await task
+    finally:
+        task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
 
 
 def _line(text: str, *, retry: str | None = None, v2: bool = False) -> dict[str, Any]:
@@ -556,8 +588,8 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
 async def open_concept(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
     session = await session_for(interaction, parent_of=concept_id)
-    view = await explorer.open_concept(concept_id, scope_of(interaction))
-    await show(interaction, session, concept_id, view)
+    view = await explorer.opening(concept_id, scope_of(interaction))
+    await show(interaction, session, concept_id, view, opened=concept_id)
 
 
 async def show_picture(interaction: Interaction, concept_id: int) -> None:
@@ -600,11 +632,11 @@ async def _navigate(
     session = await session_for(interaction, shown, map_id)
     if session is not None and session.owner_id == interaction.user.id:
         if action is Action.BACK:
-            session = await explorer.back(session)
+            session = await explorer.went_back(session)
         elif action is Action.UP:
-            session = await explorer.up(session)
+            session = await explorer.went_up(session)
         else:
-            session = await explorer.go(session, None)
+            session = explorer.moved(session, None)
         view = await explorer.view_of(session)
         await show(interaction, session, session.concept_id, view, moved=True)
         return
