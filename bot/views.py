@@ -57,8 +57,6 @@ MAPPING = "Mapping *{topic}*…"
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 # A streamed answer is edited onto its reply at most this often, and once at the end.
 STREAM_EDIT_INTERVAL = 1.0
-# An Ask form left open this long is forgotten: discord.py keeps every open form in memory.
-FORM_TIMEOUT = 1800.0
 FORM_TITLE_MAX = 45  # Discord's limits on a modal's title, a label's text and description
 LABEL_TEXT_MAX = 45
 LABEL_DESCRIPTION_MAX = 100
@@ -697,15 +695,29 @@ async def open_curated(interaction: Interaction, number: int) -> None:
 # -- questions ---------------------------------------------------------------------
 
 
+# A form's custom_id carries the card it asks about, like a button's: its submission is
+# answered from the id alone, even after a restart (see submit_form).
+FORM_ID = re.compile(rf"kin:askform:(?P<kind>[cm]):(?P<target>{ID})")
+
+
 class AskForm(discord.ui.Modal):
-    """The Ask form: one question about the card it was opened from."""
+    """The Ask form: one question about the card it was opened from.
+
+    discord.py keeps a sent form in memory only, so a reader who submits after a
+    restart would get Discord's "Something went wrong". Instead the form is
+    never kept (it is stopped before it is sent) and every submission goes
+    through ``submit_form``, which needs nothing but the custom_id.
+    """
 
     def __init__(
         self, subject: str, accent: int, *, concept_id: int | None, map_id: int | None
     ) -> None:
+        kind, target = ("c", concept_id) if concept_id is not None else ("m", map_id)
         super().__init__(
-            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX), timeout=FORM_TIMEOUT
+            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX),
+            custom_id=f"kin:askform:{kind}:{target}",
         )
+        self.stop()  # not kept by discord.py: submissions arrive through submit_form
         self.subject = subject
         self.accent = accent
         self.concept_id = concept_id
@@ -726,13 +738,46 @@ class AskForm(discord.ui.Modal):
             )
         )
 
-    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        await answer_question(interaction, self, self.question.value)
 
-    async def on_error(  # type: ignore[override]
-        self, interaction: Interaction, error: Exception, /
-    ) -> None:
-        await reply_error(interaction, error)
+async def submit_form(interaction: Interaction) -> None:
+    """Answer a submitted Ask form from its custom_id and the question typed in it."""
+    data = interaction.data or {}
+    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return  # not a Kinapse form
+    try:
+        question = _submitted(data.get("components") or [], "question")
+        if question is None:
+            raise NotFound("The form arrived without a question; press Ask again.")
+        target = int(match["target"])
+        explorer = interaction.client.explorer
+        if match["kind"] == "c":
+            view: View = await explorer.concept_view(target, scope_of(interaction))
+            form = AskForm(
+                view.concept.title, cards.accent_of(view.map.key), concept_id=target, map_id=None
+            )
+        else:
+            view = await explorer.map_view(target, scope_of(interaction))
+            form = AskForm(
+                view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=target
+            )
+        await answer_question(interaction, form, question)
+    except Exception as exc:
+        await reply_error(interaction, exc)
+
+
+def _submitted(components: list[dict[str, Any]], custom_id: str) -> str | None:
+    """The value typed into the form's input ``custom_id`` (inside labels or rows)."""
+    for component in components:
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        inner = list(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            inner.append(component["component"])
+        found = _submitted(inner, custom_id)
+        if found is not None:
+            return found
+    return None
 
 
 async def ask_about_concept(interaction: Interaction, concept_id: int) -> None:
