@@ -52,12 +52,12 @@ STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
 STREAMING_SUB_NOTE = "⏳ *Mapping sub-concepts… {count} so far*"
 QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
-NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and ANTHROPIC_API_KEY is not set.*"
+NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and {why}.*"
 OPEN_LABEL = "Open"
 ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
 SHARED_LABEL = "Shared in the channel"
-NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set."
+NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and {why}."
 WRITING_NOTE = "-# ✍️ Writing the answer…"
 QUEUED_ANSWER_NOTE = (
     "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
@@ -410,7 +410,9 @@ def _ask(action: Action, target: int, enabled: bool) -> Control:
 
 def _footer_lines(view: MapView | ConceptView) -> str:
     """The footer, after the reason Ask is off when it is."""
-    return footer(view) if view.can_ask else f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
+    if view.can_ask:
+        return footer(view)
+    return f"{NO_KEY_ASK_NOTE.format(why=view.generation_off)}\n{footer(view)}"
 
 
 def maps_card(listings: list[MapListing], page: int, *, title: str) -> Card:
@@ -533,7 +535,7 @@ def _note(view: ConceptView, status: Status) -> _Draft | None:
     if view.concept.state is ChildState.LEAF:
         return _Text(LEAF_NOTE)
     if status.no_generator:
-        return _Text(NO_KEY_NOTE)
+        return _Text(NO_KEY_NOTE.format(why=view.generation_off))
     if status.error and not status.mapping:
         retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
         return _Section(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))

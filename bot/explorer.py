@@ -100,6 +100,7 @@ class MapView:
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True  # questions can be answered (the bot has an API key)
+    generation_off: str = NO_KEY  # why not, when it cannot: the end of a sentence
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class ConceptView:
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True
+    generation_off: str = NO_KEY
 
     @property
     def concept(self) -> Concept:
@@ -408,7 +410,9 @@ class Explorer:
         _check_scope(concept_map, scope)
         concepts = await self.storage.key_concepts(map_id)
         can_ask = self.generator is not None
-        return MapView(concept_map, concepts, self._as_of(concept_map), can_ask)
+        return MapView(
+            concept_map, concepts, self._as_of(concept_map), can_ask, self.generation_off
+        )
 
     async def map_tree(self, scope: int, topic: str) -> MapTree | None:
         """Everything the scope has explored of ``topic``'s map, for an export.
@@ -511,7 +515,9 @@ class Explorer:
         _check_scope(concept_map, scope)
         children = await self.storage.children(concept_id)
         can_ask = self.generator is not None
-        return ConceptView(concept_map, path, children, self._as_of(concept_map), can_ask)
+        return ConceptView(
+            concept_map, path, children, self._as_of(concept_map), can_ask, self.generation_off
+        )
 
     def _as_of(self, concept_map: ConceptMap) -> str | None:
         # Looked up at render time, so a server's stored copy shows the date of the bundled
@@ -660,7 +666,7 @@ class Explorer:
         if stored is not None:
             return AnswerView(stored, view.map, concept)
         if self.generator is None:
-            raise NoGenerator("Questions need Claude, and ANTHROPIC_API_KEY is not set.", [])
+            raise NoGenerator(f"Questions need Claude, and {self.generation_off}.", [])
         flight = (view.map.id, concept_id or 0, key)
         subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
         found = self._asks.get(flight)

@@ -379,10 +379,16 @@ def test_without_a_key_the_cards_say_why_ask_is_off() -> None:
     ):
         (ask_button,) = [c for c in card.controls if c.label == "Ask"]
         assert ask_button.disabled
-        assert cards.NO_KEY_ASK_NOTE in "\n".join(card.texts)
+        assert "Ask is off: questions need Claude, and ANTHROPIC_API_KEY is not set." in "\n".join(
+            card.texts
+        )
     online = cards.concept_card(ConceptView(concept_map, [concept], []))
     assert not next(c for c in online.controls if c.label == "Ask").disabled
-    assert cards.NO_KEY_ASK_NOTE not in "\n".join(online.texts)
+    assert "Ask is off" not in "\n".join(online.texts)
+    # A key rejected at startup is named as the reason instead.
+    rejected = "the bot's Anthropic API key was rejected"
+    card = cards.map_card(MapView(concept_map, [concept], can_ask=False, generation_off=rejected))
+    assert f"Ask is off: questions need Claude, and {rejected}." in "\n".join(card.texts)
 
 
 async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
