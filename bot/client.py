@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.explorer import Explorer
 from bot.replies import reply_error
-from bot.views import CardButton, CardSelect, TopicRetry
+from bot.views import CardButton, CardSelect, TopicRetry, submit_form
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,12 @@ class KinapseBot(commands.AutoShardedBot):
         self.settings = settings
         self.explorer = explorer
         self.force_sync = force_sync
+
+    async def on_interaction(self, interaction: discord.Interaction[KinapseBot]) -> None:
+        # Ask forms are answered from their custom_id, not from discord.py's memory of
+        # the forms it sent, so a form outlives a restart (see bot.views.AskForm).
+        if interaction.type is discord.InteractionType.modal_submit:
+            await submit_form(interaction)
 
     async def setup_hook(self) -> None:
         from bot.commands import ExploreCog

@@ -14,11 +14,21 @@ from discord.ext import commands
 
 from bot import cards
 from bot.errors import KinapseError, LimitReached, NoGenerator, NotFound
+from bot.explorer import MapView
 from bot.models import TOPIC_MAX, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
-from bot.replies import describe, send_private
-from bot.views import map_card, map_new_topic, maps_title, message_kwargs, scope_of
+from bot.replies import describe, explain, send_private
+from bot.views import (
+    edit_finally,
+    in_time,
+    map_card,
+    map_new_topic,
+    maps_title,
+    message_kwargs,
+    quietly,
+    scope_of,
+)
 
 if TYPE_CHECKING:
     from bot.client import KinapseBot
@@ -52,22 +62,39 @@ class ExploreCog(commands.Cog):
         """Explore a topic as a concept map you walk through with buttons."""
         scope = scope_of(interaction)
         topic = clean_topic(topic)
-        concept_map = await self.explorer.lookup(scope, topic)
-        if concept_map is not None:
-            # Known topic: the card is the first response, no waiting.
-            card = await map_card(interaction, await self.explorer.map_view(concept_map.id))
-            response = await interaction.response.send_message(**message_kwargs(card))
-            await self._start(interaction, response.message_id, concept_map.id)
-            return
-
-        # What stands in the way is answered privately, before anyone waits, with what
-        # can be opened instead.
         try:
-            await self.explorer.check_can_generate(scope, interaction.user.id, topic)
-        except (NoGenerator, LimitReached) as exc:
-            await self._suggest(interaction, topic, exc)
+            # A bundled map's first open in this server is a write: if the database makes
+            # it wait, the interaction is deferred in time and the card edited in.
+            known = await in_time(interaction, self._known(scope, topic))
+            if known is None:
+                # What stands in the way is answered privately, before anyone waits.
+                await self.explorer.check_can_generate(scope, interaction.user.id, topic)
+        except Exception as exc:
+            if interaction.response.is_done():  # deferred: the answer edits the message in
+                await edit_finally(interaction, content=explain(interaction, exc))
+            elif isinstance(exc, NoGenerator | LimitReached):
+                # What stands in the way is answered privately, with what can be opened instead.
+                await self._suggest(interaction, topic, exc)
+            else:
+                raise  # answered privately by the tree's error handler
             return
-        await map_new_topic(interaction, topic)
+        if known is None:
+            await map_new_topic(interaction, topic)
+            return
+        # Known topic: the card is the first response, no waiting.
+        card = await map_card(interaction, known)
+        if interaction.response.is_done():
+            message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+            message_id = message.id if message else None
+        else:
+            response = await interaction.response.send_message(**message_kwargs(card))
+            message_id = response.message_id
+        if message_id is not None:
+            await quietly("save the session", self._start(interaction, message_id, known))
+
+    async def _known(self, scope: int, topic: str) -> MapView | None:
+        concept_map = await self.explorer.lookup(scope, topic)
+        return None if concept_map is None else await self.explorer.map_view(concept_map.id)
 
     async def _suggest(
         self, interaction: Interaction, topic: str, refused: NoGenerator | LimitReached
@@ -79,14 +106,12 @@ class ExploreCog(commands.Cog):
         card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
-    async def _start(self, interaction: Interaction, message_id: int | None, map_id: int) -> None:
-        if message_id is None:
-            return
+    async def _start(self, interaction: Interaction, message_id: int, view: MapView) -> None:
         await self.explorer.start_session(
             message_id=message_id,
             owner_id=interaction.user.id,
             scope=scope_of(interaction),
-            map_id=map_id,
+            map_id=view.map.id,
             concept_id=None,
         )
 

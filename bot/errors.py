@@ -44,6 +44,14 @@ class Refused(GenerationError):
     """The model declined the request; remembered for that topic for a while."""
 
 
+class StorageFull(KinapseError):
+    """The database's disk is full: reads work, nothing new can be written."""
+
+
+class StorageBusy(KinapseError):
+    """The database stayed locked by another writer for longer than we wait."""
+
+
 class UnknownTopic(GenerationError):
     """The model does not know the topic well enough to map it (made up, obscure, gibberish)."""
 

@@ -129,12 +129,18 @@ class Flight(Generic[R]):
     """One generation under way and the members waiting for it."""
 
     task: asyncio.Task[R] = field(init=False)
-    queued: asyncio.Event = field(default_factory=asyncio.Event)  # waiting for a slot
+    queued: bool = False  # waiting for a slot
     started: bool = False  # holds a slot (or needs none any more)
     waiters: int = 0
+    listeners: list[OnQueued] = field(default_factory=list)  # told when it queues
     # Everyone waiting who wants to see the answer grow, and what it says so far.
     watchers: list[OnSketch] = field(default_factory=list)
     sketch: Sketch | None = None
+
+    async def tell_queued(self) -> None:
+        self.queued = True
+        for listener in list(self.listeners):
+            await _courtesy(listener)
 
     def report(self, sketch: Sketch) -> None:
         """Pass a new sketch of the answer to every watcher; one that fails is dropped."""
@@ -145,6 +151,14 @@ class Flight(Generic[R]):
             except Exception:
                 log.warning("A watcher of a streaming generation failed", exc_info=True)
                 self.watchers.remove(watcher)
+
+
+async def _courtesy(listener: OnQueued) -> None:
+    try:
+        await listener()
+    except Exception:
+        # Telling the member is a courtesy; the generation goes on regardless.
+        log.warning("Could not show that a generation is queued", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -179,12 +193,12 @@ class Slots:
         if self._free > 0 and not self._waiting:
             self._free -= 1
         else:
-            if flight is not None:
-                flight.queued.set()
             turn = asyncio.get_running_loop().create_future()
             self._waiting.append(turn)
             try:
                 async with asyncio.timeout(QUEUE_PATIENCE):
+                    if flight is not None:
+                        await flight.tell_queued()
                     await turn
             except BaseException as exc:
                 if turn.done() and not turn.cancelled():
@@ -197,7 +211,7 @@ class Slots:
                 raise
         if flight is not None:
             flight.started = True
-            flight.queued.clear()
+            flight.queued = False
         try:
             yield
         finally:
@@ -529,9 +543,23 @@ class Explorer:
 
     async def open_concept(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, counting the visit toward how much of the map is explored."""
+        view = await self.opening(concept_id, scope)
+        await self.remember(None, opened=concept_id)
+        return view
+
+    async def opening(self, concept_id: int, scope: int | None = None) -> ConceptView:
+        """The concept's card as it looks once this open is counted, read without writing:
+        the answer goes out first, ``remember`` counts the open after it."""
         view = await self.concept_view(concept_id, scope)
-        await self.storage.count_open(concept_id)
-        return replace(view, map=await self.storage.get_map(view.map.id) or view.map)
+        if view.concept.opened:
+            return view
+        counted = view.map.model_copy(update={"opened": view.map.opened + 1})
+        return replace(view, map=counted)
+
+    async def remember(self, session: Session | None, *, opened: int | None = None) -> None:
+        """After an answer: save where the member stands and count the concept they opened,
+        in one write transaction."""
+        await self.storage.save_click(session, opened, now=self.clock())
 
     def needs_expansion(self, view: ConceptView) -> bool:
         return not view.concept.state.settled
@@ -913,25 +941,19 @@ class Explorer:
         when the last waiter gives up before it reached a slot, it leaves the queue.
         """
         flight.waiters += 1
+        if on_queued is not None:
+            flight.listeners.append(on_queued)
         if on_progress is not None:
             flight.watchers.append(on_progress)
             if flight.sketch is not None:
                 on_progress(flight.sketch)
         try:
-            if on_queued is not None and not flight.started:
-                queued = asyncio.ensure_future(flight.queued.wait())
-                try:
-                    await asyncio.wait({flight.task, queued}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    queued.cancel()
-                if flight.queued.is_set() and not flight.task.done():
-                    try:
-                        await on_queued()
-                    except Exception:
-                        # Telling the member is a courtesy; the generation goes on regardless.
-                        log.warning("Could not show that a generation is queued", exc_info=True)
+            if on_queued is not None and flight.queued:
+                await _courtesy(on_queued)  # it queued before this waiter came
             return await asyncio.shield(flight.task)
         finally:
+            if on_queued is not None:
+                flight.listeners.remove(on_queued)
             flight.waiters -= 1
             if on_progress in flight.watchers:
                 flight.watchers.remove(on_progress)
@@ -1006,32 +1028,45 @@ class Explorer:
         await self.storage.save_session(session, now=self.clock())
         return session
 
-    async def go(self, session: Session, concept_id: int | None) -> Session:
-        """Move the session to a card, remembering where it was for Back."""
+    # Each move has a pure form (the session moved, nothing written: the answer goes out
+    # first and ``remember`` saves it after) and a form that saves at once.
+
+    def moved(self, session: Session, concept_id: int | None) -> Session:
+        """The session moved to a card, remembering where it was for Back."""
         if concept_id == session.concept_id:
             return session
-        moved = session.model_copy(
+        return session.model_copy(
             update={"concept_id": concept_id, "history": [*session.history, session.concept_id]}
         )
-        await self.storage.save_session(moved, now=self.clock())
-        return moved
 
-    async def back(self, session: Session) -> Session:
-        """Return to the previous card; with no history, go up."""
+    async def went_back(self, session: Session) -> Session:
+        """The session back on the previous card; with no history, up."""
         if not session.history:
-            return await self.up(session)
-        moved = session.model_copy(
+            return await self.went_up(session)
+        return session.model_copy(
             update={"concept_id": session.history[-1], "history": session.history[:-1]}
         )
-        await self.storage.save_session(moved, now=self.clock())
-        return moved
 
-    async def up(self, session: Session) -> Session:
-        """Go to the parent of the current card (the overview above a key concept)."""
+    async def went_up(self, session: Session) -> Session:
+        """The session on the parent of its card (the overview above a key concept)."""
         if session.concept_id is None:
             return session
         concept = await self.storage.get_concept(session.concept_id)
-        return await self.go(session, concept.parent_id if concept else None)
+        return self.moved(session, concept.parent_id if concept else None)
+
+    async def go(self, session: Session, concept_id: int | None) -> Session:
+        return await self._saved(session, self.moved(session, concept_id))
+
+    async def back(self, session: Session) -> Session:
+        return await self._saved(session, await self.went_back(session))
+
+    async def up(self, session: Session) -> Session:
+        return await self._saved(session, await self.went_up(session))
+
+    async def _saved(self, before: Session, after: Session) -> Session:
+        if after != before:
+            await self.remember(after)
+        return after
 
     async def view_of(self, session: Session) -> View:
         """The card the session stands on, within the session's scope."""

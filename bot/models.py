@@ -273,6 +273,7 @@ class Concept(BaseModel):
     detail: str
     state: ChildState
     error: str | None = None
+    opened: bool = False  # opened at least once in its scope
 
 
 class Session(BaseModel):

@@ -14,7 +14,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 Interaction = discord.Interaction["KinapseBot"]
 # A row id or page number: ids are all a custom_id carries. 18 digits keep any
 # forged value inside SQLite's 64-bit integers.
@@ -47,12 +49,14 @@ TOPIC_RETRY_PREFIX = "kin:topic:"
 # A card that must end as the map or an error is edited this many times before giving up.
 EDIT_ATTEMPTS = 3
 EDIT_PAUSE = 0.5  # seconds between those attempts
+# Discord's window for the first response is 3 seconds; an answer not ready 2 seconds
+# after the interaction was created is deferred and edited in later.
+ACK_AFTER = 2.0
+TRUSTED_LAG = 1.0  # seconds of gateway delay believed from the interaction's timestamp
 MAPPING = "Mapping *{topic}*…"
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 # A streamed answer is edited onto its reply at most this often, and once at the end.
 STREAM_EDIT_INTERVAL = 1.0
-# An Ask form left open this long is forgotten: discord.py keeps every open form in memory.
-FORM_TIMEOUT = 1800.0
 FORM_TITLE_MAX = 45  # Discord's limits on a modal's title, a label's text and description
 LABEL_TEXT_MAX = 45
 LABEL_DESCRIPTION_MAX = 100
@@ -250,7 +254,7 @@ async def session_for(
     ``shown`` is the concept the clicked card shows (None: the overview of
     ``map_id``), or the parent of the concept ``parent_of`` for a click that
     opens it. They are read only to rebuild a missing session, whose owner is
-    the user the message answered.
+    the user the message answered; a rebuilt session is saved after the answer.
     """
     explorer = interaction.client.explorer
     message = interaction.message
@@ -269,7 +273,7 @@ async def session_for(
         map_id = await _map_of(interaction, shown)
     if map_id is None:
         return None
-    return await explorer.start_session(
+    return Session(
         message_id=message.id,
         owner_id=metadata.user.id,
         scope=scope_of(interaction),
@@ -334,17 +338,21 @@ async def show(
     view: View,
     *,
     moved: bool = False,
+    opened: int | None = None,
 ) -> None:
     """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
 
     The owner's session moves to ``target`` (remembered for Back) unless the
     caller already ``moved`` it (Back, Up and Overview move it themselves).
+    Nothing is written before the answer: the session and the count of the
+    concept ``opened`` are saved in one transaction after it, and only if the
+    answer reached Discord (a failed answer does not move the member's session).
     """
     explorer = interaction.client.explorer
     status = initial_status(interaction, view)
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
-            session = await explorer.go(session, target)
+            session = explorer.moved(session, target)
         card = await render(interaction, view, session, status)
         await interaction.response.edit_message(**message_kwargs(card, edit=True))
         message_id = session.message_id
@@ -357,7 +365,7 @@ async def show(
         message_id = response.message_id
         if message_id is None:
             return
-        session = await explorer.start_session(
+        session = Session(
             message_id=message_id,
             owner_id=interaction.user.id,
             scope=scope_of(interaction),
@@ -365,6 +373,7 @@ async def show(
             concept_id=target,
             history=history,
         )
+    await quietly("save the session", explorer.remember(session, opened=opened))
     if status.mapping and isinstance(view, ConceptView):
         await fill_in_subconcepts(interaction, message_id, view, session)
 
@@ -464,12 +473,33 @@ async def quietly(what: str, work: Awaitable[object]) -> None:
         log.warning("Could not %s after answering", what, exc_info=True)
 
 
-async def acknowledge(interaction: Interaction, *, thinking: bool) -> None:
-    """Defer the interaction; a failure is logged, and the work goes on regardless."""
+async def acknowledge(interaction: Interaction, *, thinking: bool, ephemeral: bool = False) -> None:
+    """Defer the interaction unless it was answered; a failure is logged, and the work goes
+    on regardless."""
+    if interaction.response.is_done():
+        return
     try:
-        await interaction.response.defer(thinking=thinking)
+        await interaction.response.defer(thinking=thinking, ephemeral=ephemeral)
     except discord.HTTPException as exc:
         log.warning("Could not acknowledge interaction %s: %s", interaction.id, exc)
+
+
+async def in_time(interaction: Interaction, work: Awaitable[T]) -> T:
+    """``work``'s result; if it is not ready ``ACK_AFTER`` seconds after the interaction was
+    created (a write waiting for the database, say), the interaction is deferred first, so
+    Discord's window for the first response is kept whatever the wait."""
+    task = asyncio.ensure_future(work)
+    lag = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    # A lag beyond TRUSTED_LAG is a clock out of step, not a slow gateway.
+    patience = ACK_AFTER - min(max(lag, 0.0), TRUSTED_LAG)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=patience)
+        if not done:
+            log.info("Interaction %s deferred: its answer waits on storage", interaction.id)
+            await acknowledge(interaction, thinking=True)
+        return await task
+    finally:
+        task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
 
 
 def _line(text: str, *, retry: str | None = None, v2: bool = False) -> dict[str, Any]:
@@ -587,8 +617,8 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
 async def open_concept(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
     session = await session_for(interaction, parent_of=concept_id)
-    view = await explorer.open_concept(concept_id, scope_of(interaction))
-    await show(interaction, session, concept_id, view)
+    view = await explorer.opening(concept_id, scope_of(interaction))
+    await show(interaction, session, concept_id, view, opened=concept_id)
 
 
 async def show_picture(interaction: Interaction, concept_id: int) -> None:
@@ -631,11 +661,11 @@ async def _navigate(
     session = await session_for(interaction, shown, map_id)
     if session is not None and session.owner_id == interaction.user.id:
         if action is Action.BACK:
-            session = await explorer.back(session)
+            session = await explorer.went_back(session)
         elif action is Action.UP:
-            session = await explorer.up(session)
+            session = await explorer.went_up(session)
         else:
-            session = await explorer.go(session, None)
+            session = explorer.moved(session, None)
         view = await explorer.view_of(session)
         await show(interaction, session, session.concept_id, view, moved=True)
         return
@@ -694,15 +724,29 @@ async def open_curated(interaction: Interaction, number: int) -> None:
 # -- questions ---------------------------------------------------------------------
 
 
+# A form's custom_id carries the card it asks about, like a button's: its submission is
+# answered from the id alone, even after a restart (see submit_form).
+FORM_ID = re.compile(rf"kin:askform:(?P<kind>[cm]):(?P<target>{ID})")
+
+
 class AskForm(discord.ui.Modal):
-    """The Ask form: one question about the card it was opened from."""
+    """The Ask form: one question about the card it was opened from.
+
+    discord.py keeps a sent form in memory only, so a reader who submits after a
+    restart would get Discord's "Something went wrong". Instead the form is
+    never kept (it is stopped before it is sent) and every submission goes
+    through ``submit_form``, which needs nothing but the custom_id.
+    """
 
     def __init__(
         self, subject: str, accent: int, *, concept_id: int | None, map_id: int | None
     ) -> None:
+        kind, target = ("c", concept_id) if concept_id is not None else ("m", map_id)
         super().__init__(
-            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX), timeout=FORM_TIMEOUT
+            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX),
+            custom_id=f"kin:askform:{kind}:{target}",
         )
+        self.stop()  # not kept by discord.py: submissions arrive through submit_form
         self.subject = subject
         self.accent = accent
         self.concept_id = concept_id
@@ -723,13 +767,46 @@ class AskForm(discord.ui.Modal):
             )
         )
 
-    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
-        await answer_question(interaction, self, self.question.value)
 
-    async def on_error(  # type: ignore[override]
-        self, interaction: Interaction, error: Exception, /
-    ) -> None:
-        await reply_error(interaction, error)
+async def submit_form(interaction: Interaction) -> None:
+    """Answer a submitted Ask form from its custom_id and the question typed in it."""
+    data = interaction.data or {}
+    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return  # not a Kinapse form
+    try:
+        question = _submitted(data.get("components") or [], "question")
+        if question is None:
+            raise NotFound("The form arrived without a question; press Ask again.")
+        target = int(match["target"])
+        explorer = interaction.client.explorer
+        if match["kind"] == "c":
+            view: View = await explorer.concept_view(target, scope_of(interaction))
+            form = AskForm(
+                view.concept.title, cards.accent_of(view.map.key), concept_id=target, map_id=None
+            )
+        else:
+            view = await explorer.map_view(target, scope_of(interaction))
+            form = AskForm(
+                view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=target
+            )
+        await answer_question(interaction, form, question)
+    except Exception as exc:
+        await reply_error(interaction, exc)
+
+
+def _submitted(components: list[dict[str, Any]], custom_id: str) -> str | None:
+    """The value typed into the form's input ``custom_id`` (inside labels or rows)."""
+    for component in components:
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        inner = list(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            inner.append(component["component"])
+        found = _submitted(inner, custom_id)
+        if found is not None:
+            return found
+    return None
 
 
 async def ask_about_concept(interaction: Interaction, concept_id: int) -> None:

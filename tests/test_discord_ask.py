@@ -243,3 +243,17 @@ async def test_ask_and_share_work_after_a_restart(world: World, kinapse: Kinapse
     assert concept.title in card_text(shared.followups[0])
     _, again = await ask(world.bob, card, "A new question after the restart?")
     assert "Share" in labels(again.response)
+
+
+async def test_a_form_opened_before_a_restart_is_answered_after_it(world: World, kinapse: Kinapse):
+    card, _concept = await concept_card(world, kinapse)
+    form = await world.alice.click(card, label="Ask")
+    assert form.modal is not None
+
+    await kinapse.restart(world.env)
+
+    answered = await world.alice.submit_modal(form, {"question": "Still there after a restart?"})
+    assert answered.ephemeral
+    assert "Still there after a restart?" in card_text(answered.response)
+    assert "Share" in labels(answered.response)
+    assert not world.env.errors

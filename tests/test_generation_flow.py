@@ -179,6 +179,7 @@ async def limited(maps_dir: Path, database: Path | str, clock: Clock):
         cooldown_generations=5,
         cooldown_seconds=600,
         daily_token_budget=1000,
+        max_concurrent_generations=5,  # the five of the cooldown can run at once
     )
     async with Storage.open(settings.database) as storage:
         yield Explorer(storage, BundledMaps.load(maps_dir), settings, FakeGenerator(), clock=clock)

@@ -8,11 +8,13 @@ import signal
 import sqlite3
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.config import PROJECT_ROOT
+from bot.errors import StorageFull
 from bot.models import BundledMap, ChildState, Session, Source, Usage
 from bot.storage import (
     SCHEMA_VERSION,
@@ -26,6 +28,7 @@ from bot.storage import (
 from bot.storage.copy import COPY_ORDER
 from bot.storage.store import EXPANSION_POLL
 from tests.fakes import draft
+from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
 OTHER_GUILD = 2002
@@ -575,3 +578,44 @@ async def test_answers_are_kept_per_card_and_question(storage: Storage) -> None:
 
     assert await storage.delete_map(GUILD, stored.key)
     assert await storage.get_answer(about_concept.id) is None  # answers go with their map
+
+
+# -- a locked or full database ----------------------------------------------------
+
+
+@pytest.fixture
+async def sqlite_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    """The SQLite backend alone, for faults of a SQLite file (another process's lock, a
+    full disk); PostgreSQL reports its own."""
+    async with Storage.open(tmp_path / "kinapse.db") as opened:
+        yield opened
+
+
+async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_storage_usable(
+    sqlite_storage: Storage, tmp_path: Path
+) -> None:
+    storage = sqlite_storage
+    with locked_by_another_process(tmp_path / "kinapse.db") as release:
+        waiting = asyncio.create_task(storage.set_meta("cancelled", "never"))
+        await asyncio.sleep(0.2)  # its write now waits for the lock
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        release.set()
+    await storage.set_meta("next", "works")
+    assert await storage.get_meta("next") == "works"
+    assert await storage.get_meta("cancelled") is None
+
+
+async def test_a_full_disk_is_a_clear_error_and_passes_once_space_is_freed(
+    sqlite_storage: Storage,
+) -> None:
+    storage = sqlite_storage
+    await store_cells(storage)
+    await full_disk(storage)
+    with pytest.raises(StorageFull, match="storage is full"):
+        for scope in range(100):  # the first ones may fit in the free space of used pages
+            await store_cells(storage, scope=OTHER_GUILD + scope)
+    assert (await storage.find_map(GUILD, "cells")).topic == "Cells"  # reads still work
+    await free_disk(storage)
+    assert (await store_cells(storage, scope=OTHER_GUILD)).scope == OTHER_GUILD

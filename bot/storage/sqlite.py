@@ -12,18 +12,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
 
+from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
 from bot.storage.store import DatabaseInUse, Row, Storage, StorageUnavailable, Transaction
 
-BUSY_TIMEOUT_MS = 5_000
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5_000  # how long a read waits for a lock (rare in WAL mode)
+# A write waits for another process's write lock in the event loop, not in SQLite's busy
+# handler: polling here keeps the connection's thread free, and a caller cancelled while
+# waiting leaves nothing behind in it.
+WRITE_PATIENCE = 15.0  # seconds before a write is reported as busy
+LOCK_POLL = 0.05  # seconds between attempts to take the lock
+STORAGE_FULL = (
+    "The bot's storage is full, so nothing new can be saved right now; "
+    "maps already stored still open. A bot admin needs to free disk space."
+)
+STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
 LOCK_SUFFIX = ".lock"
 SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"
@@ -76,7 +90,7 @@ class SqliteStorage(Storage):
     @asynccontextmanager
     async def _connected(cls, path: Path) -> AsyncIterator[Self]:
         try:
-            writer = await _connect(path)
+            writer = await _connect(path, busy_timeout_ms=0)
         except (OSError, sqlite3.Error) as exc:
             raise _unavailable(path, exc) from None
         try:
@@ -95,15 +109,53 @@ class SqliteStorage(Storage):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+        await self._begin()
+        try:
             try:
-                yield SqliteTransaction(self._writer)
+                with _plain_errors():
+                    yield SqliteTransaction(self._writer)
+                    await asyncio.shield(self._writer.commit())
             except BaseException:
                 # Shielded so that a cancelled caller still leaves no open transaction.
-                await asyncio.shield(self._writer.rollback())
+                await asyncio.shield(self._rollback())
                 raise
-            await asyncio.shield(self._writer.commit())
+        finally:
+            self._write_lock.release()
+
+    async def _begin(self) -> None:
+        """Hold the writer connection with a BEGIN IMMEDIATE transaction open.
+
+        While another process holds SQLite's write lock, the connection is let go
+        between attempts: other writers poll too instead of queueing behind one that
+        waits, and every waiter stays cancellable.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + WRITE_PATIENCE
+        while True:
+            await self._write_lock.acquire()
+            try:
+                with _plain_errors():
+                    try:
+                        await self._writer.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as exc:
+                        if not _is_busy(exc) or loop.time() >= give_up:
+                            raise
+            except BaseException:
+                # A caller cancelled while BEGIN ran in the connection's thread: the BEGIN
+                # may have succeeded for nobody, and the rollback queued behind it undoes it.
+                await asyncio.shield(self._rollback())
+                self._write_lock.release()
+                raise
+            self._write_lock.release()
+            await asyncio.sleep(LOCK_POLL)
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.rollback()
+        except sqlite3.Error:
+            # Nothing to roll back (BEGIN failed), or SQLite already did.
+            log.debug("Rollback after a failed write did nothing", exc_info=True)
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         assert self._reader is not None
@@ -150,6 +202,27 @@ class SqliteStorage(Storage):
         await db.execute(f"PRAGMA user_version = {int(version)}")
 
 
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """A full disk or a lock held too long, as errors whose message a member may see."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+            log.error("The database is full: %s", exc)
+            raise StorageFull(STORAGE_FULL) from exc
+        if _is_busy(exc):
+            log.warning("The database stayed locked for %.0f s: %s", WRITE_PATIENCE, exc)
+            raise StorageBusy(STORAGE_BUSY) from exc
+        raise
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc)
+
+
 @contextlib.contextmanager
 def _process_lock(path: Path) -> Iterator[None]:
     """Hold ``<file>.lock`` for the block: one bot process per SQLite file.
@@ -178,11 +251,11 @@ def _process_lock(path: Path) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path, isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row  # rows by column name, straight into the models
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         await db.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commit.
         await db.execute("PRAGMA synchronous = NORMAL")

@@ -124,7 +124,8 @@ LIST_MAPS = """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 
 CONCEPT_COLUMNS = """
-    SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error
+    SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
+           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened
     FROM concepts
 """
 SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
@@ -140,7 +141,7 @@ SELECT_PATH = """
         FROM concepts c JOIN path ON c.id = path.parent_id
     )
     SELECT c.id, c.map_id, c.parent_id, c.position, c.depth, c.title, c.summary, c.detail,
-           c.state, c.error
+           c.state, c.error, CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END AS opened
     FROM path JOIN concepts c ON c.id = path.id
     ORDER BY path.level DESC
 """
@@ -442,8 +443,18 @@ class Storage(ABC):
         return [_concept(r) for r in await self._all(SELECT_PATH, (concept_id,))]
 
     async def count_open(self, concept_id: int) -> None:
+        await self.save_click(None, concept_id, now=0.0)
+
+    async def save_click(self, session: Session | None, opened: int | None, *, now: float) -> None:
+        """After a click was answered: save where the member stands and count the concept
+        they opened, in one write transaction."""
+        if session is None and opened is None:
+            return
         async with self.transaction() as db:
-            await db.execute(COUNT_OPEN, (concept_id,))
+            if session is not None:
+                await db.execute(UPSERT_SESSION, _session_row(session, now))
+            if opened is not None:
+                await db.execute(COUNT_OPEN, (opened,))
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
@@ -502,20 +513,7 @@ class Storage(ABC):
     # -- sessions -------------------------------------------------------------
 
     async def save_session(self, session: Session, *, now: float) -> None:
-        history = json.dumps(session.history[-SESSION_HISTORY_MAX:])
-        async with self.transaction() as db:
-            await db.execute(
-                UPSERT_SESSION,
-                (
-                    session.message_id,
-                    session.owner_id,
-                    session.scope,
-                    session.map_id,
-                    session.concept_id,
-                    history,
-                    now,
-                ),
-            )
+        await self.save_click(session, None, now=now)
 
     async def get_session(self, message_id: int) -> Session | None:
         row = await self._one(SELECT_SESSION, (message_id,))
@@ -648,6 +646,19 @@ class Storage(ABC):
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as db:
             await db.execute(UPSERT_META, (key, value))
+
+
+def _session_row(session: Session, now: float) -> tuple[Any, ...]:
+    history = json.dumps(session.history[-SESSION_HISTORY_MAX:])
+    return (
+        session.message_id,
+        session.owner_id,
+        session.scope,
+        session.map_id,
+        session.concept_id,
+        history,
+        now,
+    )
 
 
 async def _insert_concepts(

@@ -1,0 +1,177 @@
+"""Acknowledge first: a locked or full database never leaves a member with "This interaction
+failed". Times here are real (time.monotonic), not SimCord's virtual clock: a database
+lock holds the real clock, not the virtual one."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+from simcord.results import InteractionResult
+
+from bot.errors import StorageFull
+from tests.faults import free_disk, full_disk, locked_by_another_process
+from tests.harness import Kinapse, World, card_text, click_open, heading, labels
+
+# Discord's window for the first response is 3 s; an answer has to leave well inside it.
+ANSWERED_WITHIN = 2.8
+
+
+class Timeline(list):
+    """SimCord's log of the bot's HTTP requests, each stamped with the real time it came."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.times: list[float] = [0.0] * len(self)
+
+    def append(self, entry: Any) -> None:
+        self.times.append(time.monotonic())
+        super().append(entry)
+
+    def first_answer(self, interaction_id: int) -> float | None:
+        """When the interaction got its first response (a message, an update or a deferral)."""
+        marker = f"/interactions/{interaction_id}/"
+        for when, entry in zip(self.times, self, strict=True):
+            if entry.path.startswith(marker) and entry.path.endswith("/callback"):
+                return when
+        return None
+
+
+@pytest.fixture
+def timeline(world: World) -> Timeline:
+    stamped = Timeline(world.env.backend.http_requests)
+    world.env.backend.http_requests = stamped
+    return stamped
+
+
+async def timed(world: World, timeline: Timeline, action: Awaitable[InteractionResult]):
+    """Run one interaction; return its result and how long its first response took.
+
+    While the database is locked SimCord cannot settle the work that waits on it (saving
+    a session after the answer, say): the operation then ends with a TimeoutError after
+    ``settle_timeout``, and the result is read from the interaction itself."""
+    started = time.monotonic()
+    with contextlib.suppress(TimeoutError):
+        await action
+    record = list(world.env.backend.interactions.values())[-1]
+    # An operation may also end early, on an earlier one's TimeoutError: let the bot go on
+    # (SimCord's timers run while it settles) until it answers or the window is over.
+    while timeline.first_answer(record.id) is None and time.monotonic() - started < 3:
+        with contextlib.suppress(TimeoutError):
+            await world.env.settle(timeout=0.2)
+    answered = timeline.first_answer(record.id)
+    assert answered is not None, "never acknowledged"
+    return InteractionResult(world.env, record), answered - started
+
+
+async def settle(world: World) -> None:
+    """Let every piece of work finish. SimCord first re-raises, once each, the TimeoutErrors
+    the operations under the lock left behind."""
+    for _ in range(10):
+        try:
+            await world.env.settle(timeout=30)
+            return
+        except TimeoutError:
+            continue
+    raise AssertionError("the bot did not settle once the lock was released")
+
+
+@pytest.mark.simcord(settle_timeout=ANSWERED_WITHIN)
+@pytest.mark.parametrize("seconds", [2, 10])
+async def test_every_interaction_is_answered_in_time_while_another_process_holds_the_lock(
+    world: World, kinapse: Kinapse, timeline: Timeline, seconds: int
+):
+    bundled = kinapse.bundled.find("ai agents")
+    first = bundled.concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+
+    with locked_by_another_process(kinapse.settings.database, seconds=seconds):
+        locked_at = time.monotonic()
+        opened, opened_in = await timed(world, timeline, click_open(world.alice, card, first.title))
+        copy, copy_in = await timed(
+            world, timeline, click_open(world.bob, card, first.children[0].title)
+        )
+        new, new_in = await timed(
+            world, timeline, world.bob.slash(world.channel, "explore", topic="Volcanoes")
+        )
+        asked = [opened_in, copy_in, new_in]
+        if seconds == 2:
+            # A curated map's first open here is a write: answered by the deferral at 2 s
+            # or by the card once the lock goes. (Under the 10 s lock SimCord cannot fire
+            # the bot's 2 s timer while other work polls the database, so the deferral of
+            # a write that waits longer is not exercised here.)
+            fresh, fresh_in = await timed(
+                world,
+                timeline,
+                world.alice.slash(world.channel, "explore", topic="Macroeconomics"),
+            )
+            asked.append(fresh_in)
+        still_locked = time.monotonic() - locked_at < seconds
+    await settle(world)
+
+    # Known content is answered from reads alone, at once; a new topic is deferred at once.
+    assert max(asked) < ANSWERED_WITHIN
+    assert opened_in < 1.0 and copy_in < 1.0 and new_in < 1.0
+    if seconds == 10:
+        assert still_locked  # all of them were asked while the lock was held
+    else:
+        assert heading(fresh.response) == "Macroeconomics"
+    # Each ends as its card.
+    assert heading(opened.response) == first.title
+    assert heading(copy.response) == first.children[0].title and copy.response.ephemeral
+    assert heading(new.response) == "Volcanoes"
+    # What waited for the lock was saved once it was free: the session moved, the open counted.
+    session = await kinapse.storage.get_session(card.id)
+    assert session is not None and session.history == [None]
+    assert (await kinapse.storage.find_map(world.guild.id, "ai agents")).opened == 2
+
+
+async def test_a_full_disk_still_opens_stored_maps_and_says_so_for_new_work(
+    world: World, kinapse: Kinapse
+):
+    bundled = kinapse.bundled.find("ai agents")
+    first = bundled.concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    big = "A sentence long enough to need room on disk. " * 19
+    kinapse.generator.maps["volcanoes"] = kinapse.generator.maps.get("volcanoes") or _big_map(big)
+    await full_disk(kinapse.storage)
+
+    # Stored maps still open and navigate, even when the session cannot be saved.
+    opened = (await click_open(world.alice, card, first.title)).response
+    assert heading(opened) == first.title
+    copy = (await click_open(world.bob, opened, first.children[0].title)).response
+    assert heading(copy) == first.children[0].title
+    again = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
+    assert heading(again) == "AI Agents"
+
+    # New work gets a clear message.
+    curated = await world.alice.slash(world.channel, "explore", topic="Macroeconomics")
+    assert "storage is full" in curated.response.content
+    new = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
+    assert new.content.startswith("Couldn't map *Volcanoes*: The bot's storage is full")
+    assert labels(new) == ["Retry"]
+
+    # Space freed: everything works again without a restart, and no token went unrecorded.
+    await free_disk(kinapse.storage)
+    retried = (await world.alice.click(new, label="Retry")).response
+    assert heading(retried) == "Volcanoes"
+    assert "Couldn't" not in card_text(retried)
+    usage = await kinapse.storage.usage_since(world.guild.id, 0)
+    # Every call: the sub-concepts and the map stored nowhere, then the map stored.
+    assert usage.calls == kinapse.generator.call_count == 3
+    assert [type(e.__cause__) for e in world.env.errors] == [StorageFull]
+
+
+def _big_map(detail: str):
+    from bot.models import ConceptDraft, MapDraft
+
+    return MapDraft(
+        overview="Volcanoes are openings in the crust. Magma reaches the surface through them.",
+        concepts=[
+            ConceptDraft(title=f"Volcano part {n}", summary=f"Part {n}.", detail=detail[:900])
+            for n in range(1, 6)
+        ],
+    )
