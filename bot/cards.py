@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
-from bot.generator import Sketch, defuse_mentions
+from bot.generator import Sketch, SketchConcept, defuse_mentions
 from bot.models import QUESTION_MAX, ChildState, Source, topic_key
 from bot.render import MapPicture
 from bot.storage import MapListing
@@ -49,6 +49,7 @@ MAPS_PER_PAGE = 10
 MAP_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C, 0xE67E22)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
 STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
+STREAMING_SUB_NOTE = "⏳ *Mapping sub-concepts… {count} so far*"
 QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and {why}.*"
@@ -211,6 +212,7 @@ class Status:
     queued: bool = False  # ... waiting for a free generation slot
     error: str | None = None  # the last generation failed
     no_generator: bool = False
+    sketch: Sketch | None = None  # ... and what its answer says so far, while it streams
 
 
 def literal(text: str) -> str:
@@ -289,21 +291,26 @@ def sketch_card(topic: str, sketch: Sketch) -> Card:
     ]
     if sketch.overview:
         drafts.append(_Text(Said(sketch.overview, TEXT_TOTAL_MAX, BODY_FLOOR)))
-    if sketch.concepts:
-        drafts.append(Divider())
-    for number, concept in enumerate(sketch.concepts, start=1):
-        drafts.append(
-            _Text(
-                f"**{number} · ",
-                Said(concept.title, HEADING_MAX, TITLE_FLOOR),
-                "**\n",
-                Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
-            )
-        )
+    drafts += _sketched(sketch.concepts)
     count = len(sketch.concepts)
     progress = STREAMING_NOTE.format(count=count, concepts="concept" if count == 1 else "concepts")
     drafts += [Divider(), _Text(progress)]
     return _assemble(drafts, accent_of(topic_key(topic)))
+
+
+def _sketched(concepts: tuple[SketchConcept, ...]) -> list[_Draft]:
+    """Concepts of an answer still streaming, numbered, as text only."""
+    if not concepts:
+        return []
+    return [Divider()] + [
+        _Text(
+            f"**{number} · ",
+            Said(concept.title, HEADING_MAX, TITLE_FLOOR),
+            "**\n",
+            Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+        )
+        for number, concept in enumerate(concepts, start=1)
+    ]
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
@@ -329,6 +336,9 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     note = _note(view, status)
     if note is not None:
         drafts.append(note)
+    if status.sketch is not None and status.mapping and not view.children:
+        # Sub-concepts still streaming: listed without buttons, they have no ids yet.
+        drafts += _sketched(status.sketch.concepts)
     tail: list[_Draft] = [Divider(), _Text(_footer_lines(view)), Row(concept_nav(view))]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += _concept_blocks(items, parent=concept.id, budget=_budget(drafts, tail))
@@ -529,6 +539,9 @@ def _note(view: ConceptView, status: Status) -> _Draft | None:
     if status.error and not status.mapping:
         retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
         return _Section(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
+    if status.sketch is not None and status.mapping:
+        count = len(status.sketch.concepts)
+        return _Text(STREAMING_SUB_NOTE.format(count=count))
     return _Text(QUEUED_NOTE if status.queued else MAPPING_NOTE)
 
 

@@ -565,7 +565,13 @@ class Explorer:
         return not view.concept.state.settled
 
     async def expand(
-        self, scope: int, user_id: int, concept_id: int, *, on_queued: OnQueued | None = None
+        self,
+        scope: int,
+        user_id: int,
+        concept_id: int,
+        *,
+        on_queued: OnQueued | None = None,
+        on_progress: OnSketch | None = None,
     ) -> ConceptView:
         """Make sure the concept's sub-concepts are known, generating them at most once at a time.
 
@@ -596,7 +602,7 @@ class Explorer:
                         user_id,
                         lambda flight: self._expand(scope, user_id, concept, flight),
                     )
-        await self._follow(flight, on_queued)
+        await self._follow(flight, on_queued, on_progress)
         return await self.concept_view(concept_id)
 
     async def _expand(self, scope: int, user_id: int, concept: Concept, flight: Flight) -> None:
@@ -634,7 +640,9 @@ class Explorer:
                 user_id,
                 "expand",
                 f"concept:{concept.id}",
-                lambda: self.generator.expand(request),  # type: ignore[union-attr]
+                lambda: self.generator.expand(  # type: ignore[union-attr]
+                    request, on_progress=flight.report
+                ),
                 flight,
             )
         except BaseException as exc:

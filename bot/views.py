@@ -13,7 +13,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
@@ -394,10 +394,26 @@ async def fill_in_subconcepts(
         card = await render(interaction, shown, session, Status(queued=True))
         await edit_once(interaction, **message_kwargs(card, edit=True))
 
+    async def still_here() -> bool:
+        current = await explorer.storage.get_session(message_id)
+        return current is None or current.concept_id == concept_id
+
+    live = LiveEdits(interaction, still_here)
+
+    def grow(sketch: Sketch) -> None:
+        # Sub-concepts as they stream, on the card of everyone waiting on this concept.
+        if sketch.concepts:
+            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch))
+            live.offer(**message_kwargs(growing, edit=True))
+
     view: View = shown
     try:
         view = await explorer.expand(
-            scope_of(interaction), interaction.user.id, concept_id, on_queued=say_queued
+            scope_of(interaction),
+            interaction.user.id,
+            concept_id,
+            on_queued=say_queued,
+            on_progress=grow,
         )
     except Exception as exc:
         if isinstance(exc, NoGenerator):
@@ -414,6 +430,7 @@ async def fill_in_subconcepts(
         # Unknown: finishing the card matters more than the rare reader who moved on.
         log.warning("Could not read the session of card %s", message_id, exc_info=True)
         current = session
+    await live.settle()
     if current is not None and current.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
     card = await render(interaction, view, current, status)
@@ -508,8 +525,11 @@ class LiveEdits:
     The caller always makes the final edit itself, after ``settle``.
     """
 
-    def __init__(self, interaction: Interaction) -> None:
+    def __init__(
+        self, interaction: Interaction, still: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
         self._interaction = interaction
+        self._still = still  # asked before each edit: is the card still showing this?
         self._last = -math.inf
         self._editing: asyncio.Task[discord.Message | None] | None = None
         self.edits = 0
@@ -522,7 +542,16 @@ class LiveEdits:
             return
         self._last = now
         self.edits += 1
-        self._editing = asyncio.create_task(edit_once(self._interaction, **fields))
+        self._editing = asyncio.create_task(self._edit(fields))
+
+    async def _edit(self, fields: dict[str, Any]) -> discord.Message | None:
+        try:
+            if self._still is not None and not await self._still():
+                return None
+        except Exception:
+            log.warning("Could not check a streaming card before editing it", exc_info=True)
+            return None
+        return await edit_once(self._interaction, **fields)
 
     async def settle(self) -> None:
         """Let an edit in flight land, so that it cannot overwrite the final one."""

@@ -246,7 +246,7 @@ async def test_ask_and_share_work_after_a_restart(world: World, kinapse: Kinapse
 
 
 async def test_a_form_opened_before_a_restart_is_answered_after_it(world: World, kinapse: Kinapse):
-    card, _ = await concept_card(world, kinapse)
+    card, _concept = await concept_card(world, kinapse)
     form = await world.alice.click(card, label="Ask")
     assert form.modal is not None
 

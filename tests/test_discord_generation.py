@@ -148,3 +148,25 @@ async def test_a_stream_that_fails_ends_with_the_error_and_stores_nothing(
     assert [c for c in custom_ids(final) if c.startswith("kin:topic:")]
     assert await kinapse.storage.find_map(world.guild.id, "volcanoes") is None
     assert world.env.errors == []
+
+
+@pytest.mark.anthropic
+async def test_sub_concepts_grow_on_the_concept_card(
+    world: World, standin, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    card = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
+    before = len(card_edits(world))
+    standin.rate, standin.chunk = 800.0, 10
+    standin.script(s.answer(s.valid_expansion(5)))
+
+    opened = (await click_open(world.alice, card, "Key concept 1")).response
+
+    growing = [e for e in card_edits(world)[before:] if any("so far" in t for t in texts(e))]
+    counts = [len([t for t in texts(e) if re.match(r"\*\*\d · ", t)]) for e in growing]
+    assert counts and counts == sorted(counts) and counts[0] < 5
+    for edit, count in zip(growing, counts, strict=True):
+        assert heading(edit) == "Key concept 1"
+        assert f"Mapping sub-concepts… {count} so far" in card_text(edit)
+        assert not [c for c in custom_ids(edit) if c.startswith("kin:open:")]
+    assert concept_lines(opened) == [f"{n} · Sub-concept {n}" for n in range(1, 6)]
