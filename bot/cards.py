@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
-from bot.generator import Sketch, SketchConcept, defuse_mentions
+from bot.generator import Sketch, SketchConcept
 from bot.models import QUESTION_MAX, ChildState, Source, topic_key
 from bot.render import MapPicture
 from bot.storage import MapListing
-from bot.text import shorten, width
+from bot.text import defuse_mentions, shorten, width
 
 # Discord's limits (https://discord.com/developers/docs/components/reference).
 COMPONENTS_MAX = 40  # per message, nested ones included
