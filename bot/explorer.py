@@ -49,6 +49,7 @@ from bot.models import (
     Concept,
     ConceptDraft,
     ConceptMap,
+    Level,
     MapTree,
     Session,
     Source,
@@ -313,6 +314,11 @@ class Explorer:
         stored = await self.storage.scope_settings(scope)
         return stored.language or self.settings.default_language
 
+    async def level(self, scope: int) -> Level:
+        """Who the scope's new maps are written for."""
+        stored = await self.storage.scope_settings(scope)
+        return stored.level or Level.STANDARD
+
     async def lookup(self, scope: int, topic: str) -> ConceptMap | None:
         """The scope's map for ``topic`` (stored or bundled), or None if it has to be generated.
 
@@ -393,13 +399,14 @@ class Explorer:
         if existing is not None:
             return existing
         language = await self.language(scope)
+        level = await self.level(scope)
         result = await self._call(
             scope,
             user_id,
             "map",
             f"map:{key}",
             lambda: self.generator.generate_map(  # type: ignore[union-attr]
-                topic, language, on_progress=flight.report
+                topic, language, level=level, on_progress=flight.report
             ),
             flight,
         )
@@ -414,6 +421,7 @@ class Explorer:
             model=self.generator.model,
             concepts=result.value.concepts,
             now=self.clock(),
+            level=level,
         )
 
     async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
@@ -626,6 +634,7 @@ class Explorer:
             request = ExpandRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[
                     ConceptDraft(title=c.title, summary=c.summary, detail=c.detail)
                     for c in view.path
@@ -732,6 +741,7 @@ class Explorer:
             request = AskRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[c.title for c in view.path[:-1]],
                 title=view.concept.title,
                 summary=view.concept.summary,
@@ -744,6 +754,7 @@ class Explorer:
             request = AskRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[],
                 title=view.map.topic,
                 summary=view.map.overview,
@@ -967,12 +978,18 @@ class Explorer:
         return self.settings.daily_token_budget
 
     async def update_settings(
-        self, scope: int, *, language: str | None = None, budget: int | None = None
+        self,
+        scope: int,
+        *,
+        language: str | None = None,
+        budget: int | None = None,
+        level: Level | None = None,
     ) -> ScopeSettings:
         current = await self.storage.scope_settings(scope)
         updated = ScopeSettings(
             language=language if language is not None else current.language,
             daily_token_budget=budget if budget is not None else current.daily_token_budget,
+            level=level if level is not None else current.level,
         )
         await self.storage.save_scope_settings(scope, updated)
         return updated
