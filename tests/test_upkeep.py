@@ -173,3 +173,27 @@ async def test_a_click_read_does_not_wait_behind_a_whole_scope_listing(tmp_path:
 
         await asyncio.gather(listing(), click())
     assert finished == ["click", "listing"]
+
+
+async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(tmp_path: Path):
+    path = tmp_path / "kinapse.db"
+    settings = Settings(database=path)
+    async with Storage.open(path) as storage:
+        explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings)
+        rates = await explorer.lookup(GUILD, "Interest Rates")
+        assert rates is not None
+        first, second = (await storage.key_concepts(rates.id))[:2]
+        for concept in (first, first, second):  # a second open of one concept counts once
+            await storage.count_open(concept.id)
+        counted = await storage.get_map(rates.id)
+        assert counted is not None and counted.opened == 2 and counted.total == rates.total > 0
+        assert [(m.opened, m.total) for m in await storage.list_maps(GUILD)] == [(2, rates.total)]
+    # The database as schema 5 left it: no counts on the map row.
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "DROP INDEX maps_by_scope_explored; ALTER TABLE maps DROP COLUMN opened;"
+            " ALTER TABLE maps DROP COLUMN total; PRAGMA user_version = 5;"
+        )
+    async with Storage.open(path) as storage:
+        migrated = await storage.get_map(rates.id)
+        assert migrated is not None and (migrated.opened, migrated.total) == (2, rates.total)

@@ -99,10 +99,7 @@ class ScopeSettings:
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level,
-           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id AND c.open_count > 0)
-               AS opened,
-           (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id) AS total
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
@@ -116,13 +113,18 @@ INSERT_MAP = """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
 DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
 LIST_MAPS = """
-    SELECT m.topic, m.key, m.source, m.model,
-           COALESCE(SUM(CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END), 0) AS opened,
-           COUNT(c.id), m.id
-    FROM maps m LEFT JOIN concepts c ON c.map_id = m.id
-    WHERE m.scope = ?
-    GROUP BY m.id
-    ORDER BY opened DESC, lower(m.topic)
+    SELECT topic, key, source, model, opened, total, id FROM maps
+    WHERE scope = ?
+    ORDER BY opened DESC, lower(topic)
+"""
+# The counts on the map row change in the transactions that change what they count.
+RECOUNT_MAP = """
+    UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
+    WHERE id = ?
+"""
+COUNT_FIRST_OPEN = """
+    UPDATE maps SET opened = opened + 1
+    WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 
@@ -414,6 +416,7 @@ class Storage(ABC):
             if inserted is not None:
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts)
+                await db.execute(RECOUNT_MAP, (map_id,))
             else:  # stored meanwhile, maybe by another process
                 existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
                 assert existing is not None
@@ -470,6 +473,7 @@ class Storage(ABC):
             if session is not None:
                 await db.execute(UPSERT_SESSION, _session_row(session, now))
             if opened is not None:
+                await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
                 await db.execute(COUNT_OPEN, (opened,))
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
@@ -488,6 +492,7 @@ class Storage(ABC):
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
                 await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
+                await db.execute(RECOUNT_MAP, (parent[0],))
             await self._announce_expansion(db, concept_id)
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
