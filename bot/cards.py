@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
-from bot.generator import Sketch, SketchConcept, defuse_mentions
-from bot.models import QUESTION_MAX, ChildState, Source, StoredMeaning, topic_key
+from bot.generator import Sketch, SketchConcept
+from bot.models import QUESTION_MAX, ChildState, Level, Source, StoredMeaning, topic_key
 from bot.render import MapPicture
 from bot.storage import MapListing
-from bot.text import shorten, width
+from bot.text import defuse_mentions, shorten, width
 
 # Discord's limits (https://discord.com/developers/docs/components/reference).
 COMPONENTS_MAX = 40  # per message, nested ones included
@@ -247,10 +247,16 @@ def breadcrumb(parts: list[str]) -> str:
     return shorten(BREADCRUMB_SEPARATOR.join([head, "…", *kept]), BREADCRUMB_MAX)
 
 
+# A generated map written for another audience than standard says so in its footer.
+LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
+
+
 def footer(view: MapView | ConceptView) -> str:
     concept_map = view.map
     if concept_map.source is not Source.BUNDLED:
         source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
+        if concept_map.level in LEVEL_NOTES:
+            source += f" · {LEVEL_NOTES[concept_map.level]}"
     else:
         source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"

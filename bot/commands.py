@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot import cards
 from bot.errors import ChooseMeaning, KinapseError, LimitReached, NoGenerator, NotFound
 from bot.explorer import MapView
-from bot.models import TOPIC_MAX, clean_topic
+from bot.models import TOPIC_MAX, Level, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
 from bot.replies import describe, explain, send_private
@@ -212,6 +212,14 @@ class ExploreCog(commands.Cog):
     @app_commands.describe(
         language="Language new maps are written in, for example English or de",
         daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
+        level="Who new maps and their sub-concepts are written for",
+    )
+    @app_commands.choices(
+        level=[
+            app_commands.Choice(name="intro: for beginners", value=Level.INTRO.value),
+            app_commands.Choice(name="standard", value=Level.STANDARD.value),
+            app_commands.Choice(name="expert: for specialists", value=Level.EXPERT.value),
+        ]
     )
     @app_commands.checks.has_permissions(manage_guild=True)
     async def settings(
@@ -219,18 +227,24 @@ class ExploreCog(commands.Cog):
         interaction: Interaction,
         language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
         daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
+        level: app_commands.Choice[str] | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
         scope = scope_of(interaction)
         if language is not None:
             language = clean_topic(language)
-        if language is not None or daily_budget is not None:
-            await self.explorer.update_settings(scope, language=language, budget=daily_budget)
+        chosen = Level(level.value) if level is not None else None
+        if language is not None or daily_budget is not None or chosen is not None:
+            await self.explorer.update_settings(
+                scope, language=language, budget=daily_budget, level=chosen
+            )
         current_language = await self.explorer.language(scope)
+        current_level = await self.explorer.level(scope)
         budget = await self.explorer.daily_budget(scope)
         await send_private(
             interaction,
             f"Language: **{cards.literal(current_language)}** · "
+            f"level: **{current_level.value}** · "
             f"daily generation budget: **{budget:,}** tokens",
         )
 

@@ -51,6 +51,7 @@ from bot.models import (
     Concept,
     ConceptDraft,
     ConceptMap,
+    Level,
     MapTree,
     Session,
     Source,
@@ -317,6 +318,11 @@ class Explorer:
         stored = await self.storage.scope_settings(scope)
         return stored.language or self.settings.default_language
 
+    async def level(self, scope: int) -> Level:
+        """Who the scope's new maps are written for."""
+        stored = await self.storage.scope_settings(scope)
+        return stored.level or Level.STANDARD
+
     async def lookup(self, scope: int, topic: str) -> ConceptMap | None:
         """The scope's map for ``topic`` (stored or bundled), or None if it has to be generated.
 
@@ -443,6 +449,7 @@ class Explorer:
         # Its meanings may have been stored since: they are asked again, not the model.
         await self._ask_meaning(scope, topic)
         language = await self.language(scope)
+        level = await self.level(scope)
         try:
             result = await self._call(
                 scope,
@@ -450,7 +457,7 @@ class Explorer:
                 "map",
                 f"map:{key}",
                 lambda: self.generator.generate_map(  # type: ignore[union-attr]
-                    topic, language, on_progress=flight.report
+                    topic, language, level=level, on_progress=flight.report
                 ),
                 flight,
             )
@@ -469,6 +476,7 @@ class Explorer:
             model=self.generator.model,
             concepts=result.value.concepts,
             now=self.clock(),
+            level=level,
         )
 
     async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
@@ -681,6 +689,7 @@ class Explorer:
             request = ExpandRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[
                     ConceptDraft(title=c.title, summary=c.summary, detail=c.detail)
                     for c in view.path
@@ -787,6 +796,7 @@ class Explorer:
             request = AskRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[c.title for c in view.path[:-1]],
                 title=view.concept.title,
                 summary=view.concept.summary,
@@ -799,6 +809,7 @@ class Explorer:
             request = AskRequest(
                 topic=view.map.topic,
                 language=view.map.language,
+                level=view.map.level,
                 path=[],
                 title=view.map.topic,
                 summary=view.map.overview,
@@ -1022,12 +1033,18 @@ class Explorer:
         return self.settings.daily_token_budget
 
     async def update_settings(
-        self, scope: int, *, language: str | None = None, budget: int | None = None
+        self,
+        scope: int,
+        *,
+        language: str | None = None,
+        budget: int | None = None,
+        level: Level | None = None,
     ) -> ScopeSettings:
         current = await self.storage.scope_settings(scope)
         updated = ScopeSettings(
             language=language if language is not None else current.language,
             daily_token_budget=budget if budget is not None else current.daily_token_budget,
+            level=level if level is not None else current.level,
         )
         await self.storage.save_scope_settings(scope, updated)
         return updated

@@ -277,6 +277,7 @@ class ConceptMap(BaseModel):
     overview: str
     source: Source
     model: str | None = None
+    level: Level = Level.STANDARD  # who it was written for
     opened: int = 0  # concepts opened at least once
     total: int = 0  # concepts known in the map
 

@@ -121,3 +121,14 @@ def split_sentences(text: str) -> list[str]:
 def count_sentences(text: str) -> int:
     """How many sentences ``text`` has (0 for a blank text); see ``split_sentences``."""
     return len(split_sentences(text))
+
+
+# Model text may end up in a message's content, where these ping unless allowed mentions
+# forbid it; a zero-width space after the "@" keeps them readable and inert anywhere.
+_MENTION = regex.compile(r"@(?=everyone|here)|<@", regex.IGNORECASE)
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def defuse_mentions(text: str) -> str:
+    """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
+    return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)

@@ -50,6 +50,7 @@ class Call:
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
     request: ExpandRequest | AskRequest | None = None
+    level: Level = Level.STANDARD
 
 
 @dataclass
@@ -102,7 +103,7 @@ class FakeGenerator:
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
     ) -> Generated[MapDraft]:
-        self.calls.append(Call("map", topic, language))
+        self.calls.append(Call("map", topic, language, level=level))
         await self._hold()
         if meanings := self.meanings.get(topic_key(topic)):
             raise Ambiguous(f"{topic} has several meanings.", meanings, usage=[self.usage])
@@ -113,13 +114,13 @@ class FakeGenerator:
         self, request: ExpandRequest, *, on_progress: OnSketch | None = None
     ) -> Generated[Expansion]:
         title = request.path[-1].title
-        self.calls.append(Call("expand", title, request.language, request))
+        self.calls.append(Call("expand", title, request.language, request, request.level))
         await self._hold()
         value = self.expansions.get(title) or default_expansion(request)
         return Generated(value, [self.usage])
 
     async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
-        self.calls.append(Call("ask", request.question, request.language, request))
+        self.calls.append(Call("ask", request.question, request.language, request, request.level))
         await self._hold()
         text = self.answers.get(request.question) or default_answer(request)
         if on_text is not None:

@@ -18,7 +18,6 @@ from bot.generator import (
     ASK_REFUSED,
     OVERLOADED,
     TOO_SLOW,
-    ZERO_WIDTH_SPACE,
     AnthropicGenerator,
     AskRequest,
 )
@@ -34,7 +33,7 @@ from bot.models import (
 )
 from bot.prompts import load_prompts
 from bot.storage import Storage
-from bot.text import width
+from bot.text import ZERO_WIDTH_SPACE, width
 from tests import standin as s
 from tests.fakes import Clock, FakeGenerator, write_map_file
 

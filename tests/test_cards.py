@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import cards
 from bot.cards import Action, Status
 from bot.explorer import ConceptView, MapRef, MapView, bundled_number
-from bot.models import ChildState, Concept, ConceptMap, Source
+from bot.models import ChildState, Concept, ConceptMap, Level, Source
 from bot.text import width
 
 FAMILY = "👨‍👩‍👧‍👦"
@@ -35,6 +35,7 @@ def a_map(topic: str = "Topic", **kw) -> ConceptMap:
         overview=kw.get("overview", "An overview."),
         source=kw.get("source", Source.BUNDLED),
         model=kw.get("model"),
+        level=kw.get("level", Level.STANDARD),
         opened=3,
         total=30,
     )
@@ -86,6 +87,20 @@ def test_curated_map_footer_shows_its_date():
 def test_generated_map_footer_names_the_model():
     view = MapView(a_map(source=Source.GENERATED, model="claude-x"), [concept(1, "A")])
     assert small_lines(cards.map_card(view))[-1].startswith("Mapped by claude-x")
+
+
+def test_generated_map_footer_names_a_level_other_than_standard():
+    def footer_of(level: Level) -> str:
+        concept_map = a_map(source=Source.GENERATED, model="claude-x", level=level)
+        return small_lines(cards.map_card(MapView(concept_map, [concept(1, "A")])))[-1]
+
+    assert footer_of(Level.STANDARD) == "Mapped by claude-x · 3 of 30 concepts explored"
+    assert footer_of(Level.INTRO) == (
+        "Mapped by claude-x · for beginners · 3 of 30 concepts explored"
+    )
+    assert footer_of(Level.EXPERT) == (
+        "Mapped by claude-x · expert level · 3 of 30 concepts explored"
+    )
 
 
 def test_accent_colour_is_stable_per_map():

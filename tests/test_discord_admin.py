@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
+from bot.models import Level
 from tests.harness import Kinapse, World, click_open, small_lines
 
 
@@ -48,12 +49,27 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
     )
     assert (
         result.response.content
-        == "Language: **Deutsch** · daily generation budget: **5,000** tokens"
+        == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
     assert kinapse.generator.calls[-1].language == "Deutsch"
     shown = await admin.slash(world.channel, "kinapse settings")
     assert "**5,000**" in shown.response.content
+
+
+async def test_settings_level_shapes_new_maps_and_shows_in_their_footer(
+    world: World, kinapse: Kinapse, admin
+):
+    result = await admin.slash(world.channel, "kinapse settings", level="intro")
+    assert result.ephemeral
+    assert "level: **intro**" in result.response.content
+    card = (await world.alice.slash(world.channel, "explore", topic="Quantum Physics")).response
+    assert kinapse.generator.calls[-1].level is Level.INTRO
+    assert "· for beginners ·" in small_lines(card)[-1]
+    assert (await kinapse.storage.find_map(world.guild.id, "quantum physics")).level is Level.INTRO
+    # Changing the language keeps the level.
+    shown = await admin.slash(world.channel, "kinapse settings", language="fr")
+    assert "level: **intro**" in shown.response.content
 
 
 async def test_usage_reports_tokens_calls_and_top_users_without_pinging(

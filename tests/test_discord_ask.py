@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from bot.generator import ZERO_WIDTH_SPACE
 from bot.models import QUESTION_MAX, QUESTION_MIN
+from bot.text import ZERO_WIDTH_SPACE
 from tests import standin as s
 from tests.harness import (
     BUTTON,

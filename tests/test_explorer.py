@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound
 from bot.explorer import ConceptView, Explorer, MapRef, MapView, bundled_number
 from bot.maps import BundledMaps
-from bot.models import ChildState, Source, TopicError
+from bot.models import ChildState, Level, Source, TopicError
 from bot.storage import Storage
 from tests.fakes import FAKE_MODEL, Clock, FakeGenerator, draft, write_map_file
 
@@ -134,6 +134,41 @@ async def test_new_topic_is_generated_once_and_then_known(
     assert await explorer.lookup(GUILD_B, "Quantum Physics") is None
     usage = await explorer.storage.usage_since(GUILD_A, 0)
     assert (usage.calls, usage.tokens) == (1, 150)
+
+
+async def test_the_scopes_level_shapes_its_map_and_stays_with_it(
+    explorer: Explorer, fake_generator: FakeGenerator
+) -> None:
+    await explorer.update_settings(GUILD_A, level=Level.INTRO)
+    assert await explorer.level(GUILD_A) is Level.INTRO
+    assert await explorer.level(GUILD_B) is Level.STANDARD
+    generated = await explorer.generate_map(GUILD_A, ALICE, "Quantum Physics")
+    assert generated.level is Level.INTRO
+    other = await explorer.generate_map(GUILD_B, BOB, "Quantum Physics")
+    assert other.level is Level.STANDARD
+
+    # The map keeps the level it was written for when the setting changes later.
+    await explorer.update_settings(GUILD_A, level=Level.EXPERT, language="fr")
+    key_concept = (await explorer.map_view(generated.id)).concepts[0]
+    await explorer.expand(GUILD_A, ALICE, key_concept.id)
+    await explorer.ask(GUILD_A, ALICE, "Why does this matter at all?", map_id=generated.id)
+    # A bundled map is written for everyone: its expansions are standard.
+    bundled = await explorer.lookup(GUILD_A, "LLM")
+    assert bundled is not None and bundled.level is Level.STANDARD
+    training = await concept_titled(explorer, bundled.id, "Training")
+    await explorer.expand(GUILD_A, ALICE, training)
+
+    assert [(c.kind, c.level) for c in fake_generator.calls] == [
+        ("map", Level.INTRO),
+        ("map", Level.STANDARD),
+        ("expand", Level.INTRO),
+        ("ask", Level.INTRO),
+        ("expand", Level.STANDARD),
+    ]
+    assert (await explorer.level(GUILD_A), await explorer.language(GUILD_A)) == (
+        Level.EXPERT,
+        "fr",
+    )
 
 
 async def test_failed_generation_stores_nothing_but_records_usage(

@@ -30,7 +30,6 @@ from bot.generator import (
     UNKNOWN,
     UNREACHABLE,
     UNUSABLE,
-    ZERO_WIDTH_SPACE,
     AnthropicGenerator,
     AskRequest,
     ExpandRequest,
@@ -41,6 +40,7 @@ from bot.generator import (
 )
 from bot.models import CHILDREN_MIN, KEY_CONCEPTS_MIN, TITLE_MAX, ConceptDraft, Level, MapDraft
 from bot.prompts import Prompts, load_prompts
+from bot.text import ZERO_WIDTH_SPACE
 from tests.standin import (
     CACHE_MIN_TOKENS,
     Reply,

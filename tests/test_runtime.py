@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,15 @@ def test_http_client_request_lines_stay_below_info(tmp_path: Path) -> None:
     setup_logging(Settings(database=tmp_path / "k.db", log_level="DEBUG"))
     for name in ("httpx", "httpcore", "anthropic"):
         assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
+
+
+def test_the_sdk_is_imported_only_when_a_key_is_set() -> None:
+    """The anthropic SDK is most of the bot's import time: without a key it is never loaded."""
+    probe = (
+        "import sys, bot.client, bot.runtime, bot.preview, bot.explorer, bot.views\n"
+        "print('anthropic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr

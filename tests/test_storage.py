@@ -15,7 +15,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.errors import StorageFull
-from bot.models import BundledMap, ChildState, Meaning, Session, Source, Usage
+from bot.models import BundledMap, ChildState, Level, Meaning, Session, Source, Usage
 from bot.storage import (
     SCHEMA_VERSION,
     DatabaseInUse,
@@ -580,6 +580,31 @@ async def test_scope_settings_round_trip(storage: Storage) -> None:
     await storage.save_scope_settings(GUILD, ScopeSettings(language="de", daily_token_budget=10))
     assert await storage.scope_settings(GUILD) == ScopeSettings("de", 10)
     assert await storage.scope_settings(OTHER_GUILD) == ScopeSettings()
+
+
+async def test_level_is_stored_with_the_scope_and_the_map(storage: Storage) -> None:
+    await storage.save_scope_settings(GUILD, ScopeSettings(level=Level.EXPERT))
+    assert await storage.scope_settings(GUILD) == ScopeSettings(level=Level.EXPERT)
+    await storage.save_scope_settings(GUILD, ScopeSettings("fr", 5, Level.INTRO))
+    assert await storage.scope_settings(GUILD) == ScopeSettings("fr", 5, Level.INTRO)
+
+    made = await storage.create_map(
+        scope=GUILD,
+        key="tides",
+        topic="Tides",
+        language="en",
+        overview="The sea rises and falls.",
+        source=Source.GENERATED,
+        model="m",
+        concepts=[draft("Moon")],
+        now=1000.0,
+        level=Level.INTRO,
+    )
+    assert made.level is Level.INTRO
+    assert (await storage.find_map(GUILD, "tides")).level is Level.INTRO
+    assert (await storage.get_map(made.id)).level is Level.INTRO
+    # A map stored without a level is standard.
+    assert (await store_cells(storage)).level is Level.STANDARD
 
 
 async def test_answers_are_kept_per_card_and_question(storage: Storage) -> None:

@@ -27,6 +27,7 @@ from bot.models import (
     Concept,
     ConceptDraft,
     ConceptMap,
+    Level,
     Meaning,
     Session,
     Source,
@@ -93,12 +94,14 @@ class UsageTotals:
 class ScopeSettings:
     language: str | None = None
     daily_token_budget: int | None = None
+    level: Level | None = None  # None: standard
 
 
 # -- statements ---------------------------------------------------------------
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
+           COALESCE(m.level, 'standard') AS level,
            (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id AND c.open_count > 0)
                AS opened,
            (SELECT COUNT(*) FROM concepts c WHERE c.map_id = m.id) AS total
@@ -107,8 +110,8 @@ SELECT_MAP_COLUMNS = """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
 SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
 INSERT_MAP = """
-    INSERT INTO maps (scope, key, topic, language, overview, source, model, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO maps (scope, key, topic, language, level, overview, source, model, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (scope, key) DO NOTHING
     RETURNING id
 """
@@ -202,11 +205,14 @@ TOP_USERS = """
     GROUP BY user_id ORDER BY tokens DESC LIMIT ?
 """
 
-SELECT_SCOPE_SETTINGS = "SELECT language, daily_token_budget FROM scope_settings WHERE scope = ?"
+SELECT_SCOPE_SETTINGS = (
+    "SELECT language, daily_token_budget, level FROM scope_settings WHERE scope = ?"
+)
 UPSERT_SCOPE_SETTINGS = """
-    INSERT INTO scope_settings (scope, language, daily_token_budget) VALUES (?, ?, ?)
+    INSERT INTO scope_settings (scope, language, daily_token_budget, level) VALUES (?, ?, ?, ?)
     ON CONFLICT (scope) DO UPDATE SET
-        language = excluded.language, daily_token_budget = excluded.daily_token_budget
+        language = excluded.language, daily_token_budget = excluded.daily_token_budget,
+        level = excluded.level
 """
 
 UPSERT_REFUSAL = """
@@ -405,11 +411,13 @@ class Storage(ABC):
         model: str | None,
         concepts: Sequence[ConceptDraft],
         now: float,
+        level: Level = Level.STANDARD,
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins."""
         async with self.transaction() as db:
             inserted = await db.fetchone(
-                INSERT_MAP, (scope, key, topic, language, overview, source.value, model, now)
+                INSERT_MAP,
+                (scope, key, topic, language, level.value, overview, source.value, model, now),
             )
             if inserted is not None:
                 map_id = inserted[0]
@@ -680,12 +688,21 @@ class Storage(ABC):
 
     async def scope_settings(self, scope: int) -> ScopeSettings:
         row = await self._one(SELECT_SCOPE_SETTINGS, (scope,))
-        return ScopeSettings(*row) if row else ScopeSettings()
+        if row is None:
+            return ScopeSettings()
+        language, budget, level = row
+        return ScopeSettings(language, budget, Level(level) if level else None)
 
     async def save_scope_settings(self, scope: int, settings: ScopeSettings) -> None:
         async with self.transaction() as db:
             await db.execute(
-                UPSERT_SCOPE_SETTINGS, (scope, settings.language, settings.daily_token_budget)
+                UPSERT_SCOPE_SETTINGS,
+                (
+                    scope,
+                    settings.language,
+                    settings.daily_token_budget,
+                    settings.level.value if settings.level else None,
+                ),
             )
 
     async def get_meta(self, key: str) -> str | None:

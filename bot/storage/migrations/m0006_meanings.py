@@ -1,4 +1,4 @@
-"""5: the meanings of ambiguous topics, and aliases of the maps chosen from them.
+"""6: the meanings of ambiguous topics, and aliases of the maps chosen from them.
 
 When the model answers that a topic has several meanings, they are stored per
 (scope, typed key), so the next /explore of the same text asks again without a

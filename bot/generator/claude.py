@@ -1,8 +1,4 @@
-"""Generation of maps and sub-concepts: the ``Generator`` interface.
-
-The explore core only knows this protocol; tests swap in a fake, production
-uses ``AnthropicGenerator`` (below), which asks Claude through the official SDK.
-"""
+"""``AnthropicGenerator``: the ``Generator`` that asks Claude through the official SDK."""
 
 from __future__ import annotations
 
@@ -11,11 +7,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anthropic
 import httpx2
@@ -26,6 +21,17 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from bot.config import Settings
 from bot.errors import Ambiguous, ConfigError, GenerationError, Refused, UnknownTopic
+from bot.generator import (
+    AskRequest,
+    Clock,
+    ExpandRequest,
+    Generated,
+    OnSketch,
+    OutlineNode,
+    Progress,
+    Sketch,
+    SketchConcept,
+)
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -49,125 +55,19 @@ from bot.models import (
     Usage,
 )
 from bot.prompts import Prompts
-from bot.text import clean_text, count_sentences, shorten, width
+from bot.text import (
+    clean_text,
+    count_sentences,
+    defuse_mentions,
+    shorten,
+    width,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Generated(Generic[T]):
-    """A validated answer and the usage of every call it took (repairs included)."""
-
-    value: T
-    usage: list[Usage] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class OutlineNode:
-    """One concept of the map so far, as the expansion prompt's outline shows it."""
-
-    title: str
-    children: list[OutlineNode] = field(default_factory=list)
-    on_path: bool = False  # an ancestor of the concept to expand, or the concept itself
-
-
-@dataclass(frozen=True)
-class ExpandRequest:
-    """What the model needs to expand one concept without repeating its surroundings."""
-
-    topic: str
-    language: str
-    path: list[ConceptDraft]  # from the key concept down to the concept to expand
-    siblings: list[str]  # titles of the concept's siblings
-    # The whole map so far (its key concepts, each with what is known below it).
-    outline: list[OutlineNode] = field(default_factory=list)
-    level: Level = Level.STANDARD
-
-
-@dataclass(frozen=True)
-class SketchConcept:
-    title: str
-    summary: str
-
-
-@dataclass(frozen=True)
-class Sketch:
-    """What a streaming answer has settled so far: only texts that are complete.
-
-    For a map, ``title`` and ``overview`` once written; for both kinds of answer,
-    each concept once its title and summary are complete. Shown on the card while
-    the answer streams, never stored: only the validated whole is.
-    """
-
-    title: str | None = None
-    overview: str | None = None
-    concepts: tuple[SketchConcept, ...] = ()
-
-
-# Called with each new sketch as the answer streams; must not block (the card edit
-# it leads to is throttled and done elsewhere).
-OnSketch = Callable[[Sketch], None]
-
-
-@dataclass(frozen=True)
-class AskRequest:
-    """A reader's question about one card, with what the card and the map around it say.
-
-    For the map's overview card, ``title`` is the topic, ``summary`` the overview
-    and ``subconcepts`` the key concepts.
-    """
-
-    topic: str
-    language: str
-    path: list[str]  # titles above the card, from the key concept down to its parent
-    title: str
-    summary: str
-    detail: str
-    subconcepts: list[str]
-    question: str
-    level: Level = Level.STANDARD  # who the map is written for; the answer matches it
-
-
-# Called with the whole answer so far, cleaned, each time more of it arrives.
-Progress = Callable[[str], Awaitable[None]]
-
-
-class Generator(Protocol):
-    model: str
-
-    async def generate_map(
-        self,
-        topic: str,
-        language: str,
-        *,
-        level: Level = Level.STANDARD,
-        on_progress: OnSketch | None = None,
-    ) -> Generated[MapDraft]:
-        """Title, overview and key concepts for a topic.
-
-        Raises ``Ambiguous`` with the topic's meanings, ``UnknownTopic``, ``Refused``
-        or another ``GenerationError``.
-        """
-        ...
-
-    async def expand(
-        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
-    ) -> Generated[Expansion]:
-        """Sub-concepts of the last concept on ``request.path``, or a leaf."""
-        ...
-
-    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
-        """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
-        written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
-        ...
-
-
-# -- the Anthropic implementation ---------------------------------------------
 
 MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500 tokens of JSON
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
@@ -285,10 +185,6 @@ ANSWER_SCHEMA: dict[str, Any] = anthropic.transform_schema(
 MAP_KINDS = ("map", "meanings", "unknown", "declined")
 EXPAND_KINDS = ("subconcepts", "leaf", "declined")
 
-# Model text may end up in a message's content, where these ping unless allowed mentions
-# forbid it; a zero-width space after the "@" keeps them readable and inert anywhere.
-_MENTION = re.compile(r"@(?=everyone|here)|<@", re.IGNORECASE)
-ZERO_WIDTH_SPACE = "\u200b"
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.
 _TAG_QUOTES = str.maketrans({"<": "‹", ">": "›"})
 # What Markdown looks like in a text meant to be plain: emphasis, code, headings,
@@ -807,11 +703,6 @@ def _outline(nodes: Sequence[OutlineNode], depth: int = 0) -> str:
         if node.children:
             lines.append(_outline(node.children, depth + 1))
     return "\n".join(lines)
-
-
-def defuse_mentions(text: str) -> str:
-    """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
-    return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
 
 
 def answer_text(text: str) -> str:
