@@ -139,3 +139,37 @@ def test_db_backup_command_prints_what_it_copied(tmp_path: Path) -> None:
     )
     assert again.returncode == 2
     assert again.stderr.strip() == f"Error: {target}: already exists; back up to a new file"
+
+
+# -- heavy reads ------------------------------------------------------------------
+
+
+async def test_a_click_read_does_not_wait_behind_a_whole_scope_listing(tmp_path: Path) -> None:
+    path = tmp_path / "kinapse.db"
+    async with Storage.open(path):
+        pass  # migrated
+    with sqlite3.connect(path) as db:  # a server with many maps, written fast
+        db.executemany(
+            "INSERT INTO maps (id, scope, key, topic, language, overview, source, created_at)"
+            " VALUES (?, ?, ?, ?, 'en', 'An overview.', 'generated', 0)",
+            [(n, GUILD, f"topic {n}", f"Topic {n}") for n in range(1, 6001)],
+        )
+        db.executemany(
+            "INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail)"
+            " VALUES (?, NULL, ?, 1, 'T', 'S.', 'D.')",
+            [(n, p) for n in range(1, 6001) for p in range(6)],
+        )
+    async with Storage.open(path) as storage:
+        finished: list[str] = []
+
+        async def listing() -> None:
+            await storage.list_maps(GUILD)
+            finished.append("listing")
+
+        async def click() -> None:
+            await asyncio.sleep(0)  # the listing is under way first
+            assert await storage.get_map(1) is not None
+            finished.append("click")
+
+        await asyncio.gather(listing(), click())
+    assert finished == ["click", "listing"]

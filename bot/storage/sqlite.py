@@ -73,6 +73,9 @@ class SqliteStorage(Storage):
         self.where = str(path)
         self._writer = writer
         self._reader: aiosqlite.Connection | None = None  # opened once migrated
+        # Whole-scope reads (/maps, autocomplete) on their own connection and thread:
+        # aiosqlite runs one statement at a time per connection.
+        self._scanner: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -98,11 +101,15 @@ class SqliteStorage(Storage):
             try:
                 await storage.migrate()
                 storage._reader = await _connect(path)  # after migrating: it sees the schema
+                storage._scanner = await _connect(path)
             except (OSError, sqlite3.Error) as exc:
+                if storage._reader is not None:
+                    await storage._reader.close()
                 raise _unavailable(path, exc) from None
             try:
                 yield storage
             finally:
+                await storage._scanner.close()
                 await storage._reader.close()
         finally:
             await writer.close()
@@ -161,6 +168,11 @@ class SqliteStorage(Storage):
         assert self._reader is not None
         async with self._reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
+
+    async def _scan(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        assert self._scanner is not None
+        async with self._scanner.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._reader is not None

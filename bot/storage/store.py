@@ -344,6 +344,14 @@ class Storage(ABC):
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Every row read outside any transaction."""
 
+    async def _scan(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a read that grows with the scope (its whole list of maps).
+
+        Like ``_all``; SQLite runs it on a connection of its own, so that the
+        reads of a click never queue behind it.
+        """
+        return await self._all(sql, params)
+
     # -- whole tables, for ``db copy`` -----------------------------------------
 
     @abstractmethod
@@ -435,12 +443,12 @@ class Storage(ABC):
             return await db.execute(DELETE_MAP, (scope, key)) > 0
 
     async def list_maps(self, scope: int) -> list[MapListing]:
-        rows = await self._all(LIST_MAPS, (scope,))
+        rows = await self._scan(LIST_MAPS, (scope,))
         return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
     async def topics(self, scope: int) -> list[tuple[str, str]]:
         """(topic, key) of every map stored for the scope."""
-        return [(r[0], r[1]) for r in await self._all(SELECT_TOPICS, (scope,))]
+        return [(r[0], r[1]) for r in await self._scan(SELECT_TOPICS, (scope,))]
 
     # -- concepts -------------------------------------------------------------
 
