@@ -20,7 +20,7 @@ import discord
 
 from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
 from bot.generator import Sketch, SketchConcept
-from bot.models import QUESTION_MAX, ChildState, Level, Source, topic_key
+from bot.models import QUESTION_MAX, ChildState, Level, Source, StoredMeaning, topic_key
 from bot.render import MapPicture
 from bot.storage import MapListing
 from bot.text import defuse_mentions, shorten, width
@@ -54,6 +54,9 @@ QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts a
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and {why}.*"
 OPEN_LABEL = "Open"
+MEANING_LABEL = "Map this"
+MEANINGS_INTRO = "This topic has several meanings; choose the one you mean."
+MEANINGS_NOTE = "-# Anyone who sees this card may choose."
 ASK_LABEL = "Ask"
 SHARE_LABEL = "Share"
 SHARED_LABEL = "Shared in the channel"
@@ -99,6 +102,7 @@ class Action(enum.StrEnum):
     ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
     ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
     SHARE = "share"  # post an answer in the channel; id: the answer
+    MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
 
 
 def custom_id(action: Action, target: int) -> str:
@@ -483,6 +487,27 @@ def suggestions_card(message: str, refs: list[MapRef]) -> Card:
         )
         drafts += [_Text("-# Maps you can open now:"), Row(buttons)]
     return _assemble(drafts, MAP_COLOURS[0])
+
+
+def meanings_card(topic: str, choices: list[StoredMeaning]) -> Card:
+    """Which meaning of ``topic``? One section per meaning, its title in bold and its line,
+    with the button that maps it beside it."""
+    drafts: list[_Draft] = [
+        _Text("## Which ", Said(topic, HEADING_MAX, TITLE_FLOOR), "?\n", MEANINGS_INTRO),
+    ]
+    for meaning in choices:
+        button = Control(Action.MEANING, meaning.id, MEANING_LABEL, discord.ButtonStyle.primary)
+        drafts.append(
+            _Section(
+                button,
+                "**",
+                Said(meaning.title, HEADING_MAX, TITLE_FLOOR),
+                "**\n",
+                Said(meaning.line, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+            )
+        )
+    drafts += [Divider(), _Text(MEANINGS_NOTE)]
+    return _assemble(drafts, accent_of(topic_key(topic)))
 
 
 def answer_card(

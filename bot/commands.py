@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import cards
-from bot.errors import KinapseError, LimitReached, NoGenerator, NotFound
+from bot.errors import ChooseMeaning, KinapseError, LimitReached, NoGenerator, NotFound
 from bot.explorer import MapView
 from bot.models import TOPIC_MAX, Level, clean_topic
 from bot.render import export as exports
@@ -69,6 +69,14 @@ class ExploreCog(commands.Cog):
             if known is None:
                 # What stands in the way is answered privately, before anyone waits.
                 await self.explorer.check_can_generate(scope, interaction.user.id, topic)
+        except ChooseMeaning as choice:
+            # Its meanings are stored: the member is asked again, with no model call.
+            card = cards.meanings_card(choice.topic, choice.choices)
+            if interaction.response.is_done():
+                await edit_finally(interaction, **message_kwargs(card, edit=True))
+            else:
+                await interaction.response.send_message(**message_kwargs(card))
+            return
         except Exception as exc:
             if interaction.response.is_done():  # deferred: the answer edits the message in
                 await edit_finally(interaction, content=explain(interaction, exc))

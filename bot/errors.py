@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.models import Meaning, Usage
+from bot.models import Meaning, StoredMeaning, Usage
 
 
 class KinapseError(Exception):
@@ -62,6 +62,15 @@ class Ambiguous(GenerationError):
     def __init__(self, message: str, meanings: list[Meaning], usage: list[Usage]) -> None:
         super().__init__(message, usage=usage)
         self.meanings = meanings
+
+
+class ChooseMeaning(KinapseError):
+    """The topic has several meanings, stored for the scope: the member picks one."""
+
+    def __init__(self, message: str, topic: str, choices: list[StoredMeaning]) -> None:
+        super().__init__(message)
+        self.topic = topic
+        self.choices = choices
 
 
 class LimitReached(KinapseError):

@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from bot.config import Settings
 from bot.errors import (
+    Ambiguous,
+    ChooseMeaning,
     GenerationError,
     KinapseError,
     LimitReached,
@@ -53,6 +55,7 @@ from bot.models import (
     MapTree,
     Session,
     Source,
+    StoredMeaning,
     Usage,
     clean_question,
     clean_topic,
@@ -86,6 +89,7 @@ LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadli
 AVAILABLE_TOPICS_SHOWN = 10
 AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
+WHICH_MEANING = "*{topic}* has several meanings; choose the one you mean."
 # Words too common to make two topics alike ("History of Rome", "Theory of Mind").
 LINKING_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "for", "to", "with", "vs"})
 
@@ -322,13 +326,15 @@ class Explorer:
     async def lookup(self, scope: int, topic: str) -> ConceptMap | None:
         """The scope's map for ``topic`` (stored or bundled), or None if it has to be generated.
 
-        Raises ``TopicError`` for a topic that is empty once cleaned.
+        Raises ``TopicError`` for a topic that is empty once cleaned, and ``ChooseMeaning``
+        for a topic whose meanings are stored: the member is asked again, with no model call.
         """
-        stored = await self.find_stored(scope, topic)
+        stored = await self.find_stored(scope, topic, aliases=False)
         if stored is not None:
             return stored
         bundled = self.bundled.find(topic_key(topic))
         if bundled is None:
+            await self._ask_meaning(scope, topic)
             return None
         return await self.storage.create_map(
             scope=scope,
@@ -342,13 +348,55 @@ class Explorer:
             now=self.clock(),
         )
 
-    async def find_stored(self, scope: int, topic: str) -> ConceptMap | None:
-        """The scope's stored map for ``topic``, found by its key or a bundled alias."""
+    async def find_stored(
+        self, scope: int, topic: str, *, aliases: bool = True
+    ) -> ConceptMap | None:
+        """The scope's stored map for ``topic``, found by its key or a bundled alias, and
+        with ``aliases`` by the meaning chosen for the typed topic in the scope."""
         key = topic_key(topic)
         stored = await self.storage.find_map(scope, key)
         if stored is None and (bundled := self.bundled.find(key)) is not None:
             stored = await self.storage.find_map(scope, bundled.key)
+        if stored is None and aliases and (chosen := await self.storage.alias_of(scope, key)):
+            stored = await self.storage.find_map(scope, chosen)
         return stored
+
+    async def _ask_meaning(self, scope: int, topic: str) -> None:
+        """Raise ``ChooseMeaning`` if the meanings of ``topic`` are stored for the scope."""
+        choices = await self.storage.meanings(scope, topic_key(topic))
+        if choices:
+            raise ChooseMeaning(WHICH_MEANING.format(topic=topic), choices[0].topic, choices)
+
+    async def meaning(self, scope: int, meaning_id: int) -> StoredMeaning:
+        """A stored meaning of the scope (its button carries only the id)."""
+        meaning = await self.storage.get_meaning(meaning_id)
+        if meaning is None or meaning.scope != scope:
+            raise NotFound("That choice is no longer stored; run /explore again.")
+        return meaning
+
+    async def choose_meaning(
+        self,
+        scope: int,
+        user_id: int,
+        meaning_id: int,
+        *,
+        on_queued: OnQueued | None = None,
+        on_progress: OnSketch | None = None,
+    ) -> ConceptMap:
+        """The map of the chosen meaning under its qualified topic ("Mercury (planet)"),
+        generated unless it exists; the typed topic becomes its alias in the scope."""
+        meaning = await self.meaning(scope, meaning_id)
+        concept_map = await self.lookup(scope, meaning.qualified)
+        if concept_map is None:
+            concept_map = await self.generate_map(
+                scope,
+                user_id,
+                meaning.qualified,
+                on_queued=on_queued,
+                on_progress=on_progress,
+            )
+        await self.storage.save_alias(scope, meaning.key, concept_map.key)
+        return concept_map
 
     async def check_can_generate(self, scope: int, user_id: int, topic: str) -> None:
         """Raise what stands in the way of generating a new map, before anyone waits."""
@@ -398,18 +446,25 @@ class Explorer:
         existing = await self.storage.find_map(scope, key)
         if existing is not None:
             return existing
+        # Its meanings may have been stored since: they are asked again, not the model.
+        await self._ask_meaning(scope, topic)
         language = await self.language(scope)
         level = await self.level(scope)
-        result = await self._call(
-            scope,
-            user_id,
-            "map",
-            f"map:{key}",
-            lambda: self.generator.generate_map(  # type: ignore[union-attr]
-                topic, language, level=level, on_progress=flight.report
-            ),
-            flight,
-        )
+        try:
+            result = await self._call(
+                scope,
+                user_id,
+                "map",
+                f"map:{key}",
+                lambda: self.generator.generate_map(  # type: ignore[union-attr]
+                    topic, language, level=level, on_progress=flight.report
+                ),
+                flight,
+            )
+        except Ambiguous as ambiguous:
+            choices = await self.storage.save_meanings(scope, key, topic, ambiguous.meanings)
+            message = WHICH_MEANING.format(topic=topic)
+            raise ChooseMeaning(message, topic, choices) from ambiguous
         return await self.storage.create_map(
             scope=scope,
             key=key,

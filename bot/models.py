@@ -181,6 +181,27 @@ class Meaning(BaseModel):
     line: Summary
 
 
+class StoredMeaning(BaseModel):
+    """A meaning stored for a scope's typed topic; its id is what its button carries."""
+
+    id: int
+    scope: int
+    key: str  # the typed topic's key
+    topic: str  # the topic as typed
+    title: str
+    line: str
+
+    @property
+    def qualified(self) -> str:
+        """The topic this meaning is mapped under: its title when that already names the
+        typed topic ("Mercury (planet)"), else the typed topic with the title in brackets
+        (the title alone when that would be longer than a topic may be)."""
+        qualified = f"{self.topic} ({self.title})"
+        if topic_key(self.title).startswith(self.key) or len(qualified) > TOPIC_MAX:
+            return self.title
+        return qualified
+
+
 _AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 

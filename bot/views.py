@@ -20,7 +20,7 @@ import discord
 
 from bot import cards
 from bot.cards import Action, Card, Control, Status
-from bot.errors import NoGenerator, NotFound
+from bot.errors import ChooseMeaning, NoGenerator, NotFound
 from bot.explorer import ConceptView, MapView, View
 from bot.generator import Sketch
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
@@ -134,7 +134,7 @@ def _pictures(card: Card) -> list[cards.Picture]:
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=(
-        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share)"
+        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share|meaning)"
         rf":(?P<target>{ID})"
     ),
 ):
@@ -559,11 +559,15 @@ class LiveEdits:
             await asyncio.wait({self._editing})
 
 
-async def map_new_topic(interaction: Interaction, topic: str) -> None:
+async def map_new_topic(
+    interaction: Interaction, topic: str, *, meaning: int | None = None
+) -> None:
     """Generate the map of a new topic on a "Mapping…" message that ends as the card, or as
     the error with a Retry button. Generation never depends on Discord: when the
     acknowledgement or an edit fails, the map is still generated and stored, so the next
-    /explore of the topic is instant."""
+    /explore of the topic is instant. With ``meaning`` (a stored meaning's id), ``topic`` is
+    that meaning's qualified topic, and the typed one becomes its alias. A topic with
+    several meanings ends as the card that asks which one is meant."""
     explorer = interaction.client.explorer
     scope = scope_of(interaction)
     shown = cards.literal(topic)
@@ -579,15 +583,24 @@ async def map_new_topic(interaction: Interaction, topic: str) -> None:
         if sketch.overview or sketch.concepts:
             live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
 
+    async def say_queued() -> None:
+        await edit_once(interaction, **_line(QUEUED.format(topic=shown), v2=v2))
+
     try:
-        concept_map = await explorer.generate_map(
-            scope,
-            interaction.user.id,
-            topic,
-            on_queued=lambda: edit_once(interaction, **_line(QUEUED.format(topic=shown), v2=v2)),
-            on_progress=grow,
-        )
+        if meaning is None:
+            concept_map = await explorer.generate_map(
+                scope, interaction.user.id, topic, on_queued=say_queued, on_progress=grow
+            )
+        else:
+            concept_map = await explorer.choose_meaning(
+                scope, interaction.user.id, meaning, on_queued=say_queued, on_progress=grow
+            )
         card = await map_card(interaction, await explorer.map_view(concept_map.id))
+    except ChooseMeaning as choice:
+        await live.settle()
+        card = cards.meanings_card(choice.topic, choice.choices)
+        await edit_finally(interaction, **message_kwargs(card, edit=True))
+        return
     except Exception as exc:
         await live.settle()
         text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
@@ -719,6 +732,18 @@ async def open_curated(interaction: Interaction, number: int) -> None:
     explorer = interaction.client.explorer
     concept_map = await explorer.open_bundled(scope_of(interaction), number)
     await show(interaction, None, None, await explorer.map_view(concept_map.id))
+
+
+async def choose_meaning(interaction: Interaction, meaning_id: int) -> None:
+    """A meaning of an ambiguous topic, chosen by anyone: its map in place of the question,
+    opened at once when it exists, else generated like any new topic."""
+    explorer = interaction.client.explorer
+    scope = scope_of(interaction)
+    meaning = await explorer.meaning(scope, meaning_id)
+    if await explorer.lookup(scope, meaning.qualified) is None:
+        # What stands in the way is answered privately; the question stays for others.
+        await explorer.check_can_generate(scope, interaction.user.id, meaning.qualified)
+    await map_new_topic(interaction, meaning.qualified, meaning=meaning_id)
 
 
 # -- questions ---------------------------------------------------------------------
@@ -886,4 +911,5 @@ HANDLERS = {
     Action.ASK: ask_about_concept,
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,
+    Action.MEANING: choose_meaning,
 }

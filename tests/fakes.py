@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.errors import GenerationError
+from bot.errors import Ambiguous, GenerationError
 from bot.generator import AskRequest, ExpandRequest, Generated, OnSketch, Progress
-from bot.models import ConceptDraft, Expansion, Level, MapDraft, Usage, topic_key
+from bot.models import ConceptDraft, Expansion, Level, MapDraft, Meaning, Usage, topic_key
 
 FAKE_MODEL = "fake-model"
 
@@ -58,6 +58,8 @@ class FakeGenerator:
     """Answers from scripts, counts calls, can fail, and can hold calls open on a gate.
 
     - ``maps``: topic key -> MapDraft; other topics get ``default_map``.
+    - ``meanings``: topic key -> the meanings a map call of that topic answers with
+      (raised as ``Ambiguous``, as the real generator does).
     - ``expansions``: concept title -> Expansion; other concepts get ``default_expansion``.
     - ``failure``: when set, every call raises it (after passing the gate).
     - ``gate``: when set, every call waits for it; ``entered`` is set once a call is waiting.
@@ -68,6 +70,7 @@ class FakeGenerator:
 
     model: str = FAKE_MODEL
     maps: dict[str, MapDraft] = field(default_factory=dict)
+    meanings: dict[str, list[Meaning]] = field(default_factory=dict)
     expansions: dict[str, Expansion] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
     failure: GenerationError | None = None
@@ -102,6 +105,8 @@ class FakeGenerator:
     ) -> Generated[MapDraft]:
         self.calls.append(Call("map", topic, language, level=level))
         await self._hold()
+        if meanings := self.meanings.get(topic_key(topic)):
+            raise Ambiguous(f"{topic} has several meanings.", meanings, usage=[self.usage])
         value = self.maps.get(topic_key(topic)) or default_map(topic)
         return Generated(value, [self.usage])
 

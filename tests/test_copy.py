@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Session, Source, Usage
+from bot.models import Meaning, Session, Source, Usage
 from bot.storage import ScopeSettings, Storage, open_storage
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
 from tests.fakes import draft
@@ -71,6 +71,12 @@ async def populate(storage: Storage) -> int:
         model="claude-sonnet-4-6",
         now=14.0,
     )
+    meanings = [
+        Meaning(title="Cell (biology)", line="The smallest unit of life."),
+        Meaning(title="Cell (battery)", line="One unit of a battery."),
+    ]
+    await storage.save_meanings(GUILD, "cell", "Cell", meanings)
+    await storage.save_alias(GUILD, "cell", "cells")
     forgotten = maps[(GUILD, "forgotten")].id
     assert await storage.delete_map(GUILD, "forgotten")
     return forgotten

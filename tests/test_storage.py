@@ -15,7 +15,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.errors import StorageFull
-from bot.models import BundledMap, ChildState, Level, Session, Source, Usage
+from bot.models import BundledMap, ChildState, Level, Meaning, Session, Source, Usage
 from bot.storage import (
     SCHEMA_VERSION,
     DatabaseInUse,
@@ -32,7 +32,18 @@ from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
 OTHER_GUILD = 2002
-TABLES = {"maps", "concepts", "sessions", "usage", "scope_settings", "refusals", "meta", "answers"}
+TABLES = {
+    "maps",
+    "concepts",
+    "sessions",
+    "usage",
+    "scope_settings",
+    "refusals",
+    "meta",
+    "answers",
+    "meanings",
+    "aliases",
+}
 
 
 def sqlite_file(path: Path, sql: str) -> list[tuple]:
@@ -321,6 +332,32 @@ async def test_maps_are_per_scope(storage: Storage) -> None:
     assert (await storage.find_map(OTHER_GUILD, "cells")).id == theirs.id
     assert await storage.find_map(3003, "cells") is None
     assert await storage.topics(GUILD) == [("Cells", "cells")]
+
+
+async def test_meanings_are_stored_per_scope_and_the_first_stored_win(storage: Storage) -> None:
+    planet = Meaning(title="Mercury (planet)", line="The planet closest to the Sun.")
+    element = Meaning(title="Mercury (element)", line="The metal liquid at room temperature.")
+    stored = await storage.save_meanings(GUILD, "mercury", "Mercury", [planet, element])
+    assert [(m.title, m.line, m.topic) for m in stored] == [
+        ("Mercury (planet)", "The planet closest to the Sun.", "Mercury"),
+        ("Mercury (element)", "The metal liquid at room temperature.", "Mercury"),
+    ]
+    # A second answer made meanwhile does not replace them.
+    god = Meaning(title="Mercury (god)", line="The Roman messenger god.")
+    again = await storage.save_meanings(GUILD, "mercury", "mercury", [god, planet])
+    assert [m.id for m in again] == [m.id for m in stored]
+    assert await storage.get_meaning(stored[1].id) == stored[1]
+    assert await storage.get_meaning(stored[1].id + 100) is None
+    assert await storage.meanings(OTHER_GUILD, "mercury") == []
+
+
+async def test_an_alias_finds_its_map_key_in_its_scope_only(storage: Storage) -> None:
+    assert await storage.alias_of(GUILD, "mercury") is None
+    await storage.save_alias(GUILD, "mercury", "mercury (planet)")
+    assert await storage.alias_of(GUILD, "mercury") == "mercury (planet)"
+    await storage.save_alias(GUILD, "mercury", "mercury (element)")
+    assert await storage.alias_of(GUILD, "mercury") == "mercury (element)"
+    assert await storage.alias_of(OTHER_GUILD, "mercury") is None
 
 
 async def test_claim_expansion_is_exclusive_until_the_lease_expires(storage: Storage) -> None:

@@ -26,6 +26,8 @@ COPY_ORDER = [
     "concepts",
     "sessions",
     "answers",
+    "meanings",
+    "aliases",
     "usage",
     "scope_settings",
     "refusals",

@@ -28,8 +28,10 @@ from bot.models import (
     ConceptDraft,
     ConceptMap,
     Level,
+    Meaning,
     Session,
     Source,
+    StoredMeaning,
     Usage,
 )
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
@@ -233,6 +235,20 @@ INSERT_ANSWER = """
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
+
+MEANING_COLUMNS = "SELECT id, scope, key, topic, title, line FROM meanings"
+SELECT_MEANINGS = MEANING_COLUMNS + " WHERE scope = ? AND key = ? ORDER BY position"
+SELECT_MEANING = MEANING_COLUMNS + " WHERE id = ?"
+# The first meanings stored for a topic win; a second answer made meanwhile is dropped.
+INSERT_MEANING = """
+    INSERT INTO meanings (scope, key, topic, position, title, line) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+UPSERT_ALIAS = """
+    INSERT INTO aliases (scope, alias, key) VALUES (?, ?, ?)
+    ON CONFLICT (scope, alias) DO UPDATE SET key = excluded.key
+"""
+SELECT_ALIAS = "SELECT key FROM aliases WHERE scope = ? AND alias = ?"
 
 PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
 PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
@@ -647,6 +663,39 @@ class Storage(ABC):
         stored = await self.find_answer(map_id, concept_id, question_key)
         assert stored is not None
         return stored
+
+    # -- meanings and aliases -------------------------------------------------
+
+    async def save_meanings(
+        self, scope: int, key: str, topic: str, meanings: Sequence[Meaning]
+    ) -> list[StoredMeaning]:
+        """Store the meanings of the typed topic ``key``; ones stored meanwhile win."""
+        async with self.transaction() as db:
+            await db.executemany(
+                INSERT_MEANING,
+                [
+                    (scope, key, topic, position, m.title, m.line)
+                    for position, m in enumerate(meanings, start=1)
+                ],
+            )
+        return await self.meanings(scope, key)
+
+    async def meanings(self, scope: int, key: str) -> list[StoredMeaning]:
+        rows = await self._all(SELECT_MEANINGS, (scope, key))
+        return [StoredMeaning.model_validate(dict(r)) for r in rows]
+
+    async def get_meaning(self, meaning_id: int) -> StoredMeaning | None:
+        row = await self._one(SELECT_MEANING, (meaning_id,))
+        return StoredMeaning.model_validate(dict(row)) if row else None
+
+    async def save_alias(self, scope: int, alias: str, key: str) -> None:
+        """Make the key ``alias`` find the scope's map stored under ``key``."""
+        async with self.transaction() as db:
+            await db.execute(UPSERT_ALIAS, (scope, alias, key))
+
+    async def alias_of(self, scope: int, alias: str) -> str | None:
+        row = await self._one(SELECT_ALIAS, (scope, alias))
+        return row[0] if row else None
 
     # -- settings -------------------------------------------------------------
 
