@@ -1,4 +1,4 @@
-"""6: how much of each map is explored, kept on the map row.
+"""7: how much of each map is explored, kept on the map row.
 
 /maps and every card's footer read these two numbers; counting them from the
 concepts on every read made /maps cost a join over all of a server's concepts.
