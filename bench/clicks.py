@@ -44,9 +44,9 @@ CROWD = 50
 
 
 class SlowFake(FakeGenerator):
-    async def expand(self, request):  # type: ignore[override]
+    async def expand(self, request, **options):  # type: ignore[override]
         await asyncio.sleep(GENERATION_SECONDS)
-        return await super().expand(request)
+        return await super().expand(request, **options)
 
 
 async def timed(action) -> tuple[float, object]:
