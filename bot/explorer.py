@@ -335,6 +335,9 @@ class Explorer:
         bundled = self.bundled.find(topic_key(topic))
         if bundled is None:
             await self._ask_meaning(scope, topic)
+            # A misspelling mapped before, under its canonical title ("intrest rats").
+            if (canonical := await self.storage.alias_of(scope, topic_key(topic))) is not None:
+                return await self.storage.find_map(scope, canonical)
             return None
         return await self.storage.create_map(
             scope=scope,
@@ -465,11 +468,21 @@ class Explorer:
             choices = await self.storage.save_meanings(scope, key, topic, ambiguous.meanings)
             message = WHICH_MEANING.format(topic=topic)
             raise ChooseMeaning(message, topic, choices) from ambiguous
-        return await self.storage.create_map(
+        # The canonical title ("Interest Rates" for "intrest rats") names the map, and
+        # the text as typed becomes an alias of it in the scope.
+        title = result.value.title or topic
+        canonical = topic_key(title)
+        if canonical != key:
+            known = await self.find_stored(scope, title, aliases=False)
+            if known is None and self.bundled.find(canonical) is not None:
+                known = await self.lookup(scope, title)  # the curated map, not a second one
+            if known is not None:
+                await self.storage.save_alias(scope, key, known.key)
+                return known
+        created = await self.storage.create_map(
             scope=scope,
-            key=key,
-            # The canonical title ("Interest Rates" for "intrest rats") names the map.
-            topic=result.value.title or topic,
+            key=canonical,
+            topic=title,
             language=language,
             overview=result.value.overview,
             source=Source.GENERATED,
@@ -478,6 +491,9 @@ class Explorer:
             now=self.clock(),
             level=level,
         )
+        if canonical != key:
+            await self.storage.save_alias(scope, key, canonical)
+        return created
 
     async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
         """The map's overview card; with ``scope``, only if the map belongs to that scope."""

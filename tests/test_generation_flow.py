@@ -292,6 +292,20 @@ async def test_the_canonical_title_names_the_map(standin, real):
     assert (await real.lookup(GUILD, "intrest rats")).id == created.id
 
 
+async def test_a_misspelt_topic_is_stored_under_its_canonical_title_and_found_both_ways(
+    standin, real
+):
+    standin.script(s.answer(s.valid_map(title="Quantum Physics")))
+
+    created = await real.generate_map(GUILD, USER, "quantm physiks")
+
+    assert (created.topic, created.key) == ("Quantum Physics", "quantum physics")
+    assert (await real.lookup(GUILD, "Quantum Physics")).id == created.id  # no second map
+    assert (await real.lookup(GUILD, "quantm  PHYSIKS")).id == created.id  # the alias
+    assert await real.lookup(OTHER_GUILD, "quantm physiks") is None  # aliases stay in scope
+    assert len(standin.requests) == 1
+
+
 async def test_an_unknown_topic_stores_nothing(standin, real):
     standin.script(s.answer(s.unknown()))
 
