@@ -524,17 +524,21 @@ class Explorer:
         tree = await stored_tree(self.storage, concept_map)
         return tree.model_copy(update={"as_of": self._as_of(concept_map)})
 
-    async def list_maps(self, scope: int) -> list[MapListing]:
-        """The scope's maps, then bundled maps it has not opened yet; most explored first."""
-        listed = await self.storage.list_maps(scope)
-        seen = {m.key for m in listed}
+    async def list_maps(self, scope: int, limit: int | None = None) -> list[MapListing]:
+        """The scope's maps, then bundled maps it has not opened yet; most explored first.
+
+        With ``limit``, only the first ones, read without listing the whole scope.
+        """
+        listed = await self.storage.list_maps(scope, limit)
+        seen = await self.storage.keys_of(scope, Source.BUNDLED) | {m.key for m in listed}
         unopened = [
             MapListing(m.topic, m.key, Source.BUNDLED, None, 0, _count_concepts(m.concepts))
             for m in self.bundled.maps
             if m.key not in seen
         ]
         listed += sorted(unopened, key=lambda m: m.topic.casefold())
-        return sorted(listed, key=lambda m: -m.opened)  # stable: ties keep their order
+        listed.sort(key=lambda m: -m.opened)  # stable: ties keep their order
+        return listed if limit is None else listed[:limit]
 
     def available_topics(self, limit: int) -> list[str]:
         return [m.topic for m in self.bundled.maps[:limit]]
@@ -547,14 +551,17 @@ class Explorer:
         needle = search_key(text)
         if not needle:
             return await self.chips(scope)
-        ranked = _rank_by_match(needle, await self._names(scope))
+        # The scope's best matches come ranked from storage: a server with 10,000 maps
+        # costs what one with 10 does.
+        stored = await self.storage.matching_topics(scope, needle, AUTOCOMPLETE_MAX)
+        ranked = _rank_by_match(needle, self._with_bundled(stored))
         return [topic[:CHOICE_NAME_MAX] for topic in ranked[:AUTOCOMPLETE_MAX]]
 
     async def chips(self, scope: int) -> list[str]:
         """What to offer before anything is typed: the scope's most explored maps, then the
         bundled ones it has not opened."""
-        listings = await self.list_maps(scope)
-        return [listing.topic[:CHOICE_NAME_MAX] for listing in listings[:AUTOCOMPLETE_MAX]]
+        listings = await self.list_maps(scope, AUTOCOMPLETE_MAX)
+        return [listing.topic[:CHOICE_NAME_MAX] for listing in listings]
 
     async def nearest(self, scope: int, text: str, limit: int) -> list[MapRef]:
         """Maps to offer instead of a topic that cannot be generated now: those autocomplete
@@ -588,10 +595,14 @@ class Explorer:
 
     async def _names(self, scope: int) -> dict[str, list[str]]:
         """Every topic the scope can open, with the keys that find it."""
+        return self._with_bundled(await self.storage.topics(scope))
+
+    def _with_bundled(self, stored: list[tuple[str, str]]) -> dict[str, list[str]]:
+        """The bundled topics and ``stored`` (topic, key) pairs, each topic with its keys."""
         names: dict[str, list[str]] = {}
         for topic, keys in self.bundled.names():
             names.setdefault(topic, []).extend(keys)
-        for topic, key in await self.storage.topics(scope):
+        for topic, key in stored:
             names.setdefault(topic, []).append(key)
         return names
 

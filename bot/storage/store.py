@@ -129,6 +129,19 @@ COUNT_FIRST_OPEN = """
     WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
+# Autocomplete's ranking, done where the rows are: the key starts with the typed text,
+# then a word of it does, then it contains it; only the best few rows come back.
+MATCHING_TOPICS = r"""
+    SELECT topic, key FROM maps
+    WHERE scope = ? AND key LIKE ? ESCAPE '\'
+    ORDER BY CASE WHEN key LIKE ? ESCAPE '\' THEN 0
+                  WHEN ' ' || key LIKE ? ESCAPE '\' THEN 1
+                  ELSE 2 END,
+             lower(topic)
+    LIMIT ?
+"""
+LIST_MAPS_LIMITED = LIST_MAPS + " LIMIT ?"
+SELECT_STORED_KEYS = "SELECT key FROM maps WHERE scope = ? AND source = ?"
 
 CONCEPT_COLUMNS = """
     SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
@@ -445,9 +458,26 @@ class Storage(ABC):
         async with self.transaction() as db:
             return await db.execute(DELETE_MAP, (scope, key)) > 0
 
-    async def list_maps(self, scope: int) -> list[MapListing]:
-        rows = await self._scan(LIST_MAPS, (scope,))
+    async def list_maps(self, scope: int, limit: int | None = None) -> list[MapListing]:
+        """The scope's maps, most explored first; with ``limit``, only the first ones."""
+        if limit is None:
+            rows = await self._scan(LIST_MAPS, (scope,))
+        else:
+            rows = await self._all(LIST_MAPS_LIMITED, (scope, limit))
         return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    async def keys_of(self, scope: int, source: Source) -> set[str]:
+        """The keys of the scope's maps that came from ``source`` (e.g. its curated copies)."""
+        return {r[0] for r in await self._all(SELECT_STORED_KEYS, (scope, source.value))}
+
+    async def matching_topics(self, scope: int, needle: str, limit: int) -> list[tuple[str, str]]:
+        """(topic, key) of the scope's best ``limit`` maps for a typed ``needle`` (a search
+        key): prefix matches first, then word-prefix, then substring, then by topic."""
+        like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = await self._all(
+            MATCHING_TOPICS, (scope, f"%{like}%", f"{like}%", f"% {like}%", limit)
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def topics(self, scope: int) -> list[tuple[str, str]]:
         """(topic, key) of every map stored for the scope."""
