@@ -14,7 +14,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import discord
 
@@ -27,9 +27,6 @@ from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
 from bot.render import MapPicture, RenderError
 from bot.replies import explain, reply_error
 from bot.text import shorten
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

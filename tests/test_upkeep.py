@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from bot.models import Session, Source, Usage
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.sqlite import backup
 from tests.fakes import Clock
+from tests.test_main import run
 
 GUILD = 1001
 NOW = 1_800_000_000.0
@@ -116,27 +114,12 @@ def test_db_backup_command_prints_what_it_copied(tmp_path: Path) -> None:
     source = tmp_path / "kinapse.db"
     counts = asyncio.run(_populated(source))
     target = tmp_path / "copy.db"
-    env = {**os.environ, "KINAPSE_DATABASE": str(source)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "backup", str(target)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run("db", "backup", str(target), KINAPSE_DATABASE=str(source))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Backed up {source} to {target}")
     assert f"{counts['concepts']:,} concepts" in result.stdout and "3 maps" in result.stdout
 
-    again = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "backup", str(target)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run("db", "backup", str(target), KINAPSE_DATABASE=str(source))
     assert again.returncode == 2
     assert again.stderr.strip() == f"Error: {target}: already exists; back up to a new file"
 
