@@ -171,11 +171,12 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         counted = await storage.get_map(rates.id)
         assert counted is not None and counted.opened == 2 and counted.total == rates.total > 0
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD)] == [(2, rates.total)]
-    # The database as schema 6 left it: no counts on the map row.
+    # The database as schema 6 left it: no counts on the map row (nor later tables).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_by_scope_explored; ALTER TABLE maps DROP COLUMN opened;"
-            " ALTER TABLE maps DROP COLUMN total; PRAGMA user_version = 6;"
+            " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations;"
+            " PRAGMA user_version = 6;"
         )
     async with Storage.open(path) as storage:
         migrated = await storage.get_map(rates.id)

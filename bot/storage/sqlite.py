@@ -179,6 +179,9 @@ class SqliteStorage(Storage):
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def _lock_limits(self, db: Transaction, user_id: int, scope: int) -> None:
+        pass  # BEGIN IMMEDIATE already runs one write transaction at a time, in any process
+
     # One process per file (see the lock): waiters in it share the generating
     # task, so a waiter here only polls, for a lease left by a previous run.
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
