@@ -93,7 +93,7 @@ RESERVED_TOKENS = 5_000
 # well inside Discord's 15-minute window, leaving room for the call itself.
 QUEUE_PATIENCE = 600.0
 # A reservation outlives its generation by this much at the longest (see
-# _reservation_expiry), so only a process killed mid-generation leaves one to expire.
+# _reservation_lifetime), so only a process killed mid-generation leaves one to expire.
 RESERVATION_SLACK = 60.0
 UNRECORDED_MAX = 1_000  # usage kept in memory while the database cannot take it
 QUEUE_FULL = "Too many maps are being generated right now; please try again in a few minutes."
@@ -304,6 +304,8 @@ class Explorer:
         # processes; this lock makes looking for a flight to join and starting a new one
         # one step too, so a request joins its twin's flight instead of reserving again.
         self._starting = asyncio.Lock()
+        # Releases of reservations whose generation was cancelled before it ever ran.
+        self._late_releases: set[asyncio.Task[None]] = set()
         # Usage the database could not take yet (locked, full), oldest first.
         self._unrecorded: deque[Spent] = deque(maxlen=UNRECORDED_MAX)
         # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
@@ -1056,6 +1058,11 @@ class Explorer:
         def landed(task: asyncio.Task[R]) -> None:
             if flights.get(key) is flight:
                 del flights[key]
+            if flight.reservation is not None:
+                # Cancelled before it ever ran, so _fly could not release it.
+                release = asyncio.create_task(self._release(flight.reservation))
+                self._late_releases.add(release)
+                release.add_done_callback(self._late_releases.discard)
             if not task.cancelled() and (exc := task.exception()) is not None:
                 # Retrieved here so a failure nobody waits for any more is not reported as lost.
                 log.debug("Generation %s ended with %s", key, type(exc).__name__)
@@ -1069,9 +1076,10 @@ class Explorer:
         try:
             return await work(flight)
         finally:
-            if flight.reservation is not None:  # no usage settled it: nothing was spent
+            reservation, flight.reservation = flight.reservation, None
+            if reservation is not None:  # no usage settled it: nothing was spent
                 # Shielded: a cancelled generation releases its place too.
-                await asyncio.shield(self._release(flight.reservation))
+                await asyncio.shield(self._release(reservation))
 
     async def _release(self, reservation: Reservation) -> None:
         try:

@@ -120,10 +120,11 @@ async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(expl
     await asyncio.gather(first, second)
     assert fake.order == ["First", "Second"]  # the quitter's call was never made
     assert await explorer.storage.find_map(3, "quitter") is None
-    # Nothing is held: the next generation starts at once.
+    # Nothing is held: the next generation starts at once, and no reservation is left.
     fake.release.release()
     await explorer.generate_map(4, 4, "Later")
     assert explorer.slots.waiting == 0
+    assert await explorer.storage.count_rows("reservations") == 0
 
 
 async def test_a_generation_that_waits_too_long_for_a_slot_gives_up_clearly(
