@@ -30,6 +30,7 @@ from bot.storage.store import (
     StorageUnavailable,
     Transaction,
     UsageTotals,
+    lock_wait_listener,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Transaction",
     "UsageTotals",
     "is_postgres_url",
+    "lock_wait_listener",
     "open_storage",
 ]
 
