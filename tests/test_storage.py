@@ -580,6 +580,19 @@ def limits(now: float, *, allowed: int = 5, window: float = 600.0, budget: int =
     return Limits(now, window, allowed, budget, day_start=now - 3600, day_end=now + 3600)
 
 
+async def settle(storage: Storage, reservation: Reservation, *, user_id: int, when: float):
+    """Record a generation's usage in GUILD (150 tokens), settling its reservation."""
+    await storage.record_usage(
+        scope=GUILD,
+        user_id=user_id,
+        request=f"r{reservation.id}",
+        kind="map",
+        usage=[usage(100, 50)],
+        now=when,
+        settles=reservation.id,
+    )
+
+
 async def test_reserving_checks_both_limits_and_a_settled_generation_counts_once(
     storage: Storage,
 ) -> None:
@@ -605,15 +618,7 @@ async def test_reserving_checks_both_limits_and_a_settled_generation_counts_once
     assert await storage.count_rows("reservations") == 3
 
     # The real usage (150 tokens) replaces the reservation in one transaction...
-    await storage.record_usage(
-        scope=GUILD,
-        user_id=8,
-        request="r",
-        kind="map",
-        usage=[usage(100, 50)],
-        now=now + 10,
-        settles=third.id,
-    )
+    await settle(storage, third, user_id=8, when=now + 10)
     assert await storage.count_rows("reservations") == 2
     assert (await storage.usage_since(GUILD, 0)).tokens == 150
     # ...so the budget has room again (10,150 of 12,000), and a generation that spent
@@ -648,15 +653,7 @@ async def test_a_reservation_left_by_a_killed_process_expires_and_is_pruned(
     pruned = await storage.prune(sessions_before=0.0, now=now + 900, usage_before=0.0)
     assert pruned.reservations == 1
     # Settling the pruned one late records its usage and leaves the live one alone.
-    await storage.record_usage(
-        scope=GUILD,
-        user_id=7,
-        request="r",
-        kind="map",
-        usage=[usage(1, 1)],
-        now=now + 901,
-        settles=left.id,
-    )
+    await settle(storage, left, user_id=7, when=now + 901)
     assert await storage.count_rows("reservations") == 1
     assert (await storage.usage_since(GUILD, 0)).calls == 1
 
