@@ -1,4 +1,4 @@
-"""8: reservations of generations under way, shared by every process on the database.
+"""9: reservations of generations under way, shared by every process on the database.
 
 A generation counts against its user's cooldown and its scope's daily budget
 from the moment it starts; its usage is only recorded when it ends. Kept in
