@@ -173,11 +173,12 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor the index of 8).
+    # The database as schema 6 left it: no counts on the map row (nor what 8 and 9 add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
-            " ALTER TABLE maps DROP COLUMN total; PRAGMA user_version = 6;"
+            " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations;"
+            " PRAGMA user_version = 6;"
         )
     async with Storage.open(path) as storage:
         migrated = await storage.get_map(rates.id)

@@ -29,6 +29,7 @@ COPY_ORDER = [
     "meanings",
     "aliases",
     "usage",
+    "reservations",
     "scope_settings",
     "refusals",
     "meta",
