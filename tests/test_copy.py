@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from bot.models import Meaning, Session, Source, Usage
-from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage
+from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage, postgres, sqlite
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
+from bot.storage.store import COPY_BATCH
 from tests.fakes import draft
 from tests.test_storage import bundled_map
 
@@ -89,11 +90,26 @@ async def populate(storage: Storage) -> int:
 
 
 async def everything(database: Path | str) -> dict[str, Any]:
+    """Every table's columns and rows, read the way ``db copy`` reads them."""
+    found = {}
     async with open_storage(database) as storage:
-        return {table: await storage.read_rows(table) for table in COPY_ORDER}
+        for table in COPY_ORDER:
+            columns, batches = await storage.read_rows(table)
+            found[table] = (columns, [tuple(row) async for batch in batches for row in batch])
+    return found
 
 
-async def test_sqlite_to_postgres_and_back_keeps_every_row(tmp_path: Path, postgres_url: str):
+@pytest.fixture(params=[COPY_BATCH, 2], ids=["batch", "small-batches"])
+def batch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Rows held at once; with 2, every table of the copy is read in several batches."""
+    for backend in (sqlite, postgres):
+        monkeypatch.setattr(backend, "COPY_BATCH", request.param)
+    return request.param
+
+
+async def test_sqlite_to_postgres_and_back_keeps_every_row(
+    tmp_path: Path, postgres_url: str, batch: int
+):
     source, back = tmp_path / "source.db", tmp_path / "back.db"
     async with open_storage(source) as storage:
         forgotten = await populate(storage)

@@ -70,9 +70,12 @@ async def copy_database(
         # One transaction: a copy that fails leaves the target as empty as it found it.
         async with destination.transaction() as db:
             for table in COPY_ORDER:
-                columns, rows = await origin.read_rows(table)
-                floor = await origin.id_floor(table) if "id" in columns else 0
-                await destination.write_rows(db, table, columns, rows, floor)
+                columns, batches = await origin.read_rows(table)
+                async for rows in batches:
+                    await destination.write_rows(db, table, columns, rows)
+                if "id" in columns:
+                    floor = await origin.id_floor(table)
+                    await destination.raise_id_floor(db, table, floor)
                 expected = await origin.count_rows(table)
                 found = await destination.count_rows(table, db)
                 if found != expected:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.storage.migrations import Dialect
-from bot.storage.store import Row, Storage, StorageUnavailable, Transaction
+from bot.storage.store import COPY_BATCH, Row, Storage, StorageUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,17 @@ class PostgresStorage(Storage):
         row = await self._one(SELECT_SEQUENCE, (table,))
         return row[0] if row and row[0] is not None else 0
 
-    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
+    async def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
+        # A server-side cursor: the server holds the rows, the bot a batch at a time.
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            cursor = await connection.cursor(sql)
+            while rows := await cursor.fetch(COPY_BATCH):
+                yield rows
+
+    async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
         await db.execute(RAISE_SEQUENCE.format(table=table), (table, floor, floor))
 
     async def _schema_version(self, db: Transaction) -> int:

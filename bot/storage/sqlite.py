@@ -24,6 +24,7 @@ import aiosqlite
 from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
 from bot.storage.store import (
+    COPY_BATCH,
     DatabaseInUse,
     Row,
     Storage,
@@ -212,7 +213,14 @@ class SqliteStorage(Storage):
         highest = await self._one(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         return max(kept[0] if kept else 0, highest[0] if highest else 0)
 
-    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
+    async def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
+        assert self._scanner is not None
+        # One statement, so one read transaction: the rows are one snapshot.
+        async with self._scanner.execute(sql) as cursor:
+            while rows := await cursor.fetchmany(COPY_BATCH):
+                yield list(rows)
+
+    async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
         if await db.fetchone(SELECT_SEQUENCE, (table,)) is None:
             return  # a plain INTEGER PRIMARY KEY: ids follow MAX(id), nothing to keep
         await db.execute(RAISE_SEQUENCE, (floor, table))

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 
 log = logging.getLogger(__name__)
 
+COPY_BATCH = 1_000  # rows `db copy` holds in memory at once
 EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
 
@@ -470,28 +471,29 @@ class Storage(ABC):
         assert row is not None
         return row[0]
 
-    async def read_rows(self, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """A table's column names and every row, in id order where it has ids."""
+    async def read_rows(self, table: str) -> tuple[list[str], AsyncIterator[list[Row]]]:
+        """A table's column names, and its rows ``COPY_BATCH`` at a time from one snapshot,
+        in id order where it has ids: a table of any size is copied in bounded memory."""
         columns = await self._columns(table)
         order = "id" if "id" in columns else columns[0]
-        rows = await self._all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
-        return columns, [tuple(row) for row in rows]
+        sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+        return columns, self._batches(sql)
+
+    @abstractmethod
+    def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
+        """The rows of one read, ``COPY_BATCH`` at a time, never all of them at once."""
 
     async def write_rows(
-        self,
-        db: Transaction,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        id_floor: int,
+        self, db: Transaction, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
-        """Insert rows as they are, ids included; then no new id is ``<= id_floor``."""
+        """Insert rows as they are, ids included."""
         placeholders = ", ".join("?" for _ in columns)
         insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
-        if rows:
-            await db.executemany(insert, rows)
-        if "id" in columns:
-            await self._raise_id_floor(db, table, id_floor)
+        await db.executemany(insert, rows)
+
+    @abstractmethod
+    async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
+        """From now on no new id of ``table`` is ``<= floor`` or an id it holds."""
 
     @abstractmethod
     async def _columns(self, table: str) -> list[str]: ...
@@ -499,9 +501,6 @@ class Storage(ABC):
     @abstractmethod
     async def id_floor(self, table: str) -> int:
         """The highest id the table ever handed out (deleted rows' ids included)."""
-
-    @abstractmethod
-    async def _raise_id_floor(self, db: Transaction, table: str, floor: int) -> None: ...
 
     # -- maps -----------------------------------------------------------------
 
