@@ -200,7 +200,9 @@ class ExploreCog(commands.Cog):
         concept_map = await self.explorer.find_stored(scope, topic)
         if concept_map is None:
             raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
-        await self.explorer.storage.delete_map(scope, concept_map.key)
+        await in_time(
+            interaction, self.explorer.storage.delete_map(scope, concept_map.key), ephemeral=True
+        )
         log.info(
             "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
         )
@@ -235,9 +237,10 @@ class ExploreCog(commands.Cog):
             language = clean_topic(language)
         chosen = Level(level.value) if level is not None else None
         if language is not None or daily_budget is not None or chosen is not None:
-            await self.explorer.update_settings(
+            changing = self.explorer.update_settings(
                 scope, language=language, budget=daily_budget, level=chosen
             )
+            await in_time(interaction, changing, ephemeral=True)
         current_language = await self.explorer.language(scope)
         current_level = await self.explorer.level(scope)
         budget = await self.explorer.daily_budget(scope)

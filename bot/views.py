@@ -26,6 +26,7 @@ from bot.generator import Sketch
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
 from bot.render import MapPicture, RenderError
 from bot.replies import explain, reply_error
+from bot.storage import lock_wait_listener
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -349,8 +350,14 @@ async def show(
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
         card = await render(interaction, view, None, status)
-        response = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
-        message_id = response.message_id
+        if interaction.response.is_done():  # deferred while a write waited (in_time)
+            message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+            message_id = message.id if message is not None else None
+        else:
+            response = await interaction.response.send_message(
+                ephemeral=True, **message_kwargs(card)
+            )
+            message_id = response.message_id
         if message_id is None:
             return
         session = Session(
@@ -472,21 +479,32 @@ async def acknowledge(interaction: Interaction, *, thinking: bool, ephemeral: bo
         log.warning("Could not acknowledge interaction %s: %s", interaction.id, exc)
 
 
-async def in_time(interaction: Interaction, work: Awaitable[T]) -> T:
-    """``work``'s result; if it is not ready ``ACK_AFTER`` seconds after the interaction was
-    created (a write waiting for the database, say), the interaction is deferred first, so
-    Discord's window for the first response is kept whatever the wait."""
-    task = asyncio.ensure_future(work)
+async def in_time(interaction: Interaction, work: Awaitable[T], *, ephemeral: bool = False) -> T:
+    """``work``'s result, with the interaction deferred first if the answer will be late:
+    at once when a write has to wait for another process's lock, else ``ACK_AFTER``
+    seconds after the interaction was created (a slow disk or server, say). Discord's
+    window for the first response is kept whatever the wait; a deferred answer is
+    edited in (privately if ``ephemeral``).
+    """
+    contended = asyncio.Event()
+    listening = lock_wait_listener.set(contended.set)
+    try:
+        task = asyncio.ensure_future(work)  # its context carries the listener
+    finally:
+        lock_wait_listener.reset(listening)
+    told = asyncio.ensure_future(contended.wait())
     lag = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     # A lag beyond TRUSTED_LAG is a clock out of step, not a slow gateway.
     patience = ACK_AFTER - min(max(lag, 0.0), TRUSTED_LAG)
     try:
-        done, _ = await asyncio.wait({task}, timeout=patience)
-        if not done:
-            log.info("Interaction %s deferred: its answer waits on storage", interaction.id)
-            await acknowledge(interaction, thinking=True)
+        await asyncio.wait({task, told}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            why = "waits for another process's lock" if told.done() else "is slow"
+            log.info("Interaction %s deferred: storage %s", interaction.id, why)
+            await acknowledge(interaction, thinking=True, ephemeral=ephemeral)
         return await task
     finally:
+        told.cancel()
         task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
 
 
@@ -746,7 +764,9 @@ async def open_map(interaction: Interaction, map_id: int) -> None:
 async def open_curated(interaction: Interaction, number: int) -> None:
     """The same for a bundled map the scope has not opened: copied into the scope first."""
     explorer = interaction.client.explorer
-    concept_map = await explorer.open_bundled(scope_of(interaction), number)
+    # The first open in a server is a write: answered in time whatever the database does.
+    opening = explorer.open_bundled(scope_of(interaction), number)
+    concept_map = await in_time(interaction, opening, ephemeral=True)
     await show(interaction, None, None, await explorer.map_view(concept_map.id))
 
 

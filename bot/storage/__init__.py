@@ -26,6 +26,7 @@ from bot.storage.store import (
     StorageUnavailable,
     Transaction,
     UsageTotals,
+    lock_wait_listener,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Transaction",
     "UsageTotals",
     "is_postgres_url",
+    "lock_wait_listener",
     "open_storage",
 ]
 

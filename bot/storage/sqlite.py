@@ -23,7 +23,14 @@ import aiosqlite
 
 from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
-from bot.storage.store import DatabaseInUse, Row, Storage, StorageUnavailable, Transaction
+from bot.storage.store import (
+    DatabaseInUse,
+    Row,
+    Storage,
+    StorageUnavailable,
+    Transaction,
+    tell_lock_wait,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +145,7 @@ class SqliteStorage(Storage):
         """
         loop = asyncio.get_running_loop()
         give_up = loop.time() + WRITE_PATIENCE
+        waited = False
         while True:
             await self._write_lock.acquire()
             try:
@@ -148,6 +156,9 @@ class SqliteStorage(Storage):
                     except sqlite3.OperationalError as exc:
                         if not _is_busy(exc) or loop.time() >= give_up:
                             raise
+                        if not waited:
+                            tell_lock_wait()
+                        waited = True
             except BaseException:
                 # A caller cancelled while BEGIN ran in the connection's thread: the BEGIN
                 # may have succeeded for nobody, and the rollback queued behind it undoes it.

@@ -13,8 +13,9 @@ import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +42,20 @@ log = logging.getLogger(__name__)
 
 EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
+
+
+# Who to tell, in the current task, that a write waits for another process's lock: an
+# interaction then acknowledges at once rather than on its timer (see views.in_time).
+lock_wait_listener: ContextVar[Callable[[], None] | None] = ContextVar(
+    "lock_wait_listener", default=None
+)
+
+
+def tell_lock_wait() -> None:
+    """A write is waiting for another process's lock; tell whoever is listening."""
+    listener = lock_wait_listener.get()
+    if listener is not None:
+        listener()
 
 
 class StorageError(StartupError):
