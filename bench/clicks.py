@@ -193,7 +193,7 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
         for _ in range(rounds):
             ms, _ = await timed(explorer.opening(concept.id, guild.id))
             alone.append(ms)
-            listing = asyncio.create_task(explorer.list_maps(guild.id))
+            listing = asyncio.create_task(explorer.maps_page(guild.id, 0))
             await asyncio.sleep(0)
             ms, _ = await timed(explorer.opening(concept.id, guild.id))
             beside.append(ms)

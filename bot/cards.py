@@ -18,11 +18,18 @@ from dataclasses import dataclass, field
 
 import discord
 
-from bot.explorer import AnswerView, ConceptView, MapRef, MapView, bundled_number
+from bot.explorer import (
+    MAPS_PER_PAGE,
+    AnswerView,
+    ConceptView,
+    MapRef,
+    MapsPage,
+    MapView,
+    bundled_number,
+)
 from bot.generator import Sketch, SketchConcept
 from bot.models import QUESTION_MAX, ChildState, Level, Source, StoredMeaning, topic_key
 from bot.render import MapPicture
-from bot.storage import MapListing
 from bot.text import defuse_mentions, shorten, width
 
 # Discord's limits (https://discord.com/developers/docs/components/reference).
@@ -44,7 +51,6 @@ HEADING_MAX = 256
 FOOTER_MAX = 300
 ERROR_NOTE_MAX = 300
 MODEL_NAME_MAX = 100
-MAPS_PER_PAGE = 10
 # Accent colours, one per map (chosen from the map's key, so it never changes).
 MAP_COLOURS = (0x5865F2, 0x3BA55C, 0xFAA61A, 0xEB459E, 0x9B59B6, 0x1ABC9C, 0xE67E22)
 MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
@@ -426,11 +432,11 @@ def _footer_lines(view: MapView | ConceptView) -> str:
     return f"{NO_KEY_ASK_NOTE.format(why=view.generation_off)}\n{footer(view)}"
 
 
-def maps_card(listings: list[MapListing], page: int, *, title: str) -> Card:
-    """A page of the scope's maps, each a section with its Open button beside it."""
-    pages = max(1, -(-len(listings) // MAPS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = listings[page * MAPS_PER_PAGE : (page + 1) * MAPS_PER_PAGE]
+def maps_card(maps: MapsPage, *, title: str) -> Card:
+    """A page of the scope's maps, each a section with its Open button beside it; the
+    numbers go on from the pages before."""
+    shown = maps.listings[:MAPS_PER_PAGE]
+    page, pages = maps.number, maps.count
     drafts: list[_Draft] = [
         _Text(f"## {literal(shorten(title, HEADING_MAX))}"),
     ]

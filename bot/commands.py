@@ -139,8 +139,8 @@ class ExploreCog(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def maps(self, interaction: Interaction) -> None:
         """List this server's maps, most explored first."""
-        listings = await self.explorer.list_maps(scope_of(interaction))
-        card = cards.maps_card(listings, 0, title=maps_title(interaction))
+        first = await self.explorer.maps_page(scope_of(interaction), 0)
+        card = cards.maps_card(first, title=maps_title(interaction))
         await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
 
     @app_commands.command(name="export")

@@ -89,6 +89,7 @@ QUEUE_FULL = "Too many maps are being generated right now; please try again in a
 LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadline by this
 AVAILABLE_TOPICS_SHOWN = 10
 AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
+MAPS_PER_PAGE = 10  # /maps: a section and a button each, well within a message's 40 components
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
 WHICH_MEANING = "*{topic}* has several meanings; choose the one you mean."
 RETRY_EXPIRED = "That retry has expired; run /explore again."
@@ -127,6 +128,17 @@ class ConceptView:
 
 
 View = MapView | ConceptView
+
+
+@dataclass(frozen=True)
+class MapsPage:
+    """A page of /maps: the scope's maps most explored first, then the curated maps it has
+    not opened yet, alphabetically."""
+
+    listings: list[MapListing]
+    number: int  # from 0
+    count: int  # pages in all, at least 1
+
 
 OnQueued = Callable[[], Awaitable[None]]
 
@@ -541,21 +553,34 @@ class Explorer:
         tree = await stored_tree(self.storage, concept_map)
         return tree.model_copy(update={"as_of": self._as_of(concept_map)})
 
-    async def list_maps(self, scope: int, limit: int | None = None) -> list[MapListing]:
-        """The scope's maps, then bundled maps it has not opened yet; most explored first.
+    async def maps_page(self, scope: int, page: int) -> MapsPage:
+        """Page ``page`` (from 0) of /maps; past the end (an old button, maps forgotten
+        since), the last page.
 
-        With ``limit``, only the first ones, read without listing the whole scope.
+        Storage reads the page's own rows and a count, so a server with 10,000 maps
+        costs what one with 10 does; the curated maps fill the pages after its own.
         """
-        listed = await self.storage.list_maps(scope, limit)
-        seen = await self.storage.keys_of(scope, Source.BUNDLED) | {m.key for m in listed}
+        stored = await self.storage.count_maps(scope)
+        unopened = await self._unopened_bundled(scope)
+        count = max(1, -(-(stored + len(unopened)) // MAPS_PER_PAGE))
+        number = min(max(page, 0), count - 1)
+        offset = number * MAPS_PER_PAGE
+        listings: list[MapListing] = []
+        if offset < stored:
+            listings = await self.storage.list_maps(scope, MAPS_PER_PAGE, offset)
+        start = max(0, offset - stored)
+        listings += unopened[start : start + MAPS_PER_PAGE - len(listings)]
+        return MapsPage(listings, number, count)
+
+    async def _unopened_bundled(self, scope: int) -> list[MapListing]:
+        """The curated maps with no map of their key in the scope, alphabetically."""
+        stored = await self.storage.stored_keys(scope, [m.key for m in self.bundled.maps])
         unopened = [
             MapListing(m.topic, m.key, Source.BUNDLED, None, 0, _count_concepts(m.concepts))
             for m in self.bundled.maps
-            if m.key not in seen
+            if m.key not in stored
         ]
-        listed += sorted(unopened, key=lambda m: m.topic.casefold())
-        listed.sort(key=lambda m: -m.opened)  # stable: ties keep their order
-        return listed if limit is None else listed[:limit]
+        return sorted(unopened, key=lambda m: m.topic.casefold())
 
     def available_topics(self, limit: int) -> list[str]:
         return [m.topic for m in self.bundled.maps[:limit]]
@@ -577,8 +602,10 @@ class Explorer:
     async def chips(self, scope: int) -> list[str]:
         """What to offer before anything is typed: the scope's most explored maps, then the
         bundled ones it has not opened."""
-        listings = await self.list_maps(scope, AUTOCOMPLETE_MAX)
-        return [listing.topic[:CHOICE_NAME_MAX] for listing in listings]
+        listings = await self.storage.list_maps(scope, AUTOCOMPLETE_MAX)
+        if len(listings) < AUTOCOMPLETE_MAX:  # the scope's own maps come first, as in /maps
+            listings += await self._unopened_bundled(scope)
+        return [listing.topic[:CHOICE_NAME_MAX] for listing in listings[:AUTOCOMPLETE_MAX]]
 
     async def nearest(self, scope: int, text: str, limit: int) -> list[MapRef]:
         """Maps to offer instead of a topic that cannot be generated now: those autocomplete

@@ -749,9 +749,8 @@ async def home(interaction: Interaction, map_id: int) -> None:
 
 
 async def maps_page(interaction: Interaction, page: int) -> None:
-    explorer = interaction.client.explorer
-    listings = await explorer.list_maps(scope_of(interaction))
-    card = cards.maps_card(listings, page, title=maps_title(interaction))
+    shown = await interaction.client.explorer.maps_page(scope_of(interaction), page)
+    card = cards.maps_card(shown, title=maps_title(interaction))
     await interaction.response.edit_message(**message_kwargs(card, edit=True))
 
 

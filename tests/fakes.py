@@ -1,4 +1,5 @@
-"""A scriptable stand-in for the Claude generator, implementing ``bot.generator.Generator``."""
+"""A scriptable stand-in for the Claude generator, implementing ``bot.generator.Generator``;
+and test data stored through the real storage."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import yaml
 
 from bot.errors import Ambiguous, GenerationError
 from bot.generator import AskRequest, ExpandRequest, Generated, OnSketch, Progress
-from bot.models import ConceptDraft, Expansion, Level, MapDraft, Meaning, Usage, topic_key
+from bot.models import (
+    ConceptDraft,
+    Expansion,
+    Level,
+    MapDraft,
+    Meaning,
+    Source,
+    Usage,
+    topic_key,
+)
+from bot.storage import MapListing, Storage
 
 FAKE_MODEL = "fake-model"
 
@@ -169,3 +180,32 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def store_many_maps(storage: Storage, scope: int, count: int) -> list[MapListing]:
+    """``count`` generated maps in ``scope``, as /maps lists them (expected order).
+
+    They need every rule of the order: 0 to 2 concepts opened, and topics in pairs
+    that differ only in case ("map 00", "Map 00"), which only their ids set apart.
+    """
+    stored: list[MapListing] = []
+    for n in range(count):
+        topic = f"{'Map' if n % 2 else 'map'} {n // 2:02d}"
+        created = await storage.create_map(
+            scope=scope,
+            key=f"map {n:02d}",
+            topic=topic,
+            language="en",
+            overview="An overview. It has three key concepts.",
+            source=Source.GENERATED,
+            model=FAKE_MODEL,
+            concepts=[draft(title) for title in ("One", "Two", "Three")],
+            now=0.0,
+        )
+        opened = n % 3
+        for concept in (await storage.key_concepts(created.id))[:opened]:
+            await storage.count_open(concept.id)
+        stored.append(
+            MapListing(topic, created.key, Source.GENERATED, FAKE_MODEL, opened, 3, created.id)
+        )
+    return sorted(stored, key=lambda m: (-m.opened, m.topic.lower(), m.id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import cards
 from bot.cards import Action, Status
-from bot.explorer import ConceptView, MapRef, MapView, bundled_number
+from bot.explorer import ConceptView, MapRef, MapsPage, MapView, bundled_number
 from bot.models import ChildState, Concept, ConceptMap, Level, Source
 from bot.text import width
 
@@ -207,7 +207,7 @@ def test_maps_card_pages_ten_at_a_time_with_an_open_button_per_map():
         MapListing(f"Map {n}", f"map {n}", Source.BUNDLED, None, 0, 10, id=n if n % 2 else None)
         for n in range(23)
     ]
-    first = cards.maps_card(listings, 0, title="Maps in Guild")
+    first = cards.maps_card(MapsPage(listings[:10], 0, 3), title="Maps in Guild")
     assert first.texts[0] == "## Maps in Guild"
     assert len(first.texts) == 1 + 10 + 1  # the heading, ten maps, the page line
     nav = [c for c in first.controls if c.action is cards.Action.PAGE]
@@ -216,10 +216,20 @@ def test_maps_card_pages_ten_at_a_time_with_an_open_button_per_map():
     opens = [c for c in first.controls if c.action is not cards.Action.PAGE]
     assert [c.action for c in opens[:2]] == [cards.Action.CURATED, cards.Action.MAP]
     assert opens[0].target == bundled_number("map 0") and opens[1].target == 1
-    last = cards.maps_card(listings, 2, title="Maps in Guild")
+    assert first.texts[-1].startswith("-# Page 1 of 3")
+    # The numbers go on from the pages before.
+    middle = cards.maps_card(MapsPage(listings[10:20], 1, 3), title="Maps in Guild")
+    assert middle.texts[1].startswith("**11. Map 10**")
+    assert [c.disabled for c in middle.controls if c.action is cards.Action.PAGE] == [False] * 2
+    last = cards.maps_card(MapsPage(listings[20:], 2, 3), title="Maps in Guild")
     assert last.texts[1].startswith("**21. Map 20**")
+    assert last.texts[-1].startswith("-# Page 3 of 3")
     assert [c.disabled for c in last.controls if c.action is cards.Action.PAGE] == [False, True]
-    for card in (first, last, cards.maps_card(listings[:3], 0, title="G")):
+    only = cards.maps_card(MapsPage(listings[:3], 0, 1), title="G")
+    assert [c.disabled for c in only.controls if c.action is cards.Action.PAGE] == [True, True]
+    empty = cards.maps_card(MapsPage([], 0, 1), title="G")
+    assert empty.texts[1:] == ["No maps yet.", "-# Page 1 of 1 · Open a map, or /explore a topic"]
+    for card in (first, middle, last, only, empty):
         ids = [c.custom_id for c in card.controls]
         assert len(ids) == len(set(ids))
         assert card.component_count() <= cards.COMPONENTS_MAX

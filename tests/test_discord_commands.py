@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from tests.fakes import store_many_maps
 from tests.harness import (
     Kinapse,
     World,
@@ -90,6 +91,34 @@ async def test_maps_lists_most_explored_first_and_pages(world: World, kinapse: K
         assert sections(after)[0][0].startswith("11. ")
         before = (await world.bob.click(after, label="Previous")).response
         assert sections(before)[0][0] == entries[0]
+
+
+async def test_maps_next_shows_the_second_page_of_a_server_with_many_maps(
+    world: World, kinapse: Kinapse
+):
+    stored = await store_many_maps(kinapse.storage, world.guild.id, 12)
+    curated = sorted((m.topic for m in kinapse.bundled.maps), key=str.casefold)
+    pages = -(-(len(stored) + len(curated)) // 10)
+
+    listing = (await world.bob.slash(world.channel, "maps")).response
+    assert [line for line, _ in sections(listing)] == [
+        f"{n}. {m.topic}" for n, m in enumerate(stored[:10], start=1)
+    ]
+    assert small_lines(listing)[-1] == f"Page 1 of {pages} · Open a map, or /explore a topic"
+
+    after = (await world.bob.click(listing, label="Next")).response
+    assert after.id == listing.id  # the list pages in place
+    entries = [line for line, _ in sections(after)]
+    assert entries == [
+        f"11. {stored[10].topic}",
+        f"12. {stored[11].topic}",
+        *(f"{n}. {topic}" for n, topic in enumerate(curated[:8], start=13)),
+    ]
+    assert small_lines(after)[-1] == f"Page 2 of {pages} · Open a map, or /explore a topic"
+    # A page-2 entry opens its own map.
+    [(_, button)] = [(t, b) for t, b in sections(after) if t == entries[0]]
+    opened = await world.bob.click(after, custom_id=button["custom_id"])
+    assert heading(opened.response) == stored[10].topic
 
 
 async def test_a_maps_entry_opens_its_map_privately(world: World, kinapse: Kinapse):

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound
-from bot.explorer import ConceptView, Explorer, MapRef, MapView, bundled_number
+from bot.explorer import (
+    AUTOCOMPLETE_MAX,
+    MAPS_PER_PAGE,
+    ConceptView,
+    Explorer,
+    MapRef,
+    MapView,
+    bundled_number,
+)
 from bot.maps import BundledMaps
 from bot.models import ChildState, Level, Source, TopicError
 from bot.storage import Storage
-from tests.fakes import FAKE_MODEL, Clock, FakeGenerator, draft, write_map_file
+from tests.fakes import (
+    FAKE_MODEL,
+    Clock,
+    FakeGenerator,
+    draft,
+    store_many_maps,
+    write_map_file,
+)
 
 GUILD_A = 111111111111111111
 GUILD_B = 222222222222222222
@@ -93,7 +110,9 @@ async def test_every_spelling_reaches_the_same_stored_copy(offline: Explorer) ->
         (await offline.lookup(GUILD_A, s)).id for s in ("LLM", "ｌｌｍ", "Large  Language Models")
     }
     assert len(ids) == 1
-    assert [m.topic for m in await offline.storage.list_maps(GUILD_A)] == ["Large Language Models"]
+    assert [m.topic for m in await offline.storage.list_maps(GUILD_A, 10)] == [
+        "Large Language Models"
+    ]
 
 
 async def test_unknown_topic_without_generator(offline: Explorer, storage: Storage) -> None:
@@ -107,7 +126,7 @@ async def test_unknown_topic_without_generator(offline: Explorer, storage: Stora
         "Macroeconomics",
         "Sign Language",
     ]
-    assert await storage.list_maps(GUILD_A) == []
+    assert await storage.list_maps(GUILD_A, 10) == []
 
 
 async def test_empty_topic_is_refused(offline: Explorer) -> None:
@@ -178,7 +197,7 @@ async def test_failed_generation_stores_nothing_but_records_usage(
     with pytest.raises(GenerationError, match="could not map"):
         await explorer.generate_map(GUILD_A, ALICE, "Quantum Physics")
     assert await explorer.lookup(GUILD_A, "Quantum Physics") is None
-    assert await explorer.storage.list_maps(GUILD_A) == []
+    assert await explorer.storage.list_maps(GUILD_A, 10) == []
     assert (await explorer.storage.usage_since(GUILD_A, 0)).tokens == 150
 
 
@@ -449,7 +468,7 @@ async def test_nearest_maps_by_match_then_shared_words_then_chips(
         await explorer.open_bundled(GUILD_A, 12345)
 
 
-async def test_list_maps_most_explored_first(explorer: Explorer) -> None:
+async def test_maps_list_most_explored_first(explorer: Explorer) -> None:
     llm = await explorer.lookup(GUILD_A, "LLM")
     macro = await explorer.lookup(GUILD_A, "Macroeconomics")
     for title in ("Alpha", "Beta"):
@@ -457,7 +476,7 @@ async def test_list_maps_most_explored_first(explorer: Explorer) -> None:
     await explorer.open_concept(await concept_titled(explorer, llm.id, "Training"))
     await explorer.open_concept(await concept_titled(explorer, llm.id, "Training"))
 
-    listed = await explorer.list_maps(GUILD_A)
+    listed = (await explorer.maps_page(GUILD_A, 0)).listings
 
     assert [(m.topic, m.opened, m.total) for m in listed] == [
         ("Macroeconomics", 2, 4),
@@ -466,9 +485,69 @@ async def test_list_maps_most_explored_first(explorer: Explorer) -> None:
         ("Sign Language", 0, 4),
     ]
     # Another server has opened nothing: the bundled maps, alphabetically.
-    assert [m.topic for m in await explorer.list_maps(GUILD_B)] == [
+    assert [m.topic for m in (await explorer.maps_page(GUILD_B, 0)).listings] == [
         "Language Acquisition",
         "Large Language Models",
         "Macroeconomics",
         "Sign Language",
     ]
+
+
+async def test_maps_pages_list_every_map_once_the_scopes_then_the_curated_ones(
+    explorer: Explorer,
+) -> None:
+    stored = await store_many_maps(explorer.storage, GUILD_A, 25)
+    macro = await explorer.lookup(GUILD_A, "Macroeconomics")  # opened, but nothing in it yet
+
+    pages = [await explorer.maps_page(GUILD_A, number) for number in range(3)]
+
+    assert [(p.number, p.count, len(p.listings)) for p in pages] == [
+        (0, 3, 10),
+        (1, 3, 10),
+        (2, 3, 9),
+    ]
+    listed = [m for page in pages for m in page.listings]
+    # The stored curated map takes its place among the server's maps: first of those
+    # opened 0 times ("macroeconomics" sorts before "map 00").
+    expected = [(m.topic, m.id) for m in stored]
+    first_unopened = next(n for n, m in enumerate(stored) if m.opened == 0)
+    assert stored[first_unopened].topic == "map 00"
+    expected.insert(first_unopened, ("Macroeconomics", macro.id))
+    assert [(m.topic, m.id) for m in listed] == [
+        *expected,
+        ("Language Acquisition", None),
+        ("Large Language Models", None),
+        ("Sign Language", None),
+    ]
+    # A page past the end (an old button, maps forgotten since) is the last one.
+    assert await explorer.maps_page(GUILD_A, 7) == pages[2]
+    assert await explorer.maps_page(GUILD_A, -1) == pages[0]
+
+
+async def test_maps_and_chips_read_a_page_of_rows_whatever_the_scope_holds(
+    explorer: Explorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store_many_maps(explorer.storage, GUILD_A, 40)
+    rows = rows_read(explorer.storage, monkeypatch)
+    for number in range(5):
+        await explorer.maps_page(GUILD_A, number)
+        # The page, the number of maps, and which of the 4 curated ones are stored.
+        assert sum(rows) <= MAPS_PER_PAGE + 1 + 4, (number, rows)
+        rows.clear()
+    await explorer.chips(GUILD_A)
+    assert sum(rows) == AUTOCOMPLETE_MAX
+
+
+def rows_read(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of rows each read of ``storage`` returns."""
+    counts: list[int] = []
+    for name in ("_one", "_all", "_scan"):
+        read = getattr(storage, name)
+
+        async def counted(sql: str, params: Sequence[Any] = (), read: Any = read) -> Any:
+            result = await read(sql, params)
+            counts.append(0 if result is None else len(result) if isinstance(result, list) else 1)
+            return result
+
+        monkeypatch.setattr(storage, name, counted)
+    return counts

@@ -35,8 +35,9 @@ from bot.storage import (
     open_storage,
 )
 from bot.storage.copy import COPY_ORDER
-from bot.storage.store import EXPANSION_POLL
-from tests.fakes import draft
+from bot.storage.migrations import Dialect
+from bot.storage.store import EXPANSION_POLL, LIST_MAPS
+from tests.fakes import draft, store_many_maps
 from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
@@ -103,7 +104,7 @@ async def test_empty_file_migrates_to_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "kinapse.db"
     path.touch()
     async with Storage.open(path) as storage:
-        assert await storage.list_maps(GUILD) == []
+        assert await storage.list_maps(GUILD, 10) == []
     assert sqlite_file(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     tables = {r[0] for r in sqlite_file(path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables >= TABLES
@@ -484,8 +485,52 @@ async def test_opened_concepts_are_counted_once_each(storage: Storage) -> None:
     await storage.count_open(concepts[0].id)
     await storage.count_open(concepts[2].id)
     assert (await storage.get_map(stored.id)).opened == 2
-    listed = await storage.list_maps(GUILD)
+    listed = await storage.list_maps(GUILD, 10)
     assert [(m.topic, m.opened, m.total) for m in listed] == [("Cells", 2, 7)]
+
+
+async def test_list_maps_pages_through_the_scope_once_each_in_listing_order(
+    storage: Storage,
+) -> None:
+    expected = await store_many_maps(storage, GUILD, 25)
+    await store_many_maps(storage, OTHER_GUILD, 3)
+    assert await storage.count_maps(GUILD) == 25 and await storage.count_maps(OTHER_GUILD) == 3
+
+    pages = [await storage.list_maps(GUILD, 10, offset) for offset in (0, 10, 20, 30)]
+
+    assert [len(page) for page in pages] == [10, 10, 5, 0]
+    assert [m for page in pages for m in page] == expected
+    assert expected[0].opened == 2 and expected[-1].opened == 0
+
+
+async def test_stored_keys_are_those_of_the_given_keys_the_scope_has(storage: Storage) -> None:
+    await store_cells(storage)
+    await store_many_maps(storage, OTHER_GUILD, 2)
+    assert await storage.stored_keys(GUILD, ["cells", "map 00", "atoms"]) == {"cells"}
+    assert await storage.stored_keys(OTHER_GUILD, ["cells", "map 00", "map 01"]) == {
+        "map 00",
+        "map 01",
+    }
+    assert await storage.stored_keys(GUILD, []) == set()
+
+
+async def test_a_page_of_maps_walks_an_index_in_listing_order_without_sorting(
+    storage: Storage,
+) -> None:
+    """A page reads its own rows and stops: nothing sorts the scope's maps first."""
+    await store_many_maps(storage, GUILD, 3)
+    async with storage.transaction() as db:
+        if storage.dialect is Dialect.POSTGRES:
+            # On a small table a sort is cheapest; forbidding it shows the index serves
+            # the order (a plan that still sorts would say so).
+            await db.execute("SET LOCAL enable_sort = off")
+            await db.execute("SET LOCAL enable_seqscan = off")
+            rows = await db.fetchall(f"EXPLAIN {LIST_MAPS}", (GUILD, 10, 20))
+        else:
+            rows = await db.fetchall(f"EXPLAIN QUERY PLAN {LIST_MAPS}", (GUILD, 10, 20))
+    plan = " ".join(str(row[-1]) for row in rows)
+    assert "maps_in_listing_order" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
 async def test_opened_ids_are_the_concepts_someone_opened(storage: Storage) -> None:

@@ -94,7 +94,7 @@ async def test_backup_is_a_consistent_copy_taken_while_another_writer_is_busy(tm
     assert copied["maps"] == counts["maps"] == 3 and copied["concepts"] == counts["concepts"]
     # Restoring is opening the copy as the database: the maps are all there.
     async with Storage.open(target) as restored:
-        assert {m.topic for m in await restored.list_maps(GUILD)} == {
+        assert {m.topic for m in await restored.list_maps(GUILD, 10)} == {
             "Interest Rates",
             "Oil Resources",
             "AI Agents",
@@ -150,7 +150,7 @@ async def test_a_click_read_does_not_wait_behind_a_whole_scope_listing(tmp_path:
         finished: list[str] = []
 
         async def listing() -> None:
-            await storage.list_maps(GUILD)
+            await storage.topics(GUILD)
             finished.append("listing")
 
         async def click() -> None:
@@ -174,11 +174,14 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
             await storage.count_open(concept.id)
         counted = await storage.get_map(rates.id)
         assert counted is not None and counted.opened == 2 and counted.total == rates.total > 0
-        assert [(m.opened, m.total) for m in await storage.list_maps(GUILD)] == [(2, rates.total)]
-    # The database as schema 6 left it: no counts on the map row.
+        assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
+            (2, rates.total)
+        ]
+    # The database as schema 6 left it: no counts on the map row (nor the index of 8,
+    # nor the retries of 9).
     with sqlite3.connect(path) as db:
         db.executescript(
-            "DROP TABLE retries; DROP INDEX maps_by_scope_explored;"
+            "DROP TABLE retries; DROP INDEX maps_in_listing_order;"
             " ALTER TABLE maps DROP COLUMN opened; ALTER TABLE maps DROP COLUMN total;"
             " PRAGMA user_version = 6;"
         )

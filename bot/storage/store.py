@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -131,11 +131,18 @@ INSERT_MAP = """
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
 DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
+# /maps' order, the order of index maps_in_listing_order (migration 8): a page reads its
+# own rows and stops, whatever else the scope holds. The id makes the order total, so
+# that pages never repeat or skip a map.
 LIST_MAPS = """
     SELECT topic, key, source, model, opened, total, id FROM maps
     WHERE scope = ?
-    ORDER BY opened DESC, lower(topic)
+    ORDER BY opened DESC, lower(topic), id
+    LIMIT ? OFFSET ?
 """
+COUNT_MAPS = "SELECT COUNT(*) FROM maps WHERE scope = ?"
+# Filled with one placeholder per key; each is a seek on the (scope, key) unique index.
+SELECT_KEYS_AMONG = "SELECT key FROM maps WHERE scope = ? AND key IN ({keys})"
 # The counts on the map row change in the transactions that change what they count.
 RECOUNT_MAP = """
     UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
@@ -157,8 +164,6 @@ MATCHING_TOPICS = r"""
              lower(topic)
     LIMIT ?
 """
-LIST_MAPS_LIMITED = LIST_MAPS + " LIMIT ?"
-SELECT_STORED_KEYS = "SELECT key FROM maps WHERE scope = ? AND source = ?"
 
 CONCEPT_COLUMNS = """
     SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
@@ -384,7 +389,7 @@ class Storage(ABC):
         """Every row read outside any transaction."""
 
     async def _scan(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Every row of a read that grows with the scope (its whole list of maps).
+        """Every row of a read that grows with the scope (every topic it holds).
 
         Like ``_all``; SQLite runs it on a connection of its own, so that the
         reads of a click never queue behind it.
@@ -482,17 +487,24 @@ class Storage(ABC):
         async with self.transaction() as db:
             return await db.execute(DELETE_MAP, (scope, key)) > 0
 
-    async def list_maps(self, scope: int, limit: int | None = None) -> list[MapListing]:
-        """The scope's maps, most explored first; with ``limit``, only the first ones."""
-        if limit is None:
-            rows = await self._scan(LIST_MAPS, (scope,))
-        else:
-            rows = await self._all(LIST_MAPS_LIMITED, (scope, limit))
+    async def list_maps(self, scope: int, limit: int, offset: int = 0) -> list[MapListing]:
+        """``limit`` of the scope's maps from ``offset`` on: most explored first, then by
+        topic (case aside), then oldest first."""
+        rows = await self._all(LIST_MAPS, (scope, limit, offset))
         return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
-    async def keys_of(self, scope: int, source: Source) -> set[str]:
-        """The keys of the scope's maps that came from ``source`` (e.g. its curated copies)."""
-        return {r[0] for r in await self._all(SELECT_STORED_KEYS, (scope, source.value))}
+    async def count_maps(self, scope: int) -> int:
+        row = await self._one(COUNT_MAPS, (scope,))
+        assert row is not None
+        return row[0]
+
+    async def stored_keys(self, scope: int, keys: Collection[str]) -> set[str]:
+        """Which of ``keys`` the scope has a map stored under (e.g. which curated maps it
+        has opened); as cheap with 10,000 maps in the scope as with 10."""
+        if not keys:
+            return set()
+        sql = SELECT_KEYS_AMONG.format(keys=", ".join("?" * len(keys)))
+        return {r[0] for r in await self._all(sql, (scope, *keys))}
 
     async def matching_topics(self, scope: int, needle: str, limit: int) -> list[tuple[str, str]]:
         """(topic, key) of the scope's best ``limit`` maps for a typed ``needle`` (a search
