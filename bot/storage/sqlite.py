@@ -63,14 +63,12 @@ class SqliteTransaction:
         await self._db.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        # The cursor is closed on the way out, so a RETURNING statement is
-        # finished before the commit.
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        # Every row is read, so a RETURNING statement is finished before the commit.
+        rows = await self._db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(sql, params))
 
 
 class SqliteStorage(Storage):
@@ -175,20 +173,19 @@ class SqliteStorage(Storage):
             # Nothing to roll back (BEGIN failed), or SQLite already did.
             log.debug("Rollback after a failed write did nothing", exc_info=True)
 
+    # Each read is one trip to the connection's thread (execute_fetchall), not three
+    # (execute, fetch, close): the trips, not SQLite, are most of a click's time. Single
+    # rows come from keyed lookups, so reading "all" of them reads one.
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        assert self._reader is not None
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return next(iter(await self._all(sql, params)), None)
 
     async def _scan(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._scanner is not None
-        async with self._scanner.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._scanner.execute_fetchall(sql, params))
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         assert self._reader is not None
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, params))
 
     # One process per file (see the lock): waiters in it share the generating
     # task, so a waiter here only polls, for a lease left by a previous run.
