@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -65,7 +65,16 @@ from bot.models import (
     topic_key,
 )
 from bot.render import MapPicture, Node, PictureCache, Renderer
-from bot.storage import MapListing, Pruned, ScopeSettings, Storage
+from bot.storage import (
+    Limit,
+    Limits,
+    MapListing,
+    OverLimit,
+    Pruned,
+    Reservation,
+    ScopeSettings,
+    Storage,
+)
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -84,6 +93,9 @@ RESERVED_TOKENS = 5_000
 # How long a generation waits its turn for a model call slot before giving up:
 # well inside Discord's 15-minute window, leaving room for the call itself.
 QUEUE_PATIENCE = 600.0
+# A reservation outlives its generation by this much at the longest (see
+# _reservation_lifetime), so only a process killed mid-generation leaves one to expire.
+RESERVATION_SLACK = 60.0
 UNRECORDED_MAX = 1_000  # usage kept in memory while the database cannot take it
 QUEUE_FULL = "Too many maps are being generated right now; please try again in a few minutes."
 LEASE_SLACK = 30.0  # a pending expansion's lease outlives the generation deadline by this
@@ -155,6 +167,8 @@ class Flight(Generic[R]):
     # Everyone waiting who wants to see the answer grow, and what it says so far.
     watchers: list[OnSketch] = field(default_factory=list)
     sketch: Sketch | None = None
+    # Its count against the limits, in storage until the generation's usage settles it.
+    reservation: Reservation | None = None
 
     async def tell_queued(self) -> None:
         self.queued = True
@@ -190,10 +204,16 @@ class Spent:
     kind: str
     usage: list[Usage]
     when: float
+    reservation: Reservation | None = None  # deleted in the transaction that records it
 
     @property
     def tokens(self) -> int:
         return sum(u.total for u in self.usage)
+
+    def unreserved(self, now: float) -> int:
+        """Its tokens that storage counts nowhere yet: beyond its reservation while it lives."""
+        held = self.reservation.held(now) if self.reservation else 0
+        return max(self.tokens - held, 0)
 
 
 class Slots:
@@ -294,13 +314,12 @@ class Explorer:
         # and per (map, concept or 0 for the overview, normalized question).
         self._asks: dict[tuple[int, int, str], Flight[AnswerView]] = {}
         self.slots = Slots(settings.max_concurrent_generations)
-        # Generations each user has under way, and the tokens each scope's reserve:
-        # their usage is recorded only when they end, so the limits count them now.
-        self._running: Counter[int] = Counter()
-        self._reserved: Counter[int] = Counter()
-        # Checking the limits and counting a new generation is one step: no other
-        # request of the same user or server can slip in between.
-        self._limits = asyncio.Lock()
+        # Storage checks the limits and reserves a generation's place in one step, across
+        # processes; this lock makes looking for a flight to join and starting a new one
+        # one step too, so a request joins its twin's flight instead of reserving again.
+        self._starting = asyncio.Lock()
+        # Releases of reservations whose generation was cancelled before it ever ran.
+        self._late_releases: set[asyncio.Task[None]] = set()
         # Usage the database could not take yet (locked, full), oldest first.
         self._unrecorded: deque[Spent] = deque(maxlen=UNRECORDED_MAX)
         # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
@@ -432,12 +451,15 @@ class Explorer:
 
     async def check_can_generate(self, scope: int, user_id: int, topic: str) -> None:
         """Raise what stands in the way of generating a new map, before anyone waits."""
+        await self._check_topic(scope, topic)
+        if (scope, topic_key(topic)) not in self._map_flights:
+            await self._check_limits(scope, user_id)
+
+    async def _check_topic(self, scope: int, topic: str) -> None:
         if self.generator is None:
             available = self.available_topics(AVAILABLE_TOPICS_SHOWN)
             raise NoGenerator(f"New topics need Claude, and {self.generation_off}.", available)
         await self._check_refusal(scope, f"map:{topic_key(topic)}")
-        if (scope, topic_key(topic)) not in self._map_flights:
-            await self._check_limits(scope, user_id)
 
     async def generate_map(
         self,
@@ -458,13 +480,12 @@ class Explorer:
         flight_key = (scope, topic_key(topic))
         flight = self._map_flights.get(flight_key)
         if flight is None:
-            async with self._limits:
-                await self.check_can_generate(scope, user_id, topic)
+            async with self._starting:
+                await self._check_topic(scope, topic)
                 flight = self._map_flights.get(flight_key) or self._take_off(
                     self._map_flights,
                     flight_key,
-                    scope,
-                    user_id,
+                    await self._reserve(scope, user_id),
                     lambda flight: self._generate_map(scope, user_id, topic, flight),
                 )
         return await self._follow(flight, on_queued, on_progress)
@@ -724,16 +745,14 @@ class Explorer:
                     f"Sub-concepts need Claude, and {self.generation_off}.",
                     self.available_topics(AVAILABLE_TOPICS_SHOWN),
                 )
-            async with self._limits:
+            async with self._starting:
                 flight = self._expansions.get(concept_id)
                 if flight is None:
                     await self._check_refusal(scope, f"concept:{concept_id}")
-                    await self._check_limits(scope, user_id)
                     flight = self._take_off(
                         self._expansions,
                         concept_id,
-                        scope,
-                        user_id,
+                        await self._reserve(scope, user_id),
                         lambda flight: self._expand(scope, user_id, concept, flight),
                     )
         await self._follow(flight, on_queued, on_progress)
@@ -834,16 +853,14 @@ class Explorer:
         subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
         found = self._asks.get(flight)
         if found is None:
-            async with self._limits:
+            async with self._starting:
                 found = self._asks.get(flight)
                 if found is None:
                     await self._check_refusal(scope, subject)
-                    await self._check_limits(scope, user_id)
                     found = self._take_off(
                         self._asks,
                         flight,
-                        scope,
-                        user_id,
+                        await self._reserve(scope, user_id),
                         lambda own: self._answer(
                             scope, user_id, view, question, key, subject, on_text, own
                         ),
@@ -943,7 +960,7 @@ class Explorer:
                 result = await call()
         except GenerationError as exc:
             log.info("Generation of %s failed in scope %s: %s", subject, scope, exc)
-            await self._record(scope, user_id, request, kind, exc)
+            await self._record(scope, user_id, request, kind, exc, flight)
             if isinstance(exc, Refused):
                 until = self.clock() + REFUSAL_MEMORY
                 await self.storage.remember_refusal(scope, subject, until)
@@ -956,7 +973,7 @@ class Explorer:
             sum(u.total for u in result.usage),
             len(result.usage),
         )
-        await self._record(scope, user_id, request, kind, result)
+        await self._record(scope, user_id, request, kind, result, flight)
         return result
 
     async def _record(
@@ -966,10 +983,15 @@ class Explorer:
         request: str,
         kind: str,
         outcome: Generated | GenerationError,
+        flight: Flight | None,
     ) -> None:
-        """Record the tokens a generation spent; kept in memory while the database can't."""
+        """Record the tokens a generation spent, settling its reservation in the same
+        transaction; both are kept (in memory, in storage) while the database can't."""
         if outcome.usage:
-            spent = Spent(scope, user_id, request, kind, outcome.usage, self.clock())
+            reservation = flight.reservation if flight else None
+            if flight is not None:
+                flight.reservation = None  # the usage settles it from now on
+            spent = Spent(scope, user_id, request, kind, outcome.usage, self.clock(), reservation)
             self._unrecorded.append(spent)
         await self.flush_usage()
 
@@ -987,6 +1009,7 @@ class Explorer:
                         kind=spent.kind,
                         usage=spent.usage,
                         now=spent.when,
+                        settles=spent.reservation.id if spent.reservation else None,
                     )
                 )
             except Exception:
@@ -999,8 +1022,8 @@ class Explorer:
                 )
                 return
 
-    def _unrecorded_tokens(self, scope: int) -> int:
-        return sum(spent.tokens for spent in self._unrecorded if spent.scope == scope)
+    def _unrecorded_tokens(self, scope: int, now: float) -> int:
+        return sum(spent.unreserved(now) for spent in self._unrecorded if spent.scope == scope)
 
     async def _check_refusal(self, scope: int, key: str) -> None:
         until = await self.storage.refused_until(scope, key, self.clock())
@@ -1010,63 +1033,104 @@ class Explorer:
                 datetime.fromtimestamp(until, UTC),
             )
 
-    async def _check_limits(self, scope: int, user_id: int) -> None:
+    async def _limits(self, scope: int) -> Limits:
         now = self.clock()
-        window = self.settings.cooldown_seconds
-        allowed = self.settings.cooldown_generations
-        starts = await self.storage.user_requests_since(user_id, now - window)
-        starts += [now] * self._running[user_id]
-        if len(starts) >= allowed:
-            retry_at = starts[-allowed] + window
-            raise LimitReached(
+        day_start = _day_start(now)
+        return Limits(
+            now=now,
+            window=self.settings.cooldown_seconds,
+            allowed=self.settings.cooldown_generations,
+            budget=await self.daily_budget(scope),
+            day_start=day_start.timestamp(),
+            day_end=(day_start + timedelta(days=1)).timestamp(),
+            unrecorded=self._unrecorded_tokens(scope, now),
+        )
+
+    async def _check_limits(self, scope: int, user_id: int) -> None:
+        """Raise ``LimitReached`` if a new generation would exceed a limit (reads only)."""
+        over = await self.storage.over_limit(scope, user_id, await self._limits(scope))
+        if over is not None:
+            raise self._limit_reached(over)
+
+    async def _reserve(self, scope: int, user_id: int) -> Reservation:
+        """Count a new generation against the limits, or raise ``LimitReached``."""
+        limits = await self._limits(scope)
+        reserved = await self.storage.reserve(
+            scope,
+            user_id,
+            limits,
+            tokens=RESERVED_TOKENS,
+            expires_at=limits.now + self._reservation_lifetime(),
+        )
+        if isinstance(reserved, OverLimit):
+            raise self._limit_reached(reserved)
+        return reserved
+
+    def _reservation_lifetime(self) -> float:
+        """The longest a generation can run: a wait for another process's lease on the
+        concept, then for a slot, then the call, each bounded (see ``_expand``)."""
+        deadline = self.settings.generation_deadline
+        return (deadline + LEASE_SLACK) + QUEUE_PATIENCE + deadline + RESERVATION_SLACK
+
+    def _limit_reached(self, over: OverLimit) -> LimitReached:
+        retry_at = datetime.fromtimestamp(over.retry_at, UTC)
+        if over.limit is Limit.COOLDOWN:
+            allowed, window = self.settings.cooldown_generations, self.settings.cooldown_seconds
+            return LimitReached(
                 f"You have started {allowed} new generations in the last "
                 f"{_minutes(window)}; please wait a little.",
-                datetime.fromtimestamp(retry_at, UTC),
+                retry_at,
             )
-        budget = await self.daily_budget(scope)
-        day_start = _day_start(now)
-        used = await self.storage.usage_since(scope, day_start.timestamp())
-        spent = used.tokens + self._reserved[scope] + self._unrecorded_tokens(scope)
-        if spent >= budget:
-            raise LimitReached(
-                "This server has used today's generation budget; stored maps still work.",
-                day_start + timedelta(days=1),
-            )
+        return LimitReached(
+            "This server has used today's generation budget; stored maps still work.", retry_at
+        )
 
     def _take_off(
         self,
         flights: dict[K, Flight[R]],
         key: K,
-        scope: int,
-        user_id: int,
+        reservation: Reservation,
         work: Callable[[Flight[R]], Coroutine[Any, Any, R]],
     ) -> Flight[R]:
-        """Start the one generation for ``key``; it leaves ``flights`` when it ends. While it
-        runs it counts toward ``user_id``'s cooldown and reserves tokens of ``scope``'s budget
-        (the real usage is recorded before it ends)."""
-        flight: Flight[R] = Flight()
-        flight.task = asyncio.create_task(work(flight))
+        """Start the one generation for ``key``; it leaves ``flights`` when it ends. It counts
+        against the limits through ``reservation``, which its usage settles, or which is
+        released when it ends without any."""
+        flight: Flight[R] = Flight(reservation=reservation)
+        flight.task = asyncio.create_task(self._fly(flight, work))
         flights[key] = flight
-        self._running[user_id] += 1
-        self._reserved[scope] += RESERVED_TOKENS
 
         def landed(task: asyncio.Task[R]) -> None:
             if flights.get(key) is flight:
                 del flights[key]
-            # The counters stay as small as the work under way.
-            for counter, name, amount in (
-                (self._running, user_id, 1),
-                (self._reserved, scope, RESERVED_TOKENS),
-            ):
-                counter[name] -= amount
-                if counter[name] <= 0:
-                    del counter[name]
+            if flight.reservation is not None:
+                # Cancelled before it ever ran, so _fly could not release it.
+                release = asyncio.create_task(self._release(flight.reservation))
+                self._late_releases.add(release)
+                release.add_done_callback(self._late_releases.discard)
             if not task.cancelled() and (exc := task.exception()) is not None:
                 # Retrieved here so a failure nobody waits for any more is not reported as lost.
                 log.debug("Generation %s ended with %s", key, type(exc).__name__)
 
         flight.task.add_done_callback(landed)
         return flight
+
+    async def _fly(
+        self, flight: Flight[R], work: Callable[[Flight[R]], Coroutine[Any, Any, R]]
+    ) -> R:
+        try:
+            return await work(flight)
+        finally:
+            reservation, flight.reservation = flight.reservation, None
+            if reservation is not None:  # no usage settled it: nothing was spent
+                # Shielded: a cancelled generation releases its place too.
+                await asyncio.shield(self._release(reservation))
+
+    async def _release(self, reservation: Reservation) -> None:
+        try:
+            await self.storage.release(reservation.id)
+        except Exception:
+            # It stops counting when it expires; the generation's own outcome matters more.
+            log.warning("Could not release a reservation; it expires on its own", exc_info=True)
 
     async def _follow(
         self, flight: Flight[R], on_queued: OnQueued | None, on_progress: OnSketch | None = None
@@ -1123,9 +1187,9 @@ class Explorer:
     # -- upkeep ---------------------------------------------------------------
 
     async def prune(self) -> Pruned:
-        """Forget sessions untouched for ``session_days``, expired refusals, old usage, and
-        the retries of failed new topics once they are ``session_days`` old (like a session,
-        a retry is what a message's button stands on)."""
+        """Forget sessions untouched for ``session_days``, expired refusals and reservations,
+        old usage, and the retries of failed new topics once they are ``session_days`` old
+        (like a session, a retry is what a message's button stands on)."""
         now = self.clock()
         kept_since = now - self.settings.session_days * DAY
         pruned = await self.storage.prune(
@@ -1135,10 +1199,12 @@ class Explorer:
             retries_before=kept_since,
         )
         log.info(
-            "Pruned %d sessions, %d refusals, %d usage rows and %d retries",
+            "Pruned %d sessions, %d refusals, %d usage rows, %d expired reservations"
+            " and %d retries",
             pruned.sessions,
             pruned.refusals,
             pruned.usage,
+            pruned.reservations,
             pruned.retries,
         )
         return pruned

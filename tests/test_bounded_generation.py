@@ -1,5 +1,6 @@
 """Bounded generation: a cap on model calls at once, an orderly queue, limits that hold
-under a burst (per-user cooldown, per-server budget counting generations under way)."""
+under a burst (per-user cooldown, per-server budget counting generations under way), in one
+process and across shard processes on one database."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.errors import GenerationError, LimitReached
+from bot.errors import GenerationError, LimitReached, StorageBusy
 from bot.explorer import RESERVED_TOKENS, Explorer
 from bot.generator import Generated
 from bot.maps import BundledMaps
 from bot.models import MapDraft
+from bot.runtime import open_generator
 from bot.storage import Storage
+from tests import standin as s
 from tests.fakes import FakeGenerator, write_map_file
+from tests.faults import locked_by_another_process
 
 USER = 7
 
@@ -116,10 +120,11 @@ async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(expl
     await asyncio.gather(first, second)
     assert fake.order == ["First", "Second"]  # the quitter's call was never made
     assert await explorer.storage.find_map(3, "quitter") is None
-    # Nothing is held: the next generation starts at once.
+    # Nothing is held: the next generation starts at once, and no reservation is left.
     fake.release.release()
     await explorer.generate_map(4, 4, "Later")
     assert explorer.slots.waiting == 0
+    assert await explorer.storage.count_rows("reservations") == 0
 
 
 async def test_a_generation_that_waits_too_long_for_a_slot_gives_up_clearly(
@@ -171,3 +176,80 @@ async def test_the_budget_counts_generations_under_way(explorer_for):
     assert (await explorer.storage.usage_since(1, 0)).tokens == 2 * fake.usage.total
     fake.release.release()
     await explorer.generate_map(1, 200, "Another")
+
+
+async def test_usage_the_database_refuses_keeps_its_reservation_until_it_is_written(
+    explorer_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("bot.storage.sqlite.WRITE_PATIENCE", 0.2)
+    fake = Turnstile()
+    # Room for one reservation and one generation's real usage, not for both at once.
+    budget = RESERVED_TOKENS + fake.usage.total
+    explorer = await explorer_for(fake, cooldown_generations=1, daily_token_budget=budget)
+    generating = asyncio.create_task(explorer.generate_map(1, USER, "Topic"))
+    await until(lambda: fake.running == 1)
+    with locked_by_another_process(tmp_path / "k.db"):
+        fake.release.release()
+        with pytest.raises(StorageBusy):
+            await generating  # neither its usage nor its map could be written
+
+    # Its usage waits in memory, and its reservation still counts it, once.
+    assert (await explorer.storage.usage_since(1, 0)).calls == 0
+    assert await explorer.storage.count_rows("reservations") == 1
+    with pytest.raises(LimitReached, match="1 new generations"):
+        await explorer.generate_map(1, USER, "Another")
+    await explorer.check_can_generate(1, USER + 1, "Another")  # the budget is not counted twice
+
+    await explorer.flush_usage()
+    assert (await explorer.storage.usage_since(1, 0)).tokens == fake.usage.total
+    assert await explorer.storage.count_rows("reservations") == 0
+    with pytest.raises(LimitReached, match="1 new generations"):
+        await explorer.generate_map(1, USER, "Another")  # counted by its usage now
+    await explorer.check_can_generate(1, USER + 1, "Another")
+
+
+@pytest.fixture
+async def two_shards(standin: s.StandIn, database: Path | str):
+    """``await two_shards(**settings)``: two explorers on one database, each with its own
+    storage connections and its own generator on the stand-in, as two shard processes."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(**overrides) -> list[Explorer]:
+            settings = standin.settings(database=database, **overrides)
+            shards = []
+            for _ in range(2):
+                storage = await stack.enter_async_context(Storage.open(database))
+                generator, _ = await stack.enter_async_context(open_generator(settings))
+                bundled = BundledMaps.load(settings.maps_dir)
+                shards.append(Explorer(storage, bundled, settings, generator))
+            return shards
+
+        yield make
+
+
+async def test_two_shards_starting_generations_at_once_share_the_cooldown_and_the_budget(
+    standin: s.StandIn, two_shards
+):
+    # Each answer is held back, so every start below comes while the first are under way;
+    # each costs a reservation's worth of tokens, so the budget holds once they end too.
+    usage = {**s.DEFAULT_USAGE, "input_tokens": RESERVED_TOKENS}
+    standin.always(s.Reply(content=s.valid_map(title="Shared"), usage=usage, delay=1.0))
+    one, two = await two_shards(cooldown_generations=3)
+    one_user = [
+        shard.generate_map(1000 + n, USER, f"Topic {n}") for n in range(10) for shard in (one, two)
+    ]
+    outcomes = await asyncio.gather(*one_user, return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, LimitReached)]
+    assert len(refused) == 17 and "3 new generations" in str(refused[0])
+    assert len(standin.requests) == 3
+
+    await one.update_settings(1, budget=2 * RESERVED_TOKENS)
+    one_server = [
+        shard.generate_map(1, 2000 + n, f"Topic {n}") for n in range(10) for shard in (one, two)
+    ]
+    outcomes = await asyncio.gather(*one_server, return_exceptions=True)
+    refused = [o for o in outcomes if isinstance(o, LimitReached)]
+    assert len(refused) == 18 and "budget" in str(refused[0])
+    assert len(standin.requests) == 3 + 2
+    for shard in (one, two):
+        assert await shard.storage.count_rows("reservations") == 0

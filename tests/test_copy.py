@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.models import Meaning, Session, Source, Usage
-from bot.storage import ScopeSettings, Storage, open_storage
+from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
 from tests.fakes import draft
 from tests.test_storage import bundled_map
@@ -58,6 +58,12 @@ async def populate(storage: Storage) -> int:
         usage=[Usage(model="claude-sonnet-4-6", input_tokens=10, output_tokens=20)],
         now=13.0,
     )
+    # A generation under way, and one that ended with nothing spent.
+    limits = Limits(now=15.0, window=600, allowed=5, budget=10**6, day_start=0, day_end=86_400)
+    for _ in range(2):
+        reserved = await storage.reserve(GUILD, SNOWFLAKE - 2, limits, tokens=5000, expires_at=15.5)
+    assert isinstance(reserved, Reservation)
+    await storage.release(reserved.id)
     await storage.save_scope_settings(GUILD, ScopeSettings(language="fr", daily_token_budget=9))
     await storage.remember_refusal(GUILD, "map:nope", 99.5)
     await storage.set_meta("commands_hash", "abc")

@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,10 @@ from bot.models import (
 from bot.storage import (
     SCHEMA_VERSION,
     DatabaseInUse,
+    Limit,
+    Limits,
+    OverLimit,
+    Reservation,
     SchemaTooNew,
     ScopeSettings,
     Storage,
@@ -53,6 +58,7 @@ TABLES = {
     "answers",
     "meanings",
     "aliases",
+    "reservations",
     "retries",
 }
 
@@ -643,10 +649,129 @@ async def test_usage_recording_and_totals(storage: Storage) -> None:
     assert await storage.usage_since(GUILD, 1500.0) == UsageTotals(calls=2, tokens=36)
     assert await storage.usage_since(GUILD, 2001.0) == UsageTotals(calls=0, tokens=0)
     assert await storage.top_users(GUILD, 0.0) == [(7, 150), (8, 36)]
-    # Requests count once each, however many calls they took, across servers.
-    assert await storage.user_requests_since(7, 0.0) == [1000.0, 2000.0]
-    assert await storage.user_requests_since(8, 0.0) == [2000.0]
-    assert await storage.user_requests_since(7, 1500.0) == [2000.0]
+    # Toward the cooldown, requests count once each, however many calls they took, in
+    # every server: user 7 started r1 and r3 (r4 spent nothing), user 8 only r2.
+    at = limits(2500.0, allowed=2, window=2000.0)
+    assert await storage.over_limit(GUILD, 7, at) == OverLimit(Limit.COOLDOWN, 1000.0 + 2000.0)
+    assert await storage.over_limit(GUILD, 8, at) is None
+    assert await storage.over_limit(GUILD, 7, replace(at, window=1000.0)) is None  # r1 is out
+
+
+def limits(now: float, *, allowed: int = 5, window: float = 600.0, budget: int = 10**6) -> Limits:
+    """Limits as of ``now``; its day ends an hour later."""
+    return Limits(now, window, allowed, budget, day_start=now - 3600, day_end=now + 3600)
+
+
+async def settle(storage: Storage, reservation: Reservation, *, user_id: int, when: float):
+    """Record a generation's usage in GUILD (150 tokens), settling its reservation."""
+    await storage.record_usage(
+        scope=GUILD,
+        user_id=user_id,
+        request=f"r{reservation.id}",
+        kind="map",
+        usage=[usage(100, 50)],
+        now=when,
+        settles=reservation.id,
+    )
+
+
+async def test_reserving_checks_both_limits_and_a_settled_generation_counts_once(
+    storage: Storage,
+) -> None:
+    now = 10_000.0
+    at = limits(now, allowed=2, budget=12_000)
+    expires = now + 900
+    first = await storage.reserve(GUILD, 7, at, tokens=5000, expires_at=expires)
+    second = await storage.reserve(GUILD, 7, at, tokens=5000, expires_at=expires)
+    assert isinstance(first, Reservation) and isinstance(second, Reservation)
+    assert first.id != second.id
+    # The user's third start, in any server: two are under way, counted from now.
+    cooled = OverLimit(Limit.COOLDOWN, now + 600)
+    assert await storage.reserve(OTHER_GUILD, 7, at, tokens=5000, expires_at=expires) == cooled
+    assert await storage.over_limit(OTHER_GUILD, 7, at) == cooled
+    # Another member: 10,000 of the server's 12,000 tokens are reserved, so one more starts.
+    third = await storage.reserve(GUILD, 8, at, tokens=5000, expires_at=expires)
+    assert isinstance(third, Reservation)
+    spent = OverLimit(Limit.BUDGET, at.day_end)
+    assert await storage.reserve(GUILD, 9, at, tokens=5000, expires_at=expires) == spent
+    assert await storage.over_limit(OTHER_GUILD, 9, at) is None  # its own budget
+    # Tokens the database has not taken yet count too.
+    assert await storage.over_limit(OTHER_GUILD, 9, replace(at, budget=100, unrecorded=100))
+    assert await storage.count_rows("reservations") == 3
+
+    # The real usage (150 tokens) replaces the reservation in one transaction...
+    await settle(storage, third, user_id=8, when=now + 10)
+    assert await storage.count_rows("reservations") == 2
+    assert (await storage.usage_since(GUILD, 0)).tokens == 150
+    # ...so the budget has room again (10,150 of 12,000), and a generation that spent
+    # nothing stops counting once released.
+    fourth = await storage.reserve(GUILD, 9, at, tokens=5000, expires_at=expires)
+    assert isinstance(fourth, Reservation)
+    await storage.release(fourth.id)
+    later = replace(at, now=now + 20, allowed=1)
+    assert await storage.over_limit(OTHER_GUILD, 9, later) is None
+    # The settled generation still counts once toward its user's cooldown, as usage.
+    assert await storage.over_limit(OTHER_GUILD, 8, later) == OverLimit(
+        Limit.COOLDOWN, now + 10 + 600
+    )
+    assert await storage.count_rows("reservations") == 2
+
+
+async def test_a_reservation_left_by_a_killed_process_expires_and_is_pruned(
+    storage: Storage,
+) -> None:
+    now = 10_000.0
+    at = limits(now, allowed=1, budget=5000)
+    left = await storage.reserve(GUILD, 7, at, tokens=5000, expires_at=now + 900)
+    assert isinstance(left, Reservation)
+    assert await storage.over_limit(GUILD, 7, at) == OverLimit(Limit.COOLDOWN, now + 600)
+    assert await storage.over_limit(GUILD, 8, at) == OverLimit(Limit.BUDGET, at.day_end)
+
+    expired = replace(at, now=now + 900)
+    assert await storage.over_limit(GUILD, 7, expired) is None
+    assert await storage.over_limit(GUILD, 8, expired) is None
+    newer = await storage.reserve(GUILD, 8, expired, tokens=5000, expires_at=now + 1800)
+    assert isinstance(newer, Reservation) and newer.id > left.id
+    pruned = await storage.prune(
+        sessions_before=0.0, now=now + 900, usage_before=0.0, retries_before=0.0
+    )
+    assert pruned.reservations == 1
+    # Settling the pruned one late records its usage and leaves the live one alone.
+    await settle(storage, left, user_id=7, when=now + 901)
+    assert await storage.count_rows("reservations") == 1
+    assert (await storage.usage_since(GUILD, 0)).calls == 1
+
+
+async def test_reservations_made_at_once_through_two_pools_stay_within_the_limits(
+    database: Path | str,
+) -> None:
+    """Two processes' storage on one database, reserving at once: the user's cooldown and the
+    server's budget hold across them (SQLite serialises writers; PostgreSQL locks the user
+    and the server)."""
+    now = 10_000.0
+    at = limits(now, allowed=3, budget=4 * 5000)
+    expires = now + 900
+    async with Storage.open(database) as one, Storage.open(database) as two:
+        same_user = await asyncio.gather(
+            *(
+                shard.reserve(GUILD + n, 7, at, tokens=5000, expires_at=expires)
+                for n in range(10)
+                for shard in (one, two)
+            )
+        )
+        same_server = await asyncio.gather(
+            *(
+                shard.reserve(OTHER_GUILD, 100 + n, at, tokens=5000, expires_at=expires)
+                for n in range(10)
+                for shard in (one, two)
+            )
+        )
+    assert sum(isinstance(r, Reservation) for r in same_user) == 3
+    assert sum(isinstance(r, Reservation) for r in same_server) == 4
+    assert {r.limit for r in same_user + same_server if isinstance(r, OverLimit)} == {
+        Limit.COOLDOWN,
+        Limit.BUDGET,
+    }
 
 
 async def test_refusals_are_remembered_until_they_expire(storage: Storage) -> None:

@@ -17,8 +17,12 @@ from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
     DatabaseInUse,
+    Limit,
+    Limits,
     MapListing,
+    OverLimit,
     Pruned,
+    Reservation,
     SchemaTooNew,
     ScopeSettings,
     Storage,
@@ -32,8 +36,12 @@ from bot.storage.store import (
 __all__ = [
     "SCHEMA_VERSION",
     "DatabaseInUse",
+    "Limit",
+    "Limits",
     "MapListing",
+    "OverLimit",
     "Pruned",
+    "Reservation",
     "SchemaTooNew",
     "ScopeSettings",
     "Storage",

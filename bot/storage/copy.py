@@ -30,6 +30,7 @@ COPY_ORDER = [
     "aliases",
     "retries",
     "usage",
+    "reservations",
     "scope_settings",
     "refusals",
     "meta",

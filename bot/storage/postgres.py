@@ -34,6 +34,10 @@ POOL_MIN_SIZE = 1
 EXPANSION_CHANNEL = "kinapse_expansion"
 # Taken by each migration's transaction, so processes starting together migrate one at a time.
 MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
+# Transaction-level locks on a user's and a scope's ids (Discord snowflakes, unique across
+# users and servers; a DM's scope is its user, one lock): a generation's check and
+# reservation for either waits for the one before it, in any process.
+LOCK_LIMITS = "SELECT pg_advisory_xact_lock(?)"
 CREATE_SCHEMA_VERSION = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 SELECT_SCHEMA_VERSION = "SELECT version FROM schema_version"
 NOTIFY_EXPANSION = "SELECT pg_notify(?, ?)"
@@ -167,6 +171,11 @@ class PostgresStorage(Storage):
             self._waiters[concept_id].discard(event)
             if not self._waiters[concept_id]:
                 del self._waiters[concept_id]
+
+    async def _lock_limits(self, db: Transaction, user_id: int, scope: int) -> None:
+        # Always the lower id first: two transactions never wait on each other's second lock.
+        for key in sorted({user_id, scope}):
+            await db.execute(LOCK_LIMITS, (key,))
 
     async def tables(self) -> set[str]:
         rows = await self._all(SELECT_TABLES)

@@ -187,6 +187,9 @@ class SqliteStorage(Storage):
         assert self._reader is not None
         return list(await self._reader.execute_fetchall(sql, params))
 
+    async def _lock_limits(self, db: Transaction, user_id: int, scope: int) -> None:
+        pass  # BEGIN IMMEDIATE already runs one write transaction at a time, in any process
+
     # One process per file (see the lock): waiters in it share the generating
     # task, so a waiter here only polls, for a lease left by a previous run.
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,7 +86,8 @@ class Pruned:
     sessions: int
     refusals: int
     usage: int
-    retries: int
+    reservations: int = 0
+    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,48 @@ class MapListing:
 class UsageTotals:
     calls: int
     tokens: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many generations a user may start and how many tokens a scope may spend, as of
+    ``now``: ``allowed`` starts per ``window`` seconds, and ``budget`` tokens between
+    ``day_start`` and ``day_end``."""
+
+    now: float
+    window: float
+    allowed: int
+    budget: int
+    day_start: float
+    day_end: float
+    # Tokens this process spent that storage does not hold yet (the database refused them).
+    unrecorded: int = 0
+
+
+class Limit(StrEnum):
+    COOLDOWN = "cooldown"
+    BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """The limit that stands in the way of a new generation, and when to try again."""
+
+    limit: Limit
+    retry_at: float
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A generation under way, counted in storage until its usage settles it."""
+
+    id: int
+    tokens: int
+    expires_at: float
+
+    def held(self, now: float) -> int:
+        """The tokens it still counts against the budget (none once expired)."""
+        return self.tokens if self.expires_at > now else 0
 
 
 @dataclass(frozen=True)
@@ -231,10 +275,27 @@ SUM_SCOPE_USAGE = """
            COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)
     FROM usage WHERE scope = ? AND created_at >= ?
 """
-SELECT_USER_REQUESTS = """
-    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at > ?
-    GROUP BY request ORDER BY 1
+# When each of a user's generations in the cooldown window started, in any server: a
+# recorded one once however many calls it took, one under way from now (its usage row
+# will be as late). One statement, so one settling meanwhile is seen exactly once.
+SELECT_USER_STARTS = """
+    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at > ? GROUP BY request
+    UNION ALL
+    SELECT ? FROM reservations WHERE user_id = ? AND expires_at > ?
 """
+# A scope's tokens today, recorded or reserved; one statement for the same reason.
+SUM_SCOPE_SPENT = """
+    SELECT (SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
+                                + cache_write_tokens), 0)
+            FROM usage WHERE scope = ? AND created_at >= ?)
+         + (SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE scope = ? AND expires_at > ?)
+"""
+INSERT_RESERVATION = """
+    INSERT INTO reservations (scope, user_id, tokens, created_at, expires_at)
+    VALUES (?, ?, ?, ?, ?)
+    RETURNING id
+"""
+DELETE_RESERVATION = "DELETE FROM reservations WHERE id = ?"
 TOP_USERS = """
     SELECT user_id,
            SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens
@@ -295,6 +356,7 @@ PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
 PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
 PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
 PRUNE_RETRIES = "DELETE FROM retries WHERE created_at < ?"
+PRUNE_RESERVATIONS = "DELETE FROM reservations WHERE expires_at <= ?"
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
 UPSERT_META = """
@@ -643,10 +705,17 @@ class Storage(ABC):
         kind: str,
         usage: Sequence[Usage],
         now: float,
+        settles: int | None = None,
     ) -> None:
+        """Record a generation's usage; ``settles``: the id of its reservation, deleted in the
+        same transaction, so the generation counts at every moment exactly once."""
         if not usage:
+            if settles is not None:
+                await self.release(settles)
             return
         async with self.transaction() as db:
+            if settles is not None:
+                await db.execute(DELETE_RESERVATION, (settles,))
             await db.executemany(
                 INSERT_USAGE,
                 [
@@ -671,9 +740,59 @@ class Storage(ABC):
         assert row is not None
         return UsageTotals(calls=row[0], tokens=row[1])
 
-    async def user_requests_since(self, user_id: int, since: float) -> list[float]:
-        """When each of the user's generation requests since ``since`` started, oldest first."""
-        return [r[0] for r in await self._all(SELECT_USER_REQUESTS, (user_id, since))]
+    async def over_limit(self, scope: int, user_id: int, limits: Limits) -> OverLimit | None:
+        """The limit a new generation by ``user_id`` in ``scope`` would exceed, if any.
+
+        A read that reserves nothing: the answer before anyone waits. ``reserve`` decides.
+        """
+        return await self._over_limit(None, scope, user_id, limits)
+
+    async def reserve(
+        self, scope: int, user_id: int, limits: Limits, *, tokens: int, expires_at: float
+    ) -> Reservation | OverLimit:
+        """Check the limits and, within them, reserve ``tokens`` of the scope's budget and one
+        of the user's starts for a new generation: one step in one write transaction, so that
+        generations started at once, in any number of processes, stay within the limits.
+
+        The reservation counts until ``record_usage`` settles it or ``release`` drops it,
+        or until ``expires_at`` if neither happens (the process was killed).
+        """
+        async with self.transaction() as db:
+            await self._lock_limits(db, user_id, scope)
+            over = await self._over_limit(db, scope, user_id, limits)
+            if over is not None:
+                return over
+            row = await db.fetchone(
+                INSERT_RESERVATION, (scope, user_id, tokens, limits.now, expires_at)
+            )
+        assert row is not None
+        return Reservation(row[0], tokens, expires_at)
+
+    async def release(self, reservation_id: int) -> None:
+        """A generation ended with no usage to record: it stops counting."""
+        async with self.transaction() as db:
+            await db.execute(DELETE_RESERVATION, (reservation_id,))
+
+    async def _over_limit(
+        self, db: Transaction | None, scope: int, user_id: int, limits: Limits
+    ) -> OverLimit | None:
+        now = limits.now
+        fetchall = db.fetchall if db is not None else self._all
+        fetchone = db.fetchone if db is not None else self._one
+        rows = await fetchall(SELECT_USER_STARTS, (user_id, now - limits.window, now, user_id, now))
+        starts = sorted(row[0] for row in rows)
+        if len(starts) >= limits.allowed:
+            return OverLimit(Limit.COOLDOWN, starts[-limits.allowed] + limits.window)
+        spent = await fetchone(SUM_SCOPE_SPENT, (scope, limits.day_start, scope, now))
+        assert spent is not None
+        if spent[0] + limits.unrecorded >= limits.budget:
+            return OverLimit(Limit.BUDGET, limits.day_end)
+        return None
+
+    @abstractmethod
+    async def _lock_limits(self, db: Transaction, user_id: int, scope: int) -> None:
+        """Make the limit checks of this user and of this scope wait for ``db`` to end, in
+        every process, so that each one reads the reservations made before it."""
 
     async def top_users(self, scope: int, since: float, limit: int = 5) -> list[tuple[int, int]]:
         return [(r[0], r[1]) for r in await self._all(TOP_USERS, (scope, since, limit))]
@@ -694,15 +813,16 @@ class Storage(ABC):
         usage_before: float,
         retries_before: float,
     ) -> Pruned:
-        """Delete sessions untouched since ``sessions_before``, refusals that have expired,
-        usage recorded before ``usage_before`` and retries stored before ``retries_before``,
-        in one transaction."""
+        """Delete sessions untouched since ``sessions_before``, refusals and reservations
+        that have expired, usage recorded before ``usage_before`` and retries stored before
+        ``retries_before``, in one transaction."""
         async with self.transaction() as db:
             return Pruned(
                 sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
                 refusals=await db.execute(PRUNE_REFUSALS, (now,)),
                 usage=await db.execute(PRUNE_USAGE, (usage_before,)),
                 retries=await db.execute(PRUNE_RETRIES, (retries_before,)),
+                reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
             )
 
     # -- answers --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""9: the Retry of a new topic whose map failed.
+"""10: the Retry of a new topic whose map failed.
 
 Its button carries only the id of this row, which holds the request: the topic to
 map, and, when it came from a chosen meaning of an ambiguous topic, that meaning
