@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.errors import StorageBusy, StorageFull
 from bot.explorer import Explorer
 from bot.replies import reply_error
 from bot.views import CardButton, CardSelect, TopicRetry, submit_form
@@ -85,7 +86,11 @@ class KinapseBot(commands.AutoShardedBot):
             log.info("App commands unchanged; not syncing")
             return
         synced = await self.tree.sync(guild=guild)
-        await storage.set_meta(COMMANDS_HASH_KEY, digest)
+        try:
+            await storage.set_meta(COMMANDS_HASH_KEY, digest)
+        except (StorageBusy, StorageFull) as exc:
+            # The sync is done; forgetting it only costs another sync at the next start.
+            log.warning("Could not remember the app commands just synced: %s", exc)
         where = f"guild {self.settings.dev_guild_id}" if guild else "all servers"
         log.info("Synced %d app commands to %s", len(synced), where)
 

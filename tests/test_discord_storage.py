@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from simcord.results import InteractionResult
 
+from bot.client import COMMANDS_HASH_KEY
 from bot.errors import StorageFull
+from bot.storage import Storage
 from tests.faults import free_disk, full_disk, locked_by_another_process
 from tests.harness import Kinapse, World, card_text, click_open, heading, labels, sections
 
@@ -190,3 +192,37 @@ def _big_map(detail: str):
             for n in range(1, 6)
         ],
     )
+
+
+async def test_a_database_another_process_is_writing_to_opens_at_once(
+    world: World, kinapse: Kinapse
+):
+    """Starting needs no write when the schema is current: a bot restarted while another
+    process holds the write lock serves what is stored instead of waiting for it."""
+    path = kinapse.settings.database
+    with locked_by_another_process(path):
+        started = time.monotonic()
+        async with Storage.open(path) as storage:
+            opened_in = time.monotonic() - started
+            assert (await storage.find_map(world.guild.id, "ai agents")) is None
+            assert await storage.get_meta(COMMANDS_HASH_KEY) is not None
+    assert opened_in < 1.0
+
+
+async def test_commands_synced_while_the_disk_is_full_are_synced_again_later(
+    world: World, kinapse: Kinapse, caplog: pytest.LogCaptureFixture
+):
+    bot = kinapse.bot
+    assert bot is not None
+    await kinapse.storage.set_meta(COMMANDS_HASH_KEY, "an older definition")
+    await full_disk(kinapse.storage)
+    for size in (500, 50, 1):  # the pages already there fill up too, to the last byte
+        with contextlib.suppress(StorageFull):
+            for n in range(1000):
+                await kinapse.storage.set_meta(f"filler {size} {n}", "x" * size)
+    await bot.sync_commands()  # synced; remembering it fails, quietly
+    assert "Could not remember the app commands just synced" in caplog.text
+    assert await kinapse.storage.get_meta(COMMANDS_HASH_KEY) == "an older definition"
+    await free_disk(kinapse.storage)
+    await bot.sync_commands()
+    assert await kinapse.storage.get_meta(COMMANDS_HASH_KEY) not in (None, "an older definition")

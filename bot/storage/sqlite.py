@@ -217,6 +217,10 @@ class SqliteStorage(Storage):
             return  # a plain INTEGER PRIMARY KEY: ids follow MAX(id), nothing to keep
         await db.execute(RAISE_SEQUENCE, (floor, table))
 
+    async def _settled_version(self) -> int | None:
+        rows = await self._writer.execute_fetchall("PRAGMA user_version")
+        return next(iter(rows))[0]
+
     async def _schema_version(self, db: Transaction) -> int:
         row = await db.fetchone("PRAGMA user_version")
         return row[0] if row else 0

@@ -424,8 +424,16 @@ class Storage(ABC):
     @abstractmethod
     async def _set_schema_version(self, db: Transaction, version: int) -> None: ...
 
+    async def _settled_version(self) -> int | None:
+        """The schema version read without a write transaction, when the backend can."""
+        return None
+
     async def migrate(self) -> None:
         """Run each pending migration in its own transaction; refuse a newer database."""
+        if await self._settled_version() == SCHEMA_VERSION:
+            # Nothing to do, and nothing written: a database another process is in the
+            # middle of writing to opens at once.
+            return
         while True:
             async with self.transaction() as db:
                 version = await self._schema_version(db)
