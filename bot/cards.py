@@ -109,6 +109,7 @@ class Action(enum.StrEnum):
     ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
     SHARE = "share"  # post an answer in the channel; id: the answer
     MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
+    RETRY_TOPIC = "topicretry"  # map a new topic again after a failure; id: the stored retry
 
 
 def custom_id(action: Action, target: int) -> str:

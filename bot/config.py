@@ -75,6 +75,7 @@ class Settings(BaseModel):
     # Model calls one process makes at once; the rest wait their turn in order.
     max_concurrent_generations: int = Field(default=4, ge=1, le=100)
     # A card's buttons keep their place this long after its last click; then Back forgets.
+    # A failed new topic's Retry is kept as long.
     session_days: int = Field(default=90, ge=1, le=36_500)
     default_language: str = Field(default="en", min_length=2, max_length=35)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")

@@ -56,6 +56,7 @@ from bot.models import (
     Session,
     Source,
     StoredMeaning,
+    StoredRetry,
     Usage,
     clean_question,
     clean_topic,
@@ -103,6 +104,7 @@ AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
 MAPS_PER_PAGE = 10  # /maps: a section and a button each, well within a message's 40 components
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
 WHICH_MEANING = "*{topic}* has several meanings; choose the one you mean."
+RETRY_EXPIRED = "That retry has expired; run /explore again."
 # Words too common to make two topics alike ("History of Rome", "Theory of Mind").
 LINKING_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "for", "to", "with", "vs"})
 
@@ -431,6 +433,21 @@ class Explorer:
             )
         await self.storage.save_alias(scope, meaning.key, concept_map.key)
         return concept_map
+
+    async def remember_retry(
+        self, scope: int, topic: str, *, meaning_id: int | None = None
+    ) -> StoredRetry:
+        """Store the request behind the Retry of a new topic whose map failed (``topic``,
+        or with ``meaning_id`` the chosen meaning it was qualified from)."""
+        return await self.storage.save_retry(scope, topic, meaning_id=meaning_id, now=self.clock())
+
+    async def retry(self, scope: int, retry_id: int) -> StoredRetry:
+        """A stored retry of the scope (its button carries only the id); pruned, never
+        stored, or another scope's: the member is told to run /explore again."""
+        retry = await self.storage.get_retry(retry_id)
+        if retry is None or retry.scope != scope:
+            raise NotFound(RETRY_EXPIRED)
+        return retry
 
     async def check_can_generate(self, scope: int, user_id: int, topic: str) -> None:
         """Raise what stands in the way of generating a new map, before anyone waits."""
@@ -1171,19 +1188,24 @@ class Explorer:
 
     async def prune(self) -> Pruned:
         """Forget sessions untouched for ``session_days``, expired refusals and reservations,
-        and old usage."""
+        old usage, and the retries of failed new topics once they are ``session_days`` old
+        (like a session, a retry is what a message's button stands on)."""
         now = self.clock()
+        kept_since = now - self.settings.session_days * DAY
         pruned = await self.storage.prune(
-            sessions_before=now - self.settings.session_days * DAY,
+            sessions_before=kept_since,
             now=now,
             usage_before=now - USAGE_KEPT_DAYS * DAY,
+            retries_before=kept_since,
         )
         log.info(
-            "Pruned %d sessions, %d refusals, %d usage rows and %d expired reservations",
+            "Pruned %d sessions, %d refusals, %d usage rows, %d expired reservations"
+            " and %d retries",
             pruned.sessions,
             pruned.refusals,
             pruned.usage,
             pruned.reservations,
+            pruned.retries,
         )
         return pruned
 

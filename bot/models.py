@@ -202,6 +202,16 @@ class StoredMeaning(BaseModel):
         return qualified
 
 
+class StoredRetry(BaseModel):
+    """The request behind the Retry of a new topic whose map failed; its id is what the
+    button carries."""
+
+    id: int
+    scope: int
+    topic: str  # the topic to map, as typed (or the chosen meaning's qualified topic)
+    meaning_id: int | None = None  # the chosen meaning it came from, whose alias to record
+
+
 _AS_OF = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 

@@ -42,8 +42,9 @@ ID = rf"[0-9]{{1,{ID_DIGITS}}}"
 # render goes on, and the next card of the map has it). Well within the 3 s in
 # which Discord wants an interaction answered.
 PICTURE_WAIT_SECONDS = 2.0
-CUSTOM_ID_MAX = 100  # Discord's limit on a component's custom_id
+# Before retries were stored, a failed new topic's Retry carried the topic itself.
 TOPIC_RETRY_PREFIX = "kin:topic:"
+RETRY_LABEL = "Retry"
 # A card that must end as the map or an error is edited this many times before giving up.
 EDIT_ATTEMPTS = 3
 EDIT_PAUSE = 0.5  # seconds between those attempts
@@ -132,8 +133,8 @@ def _pictures(card: Card) -> list[cards.Picture]:
 class CardButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=(
-        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share|meaning)"
-        rf":(?P<target>{ID})"
+        rf"kin:(?P<action>open|back|up|home|retry|maps|map|curated|picture|ask|askmap|share|meaning"
+        rf"|topicretry):(?P<target>{ID})"
     ),
 ):
     def __init__(self, control: Control) -> None:
@@ -190,13 +191,15 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=rf"kin:pick
 class TopicRetry(
     discord.ui.DynamicItem[discord.ui.Button], template=rf"{TOPIC_RETRY_PREFIX}(?P<topic>.+)"
 ):
-    """Retry of a new topic whose map failed. The custom_id carries the request itself
-    (the topic as typed), because nothing about a map that failed is stored."""
+    """The Retry of a new topic as it was before retries were stored: the custom_id carries
+    the topic itself. Such buttons stay on Discord for good, so they keep working; new ones
+    carry a stored retry's id (``Action.RETRY_TOPIC``), but for the rare failure that
+    storage cannot record either (see ``retry_button``)."""
 
     def __init__(self, topic: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Retry",
+                label=RETRY_LABEL,
                 style=discord.ButtonStyle.primary,
                 custom_id=f"{TOPIC_RETRY_PREFIX}{topic}",
             )
@@ -211,21 +214,9 @@ class TopicRetry(
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         try:
-            await interaction.client.explorer.check_can_generate(
-                scope_of(interaction), interaction.user.id, self.topic
-            )
-            await map_new_topic(interaction, self.topic)
+            await retry_typed_topic(interaction, self.topic)
         except Exception as exc:
             await reply_error(interaction, exc)
-
-
-def topic_retry_view(topic: str) -> discord.ui.View | None:
-    """A Retry button for ``topic``, or None when the topic is too long for a custom_id."""
-    if len(TOPIC_RETRY_PREFIX) + len(topic) > CUSTOM_ID_MAX:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(TopicRetry(topic))
-    return view
 
 
 async def run_safely(interaction: Interaction, handler: Any, target: int) -> None:
@@ -517,18 +508,46 @@ async def in_time(interaction: Interaction, work: Awaitable[T], *, ephemeral: bo
         task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
 
 
-def _line(text: str, *, retry: str | None = None, v2: bool = False) -> dict[str, Any]:
-    """One line of text (with a Retry of ``retry``) as message fields: plain content, or a
+def _line(
+    text: str, *, retry: discord.ui.Item[Any] | None = None, v2: bool = False
+) -> dict[str, Any]:
+    """One line of text (with its ``retry`` button) as message fields: plain content, or a
     V2 text display once the message is a V2 card, which Discord keeps V2 for good."""
-    button = topic_retry_view(retry) if retry is not None else None
     if not v2:
-        return {"content": text, "embeds": [], "view": button}
+        buttons = None
+        if retry is not None:
+            buttons = discord.ui.View(timeout=None)
+            buttons.add_item(retry)
+        return {"content": text, "embeds": [], "view": buttons}
     view = discord.ui.LayoutView(timeout=None)
     container = discord.ui.Container(discord.ui.TextDisplay(text))
-    if button is not None:
-        container.add_item(discord.ui.ActionRow(*button.children))
+    if retry is not None:
+        container.add_item(discord.ui.ActionRow(retry))
     view.add_item(container)
     return {"content": None, "embeds": [], "view": view}
+
+
+async def retry_button(
+    interaction: Interaction, scope: int, topic: str, meaning: int | None
+) -> discord.ui.Item[Any] | None:
+    """The Retry of a new topic whose map failed: what it needs is stored, and the button
+    carries the stored retry's id, so it works after a restart, for a topic of any length.
+
+    When storage cannot take even that (a full disk), the button makes do without it: a
+    chosen meaning's own button (ids only), or a topic short enough to ride in the
+    custom_id as before retries were stored; a longer one gets no button (None).
+    """
+    explorer = interaction.client.explorer
+    try:
+        stored = await explorer.remember_retry(scope, topic, meaning_id=meaning)
+        action, target = Action.RETRY_TOPIC, stored.id
+    except Exception:
+        log.warning("Could not store the retry of a failed map in %s", scope, exc_info=True)
+        if meaning is None:
+            fits = len(TOPIC_RETRY_PREFIX) + len(topic) <= cards.CUSTOM_ID_MAX
+            return TopicRetry(topic) if fits else None
+        action, target = Action.MEANING, meaning
+    return CardButton(Control(action, target, RETRY_LABEL, discord.ButtonStyle.primary))
 
 
 class LiveEdits:
@@ -619,10 +638,10 @@ async def map_new_topic(
     except Exception as exc:
         await live.settle()
         text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
-        if topic_retry_view(topic) is None:
+        button = await retry_button(interaction, scope, topic, meaning)
+        if button is None:
             text += " Run /explore again to retry."
-        fields = _line(text, retry=topic, v2=v2 or live.edits > 0)
-        await edit_finally(interaction, **fields)
+        await edit_finally(interaction, **_line(text, retry=button, v2=v2 or live.edits > 0))
         return
     await live.settle()
     message = await edit_finally(interaction, **message_kwargs(card, edit=True))
@@ -748,6 +767,23 @@ async def open_curated(interaction: Interaction, number: int) -> None:
     opening = explorer.open_bundled(scope_of(interaction), number)
     concept_map = await in_time(interaction, opening, ephemeral=True)
     await show(interaction, None, None, await explorer.map_view(concept_map.id))
+
+
+async def retry_topic(interaction: Interaction, retry_id: int) -> None:
+    """Retry a new topic whose map failed, from the request stored for its button: a
+    chosen meaning as if chosen again (so its alias is recorded), else the topic."""
+    retry = await interaction.client.explorer.retry(scope_of(interaction), retry_id)
+    if retry.meaning_id is not None:
+        await choose_meaning(interaction, retry.meaning_id)
+    else:
+        await retry_typed_topic(interaction, retry.topic)
+
+
+async def retry_typed_topic(interaction: Interaction, topic: str) -> None:
+    # What stands in the way is answered privately; the error and its Retry stay.
+    explorer = interaction.client.explorer
+    await explorer.check_can_generate(scope_of(interaction), interaction.user.id, topic)
+    await map_new_topic(interaction, topic)
 
 
 async def choose_meaning(interaction: Interaction, meaning_id: int) -> None:
@@ -928,4 +964,5 @@ HANDLERS = {
     Action.ASK_MAP: ask_about_map,
     Action.SHARE: share,
     Action.MEANING: choose_meaning,
+    Action.RETRY_TOPIC: retry_topic,
 }

@@ -84,6 +84,8 @@ async def populate(storage: Storage) -> int:
     ]
     await storage.save_meanings(GUILD, "cell", "Cell", meanings)
     await storage.save_alias(GUILD, "cell", "cells")
+    chosen = (await storage.meanings(GUILD, "cell"))[0]
+    await storage.save_retry(GUILD, chosen.title, meaning_id=chosen.id, now=15.0)
     forgotten = maps[(GUILD, "forgotten")].id
     assert await storage.delete_map(GUILD, "forgotten")
     return forgotten

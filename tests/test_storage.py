@@ -16,7 +16,16 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.errors import StorageFull
-from bot.models import BundledMap, ChildState, Level, Meaning, Session, Source, Usage
+from bot.models import (
+    BundledMap,
+    ChildState,
+    Level,
+    Meaning,
+    Session,
+    Source,
+    StoredRetry,
+    Usage,
+)
 from bot.storage import (
     SCHEMA_VERSION,
     DatabaseInUse,
@@ -50,6 +59,7 @@ TABLES = {
     "meanings",
     "aliases",
     "reservations",
+    "retries",
 }
 
 
@@ -365,6 +375,33 @@ async def test_an_alias_finds_its_map_key_in_its_scope_only(storage: Storage) ->
     await storage.save_alias(GUILD, "mercury", "mercury (element)")
     assert await storage.alias_of(GUILD, "mercury") == "mercury (element)"
     assert await storage.alias_of(OTHER_GUILD, "mercury") is None
+
+
+async def test_a_retry_keeps_its_request_under_an_id_that_is_never_reused(storage: Storage):
+    planet = Meaning(title="Mercury (planet)", line="The planet closest to the Sun.")
+    [meaning] = await storage.save_meanings(GUILD, "mercury", "Mercury", [planet])
+    typed = await storage.save_retry(GUILD, "Volcanoes", meaning_id=None, now=10.0)
+    chosen = await storage.save_retry(GUILD, meaning.qualified, meaning_id=meaning.id, now=20.0)
+
+    assert await storage.get_retry(typed.id) == StoredRetry(
+        id=typed.id, scope=GUILD, topic="Volcanoes", meaning_id=None
+    )
+    assert await storage.get_retry(chosen.id) == StoredRetry(
+        id=chosen.id, scope=GUILD, topic="Mercury (planet)", meaning_id=meaning.id
+    )
+    assert typed.id != chosen.id and await storage.get_retry(chosen.id + 100) is None
+
+    # Pruned by age, with the rest of upkeep; nothing else is touched.
+    pruned = await storage.prune(
+        sessions_before=0.0, now=0.0, usage_before=0.0, retries_before=15.0
+    )
+    assert (pruned.sessions, pruned.refusals, pruned.usage, pruned.retries) == (0, 0, 0, 1)
+    assert await storage.get_retry(typed.id) is None
+    assert await storage.get_retry(chosen.id) is not None
+    await storage.prune(sessions_before=0.0, now=0.0, usage_before=0.0, retries_before=25.0)
+    # Buttons still carry the pruned ids: a new retry never answers to one of them.
+    newest = await storage.save_retry(GUILD, "Lava", meaning_id=None, now=30.0)
+    assert newest.id > chosen.id
 
 
 async def test_claim_expansion_is_exclusive_until_the_lease_expires(storage: Storage) -> None:
@@ -695,7 +732,9 @@ async def test_a_reservation_left_by_a_killed_process_expires_and_is_pruned(
     assert await storage.over_limit(GUILD, 8, expired) is None
     newer = await storage.reserve(GUILD, 8, expired, tokens=5000, expires_at=now + 1800)
     assert isinstance(newer, Reservation) and newer.id > left.id
-    pruned = await storage.prune(sessions_before=0.0, now=now + 900, usage_before=0.0)
+    pruned = await storage.prune(
+        sessions_before=0.0, now=now + 900, usage_before=0.0, retries_before=0.0
+    )
     assert pruned.reservations == 1
     # Settling the pruned one late records its usage and leaves the live one alone.
     await settle(storage, left, user_id=7, when=now + 901)

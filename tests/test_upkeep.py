@@ -1,4 +1,4 @@
-"""Upkeep: pruning old sessions, refusals and usage, and `python -m bot db backup`."""
+"""Upkeep: pruning old sessions, refusals, usage and retries, and `python -m bot db backup`."""
 
 from __future__ import annotations
 
@@ -47,10 +47,14 @@ async def test_prune_forgets_what_is_old_and_keeps_the_rest(storage: Storage) ->
     await storage.remember_refusal(GUILD, "map:new", NOW + 3600)
     await _usage(storage, "old", NOW - (USAGE_KEPT_DAYS + 1) * DAY)
     await _usage(storage, "new", NOW - 30 * DAY)
+    old_retry = await storage.save_retry(GUILD, "Old", meaning_id=None, now=NOW - 91 * DAY)
+    new_retry = await storage.save_retry(GUILD, "New", meaning_id=None, now=NOW - 89 * DAY)
 
     pruned = await explorer.prune()
 
-    assert (pruned.sessions, pruned.refusals, pruned.usage) == (1, 1, 1)
+    assert (pruned.sessions, pruned.refusals, pruned.usage, pruned.retries) == (1, 1, 1, 1)
+    assert await storage.get_retry(old_retry.id) is None
+    assert await storage.get_retry(new_retry.id) == new_retry
     assert await storage.get_session(1) is None
     assert await storage.get_session(2) is not None
     assert await storage.refused_until(GUILD, "map:new", NOW) == NOW + 3600
@@ -173,11 +177,11 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor what 8 and 9 add).
+    # The database as schema 6 left it: no counts on the map row (nor what 8, 9 and 10 add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
-            " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations;"
+            " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations; DROP TABLE retries;"
             " PRAGMA user_version = 6;"
         )
     async with Storage.open(path) as storage:

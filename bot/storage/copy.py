@@ -28,6 +28,7 @@ COPY_ORDER = [
     "answers",
     "meanings",
     "aliases",
+    "retries",
     "usage",
     "reservations",
     "scope_settings",

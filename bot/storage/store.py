@@ -34,6 +34,7 @@ from bot.models import (
     Session,
     Source,
     StoredMeaning,
+    StoredRetry,
     Usage,
 )
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
@@ -87,6 +88,7 @@ class Pruned:
     refusals: int
     usage: int
     reservations: int = 0
+    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -345,9 +347,16 @@ UPSERT_ALIAS = """
 """
 SELECT_ALIAS = "SELECT key FROM aliases WHERE scope = ? AND alias = ?"
 
+INSERT_RETRY = """
+    INSERT INTO retries (scope, topic, meaning_id, created_at) VALUES (?, ?, ?, ?)
+    RETURNING id
+"""
+SELECT_RETRY = "SELECT id, scope, topic, meaning_id FROM retries WHERE id = ?"
+
 PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
 PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
 PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
+PRUNE_RETRIES = "DELETE FROM retries WHERE created_at < ?"
 PRUNE_RESERVATIONS = "DELETE FROM reservations WHERE expires_at <= ?"
 
 SELECT_META = "SELECT value FROM meta WHERE key = ?"
@@ -803,14 +812,23 @@ class Storage(ABC):
         row = await self._one(SELECT_REFUSAL, (scope, key, now))
         return row[0] if row else None
 
-    async def prune(self, *, sessions_before: float, now: float, usage_before: float) -> Pruned:
+    async def prune(
+        self,
+        *,
+        sessions_before: float,
+        now: float,
+        usage_before: float,
+        retries_before: float,
+    ) -> Pruned:
         """Delete sessions untouched since ``sessions_before``, refusals and reservations
-        that have expired and usage recorded before ``usage_before``, in one transaction."""
+        that have expired, usage recorded before ``usage_before`` and retries stored before
+        ``retries_before``, in one transaction."""
         async with self.transaction() as db:
             return Pruned(
                 sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
                 refusals=await db.execute(PRUNE_REFUSALS, (now,)),
                 usage=await db.execute(PRUNE_USAGE, (usage_before,)),
+                retries=await db.execute(PRUNE_RETRIES, (retries_before,)),
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
             )
 
@@ -881,6 +899,21 @@ class Storage(ABC):
     async def alias_of(self, scope: int, alias: str) -> str | None:
         row = await self._one(SELECT_ALIAS, (scope, alias))
         return row[0] if row else None
+
+    # -- retries of failed new topics ------------------------------------------
+
+    async def save_retry(
+        self, scope: int, topic: str, *, meaning_id: int | None, now: float
+    ) -> StoredRetry:
+        """Store what the Retry of a failed new topic needs; its button carries the id."""
+        async with self.transaction() as db:
+            row = await db.fetchone(INSERT_RETRY, (scope, topic, meaning_id, now))
+        assert row is not None
+        return StoredRetry(id=row[0], scope=scope, topic=topic, meaning_id=meaning_id)
+
+    async def get_retry(self, retry_id: int) -> StoredRetry | None:
+        row = await self._one(SELECT_RETRY, (retry_id,))
+        return StoredRetry.model_validate(dict(row)) if row else None
 
     # -- settings -------------------------------------------------------------
 
