@@ -32,6 +32,7 @@ from bot.text import shorten
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+V = TypeVar("V", discord.ui.View, discord.ui.LayoutView)
 
 Interaction = discord.Interaction["KinapseBot"]
 # A row id or page number: ids are all a custom_id carries. 18 digits keep any
@@ -80,14 +81,25 @@ def maps_title(interaction: discord.Interaction) -> str:
     return f"Maps in {name}" if name else "This server's maps"
 
 
+def unkept(view: V) -> V:
+    """``view``, finished before it is sent, so discord.py does not keep it.
+
+    Every button and menu is a DynamicItem, answered from its custom_id alone
+    (after a restart as before it). Kept, a private card's view would hold a
+    task and a 15-minute timer each, for nothing.
+    """
+    view.stop()
+    return view
+
+
 def layout(card: Card) -> discord.ui.LayoutView:
-    """The card as a persistent V2 layout (no timeout: buttons work for days)."""
+    """The card as a V2 layout; its buttons work for as long as the message exists."""
     container = discord.ui.Container(accent_colour=card.accent)
     for block in card.blocks:
         container.add_item(_item(block))
     view = discord.ui.LayoutView(timeout=None)
     view.add_item(container)
-    return view
+    return unkept(view)
 
 
 def _item(block: cards.Block) -> discord.ui.Item[Any]:
@@ -518,13 +530,14 @@ def _line(
         if retry is not None:
             buttons = discord.ui.View(timeout=None)
             buttons.add_item(retry)
+            buttons = unkept(buttons)
         return {"content": text, "embeds": [], "view": buttons}
     view = discord.ui.LayoutView(timeout=None)
     container = discord.ui.Container(discord.ui.TextDisplay(text))
     if retry is not None:
         container.add_item(discord.ui.ActionRow(retry))
     view.add_item(container)
-    return {"content": None, "embeds": [], "view": view}
+    return {"content": None, "embeds": [], "view": unkept(view)}
 
 
 async def retry_button(

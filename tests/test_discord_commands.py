@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -241,3 +242,27 @@ async def test_expansions_stay_in_their_server(world: World, kinapse: Kinapse):
     b_map = await kinapse.storage.find_map(other.id, "ai agents")
     assert a_map.id != b_map.id and a_map.opened == b_map.opened == 2
     assert len(concept_lines(theirs)) == 3
+
+
+async def test_the_bot_keeps_no_timer_for_the_private_cards_it_sends(
+    world: World, kinapse: Kinapse
+):
+    """Every button is answered from its custom_id alone, so no card's view needs keeping;
+    kept, each private card's view would hold a task and a 15-minute timer."""
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    private = (await click_open(world.bob, card, first.title)).response  # a private copy
+    await click_open(world.alice, card, first.title)  # in place
+    listing = (await world.bob.slash(world.channel, "maps")).response  # private too
+    await world.bob.click(listing, label="Next")
+
+    # discord.py runs a view's timeout as a task of its own.
+    timers = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_coro().__qualname__.endswith("__timeout_task_impl")
+    ]
+    assert timers == []
+    # The buttons work all the same.
+    back = await world.bob.click(private, label="Back")
+    assert heading(back.response) == "AI Agents"
