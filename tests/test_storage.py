@@ -41,7 +41,7 @@ from bot.storage import (
 )
 from bot.storage.copy import COPY_ORDER
 from bot.storage.migrations import Dialect
-from bot.storage.store import EXPANSION_POLL, LIST_MAPS
+from bot.storage.store import EXPANSION_POLL, LIST_MAPS, PREFIX_TOPICS
 from tests.fakes import draft, store_many_maps
 from tests.faults import free_disk, full_disk, locked_by_another_process
 
@@ -902,3 +902,44 @@ async def test_forgetting_a_map_finds_its_sessions_by_index(tmp_path: Path) -> N
     ):
         plan = " ".join(row[-1] for row in sqlite_file(path, f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (sql, plan)
+
+
+async def test_text_many_maps_start_with_is_matched_by_an_index_range(storage: Storage) -> None:
+    """Autocomplete once a few letters are typed: the first maps that start with them come
+    from a range of an index, in code point order, whatever else the scope holds."""
+    topics = [f"Topic {n:02d}" for n in range(30)] + ["A Topic", "Café au Lait", "\ud7ff Edge"]
+    for topic in topics:
+        await storage.create_map(
+            scope=GUILD,
+            key=topic.casefold(),
+            topic=topic,
+            language="en",
+            overview="An overview. Two sentences.",
+            source=Source.GENERATED,
+            model="m",
+            concepts=[],
+            now=0.0,
+        )
+    first = await storage.matching_topics(GUILD, "topic", 25)
+    assert [t for t, _ in first] == [f"Topic {n:02d}" for n in range(25)]
+    assert [t for t, _ in await storage.matching_topics(GUILD, "topic 2", 3)] == [
+        "Topic 20",
+        "Topic 21",
+        "Topic 22",
+    ]
+    assert [t for t, _ in await storage.matching_topics(GUILD, "café", 1)] == ["Café au Lait"]
+    # The last code point before the surrogates: its successor skips them.
+    assert [t for t, _ in await storage.matching_topics(GUILD, "\ud7ff", 1)] == ["\ud7ff Edge"]
+
+    sql = PREFIX_TOPICS.format(bytewise=storage.bytewise)
+    async with storage.transaction() as db:
+        if storage.dialect is Dialect.POSTGRES:
+            await db.execute("SET LOCAL enable_seqscan = off")  # a small table: show the index
+            rows = await db.fetchall(f"EXPLAIN {sql}", (GUILD, "topic", "topid", 25))
+        else:
+            rows = await db.fetchall(f"EXPLAIN QUERY PLAN {sql}", (GUILD, "topic", "topid", 25))
+    plan = " ".join(str(row[-1]) for row in rows)
+    if storage.dialect is Dialect.POSTGRES:
+        assert "maps_by_key_bytes" in plan and "Sort" not in plan, plan
+    else:
+        assert "key>? AND key<?" in plan and "TEMP B-TREE" not in plan, plan

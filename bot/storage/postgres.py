@@ -96,6 +96,7 @@ class PostgresTransaction:
 
 class PostgresStorage(Storage):
     dialect = Dialect.POSTGRES
+    bytewise = ' COLLATE "C"'  # the database's locale may order text otherwise
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         self.where = redact(url)

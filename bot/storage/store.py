@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -198,6 +199,15 @@ COUNT_FIRST_OPEN = """
     WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
+# The first maps whose key starts with the typed text: a range of an index on (scope, key)
+# in code point order ({bytewise} is the collation that compares that way, if the column's
+# own does not).
+PREFIX_TOPICS = """
+    SELECT topic, key FROM maps
+    WHERE scope = ? AND key{bytewise} >= ? AND key{bytewise} < ?
+    ORDER BY key{bytewise}
+    LIMIT ?
+"""
 # Autocomplete's ranking, done where the rows are: the key starts with the typed text,
 # then a word of it does, then it contains it; only the best few rows come back.
 MATCHING_TOPICS = r"""
@@ -406,6 +416,7 @@ class Storage(ABC):
     """
 
     dialect: Dialect
+    bytewise = ""  # a COLLATE clause comparing text in code point order, if not the default
     where: str  # the file or the URL without its password, for messages
 
     @staticmethod
@@ -579,6 +590,13 @@ class Storage(ABC):
     async def matching_topics(self, scope: int, needle: str, limit: int) -> list[tuple[str, str]]:
         """(topic, key) of the scope's best ``limit`` maps for a typed ``needle`` (a search
         key): prefix matches first, then word-prefix, then substring, then by topic."""
+        if (after := _successor(needle)) is not None:
+            # Enough maps start with it (the common case once a few letters are typed):
+            # an index range, whatever the scope holds.
+            sql = PREFIX_TOPICS.format(bytewise=self.bytewise)
+            rows = await self._all(sql, (scope, needle, after, limit))
+            if len(rows) == limit:
+                return [(r[0], r[1]) for r in rows]
         like = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = await self._all(
             MATCHING_TOPICS, (scope, f"%{like}%", f"{like}%", f"% {like}%", limit)
@@ -982,3 +1000,14 @@ async def _insert_concepts(
         if isinstance(concept, BundledConcept) and concept.children:
             assert inserted is not None
             await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children)
+
+
+def _successor(text: str) -> str | None:
+    """The first string after every string that starts with ``text``, in code point order
+    (None if there is none: ``text`` ends with the last code point)."""
+    if not text or ord(text[-1]) == sys.maxunicode:
+        return None
+    after = ord(text[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:  # surrogates are no characters; UTF-8 has none
+        after = 0xE000
+    return text[:-1] + chr(after)
