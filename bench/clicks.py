@@ -12,8 +12,9 @@ stored topic beside a bare discord.py handler answering a static card in the sam
 SimCord run (median and p99, and their ratio to the bare handler; target 1.25x at
 most), /maps and autocomplete, and how long a click's reads wait while /maps reads.
 Each is timed twice: until its first response reached Discord (what the member
-waits for), and until SimCord settled everything the bot did afterwards ("settled":
-saving the session, counting the open, and SimCord's own idle checks, about 50 ms).
+waits for; the ratios are of these), and until SimCord settled everything the bot did
+afterwards ("settled": saving the session, counting the open; for the bare handler
+it includes an idle poll of SimCord's, about 50 ms).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bot.explorer import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import Source  # noqa: E402
 from bot.storage import Storage  # noqa: E402
+from bot.views import unkept  # noqa: E402
 from tests.fakes import FakeGenerator  # noqa: E402
 from tests.harness import click_open  # noqa: E402
 
@@ -154,7 +156,7 @@ def static_card() -> discord.ui.LayoutView:
     container = discord.ui.Container(discord.ui.TextDisplay("# A static card\nNothing read."))
     container.add_item(discord.ui.ActionRow(Bare()))
     view.add_item(container)
-    return view
+    return unkept(view)  # sent the way the bot sends its cards
 
 
 def bare_command(bot: KinapseBot) -> None:
@@ -246,8 +248,9 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
 
 def print_scale(count: int, figures: dict[str, list[float]]) -> None:
     print(f"{count:,} maps stored (ms: median / p99):")
+    # Ratios of first responses only: SimCord settles the bare handler after an idle poll
+    # of about 50 ms (nothing of its own is left running to wait on), the bot's work sooner.
     bare = {"explore": "bare slash", "click": "bare click"}
-    bare |= {f"{k} (settled)": f"{v} (settled)" for k, v in bare.items()}
     for name, values in figures.items():
         median, p99 = stats(values)
         line = f"  {name:26} {median:8.2f} / {p99:8.2f}"
