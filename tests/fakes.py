@@ -209,3 +209,19 @@ async def store_many_maps(storage: Storage, scope: int, count: int) -> list[MapL
             MapListing(topic, created.key, Source.GENERATED, FAKE_MODEL, opened, 3, created.id)
         )
     return sorted(stored, key=lambda m: (-m.opened, m.topic.lower(), m.id))
+
+
+async def store_topics(storage: Storage, scope: int, topics: Sequence[str]) -> None:
+    """A generated map with no concepts for each topic, keyed by its casefolded topic."""
+    for topic in topics:
+        await storage.create_map(
+            scope=scope,
+            key=topic.casefold(),
+            topic=topic,
+            language="en",
+            overview="An overview. Two sentences.",
+            source=Source.GENERATED,
+            model="m",
+            concepts=[],
+            now=0.0,
+        )

@@ -42,7 +42,7 @@ from bot.storage import (
 from bot.storage.copy import COPY_ORDER
 from bot.storage.migrations import Dialect
 from bot.storage.store import EXPANSION_POLL, LIST_MAPS, PREFIX_TOPICS
-from tests.fakes import draft, store_many_maps
+from tests.fakes import draft, store_many_maps, store_topics
 from tests.faults import free_disk, full_disk, locked_by_another_process
 
 GUILD = 1001
@@ -908,18 +908,7 @@ async def test_text_many_maps_start_with_is_matched_by_an_index_range(storage: S
     """Autocomplete once a few letters are typed: the first maps that start with them come
     from a range of an index, in code point order, whatever else the scope holds."""
     topics = [f"Topic {n:02d}" for n in range(30)] + ["A Topic", "Café au Lait", "\ud7ff Edge"]
-    for topic in topics:
-        await storage.create_map(
-            scope=GUILD,
-            key=topic.casefold(),
-            topic=topic,
-            language="en",
-            overview="An overview. Two sentences.",
-            source=Source.GENERATED,
-            model="m",
-            concepts=[],
-            now=0.0,
-        )
+    await store_topics(storage, GUILD, topics)
     first = await storage.matching_topics(GUILD, "topic", 25)
     assert [t for t, _ in first] == [f"Topic {n:02d}" for n in range(25)]
     assert [t for t, _ in await storage.matching_topics(GUILD, "topic 2", 3)] == [

@@ -11,10 +11,10 @@ import pytest
 from bot.config import PROJECT_ROOT, Settings
 from bot.explorer import DAY, USAGE_KEPT_DAYS, Explorer
 from bot.maps import BundledMaps
-from bot.models import Session, Source, Usage
+from bot.models import Session, Usage
 from bot.storage import Storage, StorageUnavailable
 from bot.storage.sqlite import backup
-from tests.fakes import Clock
+from tests.fakes import Clock, store_topics
 from tests.test_main import run
 
 GUILD = 1001
@@ -192,18 +192,8 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
 async def test_matching_topics_are_ranked_by_storage_and_typed_wildcards_are_literal(
     storage: Storage,
 ) -> None:
-    for topic in ("Data_Science", "100% Juice", "Bigdata", "Data Mining", "Open Data", "Dat"):
-        await storage.create_map(
-            scope=GUILD,
-            key=topic.casefold(),
-            topic=topic,
-            language="en",
-            overview="An overview. Two sentences.",
-            source=Source.GENERATED,
-            model="m",
-            concepts=[],
-            now=NOW,
-        )
+    topics = ("Data_Science", "100% Juice", "Bigdata", "Data Mining", "Open Data", "Dat")
+    await store_topics(storage, GUILD, topics)
     # Starts with it, then a word starts with it, then contains it; each by topic.
     assert [t for t, _ in await storage.matching_topics(GUILD, "data", 25)] == [
         "Data Mining",
