@@ -345,7 +345,13 @@ class Explorer:
             nodes = [Node(c.id, c.parent_id, c.title, c.id in opened) for c in concepts]
             return await self.renderer.draw(concept_map.topic, nodes, highlight)
 
-        return self.pictures.get(key, draw)
+        return self.pictures.get(key, draw, family=(concept_map.id, highlight))
+
+    def earlier_picture(
+        self, concept_map: ConceptMap, highlight: int | None = None
+    ) -> MapPicture | None:
+        """The last picture drawn of the map with ``highlight``, of whatever version."""
+        return self.pictures.newest((concept_map.id, highlight))
 
     async def language(self, scope: int) -> str:
         stored = await self.storage.scope_settings(scope)

@@ -302,9 +302,15 @@ async def render(
 
 
 async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
-    """The map card with its picture, if the picture is ready in time."""
-    picture = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
-    return cards.map_card(view, can_go_back=can_go_back, picture=picture)
+    """The map card with its picture: this version's if drawn, else the one drawn last
+    (this version is drawn meanwhile, for the next card), else the first if ready in time."""
+    explorer = interaction.client.explorer
+    current = explorer.map_picture(view.map)  # drawn now unless it was
+    shown = None if current.done() else explorer.earlier_picture(view.map)
+    current.cancel()  # this wait only: the drawing goes on for whoever asks next
+    if shown is None:
+        shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    return cards.map_card(view, can_go_back=can_go_back, picture=shown)
 
 
 async def picture_within(

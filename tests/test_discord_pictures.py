@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from PIL import Image
@@ -123,3 +124,31 @@ async def test_a_map_the_fonts_cannot_draw_is_shown_as_an_outline(world: World, 
     text = card_text(message)
     assert "cannot draw some characters of this map (量" in text
     assert "- 波動関数\n- 不確定性原理" in text
+
+
+async def test_the_map_card_shows_the_last_picture_while_its_new_version_is_drawn(
+    world: World, kinapse: Kinapse
+):
+    """Opening a concept changes the map's picture; the next map card does not wait for
+    the drawing: it shows the picture drawn last, and the one after shows the new one."""
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    before = await picture_of(message)
+    await click_open(world.alice, message, first.title)  # one more concept explored
+
+    renderer = kinapse.explorer.renderer
+    real_png = renderer.png
+
+    async def slow(dot: str) -> bytes:
+        await asyncio.sleep(60)  # a drawing far slower than the card may wait
+        return await real_png(dot)
+
+    renderer.png = slow
+    again = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
+    assert heading(again) == "AI Agents"
+    assert (await picture_of(again)).tobytes() == before.tobytes()
+
+    await world.env.advance_time(61)  # the new version is drawn meanwhile
+    renderer.png = real_png
+    newer = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
+    assert (await picture_of(newer)).tobytes() != before.tobytes()
