@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.errors import StorageFull
+from bot.errors import StorageBusy, StorageFull
 from bot.models import (
     BundledMap,
     ChildState,
@@ -38,6 +39,7 @@ from bot.storage import (
     Storage,
     UsageTotals,
     open_storage,
+    postgres,
 )
 from bot.storage.copy import COPY_ORDER
 from bot.storage.migrations import Dialect
@@ -932,3 +934,28 @@ async def test_text_many_maps_start_with_is_matched_by_an_index_range(storage: S
         assert "maps_by_key_bytes" in plan and "Sort" not in plan, plan
     else:
         assert "key>? AND key<?" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_postgresql_table_locked_by_another_session_is_busy_not_a_hang(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session holds a table lock (a LOCK TABLE, a long DDL): reads and writes
+    give up after the lock patience with the storage-busy message, and work once it goes."""
+    monkeypatch.setattr(postgres, "LOCK_PATIENCE_MS", 300)
+    async with Storage.open(postgres_url) as storage:
+        stored = await store_cells(storage)
+        holder = await asyncpg.connect(postgres_url)
+        try:
+            locking = holder.transaction()
+            await locking.start()
+            await holder.execute("LOCK TABLE maps IN ACCESS EXCLUSIVE MODE")
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(StorageBusy, match="storage is busy"):
+                await storage.find_map(GUILD, stored.key)
+            with pytest.raises(StorageBusy):
+                await storage.delete_map(GUILD, stored.key)
+            assert asyncio.get_running_loop().time() - started < 5
+            await locking.rollback()
+        finally:
+            await holder.close()
+        assert await storage.find_map(GUILD, stored.key) == stored

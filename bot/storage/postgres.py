@@ -25,12 +25,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
-from bot.storage.store import COPY_BATCH, Row, Storage, StorageUnavailable, Transaction
+from bot.storage.store import (
+    COPY_BATCH,
+    STORAGE_BUSY,
+    STORAGE_FULL,
+    Row,
+    Storage,
+    StorageUnavailable,
+    Transaction,
+)
 
 log = logging.getLogger(__name__)
 
 POOL_MIN_SIZE = 1
+# How long a statement waits for another session's lock (a LOCK TABLE, a long DDL) before
+# giving up, as SQLite's writes do: the member is told the storage is busy, never left
+# waiting for ever. Migrations wait as long as they must.
+LOCK_PATIENCE_MS = 15_000
 EXPANSION_CHANNEL = "kinapse_expansion"
 # Taken by each migration's transaction, so processes starting together migrate one at a time.
 MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
@@ -112,7 +125,10 @@ class PostgresStorage(Storage):
                 url,
                 min_size=min(POOL_MIN_SIZE, pool_size),
                 max_size=pool_size,
-                server_settings={"application_name": "kinapse"},
+                server_settings={
+                    "application_name": "kinapse",
+                    "lock_timeout": str(LOCK_PATIENCE_MS),
+                },
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # The driver's message names the host or the refusal, never the password.
@@ -142,22 +158,25 @@ class PostgresStorage(Storage):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._pool.acquire() as connection:
-            transaction = connection.transaction()
-            await transaction.start()
-            try:
-                yield PostgresTransaction(connection)
-            except BaseException:
-                # Shielded so that a cancelled caller still leaves no open transaction.
-                await asyncio.shield(transaction.rollback())
-                raise
-            await asyncio.shield(transaction.commit())
+        with _plain_errors():
+            async with self._pool.acquire() as connection:
+                transaction = connection.transaction()
+                await transaction.start()
+                try:
+                    yield PostgresTransaction(connection)
+                except BaseException:
+                    # Shielded so that a cancelled caller still leaves no open transaction.
+                    await asyncio.shield(transaction.rollback())
+                    raise
+                await asyncio.shield(transaction.commit())
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._pool.fetchrow(numbered(sql), *params)
+        with _plain_errors():
+            return await self._pool.fetchrow(numbered(sql), *params)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._pool.fetch(numbered(sql), *params)
+        with _plain_errors():
+            return await self._pool.fetch(numbered(sql), *params)
 
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
         await db.execute(NOTIFY_EXPANSION, (EXPANSION_CHANNEL, str(concept_id)))
@@ -203,6 +222,7 @@ class PostgresStorage(Storage):
         await db.execute(RAISE_SEQUENCE.format(table=table), (table, floor, floor))
 
     async def _schema_version(self, db: Transaction) -> int:
+        await db.execute("SET LOCAL lock_timeout = 0")  # another process may be migrating
         await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
         await db.execute(CREATE_SCHEMA_VERSION)
         row = await db.fetchone(SELECT_SCHEMA_VERSION)
@@ -211,3 +231,16 @@ class PostgresStorage(Storage):
     async def _set_schema_version(self, db: Transaction, version: int) -> None:
         await db.execute("DELETE FROM schema_version")
         await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+@contextlib.contextmanager
+def _plain_errors() -> Iterator[None]:
+    """A lock held too long or a full disk, as errors whose message a member may see."""
+    try:
+        yield
+    except asyncpg.LockNotAvailableError as exc:
+        log.warning("A PostgreSQL lock was held for %.0f s: %s", LOCK_PATIENCE_MS / 1000, exc)
+        raise StorageBusy(STORAGE_BUSY) from exc
+    except asyncpg.DiskFullError as exc:
+        log.error("PostgreSQL's disk is full: %s", exc)
+        raise StorageFull(STORAGE_FULL) from exc

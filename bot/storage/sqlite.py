@@ -25,6 +25,8 @@ from bot.errors import StorageBusy, StorageFull
 from bot.storage.migrations import Dialect
 from bot.storage.store import (
     COPY_BATCH,
+    STORAGE_BUSY,
+    STORAGE_FULL,
     DatabaseInUse,
     Row,
     Storage,
@@ -41,11 +43,6 @@ BUSY_TIMEOUT_MS = 5_000  # how long a read waits for a lock (rare in WAL mode)
 # waiting leaves nothing behind in it.
 WRITE_PATIENCE = 15.0  # seconds before a write is reported as busy
 LOCK_POLL = 0.05  # seconds between attempts to take the lock
-STORAGE_FULL = (
-    "The bot's storage is full, so nothing new can be saved right now; "
-    "maps already stored still open. A bot admin needs to free disk space."
-)
-STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
 LOCK_SUFFIX = ".lock"
 SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"

@@ -42,6 +42,11 @@ from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 
 log = logging.getLogger(__name__)
 
+STORAGE_FULL = (
+    "The bot's storage is full, so nothing new can be saved right now; "
+    "maps already stored still open. A bot admin needs to free disk space."
+)
+STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
 COPY_BATCH = 1_000  # rows `db copy` holds in memory at once
 EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
 SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
