@@ -13,6 +13,7 @@ acknowledged, so no interaction is ever left as "This interaction failed".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import TYPE_CHECKING
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from bot.client import KinapseBot
 
 log = logging.getLogger(__name__)
+
+FIRST_RESPONSE = "kinapse: first response"  # the key of its lock in interaction.extras
 
 
 def describe(error: BaseException) -> str | None:
@@ -73,13 +76,23 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
     return text
 
 
+def answering(interaction: discord.Interaction) -> asyncio.Lock:
+    """Held while the interaction's first response goes out: a handler's answer and the
+    acknowledgement of one that is late (``views.run_safely``) never both do."""
+    lock = interaction.extras.get(FIRST_RESPONSE)
+    if lock is None:
+        lock = interaction.extras[FIRST_RESPONSE] = asyncio.Lock()
+    return lock
+
+
 async def send_private(interaction: discord.Interaction, text: str) -> None:
     text = shorten(text, MESSAGE_CONTENT_MAX)
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        async with answering(interaction):
+            if not interaction.response.is_done():
+                await interaction.response.send_message(text, ephemeral=True)
+                return
+        await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException:
         # The interaction expired or Discord refused: nothing more can reach this user.
         log.warning("Could not deliver an error reply in %s", _where(interaction), exc_info=True)

@@ -25,7 +25,7 @@ from bot.explorer import ConceptView, MapView, View
 from bot.generator import Sketch
 from bot.models import QUESTION_MAX, QUESTION_MIN, Session, clean_question
 from bot.render import MapPicture, RenderError
-from bot.replies import explain, reply_error
+from bot.replies import answering, explain, reply_error
 from bot.storage import lock_wait_listener
 from bot.text import shorten
 
@@ -52,6 +52,7 @@ EDIT_PAUSE = 0.5  # seconds between those attempts
 # Discord's window for the first response is 3 seconds; an answer not ready 2 seconds
 # after the interaction was created is deferred and edited in later.
 ACK_AFTER = 2.0
+FORM_TOO_LATE = "The question form couldn't open in time; please press Ask again."
 TRUSTED_LAG = 1.0  # seconds of gateway delay believed from the interaction's timestamp
 MAPPING = "Mapping *{topic}*…"
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
@@ -233,11 +234,34 @@ class TopicRetry(
 
 async def run_safely(interaction: Interaction, handler: Any, target: int) -> None:
     """Run a handler; every failure becomes a short private reply (DynamicItem errors are
-    otherwise only logged, leaving the user with "This interaction failed")."""
+    otherwise only logged, leaving the user with "This interaction failed"), and an
+    answer that is not ready in time is acknowledged first (see ``acknowledge_if_late``)."""
+    late = asyncio.create_task(acknowledge_if_late(interaction))
     try:
         await handler(interaction, target)
     except Exception as exc:
         await reply_error(interaction, exc)
+    finally:
+        late.cancel()
+
+
+async def acknowledge_if_late(interaction: Interaction) -> None:
+    """Whatever holds the answer up (a database that is slow or locked by another
+    process), Discord hears from the bot in time: ``ACK_AFTER`` seconds after the
+    interaction was created, one still unanswered is acknowledged, and the answer
+    edits the message in (``answer_in_place``) or follows (``answer_privately``)."""
+    await asyncio.sleep(patience(interaction))
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            log.info("Interaction %s acknowledged before its answer was ready", interaction.id)
+            await _defer(interaction, thinking=False, ephemeral=False)
+
+
+def patience(interaction: Interaction) -> float:
+    """Seconds left until the interaction should have had a first response."""
+    lag = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    # A lag beyond TRUSTED_LAG is a clock out of step, not a slow gateway.
+    return ACK_AFTER - min(max(lag, 0.0), TRUSTED_LAG)
 
 
 # -- sessions ------------------------------------------------------------------
@@ -361,21 +385,14 @@ async def show(
         if not moved:
             session = explorer.moved(session, target)
         card = await render(interaction, view, session, status)
-        await interaction.response.edit_message(**message_kwargs(card, edit=True))
+        await answer_in_place(interaction, card)
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
         card = await render(interaction, view, None, status)
-        if interaction.response.is_done():  # deferred while a write waited (in_time)
-            message = await edit_finally(interaction, **message_kwargs(card, edit=True))
-            message_id = message.id if message is not None else None
-        else:
-            response = await interaction.response.send_message(
-                ephemeral=True, **message_kwargs(card)
-            )
-            message_id = response.message_id
+        message_id = await answer_privately(interaction, card)
         if message_id is None:
             return
         session = Session(
@@ -389,6 +406,31 @@ async def show(
     await quietly("save the session", explorer.remember(session, opened=opened))
     if status.mapping and isinstance(view, ConceptView):
         await fill_in_subconcepts(interaction, message_id, view, session)
+
+
+async def answer_in_place(interaction: Interaction, card: Card) -> None:
+    """``card`` on the message whose button was pressed: as the interaction's response,
+    or, once the interaction was acknowledged, as an edit."""
+    fields = message_kwargs(card, edit=True)
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            await interaction.response.edit_message(**fields)
+            return
+    await interaction.edit_original_response(**fields)
+
+
+async def answer_privately(interaction: Interaction, card: Card) -> int | None:
+    """``card`` for the presser alone; the id of its message. Once acknowledged, it fills
+    the "thinking…" message (``in_time``) or follows an acknowledgement in place."""
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            sent = await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+            return sent.message_id
+    if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+        return message.id if message is not None else None
+    followed = await interaction.followup.send(ephemeral=True, wait=True, **message_kwargs(card))
+    return followed.id
 
 
 async def fill_in_subconcepts(
@@ -489,8 +531,12 @@ async def quietly(what: str, work: Awaitable[object]) -> None:
 async def acknowledge(interaction: Interaction, *, thinking: bool, ephemeral: bool = False) -> None:
     """Defer the interaction unless it was answered; a failure is logged, and the work goes
     on regardless."""
-    if interaction.response.is_done():
-        return
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            await _defer(interaction, thinking=thinking, ephemeral=ephemeral)
+
+
+async def _defer(interaction: Interaction, *, thinking: bool, ephemeral: bool) -> None:
     try:
         await interaction.response.defer(thinking=thinking, ephemeral=ephemeral)
     except discord.HTTPException as exc:
@@ -511,11 +557,10 @@ async def in_time(interaction: Interaction, work: Awaitable[T], *, ephemeral: bo
     finally:
         lock_wait_listener.reset(listening)
     told = asyncio.ensure_future(contended.wait())
-    lag = (discord.utils.utcnow() - interaction.created_at).total_seconds()
-    # A lag beyond TRUSTED_LAG is a clock out of step, not a slow gateway.
-    patience = ACK_AFTER - min(max(lag, 0.0), TRUSTED_LAG)
     try:
-        await asyncio.wait({task, told}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {task, told}, timeout=patience(interaction), return_when=asyncio.FIRST_COMPLETED
+        )
         if not task.done():
             why = "waits for another process's lock" if told.done() else "is slow"
             log.info("Interaction %s deferred: storage %s", interaction.id, why)
@@ -695,16 +740,19 @@ async def show_picture(interaction: Interaction, concept_id: int) -> None:
     view = await explorer.concept_view(concept_id, scope_of(interaction))
     owner = session is not None and session.owner_id == interaction.user.id
     # A render can outlast Discord's 3 s: acknowledge first, then answer.
-    await interaction.response.defer(ephemeral=not owner, thinking=not owner)
+    await acknowledge(interaction, thinking=not owner, ephemeral=not owner)
     picture = await picture_within(interaction, view, None)
     if picture is None:
         raise NotFound("The map's picture could not be drawn just now; please try again.")
     card = cards.picture_card(view, picture)
-    message = await interaction.edit_original_response(**message_kwargs(card, edit=True))
     if owner:
+        await interaction.edit_original_response(**message_kwargs(card, edit=True))
+        return
+    message_id = await answer_privately(interaction, card)
+    if message_id is None:
         return
     await explorer.start_session(
-        message_id=message.id,
+        message_id=message_id,
         owner_id=interaction.user.id,
         scope=scope_of(interaction),
         map_id=view.map.id,
@@ -770,7 +818,7 @@ async def home(interaction: Interaction, map_id: int) -> None:
 async def maps_page(interaction: Interaction, page: int) -> None:
     shown = await interaction.client.explorer.maps_page(scope_of(interaction), page)
     card = cards.maps_card(shown, title=maps_title(interaction))
-    await interaction.response.edit_message(**message_kwargs(card, edit=True))
+    await answer_in_place(interaction, card)
 
 
 async def open_map(interaction: Interaction, map_id: int) -> None:
@@ -909,13 +957,23 @@ async def ask_about_concept(interaction: Interaction, concept_id: int) -> None:
     view = await interaction.client.explorer.concept_view(concept_id, scope_of(interaction))
     accent = cards.accent_of(view.map.key)
     form = AskForm(view.concept.title, accent, concept_id=concept_id, map_id=None)
-    await interaction.response.send_modal(form)
+    await open_form(interaction, form)
 
 
 async def ask_about_map(interaction: Interaction, map_id: int) -> None:
     view = await interaction.client.explorer.map_view(map_id, scope_of(interaction))
     form = AskForm(view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=map_id)
-    await interaction.response.send_modal(form)
+    await open_form(interaction, form)
+
+
+async def open_form(interaction: Interaction, form: AskForm) -> None:
+    """The Ask form, which can only be the first response: if the interaction had to be
+    acknowledged before the card was read, the presser is asked to press again."""
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            await interaction.response.send_modal(form)
+            return
+    await interaction.followup.send(FORM_TOO_LATE, ephemeral=True)
 
 
 async def answer_question(interaction: Interaction, form: AskForm, question: str) -> None:
@@ -965,7 +1023,7 @@ async def share(interaction: Interaction, answer_id: int) -> None:
     the private answer's Share button greys out, so one press posts it once."""
     view = await interaction.client.explorer.answer_view(answer_id, scope_of(interaction))
     private = cards.answered_card(view, can_share=True, shared=True)
-    await interaction.response.edit_message(**message_kwargs(private, edit=True))
+    await answer_in_place(interaction, private)
     await interaction.followup.send(**message_kwargs(cards.answered_card(view, can_share=False)))
 
 

@@ -4,6 +4,7 @@ lock holds the real clock, not the virtual one."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable
@@ -16,6 +17,7 @@ from simcord.results import InteractionResult
 from bot.client import COMMANDS_HASH_KEY
 from bot.errors import StorageFull
 from bot.storage import Storage
+from bot.views import FORM_TOO_LATE
 from tests.faults import free_disk, full_disk, locked_by_another_process
 from tests.harness import Kinapse, World, card_text, click_open, heading, labels, sections
 
@@ -25,6 +27,7 @@ from tests.harness import Kinapse, World, card_text, click_open, heading, labels
 # test is asked while the 10 s lock is held.
 OPERATION_WAIT = 1.0
 DEFERRED = 5  # the interaction callback type of "thinking…"
+DEFERRED_UPDATE = 6  # acknowledged, the pressed message to be edited later
 
 
 class Timeline(list):
@@ -226,3 +229,69 @@ async def test_commands_synced_while_the_disk_is_full_are_synced_again_later(
     await free_disk(kinapse.storage)
     await bot.sync_commands()
     assert await kinapse.storage.get_meta(COMMANDS_HASH_KEY) not in (None, "an older definition")
+
+
+@pytest.fixture
+def slow_reads(kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a click reads takes 5 s or 10 (a slow disk, a table another session locked)."""
+    explorer = kinapse.explorer
+    for name in ("opening", "concept_view"):
+        real = getattr(explorer, name)
+
+        async def slow(*args: Any, _real: Any = real) -> Any:
+            await asyncio.sleep(5)
+            return await _real(*args)
+
+        monkeypatch.setattr(explorer, name, slow)
+
+
+def first_response_type(world: World, result: InteractionResult) -> int:
+    marker = f"/interactions/{result._interaction.id}/"
+    callbacks = [e for e in world.env.backend.http_requests if e.path.startswith(marker)]
+    return callbacks[0].json["type"]
+
+
+async def test_a_click_whose_reads_are_slow_is_acknowledged_in_time_and_answered_in_place(
+    world: World, kinapse: Kinapse, slow_reads: None
+):
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    pressed = await click_open(world.alice, card, first.title)
+    await world.env.advance_time(11)
+
+    assert first_response_type(world, pressed) == DEFERRED_UPDATE  # at 2 s, not 5
+    assert pressed.response.id == card.id and heading(pressed.response) == first.title
+    session = await kinapse.storage.get_session(card.id)
+    assert session is not None and session.concept_id is not None  # the session moved
+
+
+async def test_a_slow_private_copy_follows_its_acknowledgement_and_leaves_the_card(
+    world: World, kinapse: Kinapse, slow_reads: None
+):
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    pressed = await click_open(world.bob, card, first.title)
+    await world.env.advance_time(11)
+
+    assert first_response_type(world, pressed) == DEFERRED_UPDATE
+    [copy] = pressed.followups
+    assert copy.ephemeral and heading(copy) == first.title
+    public = world.env.backend.get_message(world.channel.id, card.id)
+    assert heading(public) == "AI Agents"  # Alice's card did not move
+    back = (await world.bob.click(copy, label="Back")).response
+    assert back.id == copy.id and heading(back) == "AI Agents"  # bob drives his copy
+
+
+async def test_the_ask_form_that_cannot_open_in_time_says_to_press_again(
+    world: World, kinapse: Kinapse, slow_reads: None
+):
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    opened = await click_open(world.alice, card, first.title)
+    await world.env.advance_time(11)
+    pressed = await world.alice.click(opened.response, label="Ask")
+    await world.env.advance_time(11)
+
+    assert pressed.modal is None
+    [said] = pressed.followups
+    assert said.ephemeral and said.content == FORM_TOO_LATE
