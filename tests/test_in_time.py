@@ -30,6 +30,7 @@ class Pending:
     def __init__(self, age: float = 0.0) -> None:
         self.created_at = discord.utils.utcnow() - timedelta(seconds=age)
         self.response = self
+        self.extras: dict[str, object] = {}
         self.deferred: tuple[float, bool] | None = None  # (when, ephemeral)
 
     def is_done(self) -> bool:
