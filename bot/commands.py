@@ -102,7 +102,7 @@ class ExploreCog(commands.Cog):
 
     async def _known(self, scope: int, topic: str) -> MapView | None:
         concept_map = await self.explorer.lookup(scope, topic)
-        return None if concept_map is None else await self.explorer.map_view(concept_map.id)
+        return None if concept_map is None else await self.explorer.view_of_map(concept_map)
 
     async def _suggest(
         self, interaction: Interaction, topic: str, refused: NoGenerator | LimitReached

@@ -557,7 +557,11 @@ class Explorer:
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         _check_scope(concept_map, scope)
-        concepts = await self.storage.key_concepts(map_id)
+        return await self.view_of_map(concept_map)
+
+    async def view_of_map(self, concept_map: ConceptMap) -> MapView:
+        """The overview card of a map just read."""
+        concepts = await self.storage.key_concepts(concept_map.id)
         can_ask = self.generator is not None
         return MapView(
             concept_map, concepts, self._as_of(concept_map), can_ask, self.generation_off
