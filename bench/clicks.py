@@ -8,9 +8,11 @@ private copy for another member, and Back; then what single flight saves when
 50 people open one unexpanded concept at once (fake generator, 200 ms a call).
 
 Then, with 10 and with 10,000 maps stored in the server: a click and /explore of a
-stored topic beside a bare discord.py handler answering a static card in the same
-SimCord run (median and p99, and their ratio to the bare handler; target 1.25x at
-most), /maps and autocomplete, and how long a click's reads wait while /maps reads.
+stored topic beside two bare discord.py handlers in the same SimCord run, one that
+answers a small static card and one that answers with a static copy of the very card
+the bot shows ("same card": what sending that card costs, nothing read); median and
+p99, and their ratios (target 1.25x at most); /maps and autocomplete; and how long a
+click's reads wait while /maps reads.
 Each is timed twice: until its first response reached Discord (what the member
 waits for; the ratios are of these), and until SimCord settled everything the bot did
 afterwards ("settled": saving the session, counting the open; for the bare handler
@@ -34,13 +36,15 @@ sys.path.insert(0, str(ROOT))
 import discord  # noqa: E402
 import simcord  # noqa: E402
 
+from bot import cards  # noqa: E402
+from bot.cards import Card  # noqa: E402
 from bot.client import KinapseBot  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.explorer import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import Source  # noqa: E402
 from bot.storage import Storage  # noqa: E402
-from bot.views import unkept  # noqa: E402
+from bot.views import message_kwargs, unkept  # noqa: E402
 from tests.fakes import FakeGenerator  # noqa: E402
 from tests.harness import click_open  # noqa: E402
 
@@ -159,12 +163,51 @@ def static_card() -> discord.ui.LayoutView:
     return unkept(view)  # sent the way the bot sends its cards
 
 
+# The same cards the bot answers with, made once and sent as they are: the second
+# baseline, whose answers cost discord.py and SimCord what the bot's do, reading nothing.
+SAME: dict[str, Card] = {}
+
+
+class BareSame(discord.ui.DynamicItem[discord.ui.Button], template=r"bench:same"):
+    """Answers a click with the static copy of the concept card the bot's click shows."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(label="Same", custom_id="bench:same"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match, /):  # type: ignore[override]
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        await interaction.response.edit_message(**same_card("concept", edit=True))
+
+
+def same_card(name: str, *, edit: bool = False) -> dict[str, object]:
+    fields = message_kwargs(SAME[name], edit=edit)
+    fields["view"].add_item(discord.ui.ActionRow(BareSame()))  # so it can be pressed again
+    return fields
+
+
 def bare_command(bot: KinapseBot) -> None:
     @bot.tree.command(name="bare", description="A static card (benchmark baseline)")
     async def bare(interaction: discord.Interaction) -> None:
         await interaction.response.send_message(view=static_card())
 
-    bot.add_dynamic_items(Bare)
+    @bot.tree.command(name="same", description="The map card, static (benchmark baseline)")
+    async def same(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(**same_card("map"))
+
+    bot.add_dynamic_items(Bare, BareSame)
+
+
+async def make_same_cards(explorer: Explorer, scope: int, topic: str, concept: str) -> None:
+    """The map card of ``topic`` with its picture, and the card of its concept ``concept``."""
+    concept_map = await explorer.lookup(scope, topic)
+    view = await explorer.view_of_map(concept_map)
+    picture = await explorer.map_picture(concept_map)
+    SAME["map"] = cards.map_card(view, picture=picture)
+    opened = next(c for c in view.concepts if c.title == concept)
+    SAME["concept"] = cards.concept_card(await explorer.concept_view(opened.id))
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -193,11 +236,21 @@ async def seed(storage: Storage, scope: int, count: int, bundled: BundledMaps) -
 async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[float]]:
     settings = Settings(database=folder / f"scale{count}.db", maps_dir=ROOT / "maps")
     bundled = BundledMaps.load(settings.maps_dir)
-    measured = ("bare slash", "bare click", "explore", "click", "maps", "autocomplete")
+    measured = (
+        "bare slash",
+        "bare click",
+        "same card slash",
+        "same card click",
+        "explore",
+        "click",
+        "maps",
+        "autocomplete",
+    )
     figures: dict[str, list[float]] = {k: [] for k in measured}
     figures |= {f"{k} (settled)": [] for k in measured}
     async with Storage.open(settings.database) as storage:
-        bot = KinapseBot(settings, Explorer(storage, bundled, settings, FakeGenerator()))
+        explorer = Explorer(storage, bundled, settings, FakeGenerator())
+        bot = KinapseBot(settings, explorer)
         bare_command(bot)
         async with simcord.run(bot, shard_count=1) as env:
             env.backend.http_requests = Stamped(env.backend.http_requests)
@@ -207,7 +260,9 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
             await seed(storage, guild.id, count, bundled)
             first = bundled.find("ai agents").concepts[0]
             topic = f"Topic {count // 2:05d}"
+            await make_same_cards(explorer, guild.id, topic, first.title)
             static = (await alice.slash(channel, "bare")).response
+            same = (await alice.slash(channel, "same")).response
 
             async def measure(name: str, action) -> object:
                 ms, settled_ms, result = await answered(env, action)
@@ -221,6 +276,8 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
                         values.clear()
                 await measure("bare slash", alice.slash(channel, "bare"))
                 await measure("bare click", alice.click(static, label="Bare"))
+                await measure("same card slash", alice.slash(channel, "same"))
+                await measure("same card click", alice.click(same, label="Same"))
                 result = await measure("explore", alice.slash(channel, "explore", topic=topic))
                 await measure("click", click_open(alice, result.response, first.title))
                 await measure("maps", alice.slash(channel, "maps"))
@@ -251,12 +308,15 @@ def print_scale(count: int, figures: dict[str, list[float]]) -> None:
     # Ratios of first responses only: SimCord settles the bare handler after an idle poll
     # of about 50 ms (nothing of its own is left running to wait on), the bot's work sooner.
     bare = {"explore": "bare slash", "click": "bare click"}
+    same = {"explore": "same card slash", "click": "same card click"}
     for name, values in figures.items():
         median, p99 = stats(values)
         line = f"  {name:26} {median:8.2f} / {p99:8.2f}"
         if name in bare:
             base_median, base_p99 = stats(figures[bare[name]])
             line += f"   ratio to bare {median / base_median:.2f}x / {p99 / base_p99:.2f}x"
+            same_median, same_p99 = stats(figures[same[name]])
+            line += f", to same card {median / same_median:.2f}x / {p99 / same_p99:.2f}x"
         print(line)
 
 
