@@ -18,8 +18,10 @@ from bot.explorer import MapView
 from bot.models import TOPIC_MAX, Level, clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
-from bot.replies import describe, explain, send_private
+from bot.replies import answering, describe, explain, send_private
 from bot.views import (
+    answer_privately,
+    answered_in_time,
     edit_finally,
     in_time,
     map_card,
@@ -139,9 +141,10 @@ class ExploreCog(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def maps(self, interaction: Interaction) -> None:
         """List this server's maps, most explored first."""
-        first = await self.explorer.maps_page(scope_of(interaction), 0)
-        card = cards.maps_card(first, title=maps_title(interaction))
-        await interaction.response.send_message(ephemeral=True, **message_kwargs(card))
+        async with answered_in_time(interaction, thinking=True, ephemeral=True):
+            first = await self.explorer.maps_page(scope_of(interaction), 0)
+            card = cards.maps_card(first, title=maps_title(interaction))
+            await answer_privately(interaction, card)
 
     @app_commands.command(name="export")
     @app_commands.allowed_installs(guilds=True, users=True)
@@ -161,21 +164,24 @@ class ExploreCog(commands.Cog):
         format_: str,
     ) -> None:
         """Download a map as a file: outline, mindmap, OPML, JSON or an interactive page."""
-        tree = await self.explorer.map_tree(scope_of(interaction), clean_topic(topic))
-        if tree is None:
-            raise NotFound(
-                f"There is no map called {cards.literal(clean_topic(topic))} yet; "
-                "/explore it first."
-            )
-        fmt = ExportFormat(format_)
-        data = exports.export(tree, fmt).encode()
-        if len(data) > ATTACHMENT_MAX:
-            raise KinapseError("This map is too large to send as a file; try another format.")
-        await interaction.response.send_message(
-            f"**{cards.literal(tree.topic)}** · {fmt.label}",
-            file=discord.File(io.BytesIO(data), filename=exports.filename(tree, fmt)),
-            ephemeral=True,
-        )
+        async with answered_in_time(interaction, thinking=True, ephemeral=True):
+            tree = await self.explorer.map_tree(scope_of(interaction), clean_topic(topic))
+            if tree is None:
+                raise NotFound(
+                    f"There is no map called {cards.literal(clean_topic(topic))} yet; "
+                    "/explore it first."
+                )
+            fmt = ExportFormat(format_)
+            data = exports.export(tree, fmt).encode()
+            if len(data) > ATTACHMENT_MAX:
+                raise KinapseError("This map is too large to send as a file; try another format.")
+            text = f"**{cards.literal(tree.topic)}** · {fmt.label}"
+            file = discord.File(io.BytesIO(data), filename=exports.filename(tree, fmt))
+            async with answering(interaction):
+                if not interaction.response.is_done():
+                    await interaction.response.send_message(text, file=file, ephemeral=True)
+                    return
+            await interaction.followup.send(text, file=file, ephemeral=True)
 
     export.autocomplete("topic")(explore_topics)
 
@@ -196,17 +202,24 @@ class ExploreCog(commands.Cog):
         self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
     ) -> None:
         """Forget one of this server's maps; curated maps come back fresh next time."""
-        scope = scope_of(interaction)
-        concept_map = await self.explorer.find_stored(scope, topic)
-        if concept_map is None:
-            raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
-        await in_time(
-            interaction, self.explorer.storage.delete_map(scope, concept_map.key), ephemeral=True
-        )
-        log.info(
-            "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
-        )
-        await send_private(interaction, f"Forgot the map of {cards.literal(concept_map.topic)}.")
+        async with answered_in_time(interaction, thinking=True, ephemeral=True):
+            scope = scope_of(interaction)
+            concept_map = await self.explorer.find_stored(scope, topic)
+            if concept_map is None:
+                raise NotFound(
+                    f"This server has no map called {cards.literal(clean_topic(topic))}."
+                )
+            await in_time(
+                interaction,
+                self.explorer.storage.delete_map(scope, concept_map.key),
+                ephemeral=True,
+            )
+            log.info(
+                "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
+            )
+            await send_private(
+                interaction, f"Forgot the map of {cards.literal(concept_map.topic)}."
+            )
 
     forget.autocomplete("topic")(explore_topics)
 
@@ -232,45 +245,49 @@ class ExploreCog(commands.Cog):
         level: app_commands.Choice[str] | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
-        scope = scope_of(interaction)
-        if language is not None:
-            language = clean_topic(language)
-        chosen = Level(level.value) if level is not None else None
-        if language is not None or daily_budget is not None or chosen is not None:
-            changing = self.explorer.update_settings(
-                scope, language=language, budget=daily_budget, level=chosen
+        async with answered_in_time(interaction, thinking=True, ephemeral=True):
+            scope = scope_of(interaction)
+            if language is not None:
+                language = clean_topic(language)
+            chosen = Level(level.value) if level is not None else None
+            if language is not None or daily_budget is not None or chosen is not None:
+                changing = self.explorer.update_settings(
+                    scope, language=language, budget=daily_budget, level=chosen
+                )
+                await in_time(interaction, changing, ephemeral=True)
+            current_language = await self.explorer.language(scope)
+            current_level = await self.explorer.level(scope)
+            budget = await self.explorer.daily_budget(scope)
+            await send_private(
+                interaction,
+                f"Language: **{cards.literal(current_language)}** · "
+                f"level: **{current_level.value}** · "
+                f"daily generation budget: **{budget:,}** tokens",
             )
-            await in_time(interaction, changing, ephemeral=True)
-        current_language = await self.explorer.language(scope)
-        current_level = await self.explorer.level(scope)
-        budget = await self.explorer.daily_budget(scope)
-        await send_private(
-            interaction,
-            f"Language: **{cards.literal(current_language)}** · "
-            f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens",
-        )
 
     @admin.command(name="usage")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def usage(self, interaction: Interaction) -> None:
         """Tokens and calls Claude used for this server today and this month."""
-        scope = scope_of(interaction)
-        storage = self.explorer.storage
-        now = datetime.fromtimestamp(time.time(), UTC)
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        month = day.replace(day=1)
-        today = await storage.usage_since(scope, day.timestamp())
-        this_month = await storage.usage_since(scope, month.timestamp())
-        top = await storage.top_users(scope, month.timestamp(), TOP_USERS_SHOWN)
-        budget = await self.explorer.daily_budget(scope)
-        lines = [
-            f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
-            f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
-        ]
-        if self.explorer.generator is None:
-            lines.append(f"Generation is off: {self.explorer.generation_off}.")
-        if top:
-            # Mentions render as names and, with allowed mentions off, ping nobody.
-            lines.append("Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top))
-        await send_private(interaction, "\n".join(lines))
+        async with answered_in_time(interaction, thinking=True, ephemeral=True):
+            scope = scope_of(interaction)
+            storage = self.explorer.storage
+            now = datetime.fromtimestamp(time.time(), UTC)
+            day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            month = day.replace(day=1)
+            today = await storage.usage_since(scope, day.timestamp())
+            this_month = await storage.usage_since(scope, month.timestamp())
+            top = await storage.top_users(scope, month.timestamp(), TOP_USERS_SHOWN)
+            budget = await self.explorer.daily_budget(scope)
+            lines = [
+                f"Today: **{today.tokens:,}** tokens in {today.calls} calls (budget {budget:,}).",
+                f"This month: **{this_month.tokens:,}** tokens in {this_month.calls} calls.",
+            ]
+            if self.explorer.generator is None:
+                lines.append(f"Generation is off: {self.explorer.generation_off}.")
+            if top:
+                # Mentions render as names and, with allowed mentions off, ping nobody.
+                lines.append(
+                    "Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in top)
+                )
+            await send_private(interaction, "\n".join(lines))

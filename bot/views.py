@@ -13,7 +13,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import discord
@@ -235,26 +236,39 @@ class TopicRetry(
 async def run_safely(interaction: Interaction, handler: Any, target: int) -> None:
     """Run a handler; every failure becomes a short private reply (DynamicItem errors are
     otherwise only logged, leaving the user with "This interaction failed"), and an
-    answer that is not ready in time is acknowledged first (see ``acknowledge_if_late``)."""
-    late = asyncio.create_task(acknowledge_if_late(interaction))
+    answer that is not ready in time is acknowledged first (``answered_in_time``)."""
+    async with answered_in_time(interaction, thinking=False, ephemeral=False):
+        try:
+            await handler(interaction, target)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+@asynccontextmanager
+async def answered_in_time(
+    interaction: Interaction, *, thinking: bool, ephemeral: bool
+) -> AsyncIterator[None]:
+    """Whatever holds the answer up inside the block (a database that is slow or locked
+    by another process), Discord hears from the bot in time: ``ACK_AFTER`` seconds after
+    the interaction was created, one still unanswered is acknowledged (``thinking``, and
+    ``ephemeral`` for a command whose answer is private; a button's message is edited
+    later), and the answer follows (``answer_in_place``, ``answer_privately``)."""
+    late = asyncio.create_task(_acknowledge_if_late(interaction, thinking, ephemeral))
     try:
-        await handler(interaction, target)
-    except Exception as exc:
-        await reply_error(interaction, exc)
+        yield
     finally:
-        late.cancel()
+        if answering(interaction).locked():
+            await late  # acknowledging this very moment: cut off, it could answer twice
+        else:
+            late.cancel()
 
 
-async def acknowledge_if_late(interaction: Interaction) -> None:
-    """Whatever holds the answer up (a database that is slow or locked by another
-    process), Discord hears from the bot in time: ``ACK_AFTER`` seconds after the
-    interaction was created, one still unanswered is acknowledged, and the answer
-    edits the message in (``answer_in_place``) or follows (``answer_privately``)."""
+async def _acknowledge_if_late(interaction: Interaction, thinking: bool, ephemeral: bool) -> None:
     await asyncio.sleep(patience(interaction))
     async with answering(interaction):
         if not interaction.response.is_done():
             log.info("Interaction %s acknowledged before its answer was ready", interaction.id)
-            await _defer(interaction, thinking=False, ephemeral=False)
+            await _defer(interaction, thinking=thinking, ephemeral=ephemeral)
 
 
 def patience(interaction: Interaction) -> float:

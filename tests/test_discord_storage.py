@@ -295,3 +295,29 @@ async def test_the_ask_form_that_cannot_open_in_time_says_to_press_again(
     assert pressed.modal is None
     [said] = pressed.followups
     assert said.ephemeral and said.content == FORM_TOO_LATE
+
+
+async def test_commands_whose_reads_are_slow_are_acknowledged_privately_and_answered(
+    world: World, kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch
+):
+    """/maps and /export read before they answer: when that is slow they say "thinking…"
+    to the member alone in time, then the answer takes its place, privately."""
+    explorer = kinapse.explorer
+    for name in ("maps_page", "map_tree"):
+        real = getattr(explorer, name)
+
+        async def slow(*args: Any, _real: Any = real) -> Any:
+            await asyncio.sleep(5)
+            return await _real(*args)
+
+        monkeypatch.setattr(explorer, name, slow)
+
+    listing = await world.alice.slash(world.channel, "maps")
+    exported = await world.alice.slash(world.channel, "export", topic="AI Agents", format="json")
+    await world.env.advance_time(6)
+
+    for result in (listing, exported):
+        assert first_response_type(world, result) == DEFERRED and result.ephemeral
+    assert sections(listing.response)[0][0].startswith("1. ")  # the maps, in its place
+    [file] = exported.response.attachments
+    assert file.filename.endswith(".json") and exported.response.ephemeral
