@@ -231,11 +231,10 @@ async def test_commands_synced_while_the_disk_is_full_are_synced_again_later(
     assert await kinapse.storage.get_meta(COMMANDS_HASH_KEY) not in (None, "an older definition")
 
 
-@pytest.fixture
-def slow_reads(kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a click reads takes 5 s or 10 (a slow disk, a table another session locked)."""
-    explorer = kinapse.explorer
-    for name in ("opening", "concept_view"):
+def slow_down(monkeypatch: pytest.MonkeyPatch, explorer: Any, *names: str) -> None:
+    """Each of the explorer's ``names`` takes 5 s more (a slow disk, a table another
+    session locked), in SimCord's time."""
+    for name in names:
         real = getattr(explorer, name)
 
         async def slow(*args: Any, _real: Any = real) -> Any:
@@ -243,6 +242,12 @@ def slow_reads(kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch) -> None:
             return await _real(*args)
 
         monkeypatch.setattr(explorer, name, slow)
+
+
+@pytest.fixture
+def slow_reads(kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a click reads takes 5 s or 10 (opening a concept reads its view too)."""
+    slow_down(monkeypatch, kinapse.explorer, "opening", "concept_view")
 
 
 def first_response_type(world: World, result: InteractionResult) -> int:
@@ -302,16 +307,7 @@ async def test_commands_whose_reads_are_slow_are_acknowledged_privately_and_answ
 ):
     """/maps and /export read before they answer: when that is slow they say "thinking…"
     to the member alone in time, then the answer takes its place, privately."""
-    explorer = kinapse.explorer
-    for name in ("maps_page", "map_tree"):
-        real = getattr(explorer, name)
-
-        async def slow(*args: Any, _real: Any = real) -> Any:
-            await asyncio.sleep(5)
-            return await _real(*args)
-
-        monkeypatch.setattr(explorer, name, slow)
-
+    slow_down(monkeypatch, kinapse.explorer, "maps_page", "map_tree")
     listing = await world.alice.slash(world.channel, "maps")
     exported = await world.alice.slash(world.channel, "export", topic="AI Agents", format="json")
     await world.env.advance_time(6)
