@@ -209,11 +209,7 @@ class ExploreCog(commands.Cog):
                 raise NotFound(
                     f"This server has no map called {cards.literal(clean_topic(topic))}."
                 )
-            await in_time(
-                interaction,
-                self.explorer.storage.delete_map(scope, concept_map.key),
-                ephemeral=True,
-            )
+            await in_time(interaction, self.explorer.forget(scope, concept_map.key), ephemeral=True)
             log.info(
                 "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
             )

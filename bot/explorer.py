@@ -66,6 +66,7 @@ from bot.models import (
 )
 from bot.render import MapPicture, Node, PictureCache, Renderer
 from bot.storage import (
+    FORGOTTEN_SCOPE,
     Limit,
     Limits,
     MapListing,
@@ -325,6 +326,9 @@ class Explorer:
         # Map pictures, drawn in a subprocess and kept by map version (see map_picture).
         self.renderer = Renderer()
         self.pictures = PictureCache()
+        # Deleting forgotten maps' rows, after they left their scope (see ``forget``).
+        self._purging: asyncio.Task[None] | None = None
+        self._purge_again = False
 
     # -- maps -----------------------------------------------------------------
 
@@ -1196,12 +1200,33 @@ class Explorer:
 
     # -- upkeep ---------------------------------------------------------------
 
+    async def forget(self, scope: int, key: str) -> bool:
+        """Forget the scope's map ``key``: gone from the scope at once, whatever its size;
+        its concepts and sessions are deleted in the background."""
+        if not await self.storage.forget_map(scope, key):
+            return False
+        self._purge_again = True
+        if self._purging is None or self._purging.done():
+            self._purging = asyncio.create_task(self._purge())
+        return True
+
+    async def _purge(self) -> None:
+        while self._purge_again:  # a map forgotten while purging is purged next
+            self._purge_again = False
+            try:
+                purged = await self.storage.purge_forgotten()
+            except Exception:
+                log.exception("Deleting forgotten maps failed; the daily upkeep tries again")
+                return
+            log.info("Deleted %d forgotten maps", purged)
+
     async def prune(self) -> Pruned:
         """Forget sessions untouched for ``session_days``, expired refusals and reservations,
         old usage, and the retries of failed new topics once they are ``session_days`` old
         (like a session, a retry is what a message's button stands on)."""
         now = self.clock()
         kept_since = now - self.settings.session_days * DAY
+        await self.storage.purge_forgotten()  # any a stopped process left
         pruned = await self.storage.prune(
             sessions_before=kept_since,
             now=now,
@@ -1368,6 +1393,8 @@ def _rank_by_shared_words(needle: str, names: dict[str, list[str]]) -> list[str]
 
 
 def _check_scope(concept_map: ConceptMap, scope: int | None) -> None:
+    if concept_map.scope == FORGOTTEN_SCOPE:
+        raise NotFound("This map was forgotten; run /explore to map its topic again.")
     # custom_ids carry only ids: one must never reach another scope's maps.
     if scope is not None and concept_map.scope != scope:
         raise NotFound("That card belongs to another server's maps.")

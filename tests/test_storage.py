@@ -28,6 +28,7 @@ from bot.models import (
     Usage,
 )
 from bot.storage import (
+    FORGOTTEN_SCOPE,
     SCHEMA_VERSION,
     DatabaseInUse,
     Limit,
@@ -40,6 +41,7 @@ from bot.storage import (
     UsageTotals,
     open_storage,
     postgres,
+    store,
 )
 from bot.storage.copy import COPY_ORDER
 from bot.storage.migrations import Dialect
@@ -574,6 +576,44 @@ async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) ->
     assert await storage.delete_map(GUILD, "cells") is False
     # The same topic in another server is untouched.
     assert (await storage.get_map(other.id)).total == 7
+
+
+async def test_a_forgotten_map_leaves_its_scope_at_once_and_its_rows_go_later(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "PURGE_BATCH", 2)  # five sessions: three batches
+    stored = await store_cells(storage)
+    other = await store_cells(storage, OTHER_GUILD)
+    nucleus = (await storage.key_concepts(stored.id))[0]
+    for message_id in range(50, 55):
+        await storage.save_session(
+            Session(
+                message_id=message_id,
+                owner_id=7,
+                scope=GUILD,
+                map_id=stored.id,
+                concept_id=nucleus.id if message_id % 2 else None,
+            ),
+            now=1.0,
+        )
+    kept = Session(message_id=60, owner_id=7, scope=OTHER_GUILD, map_id=other.id, concept_id=None)
+    await storage.save_session(kept, now=1.0)
+
+    assert await storage.forget_map(GUILD, "cells") is True
+    # Gone from the server at once, its key free for a new map of the topic.
+    assert await storage.find_map(GUILD, "cells") is None
+    assert (await storage.get_map(stored.id)).scope == FORGOTTEN_SCOPE
+    again = await store_cells(storage)
+    assert again.id != stored.id
+    assert await storage.forget_map(GUILD, "nothing") is False
+
+    assert await storage.purge_forgotten() == 1
+    assert await storage.get_map(stored.id) is None
+    assert await storage.get_concept(nucleus.id) is None
+    assert all([await storage.get_session(n) is None for n in range(50, 55)])
+    assert await storage.get_session(60) == kept  # another map's sessions stay
+    assert (await storage.find_map(GUILD, "cells")).id == again.id
+    assert await storage.purge_forgotten() == 0
 
 
 # -- sessions -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from bot.config import POSTGRES_SCHEMES
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.store import (
+    FORGOTTEN_SCOPE,
     DatabaseInUse,
     Limit,
     Limits,
@@ -34,6 +35,7 @@ from bot.storage.store import (
 )
 
 __all__ = [
+    "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
     "DatabaseInUse",
     "Limit",

@@ -182,6 +182,21 @@ INSERT_MAP = """
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
 DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
+# A forgotten map leaves its scope at once, for the scope no Discord id has; its rows
+# (a map may have tens of thousands of sessions) are deleted afterwards, a batch at a time.
+FORGOTTEN_SCOPE = 0
+FORGET_MAP = """
+    UPDATE maps SET scope = ?, key = 'forgotten ' || id
+    WHERE scope = ? AND key = ?
+    RETURNING id
+"""
+SELECT_FORGOTTEN = "SELECT id FROM maps WHERE scope = ? ORDER BY id"
+DELETE_SESSIONS_OF_MAP = """
+    DELETE FROM sessions
+    WHERE message_id IN (SELECT message_id FROM sessions WHERE map_id = ? LIMIT ?)
+"""
+DELETE_MAP_BY_ID = "DELETE FROM maps WHERE id = ?"
+PURGE_BATCH = 2_000  # sessions deleted per transaction: a few milliseconds each
 # /maps' order, the order of index maps_in_listing_order (migration 8): a page reads its
 # own rows and stops, whatever else the scope holds. The id makes the order total, so
 # that pages never repeat or skip a map.
@@ -570,8 +585,29 @@ class Storage(ABC):
         return stored
 
     async def delete_map(self, scope: int, key: str) -> bool:
+        """Delete the map and everything of it, in one transaction."""
         async with self.transaction() as db:
             return await db.execute(DELETE_MAP, (scope, key)) > 0
+
+    async def forget_map(self, scope: int, key: str) -> bool:
+        """Take the map out of the scope at once: no lookup finds it and its key is free;
+        ``purge_forgotten`` deletes its rows later."""
+        async with self.transaction() as db:
+            return await db.fetchone(FORGET_MAP, (FORGOTTEN_SCOPE, scope, key)) is not None
+
+    async def purge_forgotten(self) -> int:
+        """Delete the forgotten maps with their concepts and sessions, in transactions
+        short enough that no click waits long behind them; how many maps went."""
+        purged = 0
+        for (map_id,) in await self._all(SELECT_FORGOTTEN, (FORGOTTEN_SCOPE,)):
+            while True:
+                async with self.transaction() as db:
+                    deleted = await db.execute(DELETE_SESSIONS_OF_MAP, (map_id, PURGE_BATCH))
+                if deleted < PURGE_BATCH:
+                    break
+            async with self.transaction() as db:
+                purged += await db.execute(DELETE_MAP_BY_ID, (map_id,))
+        return purged
 
     async def list_maps(self, scope: int, limit: int, offset: int = 0) -> list[MapListing]:
         """``limit`` of the scope's maps from ``offset`` on: most explored first, then by
