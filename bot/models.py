@@ -130,13 +130,87 @@ class ConceptDraft(BaseModel):
     detail: Detail
 
 
+_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+CITATION_TITLE_MAX = 300
+CITATION_PUBLISHER_MAX = 120
+CITATION_QUOTE_MAX = 500
+CITATION_URL_MAX = 2000
+
+
+def iso_date(value: Any) -> Any:
+    """A date as ISO text ("2026", "2026-12" or "2026-12-01"), checked to be a real one.
+
+    YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): both stay text.
+    """
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        value = value.strip()
+        match = _ISO_DATE.fullmatch(value)
+        if match is None:
+            raise ValueError("write a date as YYYY-MM-DD, YYYY-MM or YYYY")
+        year, month, day = (int(part) if part else 1 for part in match.groups())
+        try:
+            datetime.date(year, month, day)
+        except ValueError:
+            raise ValueError(f"{value} is not a date") from None
+    return value
+
+
+def date_floor(value: str) -> datetime.date:
+    """The first day an ISO date (``iso_date``) may mean: 2026-12 is 1 December 2026."""
+    year, month, day = (int(part) if part else 1 for part in _ISO_DATE.fullmatch(value).groups())  # type: ignore[union-attr]
+    return datetime.date(year, month, day)
+
+
+class Citation(BaseModel):
+    """Where a statement comes from: an entry of a curated map's ``sources``, or a web
+    search result the API returned for a generated concept (never a URL a model wrote)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_TITLE_MAX)
+    ]
+    url: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, max_length=CITATION_URL_MAX, pattern=r"^https?://[^\s/]+\S*$"
+        ),
+    ]
+    publisher: (
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=CITATION_PUBLISHER_MAX
+            ),
+        ]
+        | None
+    ) = None
+    date: str | None = None  # ISO: YYYY-MM-DD, YYYY-MM or YYYY
+    # The claim as the source words it (a curated map's choice, or the text the API cited).
+    quote: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_QUOTE_MAX),
+        ]
+        | None
+    ) = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso(cls, value: Any) -> Any:
+        return iso_date(value)
+
+
 class BundledConcept(ConceptDraft):
-    """A concept in a bundled map file: optionally with its sub-concepts."""
+    """A concept in a bundled map file: optionally with its sub-concepts and sources."""
 
     children: list[BundledConcept] | None = Field(
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
     )
     leaf: bool = False
+    sources: list[Citation] = Field(default_factory=list)
 
 
 class MapDraft(BaseModel):
@@ -229,24 +303,14 @@ class BundledMap(BaseModel):
     volatile: bool = False
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
 
     @field_validator("as_of", mode="before")
     @classmethod
     def _as_of_date(cls, value: Any) -> Any:
-        # YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): keep both as text.
-        if isinstance(value, datetime.date):
-            return value.isoformat()
-        if isinstance(value, str):
-            value = value.strip()
-            match = _AS_OF.fullmatch(value)
-            if match is None:
-                raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
-            year, month, day = (int(part) if part else 1 for part in match.groups())
-            try:
-                datetime.date(year, month, day)
-            except ValueError:
-                raise ValueError(f"{value} is not a date") from None
-        return value
+        if isinstance(value, str) and _AS_OF.fullmatch(value.strip()) is None:
+            raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
+        return iso_date(value)
 
     @property
     def key(self) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.authoring import count_sentences, export_command, lint_file, lint_paths
+from bot import authoring
+from bot.authoring import count_sentences, export_command
 from bot.config import Settings
 from bot.explorer import Explorer
 from bot.maps import BundledMaps, load_map_file
@@ -69,6 +70,18 @@ PLANTED = {
 }
 
 
+# Dates are judged against a fixed day, so that no test changes its verdict as time passes.
+TODAY = datetime.date(2026, 12, 7)
+
+
+def lint_file(path: Path | str) -> list[authoring.Problem]:
+    return authoring.lint_file(path, today=TODAY)
+
+
+def lint_paths(paths: list[Path]) -> list[authoring.Problem]:
+    return authoring.lint_paths(paths, today=TODAY)
+
+
 def lines(problems: list[Any]) -> list[str]:
     return [str(problem) for problem in problems]
 
@@ -117,14 +130,17 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Comple
 
 
 def test_shipped_maps_have_no_lint_problems() -> None:
+    # Against the real today: a map whose as_of has grown old only warns, so time passing
+    # never fails the suite; a date in the future or a source missing does.
     assert SHIPPED, f"no bundled maps in {MAPS_DIR}"
-    problems = lint_paths([MAPS_DIR])
+    problems = [p for p in authoring.lint_paths([MAPS_DIR]) if not p.warning]
     assert not problems, "lint problems in maps/:\n" + "\n".join(lines(problems))
 
 
 def test_cli_lint_passes_the_maps_folder(cli: dict[str, subprocess.CompletedProcess]) -> None:
     run = cli["lint maps"]
-    assert (run.returncode, run.stdout) == (0, f"{len(SHIPPED)} files, no problems\n"), run.stderr
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].startswith(f"{len(SHIPPED)} files, no problems")
 
 
 # -- planted defects ----------------------------------------------------------------
@@ -300,13 +316,98 @@ def as_of_no_such_month(data: dict[str, Any]) -> None:
     data["as_of"] = "2026-13"
 
 
+def sourced(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with one source on every concept, as a volatile map needs."""
+
+    def walk(concepts: list[dict[str, Any]]) -> None:
+        for concept in concepts:
+            slug = concept["title"].lower().replace(" ", "-").replace("'", "")
+            concept["sources"] = [
+                {
+                    "title": f"Field notes: {concept['title']}",
+                    "publisher": "Shore Survey",
+                    "url": f"https://shore.example.org/notes/{slug}",
+                    "date": "2026-11-02",
+                }
+            ]
+            walk(concept.get("children") or [])
+
+    walk(data["concepts"])
+    return data
+
+
+def volatile(data: dict[str, Any], as_of: str = "2026-12") -> None:
+    sourced(data).update(as_of=as_of, volatile=True)
+
+
+def tides_source(data: dict[str, Any], **change: Any) -> None:
+    sourced(data)
+    key_concept(data, "Tides")["sources"][0].update(change)
+
+
+def plain_http_source(data: dict[str, Any]) -> None:
+    tides_source(data, url="http://shore.example.org/notes/tides")
+
+
+def source_without_publisher(data: dict[str, Any]) -> None:
+    tides_source(data, publisher=None)
+
+
+def source_without_date(data: dict[str, Any]) -> None:
+    tides_source(data, date=None)
+
+
+def source_from_the_future(data: dict[str, Any]) -> None:
+    tides_source(data, date="2027-01-15")
+
+
+def source_not_a_date(data: dict[str, Any]) -> None:
+    tides_source(data, date="2026-02-30")
+
+
+def source_after_as_of(data: dict[str, Any]) -> None:
+    volatile(data, as_of="2026-10")
+    for concept in data["concepts"]:  # every other source predates as_of
+        concept["sources"][0]["date"] = "2026-09-30"
+        for child in concept.get("children") or []:
+            child["sources"][0]["date"] = "2026-09-30"
+    key_concept(data, "Tides")["sources"][0]["date"] = "2026-11-02"
+
+
+def source_given_twice(data: dict[str, Any]) -> None:
+    sourced(data)
+    tides = key_concept(data, "Tides")["sources"]
+    tides.append({**tides[0], "url": "https://SHORE.example.org/notes/tides/", "title": "Again"})
+
+
+def map_source_with_an_unknown_field(data: dict[str, Any]) -> None:
+    data["sources"] = [
+        {
+            "title": "Atlas",
+            "publisher": "Survey",
+            "url": "https://a.example",
+            "date": "2026",
+            "by": 1,
+        }
+    ]
+
+
+def as_of_in_the_future(data: dict[str, Any]) -> None:
+    data["as_of"] = "2027-01"
+
+
+def volatile_concept_without_sources(data: dict[str, Any]) -> None:
+    volatile(data)
+    del key_concept(data, "Crabs")["children"][0]["sources"]
+
+
 def range_in_volatile_summary(data: dict[str, Any]) -> None:
-    data.update(as_of="2026-12", volatile=True)
+    volatile(data)
     key_concept(data, "Tides")["summary"] = "The tidal range was 3.50-3.75 metres in December."
 
 
 def recent_year_in_volatile_summary(data: dict[str, Any]) -> None:
-    data.update(as_of="2026-12", volatile=True)
+    volatile(data)
     key_concept(data, "Tides")["summary"] = "Tides were first charted here in 2019."
 
 
@@ -345,11 +446,45 @@ MADE = [
         "Tide Pools > Tides: summary of a volatile map has a figure that can change (2019); "
         "give it with its date in the detail",
     ),
+    (plain_http_source, "Tide Pools > Tides: sources 1: url must start with https://"),
+    (source_without_publisher, "Tide Pools > Tides: sources 1: give its publisher"),
+    (
+        source_without_date,
+        "Tide Pools > Tides: sources 1: give the date it was published (YYYY-MM-DD)",
+    ),
+    (source_from_the_future, "Tide Pools > Tides: sources 1: date 2027-01-15 is in the future"),
+    (
+        source_not_a_date,
+        "Tide Pools > Tides: sources.0.date: Value error, 2026-02-30 is not a date",
+    ),
+    (
+        source_after_as_of,
+        "Tide Pools > Tides: sources 1: dated 2026-11-02, after the map's as_of 2026-10; "
+        "move as_of to when the map was checked",
+    ),
+    (
+        source_given_twice,
+        "Tide Pools > Tides: sources 2: repeats sources 1 (https://SHORE.example.org/notes/tides/)",
+    ),
+    (
+        map_source_with_an_unknown_field,
+        "Tide Pools: sources.0.by: Extra inputs are not permitted",
+    ),
+    (
+        as_of_in_the_future,
+        "Tide Pools: as_of 2027-01 is in the future; give the month you checked",
+    ),
+    (
+        volatile_concept_without_sources,
+        # A warning until the shipped volatile maps all carry sources (issue 24).
+        "Tide Pools > Crabs > Molting: warning: has no sources; a volatile map gives each "
+        "concept at least one",
+    ),
 ]
 
 
 def test_volatile_map_with_its_date_and_history_in_summaries_is_clean(tmp_path: Path) -> None:
-    data = clean_map()
+    data = sourced(clean_map())
     # Unquoted, YAML reads a full date as a date, not text: both spellings are accepted.
     data.update(as_of=datetime.date(2026, 12, 1), volatile=True)
     # A year long past, a decade and the day of a date are not figures that can change.
@@ -371,6 +506,27 @@ def test_made_defect_is_reported_alone(
     path = tmp_path / "map.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     assert lines(lint_file(path)) == [f"{path}: {expected}"]
+
+
+def test_a_volatile_map_checked_long_ago_warns_and_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = clean_map()
+    volatile(data, as_of="2026-05")
+    for concept in data["concepts"]:
+        for source in [concept, *(concept.get("children") or [])]:
+            source["sources"][0]["date"] = "2026-04-30"
+    path = tmp_path / "map.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    warning = (
+        f"{path}: Tide Pools: warning: as_of 2026-05 is more than six months old; "
+        "check the facts again"
+    )
+    assert lines(lint_file(path)) == [warning]
+    # Six months to the day is not yet stale.
+    assert authoring.lint_file(path, today=datetime.date(2026, 11, 1)) == []
+    assert authoring.lint_command([str(path)], today=TODAY) == 0
+    assert capsys.readouterr().out == f"{warning}\n1 file, no problems, 1 warning\n"
 
 
 def test_key_given_twice_is_reported(tmp_path: Path) -> None:
@@ -475,7 +631,7 @@ async def test_export_json_of_a_bundled_map_round_trips(
     assert data["overview"] == bundled.overview
     assert len(data["concepts"]) == len(bundled.concepts)
     first, expected = data["concepts"][0], bundled.concepts[0]
-    assert set(first) == {"title", "summary", "detail", "children", "leaf"}
+    assert set(first) == {"title", "summary", "detail", "children", "leaf", "sources"}
     assert [c["title"] for c in first["children"]] == [c.title for c in expected.children or []]
     assert first["children"][0]["children"] is None
 

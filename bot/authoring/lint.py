@@ -1,21 +1,18 @@
-"""Tools for map authors: ``python -m bot maps lint`` and ``python -m bot maps export``.
+"""``python -m bot maps lint``: curated maps held to a stricter standard than the loader's.
 
-The linter holds bundled maps to a stricter standard than the loader. The
-loader only refuses what the bot cannot serve (``bot.models`` limits); a
+The loader only refuses what the bot cannot serve (``bot.models`` limits); a
 curated map must also read well: 5 to 7 key concepts with 3 to 5
 sub-concepts each, one-sentence summaries, 2-to-5-sentence details, no title
 that echoes its parent, a sibling or the topic, and aliases that find exactly
 one map. It also looks for repeats: sentences that nearly repeat another in the
 map or anywhere in the library, and sub-concepts that restate their parent; and
-for freshness: a ``volatile`` map needs ``as_of`` and summaries without figures
-that can change.
-
-The export prints a bundled map, or a map as a server has stored and grown it,
-in any of the formats of ``bot.render.export``.
+for freshness and trust (``bot.authoring.sources``): a ``volatile`` map needs a
+recent ``as_of``, summaries without figures that can change, and sources.
 """
 
 from __future__ import annotations
 
+import datetime
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,19 +24,18 @@ import regex
 import yaml
 from pydantic import ValidationError
 
-from bot.config import Settings
-from bot.maps import BundledMaps
-from bot.models import (
-    BundledConcept,
-    BundledMap,
-    MapTree,
-    TopicError,
-    clean_topic,
-    topic_key,
+from bot.authoring.sources import SourceChecks
+from bot.authoring.words import (
+    Sentence,
+    content_words,
+    figures,
+    map_sentences,
+    near_duplicates,
+    sentence_count,
+    wanted,
 )
-from bot.render.export import ExportFormat, export
-from bot.storage import Storage
-from bot.text import clean_text, count_sentences, shorten, split_sentences
+from bot.models import BundledConcept, BundledMap, TopicError, clean_topic, topic_key
+from bot.text import clean_text, count_sentences
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
 BUNDLED_KEY_CONCEPTS = (5, 7)
@@ -49,137 +45,11 @@ SUMMARY_SENTENCES = (1, 1)
 DETAIL_SENTENCES = (2, 5)
 OVERVIEW_SENTENCES = (2, 3)
 
-# Near-duplicate sentences: share this much of their content words (Jaccard), counted only
-# for sentences of at least NEAR_MIN_WORDS content words, so short generic ones never clash.
-NEAR_DUPLICATE = 0.4
-NEAR_MIN_WORDS = 5
 # A sub-concept restates its parent when this share of the content words of its title and
 # summary is already in the parent's title, summary and detail.
 RESTATES_PARENT = 0.75
 RESTATES_MIN_WORDS = 4
-# In a volatile map a summary keeps no figure that can change; a year this many years or more
-# before as_of is history, not a figure.
-HISTORY_YEARS = 10
-QUOTE_MAX = 60  # how much of a sentence a problem quotes
-MISSING = 1  # exit status: a problem found, or nothing to export
-
-
-# -- sentences ----------------------------------------------------------------
-
-# Words that say little about what a sentence means, left out when sentences are compared.
-_STOPWORDS = (
-    "a an the and or but nor of to in on at by for from with as into onto over under about "
-    "between through after before during since until than then so such not no is are was were "
-    "be been being it its this that these those which who whom whose what when where why how "
-    "their they them there he she his her we our you your i can could may might will would "
-    "shall should do does did has have had also more most many much other each any all some "
-    "one only very while both either neither own same up down out off again further once here "
-    "just too"
-)
-STOPWORDS = frozenset(_STOPWORDS.split())
-WORD = regex.compile(r"\w+")
-# A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7", "ERC-20"
-# or a decade ("the 1920s").
-FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?![\p{L}\d]|[.,]\d)")
-# The day in a date ("7 October", "October 7") is not a figure; its year is judged on its own.
-MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-DAY = regex.compile(rf"(?:{MONTHS}) \d{{1,2}}(?!\d)|(?<!\d)\d{{1,2}} (?:{MONTHS})")
-YEAR = regex.compile(r"1\d{3}|20\d{2}")
-
-
-def content_words(text: str) -> frozenset[str]:
-    """The words that carry a sentence's meaning, folded so that "rates" matches "rate"."""
-    words = set()
-    for word in WORD.findall(text.casefold()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return frozenset(words)
-
-
-@dataclass(frozen=True)
-class _Sentence:
-    """One sentence of a map, where it stands, and its content words."""
-
-    trail: tuple[str, ...]
-    field: str  # overview, summary or detail
-    text: str
-    words: frozenset[str]
-
-    def place(self) -> str:
-        return f"the {self.field} of {' > '.join(self.trail)}"
-
-    def quote(self) -> str:
-        return f'"{shorten(self.text, QUOTE_MAX)}"'
-
-
-def _map_sentences(bundled: BundledMap) -> list[_Sentence]:
-    found: list[_Sentence] = []
-
-    def add(trail: tuple[str, ...], field: str, text: str) -> None:
-        for sentence in split_sentences(text):
-            found.append(_Sentence(trail, field, sentence, content_words(sentence)))
-
-    def walk(concepts: Sequence[BundledConcept], path: tuple[str, ...]) -> None:
-        for concept in concepts:
-            trail = (*path, concept.title)
-            add(trail, "summary", concept.summary)
-            add(trail, "detail", concept.detail)
-            walk(concept.children or [], trail)
-
-    add((bundled.topic,), "overview", bundled.overview)
-    walk(bundled.concepts, (bundled.topic,))
-    return found
-
-
-def _near_duplicates(words: Sequence[frozenset[str]]) -> list[tuple[int, int]]:
-    """The pairs (earlier, later) of indexes whose word sets nearly match.
-
-    An index of who uses each word finds the overlaps without comparing every
-    pair: the whole library is some thousands of sentences.
-    """
-    users: defaultdict[str, list[int]] = defaultdict(list)
-    pairs = []
-    for later, these in enumerate(words):
-        if len(these) < NEAR_MIN_WORDS:
-            continue
-        shared: defaultdict[int, int] = defaultdict(int)
-        for word in these:
-            for earlier in users[word]:
-                shared[earlier] += 1
-            users[word].append(later)
-        for earlier, count in shared.items():
-            if count / (len(these) + len(words[earlier]) - count) >= NEAR_DUPLICATE:
-                pairs.append((earlier, later))
-    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
-
-
-def _figures(text: str, as_of: str | None) -> list[str]:
-    """The figures in ``text`` that can change: numbers, and years too recent to be history."""
-    recent = int(as_of[:4]) - HISTORY_YEARS if as_of else None
-    dates = [match.span() for match in DAY.finditer(text)]
-    found = []
-    for match in FIGURE.finditer(text):
-        number = match.group()
-        if any(start <= match.start() < end for start, end in dates):
-            continue
-        if recent is not None and YEAR.fullmatch(number) and int(number) <= recent:
-            continue
-        found.append(number)
-    return found
-
-
-def _sentences(count: int) -> str:
-    return "1 sentence" if count == 1 else f"{count} sentences"
-
-
-def _wanted(limits: tuple[int, int]) -> str:
-    low, high = limits
-    if low == high:
-        return "one" if low == 1 else str(low)
-    return f"{low} to {high}"
+FAILED = 1  # exit status: a problem found
 
 
 # -- problems -----------------------------------------------------------------
@@ -187,16 +57,18 @@ def _wanted(limits: tuple[int, int]) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing to fix: the file (as given), the titles down to the spot, and what is wrong."""
+    """One thing to fix: the file (as given), the titles down to the spot, and what is wrong.
+
+    A ``warning`` is printed but does not fail the lint (a map whose date is getting old)."""
 
     file: str
     trail: tuple[str, ...]
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        if self.trail:
-            return f"{self.file}: {' > '.join(self.trail)}: {self.message}"
-        return f"{self.file}: {self.message}"
+        where = f"{self.file}: {' > '.join(self.trail)}" if self.trail else self.file
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 @dataclass
@@ -247,12 +119,16 @@ def _repeats(title: str, parent: str) -> bool:
 class _FileLinter:
     """The checks of one file; ``problems`` collects what they find."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, today: datetime.date) -> None:
         self.file = file
+        self.today = today
         self.problems: list[Problem] = []
 
     def add(self, trail: Sequence[str], message: str) -> None:
         self.problems.append(Problem(self.file, tuple(trail), message))
+
+    def warn(self, trail: Sequence[str], message: str) -> None:
+        self.problems.append(Problem(self.file, tuple(trail), message, warning=True))
 
     def run(self, path: Path) -> BundledMap | None:
         try:
@@ -316,16 +192,16 @@ class _FileLinter:
 
     def _count_problem(self, trail: Sequence[str], field: str, count: int) -> None:
         if field == "concepts":
-            self.add(trail, f"has {count} key concepts; write {_wanted(BUNDLED_KEY_CONCEPTS)}")
+            self.add(trail, f"has {count} key concepts; write {wanted(BUNDLED_KEY_CONCEPTS)}")
         else:
-            self.add(trail, f"has {count} sub-concepts; write {_wanted(BUNDLED_SUB_CONCEPTS)}")
+            self.add(trail, f"has {count} sub-concepts; write {wanted(BUNDLED_SUB_CONCEPTS)}")
 
     def _check_sentences(
         self, trail: Sequence[str], field: str, text: str, limits: tuple[int, int]
     ) -> None:
         count = count_sentences(text)
         if not limits[0] <= count <= limits[1]:
-            self.add(trail, f"{field} is {_sentences(count)}; write {_wanted(limits)}")
+            self.add(trail, f"{field} is {sentence_count(count)}; write {wanted(limits)}")
 
     def _check_map(self, bundled: BundledMap) -> None:
         head = (bundled.topic,)
@@ -342,6 +218,7 @@ class _FileLinter:
         self._check_level(bundled.concepts, [bundled.topic], depth=1)
         if bundled.volatile:
             self._check_volatile(bundled)
+        SourceChecks(self.add, self.warn, self.today).check(bundled)
         self._check_repeats(bundled)
 
     def _check_volatile(self, bundled: BundledMap) -> None:
@@ -352,10 +229,10 @@ class _FileLinter:
         def walk(concepts: Sequence[BundledConcept], path: tuple[str, ...]) -> None:
             for concept in concepts:
                 trail = (*path, concept.title)
-                if figures := _figures(concept.summary, bundled.as_of):
+                if found := figures(concept.summary, bundled.as_of):
                     self.add(
                         trail,
-                        f"summary of a volatile map has a figure that can change ({figures[0]}); "
+                        f"summary of a volatile map has a figure that can change ({found[0]}); "
                         "give it with its date in the detail",
                     )
                 walk(concept.children or [], trail)
@@ -364,8 +241,8 @@ class _FileLinter:
 
     def _check_repeats(self, bundled: BundledMap) -> None:
         """Sentences that nearly repeat another of the map; children that restate their parent."""
-        sentences = _map_sentences(bundled)
-        for earlier, later in _near_duplicates([sentence.words for sentence in sentences]):
+        sentences = map_sentences(bundled)
+        for earlier, later in near_duplicates([sentence.words for sentence in sentences]):
             first, second = sentences[earlier], sentences[later]
             self.add(
                 second.trail,
@@ -444,18 +321,18 @@ class _FileLinter:
         low, high = BUNDLED_SUB_CONCEPTS
         if concept.leaf:
             self.add(
-                trail, f"is marked a leaf; key concepts need {_wanted((low, high))} sub-concepts"
+                trail, f"is marked a leaf; key concepts need {wanted((low, high))} sub-concepts"
             )
         elif not children:
-            self.add(trail, f"has no sub-concepts; write {_wanted((low, high))}")
+            self.add(trail, f"has no sub-concepts; write {wanted((low, high))}")
         else:
             if not low <= len(children) <= high:
                 self._count_problem(trail, "children", len(children))
             self._check_level(children, trail, depth=depth + 1)
 
 
-def _lint_one(path: Path, file: str) -> _Linted:
-    linter = _FileLinter(file)
+def _lint_one(path: Path, file: str, today: datetime.date) -> _Linted:
+    linter = _FileLinter(file, today)
     bundled = linter.run(path)
     return _Linted(file, linter.problems, bundled)
 
@@ -497,14 +374,14 @@ def _check_across(linted: Sequence[_Linted]) -> list[Problem]:
 def _repeats_across(valid: Sequence[_Linted]) -> list[Problem]:
     """Sentences that nearly repeat a sentence of another map (reported in the later file)."""
     owners: list[str] = []
-    sentences: list[_Sentence] = []
+    sentences: list[Sentence] = []
     for entry in valid:
         assert entry.bundled is not None
-        found = _map_sentences(entry.bundled)
+        found = map_sentences(entry.bundled)
         owners += [entry.file] * len(found)
         sentences += found
     problems = []
-    for earlier, later in _near_duplicates([sentence.words for sentence in sentences]):
+    for earlier, later in near_duplicates([sentence.words for sentence in sentences]):
         if owners[earlier] == owners[later]:
             continue  # reported by the file's own checks
         first, second = sentences[earlier], sentences[later]
@@ -549,19 +426,20 @@ def _expand(paths: Iterable[Path | str]) -> tuple[list[tuple[Path, str]], list[P
     return [(Path(name), name) for name in files.values()], problems
 
 
-def lint_file(path: Path | str) -> list[Problem]:
-    """The problems of one map file on its own (aliases shared with other maps need lint_paths)."""
-    return _lint_one(Path(path), str(path)).problems
+def lint_file(path: Path | str, *, today: datetime.date | None = None) -> list[Problem]:
+    """The problems of one map file on its own (aliases shared with other maps need lint_paths);
+    dates are judged against ``today`` (the real today unless given)."""
+    return _lint_one(Path(path), str(path), today or datetime.date.today()).problems
 
 
-def lint_paths(paths: Iterable[Path | str]) -> list[Problem]:
+def lint_paths(paths: Iterable[Path | str], *, today: datetime.date | None = None) -> list[Problem]:
     """The problems of every file given (folders: their ``*.yaml``), checked across files too."""
     files, problems = _expand(paths)
-    return problems + _lint_files(files)
+    return problems + _lint_files(files, today or datetime.date.today())
 
 
-def _lint_files(files: Sequence[tuple[Path, str]]) -> list[Problem]:
-    linted = [_lint_one(path, name) for path, name in files]
+def _lint_files(files: Sequence[tuple[Path, str]], today: datetime.date) -> list[Problem]:
+    linted = [_lint_one(path, name, today) for path, name in files]
     across = _check_across(linted)
     # Keep each file's problems together, in the order the files were given.
     order = {entry.file: index for index, entry in enumerate(linted)}
@@ -569,65 +447,24 @@ def _lint_files(files: Sequence[tuple[Path, str]]) -> list[Problem]:
     return sorted(problems, key=lambda problem: order[problem.file])
 
 
-def lint_command(paths: Sequence[str]) -> int:
-    """``python -m bot maps lint``: one line per problem; exit status 1 if there is any."""
+def lint_command(paths: Sequence[str], *, today: datetime.date | None = None) -> int:
+    """``python -m bot maps lint``: one line per problem and warning; exit status 1 if there
+    is a problem (warnings alone pass)."""
     files, problems = _expand(paths)
-    problems += _lint_files(files)
+    problems += _lint_files(files, today or datetime.date.today())
     count = len(files)
     noun = "file" if count == 1 else "files"
-    if not problems:
-        print(f"{count} {noun}, no problems")
-        return 0
     for problem in problems:
         print(problem)
-    found = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-    print(f"{found} in {count} {noun} checked", file=sys.stderr)
-    return 1
+    failures = [problem for problem in problems if not problem.warning]
+    warnings = len(problems) - len(failures)
+    warned = f", {_count(warnings, 'warning')}" if warnings else ""
+    if not failures:
+        print(f"{count} {noun}, no problems{warned}")
+        return 0
+    print(f"{_count(len(failures), 'problem')}{warned} in {count} {noun} checked", file=sys.stderr)
+    return FAILED
 
 
-# -- export -------------------------------------------------------------------
-
-
-async def export_command(settings: Settings, topic: str, fmt: str, scope: int | None) -> int:
-    """``python -m bot maps export``: print a bundled map, or the stored map of ``scope``."""
-    formats = [f.value for f in ExportFormat]
-    if fmt not in formats:
-        print(f"Unknown format {fmt!r}; use one of: {', '.join(formats)}.", file=sys.stderr)
-        return MISSING
-    try:
-        key = topic_key(topic)
-    except TopicError as exc:
-        print(f"Cannot export {topic!r}: {exc}", file=sys.stderr)
-        return MISSING
-    if scope is None:
-        bundled = BundledMaps.load(settings.maps_dir)
-        found = bundled.find(key)
-        if found is None:
-            topics = ", ".join(m.topic for m in bundled.maps) or "none"
-            print(
-                f"No bundled map for {topic!r} in {settings.maps_dir}. Bundled topics: {topics}.",
-                file=sys.stderr,
-            )
-            return MISSING
-        tree = MapTree.of_bundled(found)
-    else:
-        # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer
-
-        # Storage.open would create an empty database; an export only reads.
-        if isinstance(settings.database, Path) and not settings.database.is_file():
-            print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
-            return MISSING
-        # A database that cannot be opened raises StartupError: python -m bot prints it.
-        async with Storage.open(settings.database) as storage:
-            explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
-            stored = await explorer.find_stored(scope, topic)
-            if stored is None:
-                print(
-                    f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
-                    file=sys.stderr,
-                )
-                return MISSING
-            tree = await explorer.tree_of(stored)
-    sys.stdout.write(export(tree, ExportFormat(fmt)))
-    return 0
+def _count(number: int, noun: str) -> str:
+    return f"1 {noun}" if number == 1 else f"{number} {noun}s"
