@@ -36,15 +36,15 @@ sys.path.insert(0, str(ROOT))
 import discord  # noqa: E402
 import simcord  # noqa: E402
 
-from bot import cards  # noqa: E402
-from bot.cards import Card  # noqa: E402
-from bot.client import KinapseBot  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.explorer import Explorer  # noqa: E402
+from bot.explore import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import Source  # noqa: E402
 from bot.storage import Storage  # noqa: E402
-from bot.views import message_kwargs, unkept  # noqa: E402
+from bot.ui import cards  # noqa: E402
+from bot.ui.cards import Card  # noqa: E402
+from bot.ui.client import KinapseBot  # noqa: E402
+from bot.ui.layout import message_kwargs, unkept  # noqa: E402
 from tests.fakes import FakeGenerator  # noqa: E402
 from tests.harness import click_open  # noqa: E402
 
@@ -127,13 +127,13 @@ async def crowd(folder: Path) -> tuple[float, float, int]:
     async with Storage.open(settings.database) as storage:
         fake = SlowFake()
         explorer = Explorer(storage, bundled, settings, fake)
-        tea = await explorer.lookup(1, "AI Agents")
+        tea = await explorer.topics.lookup(1, "AI Agents")
         key = (await storage.key_concepts(tea.id))[0]
         child = (await storage.children(key.id))[0]
-        ms_one, _ = await timed(explorer.expand(1, 1, child.id))
+        ms_one, _ = await timed(explorer.concepts.expand(1, 1, child.id))
         other = (await storage.children(key.id))[1]
         ms_crowd, _ = await timed(
-            asyncio.gather(*(explorer.expand(1, n, other.id) for n in range(CROWD)))
+            asyncio.gather(*(explorer.concepts.expand(1, n, other.id) for n in range(CROWD)))
         )
         return ms_one, ms_crowd, fake.call_count
 
@@ -202,12 +202,12 @@ def bare_command(bot: KinapseBot) -> None:
 
 async def make_same_cards(explorer: Explorer, scope: int, topic: str, concept: str) -> None:
     """The map card of ``topic`` with its picture, and the card of its concept ``concept``."""
-    concept_map = await explorer.lookup(scope, topic)
-    view = await explorer.view_of_map(concept_map)
-    picture = await explorer.map_picture(concept_map)
+    concept_map = await explorer.topics.lookup(scope, topic)
+    view = await explorer.concepts.view_of_map(concept_map)
+    picture = await explorer.pictures.of(concept_map)
     SAME["map"] = cards.map_card(view, picture=picture)
     opened = next(c for c in view.concepts if c.title == concept)
-    SAME["concept"] = cards.concept_card(await explorer.concept_view(opened.id))
+    SAME["concept"] = cards.concept_card(await explorer.concepts.concept_view(opened.id))
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -291,11 +291,11 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
         alone: list[float] = []
         beside: list[float] = []
         for _ in range(rounds):
-            ms, _ = await timed(explorer.opening(concept.id, guild.id))
+            ms, _ = await timed(explorer.concepts.opening(concept.id, guild.id))
             alone.append(ms)
-            listing = asyncio.create_task(explorer.maps_page(guild.id, 0))
+            listing = asyncio.create_task(explorer.library.maps_page(guild.id, 0))
             await asyncio.sleep(0)
-            ms, _ = await timed(explorer.opening(concept.id, guild.id))
+            ms, _ = await timed(explorer.concepts.opening(concept.id, guild.id))
             beside.append(ms)
             await listing
         figures["click reads"] = alone

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
-from bot.explorer import Explorer  # noqa: E402
+from bot.explore import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import ConceptDraft, Source  # noqa: E402
 from bot.storage import Storage, open_storage  # noqa: E402
@@ -96,10 +96,10 @@ async def workload(
         scope = n % SCOPES
 
         async def explore():  # type: ignore[no-untyped-def]
-            stored = await explorer.find_stored(scope, f"topic {n}")
+            stored = await explorer.topics.find_stored(scope, f"topic {n}")
             assert stored is not None
-            view = await explorer.map_view(stored.id, scope)
-            session = await explorer.start_session(
+            view = await explorer.concepts.map_view(stored.id, scope)
+            session = await explorer.sessions.start(
                 message_id=next(messages),
                 owner_id=7,
                 scope=scope,
@@ -110,12 +110,12 @@ async def workload(
 
         async def click(view, session):  # type: ignore[no-untyped-def]
             concept = view.concepts[0]
-            opened = await explorer.open_concept(concept.id, scope)
-            return opened, await explorer.go(session, concept.id)
+            opened = await explorer.concepts.open(concept.id, scope)
+            return opened, await explorer.sessions.go(session, concept.id)
 
         async def back(session):  # type: ignore[no-untyped-def]
-            moved = await explorer.back(session)
-            return await explorer.view_of(moved)
+            moved = await explorer.sessions.back(session)
+            return await explorer.sessions.view_of(moved)
 
         view, session = await timed("explore", explore())
         _, session = await timed("open", click(view, session))

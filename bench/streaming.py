@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.explorer import Explorer  # noqa: E402
+from bot.explore import Explorer  # noqa: E402
 from bot.generator import AnthropicGenerator, ExpandRequest, Sketch  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import ConceptDraft  # noqa: E402
@@ -73,7 +73,7 @@ async def first_concept_ratio(rounds: int, rate: float) -> None:
                             shown.append(time.monotonic())
 
                     started = time.monotonic()
-                    await explorer.generate_map(1, 1, f"Tides {round_}", on_progress=seen)
+                    await explorer.topics.generate_map(1, 1, f"Tides {round_}", on_progress=seen)
                     wholes.append(time.monotonic() - started)
                     firsts.append(shown[0] - started)
             await generator.aclose()

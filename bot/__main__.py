@@ -34,8 +34,8 @@ PREVIEW_HINT = "To try Kinapse without Discord, run: uv run python -m bot previe
 
 
 async def run_bot(settings: Settings, *, force_sync: bool) -> None:
-    from bot.client import KinapseBot
     from bot.runtime import open_explorer, stop_on_signals
+    from bot.ui.client import KinapseBot
 
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value()

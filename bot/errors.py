@@ -2,7 +2,7 @@
 
 Every exception here carries a short message meant for Discord; anything else
 that reaches the edge is unexpected, logged with its traceback and answered
-with an apology (see ``bot.replies``).
+with an apology (see ``bot.ui.replies``).
 """
 
 from __future__ import annotations

@@ -100,3 +100,7 @@ class BundledMaps:
     def names(self) -> list[tuple[str, list[str]]]:
         """(topic, alias keys) of every bundled map, for autocomplete."""
         return [(m.topic, [m.key, *m.alias_keys]) for m in self.maps]
+
+    def topics(self, limit: int) -> list[str]:
+        """The topics of the first ``limit`` maps: what to offer when nothing new can be mapped."""
+        return [m.topic for m in self.maps[:limit]]

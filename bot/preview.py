@@ -18,9 +18,9 @@ from pathlib import Path
 
 import simcord
 
-from bot.client import KinapseBot
 from bot.config import Settings
 from bot.runtime import open_explorer, stop_on_signals
+from bot.ui.client import KinapseBot
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from bot.config import Settings
-from bot.explorer import NO_KEY, Explorer
+from bot.explore import NO_KEY, Explorer
 from bot.generator import Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
@@ -103,7 +103,7 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
             explorer = Explorer(
                 storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
             )
-            upkeep = asyncio.create_task(explorer.keep_tidy(), name="kinapse-upkeep")
+            upkeep = asyncio.create_task(explorer.upkeep.keep_tidy(), name="kinapse-upkeep")
             try:
                 yield explorer
             finally:

@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 import simcord
 
-from bot.cards import COMPONENTS_MAX, CUSTOM_ID_MAX, TEXT_TOTAL_MAX
-from bot.client import KinapseBot
 from bot.config import PROJECT_ROOT, Settings
-from bot.explorer import Explorer
+from bot.explore import Explorer
 from bot.generator import AnthropicGenerator, Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
 from bot.storage import Storage
+from bot.ui.client import KinapseBot
+from bot.ui.limits import COMPONENTS_MAX, CUSTOM_ID_MAX, TEXT_TOTAL_MAX
 from tests.fakes import FakeGenerator
 from tests.standin import StandIn
 

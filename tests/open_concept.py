@@ -33,7 +33,7 @@ async def main(config: dict) -> None:
 
         async def open_once(concept_id: int, user: int) -> list[str] | str:
             try:
-                view = await explorer.expand(config["scope"], user, concept_id)
+                view = await explorer.concepts.expand(config["scope"], user, concept_id)
             except KinapseError as exc:
                 return f"error: {exc}"
             return [child.title for child in view.children]

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cards
 from bot.config import Settings
 from bot.errors import GenerationError, KinapseError, LimitReached, NoGenerator, NotFound, Refused
-from bot.explorer import ConceptView, Explorer, MapView
+from bot.explore import ConceptView, Explorer, MapView
 from bot.generator import (
     ANSWER_MAX,
     ASK_REFUSED,
@@ -34,6 +33,7 @@ from bot.models import (
 from bot.prompts import load_prompts
 from bot.storage import Storage
 from bot.text import ZERO_WIDTH_SPACE, width
+from bot.ui import cards, limits
 from tests import standin as s
 from tests.fakes import Clock, FakeGenerator, write_map_file
 
@@ -203,9 +203,9 @@ def make_explorer(
 
 
 async def inflation(explorer: Explorer, scope: int = GUILD_A) -> tuple[int, int]:
-    concept_map = await explorer.lookup(scope, "Macroeconomics")
+    concept_map = await explorer.topics.lookup(scope, "Macroeconomics")
     assert concept_map is not None
-    key_concepts = (await explorer.map_view(concept_map.id)).concepts
+    key_concepts = (await explorer.concepts.map_view(concept_map.id)).concepts
     return concept_map.id, key_concepts[0].id
 
 
@@ -215,8 +215,10 @@ async def test_the_same_question_again_is_answered_from_storage(
     explorer = make_explorer(storage, bundled, fake_generator)
     _, concept_id = await inflation(explorer)
 
-    first = await explorer.ask(GUILD_A, ALICE, "Why does  it matter?", concept_id=concept_id)
-    again = await explorer.ask(GUILD_A, BOB, "why does it matter", concept_id=concept_id)
+    first = await explorer.questions.ask(
+        GUILD_A, ALICE, "Why does  it matter?", concept_id=concept_id
+    )
+    again = await explorer.questions.ask(GUILD_A, BOB, "why does it matter", concept_id=concept_id)
 
     assert fake_generator.call_count == 1
     assert again.answer == first.answer and again.subject == "Inflation"
@@ -237,8 +239,10 @@ async def test_a_question_about_the_map_is_about_the_topic(
     explorer = make_explorer(storage, bundled, fake_generator)
     map_id, concept_id = await inflation(explorer)
 
-    about_map = await explorer.ask(GUILD_A, ALICE, "Why does it matter?", map_id=map_id)
-    about_concept = await explorer.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
+    about_map = await explorer.questions.ask(GUILD_A, ALICE, "Why does it matter?", map_id=map_id)
+    about_concept = await explorer.questions.ask(
+        GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id
+    )
 
     assert fake_generator.call_count == 2  # one card's answer is not another's
     assert about_map.concept is None and about_map.subject == "Macroeconomics"
@@ -254,14 +258,14 @@ async def test_questions_count_against_the_cooldown(
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator, cooldown_generations=2)
     _, concept_id = await inflation(explorer)
-    await explorer.ask(GUILD_A, ALICE, "First question?", concept_id=concept_id)
-    await explorer.ask(GUILD_A, ALICE, "Second question?", concept_id=concept_id)
+    await explorer.questions.ask(GUILD_A, ALICE, "First question?", concept_id=concept_id)
+    await explorer.questions.ask(GUILD_A, ALICE, "Second question?", concept_id=concept_id)
 
     with pytest.raises(LimitReached, match="2 new generations"):
-        await explorer.ask(GUILD_A, ALICE, "Third question?", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_A, ALICE, "Third question?", concept_id=concept_id)
     # An answered question is still free, and someone else may ask.
-    await explorer.ask(GUILD_A, ALICE, "first question", concept_id=concept_id)
-    await explorer.ask(GUILD_A, BOB, "Third question?", concept_id=concept_id)
+    await explorer.questions.ask(GUILD_A, ALICE, "first question", concept_id=concept_id)
+    await explorer.questions.ask(GUILD_A, BOB, "Third question?", concept_id=concept_id)
     assert fake_generator.call_count == 3
     async with storage.transaction() as db:
         kinds = await db.fetchall("SELECT DISTINCT kind FROM usage")
@@ -273,10 +277,12 @@ async def test_questions_count_against_the_daily_budget(
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator, daily_token_budget=100)
     _, concept_id = await inflation(explorer)
-    await explorer.ask(GUILD_A, ALICE, "First question?", concept_id=concept_id)  # 150 tokens
+    await explorer.questions.ask(
+        GUILD_A, ALICE, "First question?", concept_id=concept_id
+    )  # 150 tokens
 
     with pytest.raises(LimitReached, match="today's generation budget"):
-        await explorer.ask(GUILD_A, BOB, "Another question?", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_A, BOB, "Another question?", concept_id=concept_id)
     assert fake_generator.call_count == 1
 
 
@@ -285,13 +291,13 @@ async def test_without_a_key_only_stored_answers_are_given(
 ) -> None:
     online = make_explorer(storage, bundled, fake_generator)
     _, concept_id = await inflation(online)
-    await online.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
+    await online.questions.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
 
     offline = make_explorer(storage, bundled, None)
-    stored = await offline.ask(GUILD_A, BOB, "Why does it matter?", concept_id=concept_id)
+    stored = await offline.questions.ask(GUILD_A, BOB, "Why does it matter?", concept_id=concept_id)
     assert stored.answer.text.startswith("Inflation answers")
     with pytest.raises(NoGenerator, match="ANTHROPIC_API_KEY is not set"):
-        await offline.ask(GUILD_A, BOB, "Something new?", concept_id=concept_id)
+        await offline.questions.ask(GUILD_A, BOB, "Something new?", concept_id=concept_id)
 
 
 async def test_a_refused_question_is_not_asked_again_for_a_while(
@@ -301,10 +307,10 @@ async def test_a_refused_question_is_not_asked_again_for_a_while(
     _, concept_id = await inflation(explorer)
     fake_generator.failure = Refused(ASK_REFUSED)
     with pytest.raises(Refused):
-        await explorer.ask(GUILD_A, ALICE, "Something odd?", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_A, ALICE, "Something odd?", concept_id=concept_id)
     fake_generator.failure = None
     with pytest.raises(LimitReached, match="declined"):
-        await explorer.ask(GUILD_A, BOB, "something odd", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_A, BOB, "something odd", concept_id=concept_id)
     assert fake_generator.call_count == 1
     assert await storage.find_answer(1, concept_id, question_key("something odd")) is None
 
@@ -315,11 +321,13 @@ async def test_questions_stay_in_their_scope(
     explorer = make_explorer(storage, bundled, fake_generator)
     _, concept_id = await inflation(explorer)
     with pytest.raises(NotFound):
-        await explorer.ask(GUILD_B, BOB, "Why does it matter?", concept_id=concept_id)
-    answered = await explorer.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_B, BOB, "Why does it matter?", concept_id=concept_id)
+    answered = await explorer.questions.ask(
+        GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id
+    )
     with pytest.raises(NotFound):
-        await explorer.answer_view(answered.answer.id, GUILD_B)
-    shown = await explorer.answer_view(answered.answer.id, GUILD_A)
+        await explorer.questions.answer_view(answered.answer.id, GUILD_B)
+    shown = await explorer.questions.answer_view(answered.answer.id, GUILD_A)
     assert shown.subject == "Inflation" and shown.answer == answered.answer
 
 
@@ -329,7 +337,7 @@ async def test_an_empty_question_is_refused_before_anything_else(
     explorer = make_explorer(storage, bundled, fake_generator)
     _, concept_id = await inflation(explorer)
     with pytest.raises(KinapseError, match="at least 3 characters"):
-        await explorer.ask(GUILD_A, ALICE, " \u200b?\u202e ", concept_id=concept_id)
+        await explorer.questions.ask(GUILD_A, ALICE, " \u200b?\u202e ", concept_id=concept_id)
     assert fake_generator.call_count == 0
 
 
@@ -338,7 +346,9 @@ async def test_answers_go_with_their_map(
 ) -> None:
     explorer = make_explorer(storage, bundled, fake_generator)
     _, concept_id = await inflation(explorer)
-    answered = await explorer.ask(GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id)
+    answered = await explorer.questions.ask(
+        GUILD_A, ALICE, "Why does it matter?", concept_id=concept_id
+    )
     assert await storage.delete_map(GUILD_A, "macroeconomics")
     assert await storage.get_answer(answered.answer.id) is None
 
@@ -350,7 +360,7 @@ def test_an_answer_card_stays_within_discord_limits_whatever_it_quotes() -> None
     question = ("*_`|>#@everyone " * 30)[:QUESTION_MAX]
     answer = ("**bold** _x_ <@123> " * 200)[:ANSWER_MAX]
     card = cards.answer_card("T" * 60, question, answer=answer, note="-# note", accent=1, share=7)
-    assert card.text_width() <= cards.TEXT_TOTAL_MAX
+    assert card.text_width() <= limits.TEXT_TOTAL_MAX
     first, second = card.texts[0], card.texts[1]
     assert "@everyone" not in first and f"@{ZERO_WIDTH_SPACE}everyone" in first
     assert r"\*\_\`\|" in first and r"\*\*bold\*\*" in second
@@ -396,7 +406,7 @@ async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
     explorer = make_explorer(storage, bundled, fake_generator, max_concurrent_generations=1)
     _, concept_id = await inflation(explorer)
     fake_generator.gate = asyncio.Event()
-    first = asyncio.create_task(explorer.generate_map(GUILD_A, BOB, "Volcanoes"))
+    first = asyncio.create_task(explorer.topics.generate_map(GUILD_A, BOB, "Volcanoes"))
     await fake_generator.entered.wait()  # the only slot is taken
     told = asyncio.Event()
     written: list[str] = []
@@ -408,7 +418,7 @@ async def test_a_question_waits_its_turn_for_a_model_call_and_says_so(
         written.append(text)
 
     asked = asyncio.create_task(
-        explorer.ask(
+        explorer.questions.ask(
             GUILD_A, ALICE, "Why?!", concept_id=concept_id, on_text=on_text, on_queued=queued
         )
     )

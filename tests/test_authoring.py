@@ -17,7 +17,7 @@ import yaml
 from bot import authoring
 from bot.authoring import count_sentences, export_command
 from bot.config import Settings
-from bot.explorer import Explorer
+from bot.explore import Explorer
 from bot.maps import BundledMaps, load_map_file
 from bot.models import BundledMap
 from bot.storage import Storage
@@ -653,7 +653,7 @@ async def test_export_stored_map_with_its_expansions(
     settings, bundled = one_map
     async with Storage.open(settings.database) as storage:
         explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
-        stored = await explorer.lookup(SCOPE, bundled.topic)
+        stored = await explorer.topics.lookup(SCOPE, bundled.topic)
         assert stored is not None
         [first, *_] = await storage.key_concepts(stored.id)
         grown, leaf, *_ = await storage.children(first.id)

@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, StorageBusy
-from bot.explorer import RESERVED_TOKENS, Explorer
+from bot.explore import RESERVED_TOKENS, Explorer
 from bot.generator import Generated
 from bot.maps import BundledMaps
 from bot.models import MapDraft
@@ -75,10 +75,10 @@ async def test_twenty_servers_five_topics_each_run_four_at_a_time_in_order(explo
     explorer = await explorer_for(fake, max_concurrent_generations=4)
     asked = [(guild, f"Server {guild} topic {n}") for guild in range(1, 21) for n in range(5)]
     tasks = [
-        asyncio.create_task(explorer.generate_map(guild, 1000 + guild, topic))
+        asyncio.create_task(explorer.topics.generate_map(guild, 1000 + guild, topic))
         for guild, topic in asked
     ]
-    await until(lambda: fake.running == 4 and explorer.slots.waiting == 96)
+    await until(lambda: fake.running == 4 and explorer.budget.slots.waiting == 96)
     for released in range(1, 101):
         fake.release.release()
         started = min(100, released + 4)
@@ -96,7 +96,7 @@ async def test_twenty_servers_five_topics_each_run_four_at_a_time_in_order(explo
 async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(explorer_for):
     fake = Turnstile()
     explorer = await explorer_for(fake, max_concurrent_generations=1)
-    first = asyncio.create_task(explorer.generate_map(1, 1, "First"))
+    first = asyncio.create_task(explorer.topics.generate_map(1, 1, "First"))
     await until(lambda: fake.running == 1)
 
     told: list[str] = []
@@ -105,16 +105,16 @@ async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(expl
         told.append(topic)
 
     second = asyncio.create_task(
-        explorer.generate_map(2, 2, "Second", on_queued=lambda: tell("Second"))
+        explorer.topics.generate_map(2, 2, "Second", on_queued=lambda: tell("Second"))
     )
     quitter = asyncio.create_task(
-        explorer.generate_map(3, 3, "Quitter", on_queued=lambda: tell("Quitter"))
+        explorer.topics.generate_map(3, 3, "Quitter", on_queued=lambda: tell("Quitter"))
     )
-    await until(lambda: explorer.slots.waiting == 2 and len(told) == 2)
+    await until(lambda: explorer.budget.slots.waiting == 2 and len(told) == 2)
     assert told == ["Second", "Quitter"]
 
     quitter.cancel()
-    await until(lambda: explorer.slots.waiting == 1)
+    await until(lambda: explorer.budget.slots.waiting == 1)
     fake.release.release()
     fake.release.release()
     await asyncio.gather(first, second)
@@ -122,23 +122,23 @@ async def test_a_queued_member_is_told_and_one_who_gives_up_frees_the_place(expl
     assert await explorer.storage.find_map(3, "quitter") is None
     # Nothing is held: the next generation starts at once, and no reservation is left.
     fake.release.release()
-    await explorer.generate_map(4, 4, "Later")
-    assert explorer.slots.waiting == 0
+    await explorer.topics.generate_map(4, 4, "Later")
+    assert explorer.budget.slots.waiting == 0
     assert await explorer.storage.count_rows("reservations") == 0
 
 
 async def test_a_generation_that_waits_too_long_for_a_slot_gives_up_clearly(
     explorer_for, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("bot.explorer.QUEUE_PATIENCE", 0.05)
+    monkeypatch.setattr("bot.explore.flights.QUEUE_PATIENCE", 0.05)
     fake = Turnstile()
     explorer = await explorer_for(fake, max_concurrent_generations=1)
-    first = asyncio.create_task(explorer.generate_map(1, 1, "First"))
+    first = asyncio.create_task(explorer.topics.generate_map(1, 1, "First"))
     await until(lambda: fake.running == 1)
 
     with pytest.raises(GenerationError, match="Too many maps are being generated"):
-        await explorer.generate_map(2, 2, "Second")
-    assert explorer.slots.waiting == 0
+        await explorer.topics.generate_map(2, 2, "Second")
+    assert explorer.budget.slots.waiting == 0
     fake.release.release()
     await first
 
@@ -148,7 +148,9 @@ async def test_fifty_simultaneous_new_topics_from_one_user_start_at_most_the_all
 ):
     fake = Turnstile()
     explorer = await explorer_for(fake, cooldown_generations=5, max_concurrent_generations=4)
-    tasks = [asyncio.create_task(explorer.generate_map(1, USER, f"Topic {n}")) for n in range(50)]
+    tasks = [
+        asyncio.create_task(explorer.topics.generate_map(1, USER, f"Topic {n}")) for n in range(50)
+    ]
     await until(lambda: sum(t.done() for t in tasks) == 45)
     for _ in range(5):
         fake.release.release()
@@ -164,7 +166,10 @@ async def test_fifty_simultaneous_new_topics_from_one_user_start_at_most_the_all
 async def test_the_budget_counts_generations_under_way(explorer_for):
     fake = Turnstile()
     explorer = await explorer_for(fake, daily_token_budget=2 * RESERVED_TOKENS)
-    tasks = [asyncio.create_task(explorer.generate_map(1, 100 + n, f"Topic {n}")) for n in range(5)]
+    tasks = [
+        asyncio.create_task(explorer.topics.generate_map(1, 100 + n, f"Topic {n}"))
+        for n in range(5)
+    ]
     await until(lambda: sum(t.done() for t in tasks) == 3)
     assert fake.order == ["Topic 0", "Topic 1"]  # two reservations fill the budget
     fake.release.release()
@@ -175,7 +180,7 @@ async def test_the_budget_counts_generations_under_way(explorer_for):
     # Settled with the real usage (150 tokens each): the budget has room again.
     assert (await explorer.storage.usage_since(1, 0)).tokens == 2 * fake.usage.total
     fake.release.release()
-    await explorer.generate_map(1, 200, "Another")
+    await explorer.topics.generate_map(1, 200, "Another")
 
 
 async def test_usage_the_database_refuses_keeps_its_reservation_until_it_is_written(
@@ -186,7 +191,7 @@ async def test_usage_the_database_refuses_keeps_its_reservation_until_it_is_writ
     # Room for one reservation and one generation's real usage, not for both at once.
     budget = RESERVED_TOKENS + fake.usage.total
     explorer = await explorer_for(fake, cooldown_generations=1, daily_token_budget=budget)
-    generating = asyncio.create_task(explorer.generate_map(1, USER, "Topic"))
+    generating = asyncio.create_task(explorer.topics.generate_map(1, USER, "Topic"))
     await until(lambda: fake.running == 1)
     with locked_by_another_process(tmp_path / "k.db"):
         fake.release.release()
@@ -197,15 +202,17 @@ async def test_usage_the_database_refuses_keeps_its_reservation_until_it_is_writ
     assert (await explorer.storage.usage_since(1, 0)).calls == 0
     assert await explorer.storage.count_rows("reservations") == 1
     with pytest.raises(LimitReached, match="1 new generations"):
-        await explorer.generate_map(1, USER, "Another")
-    await explorer.check_can_generate(1, USER + 1, "Another")  # the budget is not counted twice
+        await explorer.topics.generate_map(1, USER, "Another")
+    await explorer.topics.check_can_generate(
+        1, USER + 1, "Another"
+    )  # the budget is not counted twice
 
-    await explorer.flush_usage()
+    await explorer.budget.flush_usage()
     assert (await explorer.storage.usage_since(1, 0)).tokens == fake.usage.total
     assert await explorer.storage.count_rows("reservations") == 0
     with pytest.raises(LimitReached, match="1 new generations"):
-        await explorer.generate_map(1, USER, "Another")  # counted by its usage now
-    await explorer.check_can_generate(1, USER + 1, "Another")
+        await explorer.topics.generate_map(1, USER, "Another")  # counted by its usage now
+    await explorer.topics.check_can_generate(1, USER + 1, "Another")
 
 
 @pytest.fixture
@@ -236,16 +243,20 @@ async def test_two_shards_starting_generations_at_once_share_the_cooldown_and_th
     standin.always(s.Reply(content=s.valid_map(title="Shared"), usage=usage, delay=1.0))
     one, two = await two_shards(cooldown_generations=3)
     one_user = [
-        shard.generate_map(1000 + n, USER, f"Topic {n}") for n in range(10) for shard in (one, two)
+        shard.topics.generate_map(1000 + n, USER, f"Topic {n}")
+        for n in range(10)
+        for shard in (one, two)
     ]
     outcomes = await asyncio.gather(*one_user, return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, LimitReached)]
     assert len(refused) == 17 and "3 new generations" in str(refused[0])
     assert len(standin.requests) == 3
 
-    await one.update_settings(1, budget=2 * RESERVED_TOKENS)
+    await one.preferences.update(1, budget=2 * RESERVED_TOKENS)
     one_server = [
-        shard.generate_map(1, 2000 + n, f"Topic {n}") for n in range(10) for shard in (one, two)
+        shard.topics.generate_map(1, 2000 + n, f"Topic {n}")
+        for n in range(10)
+        for shard in (one, two)
     ]
     outcomes = await asyncio.gather(*one_server, return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, LimitReached)]

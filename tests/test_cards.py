@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from bot import cards
-from bot.cards import Action, Status
-from bot.explorer import ConceptView, MapRef, MapsPage, MapView, bundled_number
+from bot.explore import ConceptView, MapRef, MapsPage, MapView, bundled_number
 from bot.models import ChildState, Concept, ConceptMap, Level, Source
 from bot.text import width
+from bot.ui import cards, limits
+from bot.ui.cards import Status
+from bot.ui.cards.blocks import MAP_COLOURS
+from bot.ui.cards.explore import BREADCRUMB_MAX, LEAF_NOTE, MAPPING_NOTE, QUEUED_NOTE
+from bot.ui.cards.fit import HEADING_MAX, TITLE_FLOOR
+from bot.ui.ids import Action
 
 FAMILY = "👨‍👩‍👧‍👦"
 
@@ -107,7 +111,7 @@ def test_accent_colour_is_stable_per_map():
     view = MapView(a_map("Volcanoes"), [concept(1, "A")])
     path = [concept(1, "A")]
     colour = cards.map_card(view).accent
-    assert colour in cards.MAP_COLOURS
+    assert colour in MAP_COLOURS
     assert cards.concept_card(ConceptView(a_map("Volcanoes"), path, [])).accent == colour
     others = {cards.accent_of(f"topic {n}") for n in range(30)}
     assert len(others) > 1
@@ -130,28 +134,28 @@ def test_concept_card_breadcrumb_heading_and_navigation():
 def test_mapping_error_and_leaf_notes():
     unexpanded = [concept(1, "Lonely", state=ChildState.UNEXPANDED)]
     view = ConceptView(a_map(), unexpanded, [])
-    assert cards.MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).texts
+    assert MAPPING_NOTE in cards.concept_card(view, Status(mapping=True)).texts
     queued = cards.concept_card(view, Status(mapping=True, queued=True)).texts
-    assert cards.QUEUED_NOTE in queued and cards.MAPPING_NOTE not in queued
+    assert QUEUED_NOTE in queued and MAPPING_NOTE not in queued
     failed = cards.concept_card(view, Status(error="Claude is busy."))
     [note] = [b for b in failed.blocks if isinstance(b, cards.Section)]
     assert "Claude is busy." in note.content
     assert note.button.action is Action.RETRY and note.button.label == "Retry"
     assert failed.controls[0].action is Action.RETRY
     leaf = ConceptView(a_map(), [concept(1, "Leaf", state=ChildState.LEAF)], [])
-    assert cards.LEAF_NOTE in cards.concept_card(leaf).texts
+    assert LEAF_NOTE in cards.concept_card(leaf).texts
 
 
 def assert_within_v2_limits(card: cards.Card) -> None:
-    assert card.component_count() <= cards.COMPONENTS_MAX
-    assert card.text_width() <= cards.TEXT_TOTAL_MAX
+    assert card.component_count() <= limits.COMPONENTS_MAX
+    assert card.text_width() <= limits.TEXT_TOTAL_MAX
     assert all(text for text in card.texts)  # a text display is never empty
     for row in (b for b in card.blocks if isinstance(b, cards.Row)):
-        assert len(row.controls) <= cards.BUTTONS_PER_ROW
+        assert len(row.controls) <= limits.BUTTONS_PER_ROW
     for control in card.controls:
-        assert width(control.label) <= cards.BUTTON_LABEL_MAX
-        assert len(control.custom_id) <= cards.CUSTOM_ID_MAX
-        assert len(control.options) <= cards.SELECT_OPTIONS_MAX
+        assert width(control.label) <= limits.BUTTON_LABEL_MAX
+        assert len(control.custom_id) <= limits.CUSTOM_ID_MAX
+        assert len(control.options) <= limits.SELECT_OPTIONS_MAX
 
 
 def test_huge_text_is_cut_within_every_discord_limit():
@@ -166,13 +170,13 @@ def test_huge_text_is_cut_within_every_discord_limit():
     card = cards.concept_card(ConceptView(a_map("X" * 100, overview=long), path, kids))
     assert_within_v2_limits(card)
     trail = small_lines(card)[0]
-    assert width(trail) <= cards.BREADCRUMB_MAX and "…" in trail
+    assert width(trail) <= BREADCRUMB_MAX and "…" in trail
     assert trail.startswith("X" * 100)
     menu = [c for c in card.controls if c.options]
     shown = [c for c in card.controls if c.action is Action.OPEN]
     assert len(menu) == 1 and len(shown) + len(menu[0].options) == 30
     # Every concept keeps a readable part of its text.
-    assert all(len(line) > cards.TITLE_FLOOR for line in section_lines(card))
+    assert all(len(line) > TITLE_FLOOR for line in section_lines(card))
 
 
 def test_markdown_heavy_text_stays_within_the_text_limit_once_escaped():
@@ -188,7 +192,7 @@ def test_markdown_heavy_text_stays_within_the_text_limit_once_escaped():
 def test_cuts_never_split_an_emoji():
     card = cards.map_card(MapView(a_map(FAMILY * 100), [concept(1, "A")]))
     title = heading(card)
-    assert width(title) <= cards.HEADING_MAX and title.endswith("…")
+    assert width(title) <= HEADING_MAX and title.endswith("…")
     body = title.removesuffix("…")
     assert body == FAMILY * (len(body) // len(FAMILY))
 
@@ -210,29 +214,29 @@ def test_maps_card_pages_ten_at_a_time_with_an_open_button_per_map():
     first = cards.maps_card(MapsPage(listings[:10], 0, 3), title="Maps in Guild")
     assert first.texts[0] == "## Maps in Guild"
     assert len(first.texts) == 1 + 10 + 1  # the heading, ten maps, the page line
-    nav = [c for c in first.controls if c.action is cards.Action.PAGE]
+    nav = [c for c in first.controls if c.action is Action.PAGE]
     assert [c.disabled for c in nav] == [True, False]
     # A stored map opens by its row id; a bundled one not opened yet by its stable number.
-    opens = [c for c in first.controls if c.action is not cards.Action.PAGE]
-    assert [c.action for c in opens[:2]] == [cards.Action.CURATED, cards.Action.MAP]
+    opens = [c for c in first.controls if c.action is not Action.PAGE]
+    assert [c.action for c in opens[:2]] == [Action.CURATED, Action.MAP]
     assert opens[0].target == bundled_number("map 0") and opens[1].target == 1
     assert first.texts[-1].startswith("-# Page 1 of 3")
     # The numbers go on from the pages before.
     middle = cards.maps_card(MapsPage(listings[10:20], 1, 3), title="Maps in Guild")
     assert middle.texts[1].startswith("**11. Map 10**")
-    assert [c.disabled for c in middle.controls if c.action is cards.Action.PAGE] == [False] * 2
+    assert [c.disabled for c in middle.controls if c.action is Action.PAGE] == [False] * 2
     last = cards.maps_card(MapsPage(listings[20:], 2, 3), title="Maps in Guild")
     assert last.texts[1].startswith("**21. Map 20**")
     assert last.texts[-1].startswith("-# Page 3 of 3")
-    assert [c.disabled for c in last.controls if c.action is cards.Action.PAGE] == [False, True]
+    assert [c.disabled for c in last.controls if c.action is Action.PAGE] == [False, True]
     only = cards.maps_card(MapsPage(listings[:3], 0, 1), title="G")
-    assert [c.disabled for c in only.controls if c.action is cards.Action.PAGE] == [True, True]
+    assert [c.disabled for c in only.controls if c.action is Action.PAGE] == [True, True]
     empty = cards.maps_card(MapsPage([], 0, 1), title="G")
     assert empty.texts[1:] == ["No maps yet.", "-# Page 1 of 1 · Open a map, or /explore a topic"]
     for card in (first, middle, last, only, empty):
         ids = [c.custom_id for c in card.controls]
         assert len(ids) == len(set(ids))
-        assert card.component_count() <= cards.COMPONENTS_MAX
+        assert card.component_count() <= limits.COMPONENTS_MAX
 
 
 def test_suggestions_card_offers_a_row_of_maps_to_open():
@@ -245,7 +249,7 @@ def test_suggestions_card_offers_a_row_of_maps_to_open():
 
 
 def test_custom_id_patterns_accept_only_short_ids():
-    from bot.views import CardButton, CardSelect
+    from bot.ui.items import CardButton, CardSelect
 
     button = CardButton.__discord_ui_compiled_template__
     assert button.fullmatch("kin:open:123") and button.fullmatch("kin:maps:0")

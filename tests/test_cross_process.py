@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.explorer import LEASE_SLACK, Explorer
+from bot.explore import Explorer
+from bot.explore.limits import LEASE_SLACK
 from bot.maps import BundledMaps
 from bot.models import ChildState, Source
 from bot.runtime import open_generator
@@ -135,6 +136,6 @@ async def test_two_processes_generate_once_and_a_dead_ones_lease_expires(
         )
         # Sub-concepts of their own: the map's other concept already has TITLES.
         standin.script(s.answer(s.valid_expansion(3, prefix="Neap tide part")))
-        view = await later.expand(GUILD, 7, abandoned)
+        view = await later.concepts.expand(GUILD, 7, abandoned)
     assert [c.title for c in view.children] == [f"Neap tide part {n}" for n in (1, 2, 3)]
     assert len(standin.requests) == 3

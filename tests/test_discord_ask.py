@@ -188,7 +188,7 @@ async def test_questions_count_against_the_cooldown(world: World, kinapse: Kinap
 
 async def test_questions_count_against_the_daily_budget(world: World, kinapse: Kinapse):
     card, _ = await concept_card(world, kinapse)
-    await kinapse.explorer.update_settings(world.guild.id, budget=100)
+    await kinapse.explorer.preferences.update(world.guild.id, budget=100)
     _, first = await ask(world.alice, card)  # 150 tokens: the budget is now spent
     assert "Share" in labels(first.response)
 

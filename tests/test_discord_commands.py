@@ -193,7 +193,7 @@ async def test_unexpected_error_is_logged_and_answered_with_an_apology(
     async def broken(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(kinapse.explorer, "lookup", broken)
+    monkeypatch.setattr(kinapse.explorer.topics, "lookup", broken)
     with caplog.at_level(logging.ERROR):
         result = await world.alice.slash(world.channel, "explore", topic="AI Agents")
     assert result.ephemeral
@@ -214,7 +214,7 @@ async def test_unexpected_error_in_a_button_is_answered_too(
     async def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(kinapse.explorer, "concept_view", broken)
+    monkeypatch.setattr(kinapse.explorer.concepts, "concept_view", broken)
     result = await click_open(world.alice, message, bundled.concepts[0].title)
     assert result.ephemeral
     assert result.response.content.startswith("Sorry, something went wrong")

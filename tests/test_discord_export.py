@@ -16,7 +16,7 @@ async def test_export_attaches_the_file_privately_with_every_explored_concept(
     bundled = kinapse.bundled.find("ai agents")
     assert bundled is not None
     # A third level, beyond the bundled file, explored in this server.
-    stored = await kinapse.explorer.lookup(world.guild.id, "AI Agents")
+    stored = await kinapse.explorer.topics.lookup(world.guild.id, "AI Agents")
     first = (await kinapse.storage.key_concepts(stored.id))[0]
     grown = (await kinapse.storage.children(first.id))[0]
     await kinapse.storage.store_expansion(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot import views
+from bot.ui import live
 from tests import standin as s
 from tests.harness import (
     Kinapse,
@@ -96,7 +96,7 @@ async def test_a_new_map_grows_on_the_card_concept_by_concept(
 ):
     # SimCord's clock stands still while the stand-in streams in real time: no pause
     # between edits here (1 s in the bot), one in flight at a time all the same.
-    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    monkeypatch.setattr(live, "STREAM_EDIT_INTERVAL", 0.0)
     standin.rate, standin.chunk = 800.0, 10
     standin.script(s.answer(s.valid_map(5, title="Volcanoes")))
 
@@ -135,7 +135,7 @@ async def test_a_new_map_grows_on_the_card_concept_by_concept(
 async def test_a_stream_that_fails_ends_with_the_error_and_stores_nothing(
     world: World, kinapse: Kinapse, standin, monkeypatch: pytest.MonkeyPatch, reply
 ):
-    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    monkeypatch.setattr(live, "STREAM_EDIT_INTERVAL", 0.0)
     standin.rate, standin.chunk = 2000.0, 10
     standin.always(reply)
 
@@ -154,7 +154,7 @@ async def test_a_stream_that_fails_ends_with_the_error_and_stores_nothing(
 async def test_sub_concepts_grow_on_the_concept_card(
     world: World, standin, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(views, "STREAM_EDIT_INTERVAL", 0.0)
+    monkeypatch.setattr(live, "STREAM_EDIT_INTERVAL", 0.0)
     card = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
     before = len(card_edits(world))
     standin.rate, standin.chunk = 800.0, 10

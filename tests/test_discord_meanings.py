@@ -86,5 +86,5 @@ async def test_a_choice_belongs_to_its_server(world: World, kinapse: Kinapse):
     mine = (await kinapse.storage.meanings(world.guild.id, "mercury"))[0]
     assert kinapse.explorer is not None
     with pytest.raises(NotFound, match="no longer stored"):
-        await kinapse.explorer.choose_meaning(4004, world.bob.id, mine.id)
+        await kinapse.explorer.topics.choose_meaning(4004, world.bob.id, mine.id)
     assert fake.call_count == 1

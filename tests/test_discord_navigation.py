@@ -238,11 +238,11 @@ def old_embed_card(card) -> dict:
 async def test_a_press_on_an_old_embed_card_turns_it_into_the_v2_card(
     world: World, kinapse: Kinapse, monkeypatch
 ):
-    from bot import commands
+    from bot.ui.flows import new_topic
 
     bundled = kinapse.bundled.find("ai agents")
     first = bundled.concepts[0]
-    monkeypatch.setattr(commands, "message_kwargs", old_embed_card)
+    monkeypatch.setattr(new_topic, "message_kwargs", old_embed_card)
     old = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     other = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     monkeypatch.undo()

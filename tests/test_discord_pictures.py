@@ -85,7 +85,7 @@ async def test_many_presses_render_each_picture_once(world: World, kinapse: Kina
     bundled = kinapse.bundled.find("ai agents")
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     card = (await click_open(world.alice, message, bundled.concepts[0].title)).response
-    drawn = kinapse.explorer.renderer
+    drawn = kinapse.explorer.pictures.renderer
     calls = 0
     real_png = drawn.png
 
@@ -136,7 +136,7 @@ async def test_the_map_card_shows_the_last_picture_while_its_new_version_is_draw
     before = await picture_of(message)
     await click_open(world.alice, message, first.title)  # one more concept explored
 
-    renderer = kinapse.explorer.renderer
+    renderer = kinapse.explorer.pictures.renderer
     real_png = renderer.png
 
     async def slow(dot: str) -> bytes:

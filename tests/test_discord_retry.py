@@ -12,10 +12,11 @@ from typing import Any
 import discord
 import pytest
 
-from bot import views
 from bot.errors import StorageFull
-from bot.explorer import DAY, RETRY_EXPIRED
+from bot.explore.topics import RETRY_EXPIRED
+from bot.explore.upkeep import DAY
 from bot.models import TOPIC_MAX, topic_key
+from bot.ui.flows import new_topic
 from tests.fakes import FakeGenerator
 from tests.faults import free_disk, full_disk
 from tests.harness import Kinapse, World, card_text, custom_ids, heading, labels, walk
@@ -67,7 +68,7 @@ async def test_a_retry_posted_before_retries_were_stored_still_maps_its_topic(
         # What a failed new topic carried before: the topic itself in the custom_id.
         return discord.ui.Button(label="Retry", custom_id="kin:topic:Volcanoes")
 
-    monkeypatch.setattr(views, "retry_button", old_retry)
+    monkeypatch.setattr(new_topic, "retry_button", old_retry)
     fake(kinapse).fail_with(FAILURE)
     old = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
     monkeypatch.undo()
@@ -152,9 +153,9 @@ async def test_a_pruned_retry_says_it_has_expired(world: World, kinapse: Kinapse
     assert explorer is not None
     days = kinapse.settings.session_days
     explorer.clock = lambda: time.time() + (days - 1) * DAY
-    assert (await explorer.prune()).retries == 0  # younger than a session: kept
+    assert (await explorer.upkeep.prune()).retries == 0  # younger than a session: kept
     explorer.clock = lambda: time.time() + (days + 1) * DAY
-    assert (await explorer.prune()).retries == 1
+    assert (await explorer.upkeep.prune()).retries == 1
     fake(kinapse).failure = None
 
     pressed = await world.alice.click(failed, label="Retry")

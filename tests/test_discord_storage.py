@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from simcord.results import InteractionResult
 
-from bot.client import COMMANDS_HASH_KEY
 from bot.errors import StorageFull
 from bot.storage import Storage
-from bot.views import FORM_TOO_LATE
+from bot.ui.client import COMMANDS_HASH_KEY
+from bot.ui.flows.ask import FORM_TOO_LATE
 from tests.faults import free_disk, full_disk, locked_by_another_process
 from tests.harness import Kinapse, World, card_text, click_open, heading, labels, sections
 
@@ -247,7 +247,7 @@ def slow_down(monkeypatch: pytest.MonkeyPatch, explorer: Any, *names: str) -> No
 @pytest.fixture
 def slow_reads(kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a click reads takes 5 s or 10 (opening a concept reads its view too)."""
-    slow_down(monkeypatch, kinapse.explorer, "opening", "concept_view")
+    slow_down(monkeypatch, kinapse.explorer.concepts, "opening", "concept_view")
 
 
 def first_response_type(world: World, result: InteractionResult) -> int:
@@ -307,7 +307,7 @@ async def test_commands_whose_reads_are_slow_are_acknowledged_privately_and_answ
 ):
     """/maps and /export read before they answer: when that is slow they say "thinking…"
     to the member alone in time, then the answer takes its place, privately."""
-    slow_down(monkeypatch, kinapse.explorer, "maps_page", "map_tree")
+    slow_down(monkeypatch, kinapse.explorer.library, "maps_page", "map_tree")
     listing = await world.alice.slash(world.channel, "maps")
     exported = await world.alice.slash(world.channel, "export", topic="AI Agents", format="json")
     await world.env.advance_time(6)

@@ -11,15 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NoGenerator, NotFound
-from bot.explorer import (
-    AUTOCOMPLETE_MAX,
-    MAPS_PER_PAGE,
-    ConceptView,
-    Explorer,
-    MapRef,
-    MapView,
-    bundled_number,
-)
+from bot.explore import ConceptView, Explorer, MapRef, MapView, bundled_number
+from bot.explore.library import AUTOCOMPLETE_MAX, MAPS_PER_PAGE
 from bot.maps import BundledMaps
 from bot.models import ChildState, Level, Source, TopicError
 from bot.storage import Storage
@@ -83,7 +76,7 @@ def offline(storage: Storage, bundled: BundledMaps, clock: Clock) -> Explorer:
 
 
 async def concept_titled(explorer: Explorer, map_id: int, title: str) -> int:
-    for concept in (await explorer.map_view(map_id)).concepts:
+    for concept in (await explorer.concepts.map_view(map_id)).concepts:
         if concept.title == title:
             return concept.id
     raise AssertionError(f"no key concept {title!r}")
@@ -96,18 +89,19 @@ async def concept_titled(explorer: Explorer, map_id: int, title: str) -> int:
     "spelling", ["Large Language Models", "large language models", "LLM", "ＬＬＭ", " llms\t"]
 )
 async def test_lookup_finds_bundled_map_by_topic_or_alias(offline: Explorer, spelling: str) -> None:
-    found = await offline.lookup(GUILD_A, spelling)
+    found = await offline.topics.lookup(GUILD_A, spelling)
     assert found is not None
     assert found.topic == "Large Language Models"
     assert found.source is Source.BUNDLED
     assert found.total == 7  # four key concepts and three children
-    view = await offline.map_view(found.id)
+    view = await offline.concepts.map_view(found.id)
     assert [c.title for c in view.concepts] == ["Transformers", "Training", "Prompting", "Limits"]
 
 
 async def test_every_spelling_reaches_the_same_stored_copy(offline: Explorer) -> None:
     ids = {
-        (await offline.lookup(GUILD_A, s)).id for s in ("LLM", "ｌｌｍ", "Large  Language Models")
+        (await offline.topics.lookup(GUILD_A, s)).id
+        for s in ("LLM", "ｌｌｍ", "Large  Language Models")
     }
     assert len(ids) == 1
     assert [m.topic for m in await offline.storage.list_maps(GUILD_A, 10)] == [
@@ -116,9 +110,9 @@ async def test_every_spelling_reaches_the_same_stored_copy(offline: Explorer) ->
 
 
 async def test_unknown_topic_without_generator(offline: Explorer, storage: Storage) -> None:
-    assert await offline.lookup(GUILD_A, "Quantum Physics") is None
+    assert await offline.topics.lookup(GUILD_A, "Quantum Physics") is None
     with pytest.raises(NoGenerator) as raised:
-        await offline.check_can_generate(GUILD_A, ALICE, "Quantum Physics")
+        await offline.topics.check_can_generate(GUILD_A, ALICE, "Quantum Physics")
     assert "ANTHROPIC_API_KEY" in str(raised.value)
     assert raised.value.available == [
         "Language Acquisition",
@@ -131,15 +125,15 @@ async def test_unknown_topic_without_generator(offline: Explorer, storage: Stora
 
 async def test_empty_topic_is_refused(offline: Explorer) -> None:
     with pytest.raises(TopicError):
-        await offline.lookup(GUILD_A, "\u200b \u202e")
+        await offline.topics.lookup(GUILD_A, "\u200b \u202e")
 
 
 async def test_new_topic_is_generated_once_and_then_known(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
-    assert await explorer.lookup(GUILD_A, "Quantum Physics") is None
-    await explorer.check_can_generate(GUILD_A, ALICE, "Quantum Physics")
-    generated = await explorer.generate_map(GUILD_A, ALICE, "Quantum\u200b  Physics")
+    assert await explorer.topics.lookup(GUILD_A, "Quantum Physics") is None
+    await explorer.topics.check_can_generate(GUILD_A, ALICE, "Quantum Physics")
+    generated = await explorer.topics.generate_map(GUILD_A, ALICE, "Quantum\u200b  Physics")
 
     assert generated.topic == "Quantum Physics"
     assert generated.source is Source.GENERATED
@@ -147,10 +141,10 @@ async def test_new_topic_is_generated_once_and_then_known(
     assert [(c.kind, c.subject, c.language) for c in fake_generator.calls] == [
         ("map", "Quantum Physics", "en")
     ]
-    found = await explorer.lookup(GUILD_A, "ｑｕａｎｔｕｍ physics")
+    found = await explorer.topics.lookup(GUILD_A, "ｑｕａｎｔｕｍ physics")
     assert found is not None
     assert found.id == generated.id
-    assert await explorer.lookup(GUILD_B, "Quantum Physics") is None
+    assert await explorer.topics.lookup(GUILD_B, "Quantum Physics") is None
     usage = await explorer.storage.usage_since(GUILD_A, 0)
     assert (usage.calls, usage.tokens) == (1, 150)
 
@@ -158,24 +152,26 @@ async def test_new_topic_is_generated_once_and_then_known(
 async def test_the_scopes_level_shapes_its_map_and_stays_with_it(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
-    await explorer.update_settings(GUILD_A, level=Level.INTRO)
-    assert await explorer.level(GUILD_A) is Level.INTRO
-    assert await explorer.level(GUILD_B) is Level.STANDARD
-    generated = await explorer.generate_map(GUILD_A, ALICE, "Quantum Physics")
+    await explorer.preferences.update(GUILD_A, level=Level.INTRO)
+    assert await explorer.preferences.level(GUILD_A) is Level.INTRO
+    assert await explorer.preferences.level(GUILD_B) is Level.STANDARD
+    generated = await explorer.topics.generate_map(GUILD_A, ALICE, "Quantum Physics")
     assert generated.level is Level.INTRO
-    other = await explorer.generate_map(GUILD_B, BOB, "Quantum Physics")
+    other = await explorer.topics.generate_map(GUILD_B, BOB, "Quantum Physics")
     assert other.level is Level.STANDARD
 
     # The map keeps the level it was written for when the setting changes later.
-    await explorer.update_settings(GUILD_A, level=Level.EXPERT, language="fr")
-    key_concept = (await explorer.map_view(generated.id)).concepts[0]
-    await explorer.expand(GUILD_A, ALICE, key_concept.id)
-    await explorer.ask(GUILD_A, ALICE, "Why does this matter at all?", map_id=generated.id)
+    await explorer.preferences.update(GUILD_A, level=Level.EXPERT, language="fr")
+    key_concept = (await explorer.concepts.map_view(generated.id)).concepts[0]
+    await explorer.concepts.expand(GUILD_A, ALICE, key_concept.id)
+    await explorer.questions.ask(
+        GUILD_A, ALICE, "Why does this matter at all?", map_id=generated.id
+    )
     # A bundled map is written for everyone: its expansions are standard.
-    bundled = await explorer.lookup(GUILD_A, "LLM")
+    bundled = await explorer.topics.lookup(GUILD_A, "LLM")
     assert bundled is not None and bundled.level is Level.STANDARD
     training = await concept_titled(explorer, bundled.id, "Training")
-    await explorer.expand(GUILD_A, ALICE, training)
+    await explorer.concepts.expand(GUILD_A, ALICE, training)
 
     assert [(c.kind, c.level) for c in fake_generator.calls] == [
         ("map", Level.INTRO),
@@ -184,7 +180,10 @@ async def test_the_scopes_level_shapes_its_map_and_stays_with_it(
         ("ask", Level.INTRO),
         ("expand", Level.STANDARD),
     ]
-    assert (await explorer.level(GUILD_A), await explorer.language(GUILD_A)) == (
+    assert (
+        await explorer.preferences.level(GUILD_A),
+        await explorer.preferences.language(GUILD_A),
+    ) == (
         Level.EXPERT,
         "fr",
     )
@@ -195,8 +194,8 @@ async def test_failed_generation_stores_nothing_but_records_usage(
 ) -> None:
     fake_generator.fail_with("Claude could not map that topic.")
     with pytest.raises(GenerationError, match="could not map"):
-        await explorer.generate_map(GUILD_A, ALICE, "Quantum Physics")
-    assert await explorer.lookup(GUILD_A, "Quantum Physics") is None
+        await explorer.topics.generate_map(GUILD_A, ALICE, "Quantum Physics")
+    assert await explorer.topics.lookup(GUILD_A, "Quantum Physics") is None
     assert await explorer.storage.list_maps(GUILD_A, 10) == []
     assert (await explorer.storage.usage_since(GUILD_A, 0)).tokens == 150
 
@@ -206,15 +205,17 @@ async def test_cooldown_on_new_generations(
 ) -> None:
     settings = Settings(cooldown_generations=2, cooldown_seconds=600)
     explorer = Explorer(storage, bundled, settings, fake_generator, clock=clock)
-    await explorer.generate_map(GUILD_A, ALICE, "Topic One")
+    await explorer.topics.generate_map(GUILD_A, ALICE, "Topic One")
     clock.now += 10
-    await explorer.generate_map(GUILD_A, ALICE, "Topic Two")
+    await explorer.topics.generate_map(GUILD_A, ALICE, "Topic Two")
     with pytest.raises(LimitReached) as raised:
-        await explorer.check_can_generate(GUILD_A, ALICE, "Topic Three")
+        await explorer.topics.check_can_generate(GUILD_A, ALICE, "Topic Three")
     assert raised.value.retry_at.timestamp() == clock.now - 10 + 600
-    await explorer.check_can_generate(GUILD_A, BOB, "Topic Three")  # others are not held back
+    await explorer.topics.check_can_generate(
+        GUILD_A, BOB, "Topic Three"
+    )  # others are not held back
     clock.now += 600
-    await explorer.generate_map(GUILD_A, ALICE, "Topic Three")
+    await explorer.topics.generate_map(GUILD_A, ALICE, "Topic Three")
     assert fake_generator.call_count == 3
 
 
@@ -224,10 +225,10 @@ async def test_cooldown_on_new_generations(
 async def test_expansion_in_one_server_is_invisible_elsewhere(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
-    in_a = await explorer.lookup(GUILD_A, "LLM")
+    in_a = await explorer.topics.lookup(GUILD_A, "LLM")
     training_a = await concept_titled(explorer, in_a.id, "Training")
 
-    view = await explorer.expand(GUILD_A, ALICE, training_a)
+    view = await explorer.concepts.expand(GUILD_A, ALICE, training_a)
 
     assert [c.title for c in view.children] == [
         "Training / sub 1",
@@ -238,31 +239,31 @@ async def test_expansion_in_one_server_is_invisible_elsewhere(
     assert fake_generator.call_count == 1
 
     for scope in (GUILD_B, DM_USER):
-        elsewhere = await explorer.lookup(scope, "Large Language Models")
+        elsewhere = await explorer.topics.lookup(scope, "Large Language Models")
         assert elsewhere.id != in_a.id
         assert elsewhere.total == 7
         training = await concept_titled(explorer, elsewhere.id, "Training")
         assert training != training_a
-        other_view = await explorer.concept_view(training)
+        other_view = await explorer.concepts.concept_view(training)
         assert other_view.concept.state is ChildState.UNEXPANDED
         assert other_view.children == []
-        assert explorer.needs_expansion(other_view)
+        assert other_view.needs_expansion
 
     # Back in A, the stored expansion is served without another call.
-    again = await explorer.expand(GUILD_A, BOB, training_a)
+    again = await explorer.concepts.expand(GUILD_A, BOB, training_a)
     assert len(again.children) == 3
     assert fake_generator.call_count == 1
-    assert (await explorer.lookup(GUILD_A, "LLM")).total == 10
+    assert (await explorer.topics.lookup(GUILD_A, "LLM")).total == 10
 
 
 async def test_expand_sends_path_and_siblings(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
-    found = await explorer.lookup(GUILD_A, "LLM")
+    found = await explorer.topics.lookup(GUILD_A, "LLM")
     transformers = await concept_titled(explorer, found.id, "Transformers")
-    attention = (await explorer.concept_view(transformers)).children[1]
+    attention = (await explorer.concepts.concept_view(transformers)).children[1]
 
-    await explorer.expand(GUILD_A, ALICE, attention.id)
+    await explorer.concepts.expand(GUILD_A, ALICE, attention.id)
 
     request = fake_generator.calls[0].request
     assert request is not None
@@ -282,34 +283,34 @@ async def test_expand_sends_path_and_siblings(
 
 
 async def test_bundled_children_and_leaves_need_no_generation(offline: Explorer) -> None:
-    found = await offline.lookup(GUILD_A, "LLM")
+    found = await offline.topics.lookup(GUILD_A, "LLM")
     transformers = await concept_titled(offline, found.id, "Transformers")
     limits = await concept_titled(offline, found.id, "Limits")
     training = await concept_titled(offline, found.id, "Training")
 
-    view = await offline.expand(GUILD_A, ALICE, transformers)
+    view = await offline.concepts.expand(GUILD_A, ALICE, transformers)
     assert [c.title for c in view.children] == ["Tokens", "Attention", "Decoders"]
-    assert not offline.needs_expansion(view)
-    leaf = await offline.expand(GUILD_A, ALICE, limits)
+    assert not view.needs_expansion
+    leaf = await offline.concepts.expand(GUILD_A, ALICE, limits)
     assert leaf.concept.state is ChildState.LEAF
     assert leaf.children == []
     with pytest.raises(NoGenerator):
-        await offline.expand(GUILD_A, ALICE, training)
+        await offline.concepts.expand(GUILD_A, ALICE, training)
 
 
 async def test_concurrent_expansions_share_one_generation(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
     fake_generator.gate = asyncio.Event()
-    found = await explorer.lookup(GUILD_A, "LLM")
+    found = await explorer.topics.lookup(GUILD_A, "LLM")
     prompting = await concept_titled(explorer, found.id, "Prompting")
 
     waiters = [
-        asyncio.create_task(explorer.expand(GUILD_A, user, prompting))
+        asyncio.create_task(explorer.concepts.expand(GUILD_A, user, prompting))
         for user in (ALICE, BOB, ALICE)
     ]
     await fake_generator.entered.wait()
-    pending = await explorer.concept_view(prompting)
+    pending = await explorer.concepts.concept_view(prompting)
     assert pending.concept.state is ChildState.PENDING
     fake_generator.gate.set()
     views = await asyncio.gather(*waiters)
@@ -323,19 +324,19 @@ async def test_concurrent_expansions_share_one_generation(
 async def test_failed_expansion_can_be_retried(
     explorer: Explorer, fake_generator: FakeGenerator
 ) -> None:
-    found = await explorer.lookup(GUILD_A, "LLM")
+    found = await explorer.topics.lookup(GUILD_A, "LLM")
     training = await concept_titled(explorer, found.id, "Training")
     fake_generator.fail_with("Claude is busy; try again.")
 
     with pytest.raises(GenerationError, match="Claude is busy"):
-        await explorer.expand(GUILD_A, ALICE, training)
-    failed = await explorer.concept_view(training)
+        await explorer.concepts.expand(GUILD_A, ALICE, training)
+    failed = await explorer.concepts.concept_view(training)
     assert failed.concept.state is ChildState.UNEXPANDED
     assert failed.concept.error == "Claude is busy; try again."
     assert failed.children == []
 
     fake_generator.failure = None
-    view = await explorer.expand(GUILD_A, ALICE, training)
+    view = await explorer.concepts.expand(GUILD_A, ALICE, training)
     assert len(view.children) == 3
     assert fake_generator.call_count == 2
 
@@ -344,85 +345,87 @@ async def test_failed_expansion_can_be_retried(
 
 
 async def test_session_navigation(explorer: Explorer, storage: Storage) -> None:
-    found = await explorer.lookup(GUILD_A, "LLM")
+    found = await explorer.topics.lookup(GUILD_A, "LLM")
     transformers = await concept_titled(explorer, found.id, "Transformers")
     training = await concept_titled(explorer, found.id, "Training")
-    tokens = (await explorer.concept_view(transformers)).children[0].id
+    tokens = (await explorer.concepts.concept_view(transformers)).children[0].id
 
-    session = await explorer.start_session(
+    session = await explorer.sessions.start(
         message_id=900, owner_id=ALICE, scope=GUILD_A, map_id=found.id, concept_id=None
     )
-    assert isinstance(await explorer.view_of(session), MapView)
+    assert isinstance(await explorer.sessions.view_of(session), MapView)
 
-    session = await explorer.go(session, transformers)
-    session = await explorer.go(session, tokens)
+    session = await explorer.sessions.go(session, transformers)
+    session = await explorer.sessions.go(session, tokens)
     assert (session.concept_id, session.history) == (tokens, [None, transformers])
-    view = await explorer.view_of(session)
+    view = await explorer.sessions.view_of(session)
     assert isinstance(view, ConceptView)
     assert [c.title for c in view.path] == ["Transformers", "Tokens"]
 
-    session = await explorer.up(session)
+    session = await explorer.sessions.up(session)
     assert (session.concept_id, session.history) == (transformers, [None, transformers, tokens])
 
-    session = await explorer.back(session)
+    session = await explorer.sessions.back(session)
     assert (session.concept_id, session.history) == (tokens, [None, transformers])
-    session = await explorer.back(session)
+    session = await explorer.sessions.back(session)
     assert (session.concept_id, session.history) == (transformers, [None])
 
-    session = await explorer.go(session, training)
-    session = await explorer.go(session, None)  # Overview
+    session = await explorer.sessions.go(session, training)
+    session = await explorer.sessions.go(session, None)  # Overview
     assert (session.concept_id, session.history) == (None, [None, transformers, training])
-    assert isinstance(await explorer.view_of(session), MapView)
+    assert isinstance(await explorer.sessions.view_of(session), MapView)
 
     # Every step is stored: a restarted bot resumes where the user stood.
     assert await storage.get_session(900) == session
 
 
 async def test_up_and_back_at_the_top(explorer: Explorer) -> None:
-    found = await explorer.lookup(GUILD_A, "LLM")
+    found = await explorer.topics.lookup(GUILD_A, "LLM")
     prompting = await concept_titled(explorer, found.id, "Prompting")
-    session = await explorer.start_session(
+    session = await explorer.sessions.start(
         message_id=901, owner_id=ALICE, scope=GUILD_A, map_id=found.id, concept_id=prompting
     )
     # No history: Back goes up, to the overview above a key concept.
-    session = await explorer.back(session)
+    session = await explorer.sessions.back(session)
     assert session.concept_id is None
-    top = await explorer.up(session)
+    top = await explorer.sessions.up(session)
     assert (top.concept_id, top.history) == (None, session.history)
-    assert await explorer.go(top, None) == top
+    assert await explorer.sessions.go(top, None) == top
 
 
 # -- autocomplete and listing -------------------------------------------------------
 
 
 async def test_autocomplete_ranks_prefix_then_word_then_substring(offline: Explorer) -> None:
-    assert await offline.autocomplete(GUILD_A, "lang") == [
+    assert await offline.library.autocomplete(GUILD_A, "lang") == [
         "Language Acquisition",  # the topic starts with it
         "Large Language Models",  # a word starts with it
         "Sign Language",
     ]
-    assert await offline.autocomplete(GUILD_A, "LL") == ["Large Language Models"]  # alias
-    assert await offline.autocomplete(GUILD_A, "GUAGE") == [
+    assert await offline.library.autocomplete(GUILD_A, "LL") == ["Large Language Models"]  # alias
+    assert await offline.library.autocomplete(GUILD_A, "GUAGE") == [
         "Language Acquisition",
         "Large Language Models",
         "Sign Language",
     ]
-    assert await offline.autocomplete(GUILD_A, "macro  ") == ["Macroeconomics"]
+    assert await offline.library.autocomplete(GUILD_A, "macro  ") == ["Macroeconomics"]
     # Typed text is normalized as topic keys are: width, invisible spaces.
-    assert await offline.autocomplete(GUILD_A, "ｍａｃｒｏ") == ["Macroeconomics"]
-    assert await offline.autocomplete(GUILD_A, "large\u200blang") == ["Large Language Models"]
-    assert await offline.autocomplete(GUILD_A, "zzz") == []
+    assert await offline.library.autocomplete(GUILD_A, "ｍａｃｒｏ") == ["Macroeconomics"]
+    assert await offline.library.autocomplete(GUILD_A, "large\u200blang") == [
+        "Large Language Models"
+    ]
+    assert await offline.library.autocomplete(GUILD_A, "zzz") == []
 
 
 async def test_autocomplete_includes_this_servers_maps_only(
     explorer: Explorer, storage: Storage
 ) -> None:
-    await explorer.generate_map(GUILD_A, ALICE, "Linear Algebra")
-    assert await explorer.autocomplete(GUILD_A, "li") == ["Linear Algebra"]
-    assert await explorer.autocomplete(GUILD_B, "li") == []
+    await explorer.topics.generate_map(GUILD_A, ALICE, "Linear Algebra")
+    assert await explorer.library.autocomplete(GUILD_A, "li") == ["Linear Algebra"]
+    assert await explorer.library.autocomplete(GUILD_B, "li") == []
     # A bundled map the server has opened is listed once.
-    await explorer.lookup(GUILD_A, "Macro")
-    assert await explorer.autocomplete(GUILD_A, "mac") == ["Macroeconomics"]
+    await explorer.topics.lookup(GUILD_A, "Macro")
+    assert await explorer.library.autocomplete(GUILD_A, "mac") == ["Macroeconomics"]
 
 
 async def test_autocomplete_returns_at_most_25(explorer: Explorer, storage: Storage) -> None:
@@ -438,9 +441,9 @@ async def test_autocomplete_returns_at_most_25(explorer: Explorer, storage: Stor
             concepts=[draft(f"C{i}") for i in range(4)],
             now=0.0,
         )
-    choices = await explorer.autocomplete(GUILD_A, "topic")
+    choices = await explorer.library.autocomplete(GUILD_A, "topic")
     assert choices == [f"Topic {n:02d}" for n in range(1, 26)]
-    chips = await explorer.autocomplete(GUILD_A, "")
+    chips = await explorer.library.autocomplete(GUILD_A, "")
     assert len(chips) == 25
     assert chips[0] == "Topic 01"  # the server's own maps before the bundled ones
 
@@ -448,35 +451,35 @@ async def test_autocomplete_returns_at_most_25(explorer: Explorer, storage: Stor
 async def test_nearest_maps_by_match_then_shared_words_then_chips(
     explorer: Explorer, storage: Storage
 ) -> None:
-    llm = await explorer.lookup(GUILD_A, "LLM")
+    llm = await explorer.topics.lookup(GUILD_A, "LLM")
     assert llm is not None
-    refs = await explorer.nearest(GUILD_A, "large", 3)
+    refs = await explorer.library.nearest(GUILD_A, "large", 3)
     assert refs[0] == MapRef("Large Language Models", map_id=llm.id)
     assert refs[1].bundled == bundled_number("language acquisition")  # not opened: no row
     # No match as typed: the most words in common first ("of" and "the" count for nothing),
     # then the chips (the server's maps first).
-    shared = await explorer.nearest(GUILD_A, "Sign of the times in language", 4)
+    shared = await explorer.library.nearest(GUILD_A, "Sign of the times in language", 4)
     assert [r.topic for r in shared] == [
         "Sign Language",
         "Language Acquisition",
         "Large Language Models",
         "Macroeconomics",
     ]
-    opened = await explorer.open_bundled(GUILD_A, shared[0].bundled)
+    opened = await explorer.library.open_bundled(GUILD_A, shared[0].bundled)
     assert opened.topic == "Sign Language" and opened.scope == GUILD_A
     with pytest.raises(NotFound):
-        await explorer.open_bundled(GUILD_A, 12345)
+        await explorer.library.open_bundled(GUILD_A, 12345)
 
 
 async def test_maps_list_most_explored_first(explorer: Explorer) -> None:
-    llm = await explorer.lookup(GUILD_A, "LLM")
-    macro = await explorer.lookup(GUILD_A, "Macroeconomics")
+    llm = await explorer.topics.lookup(GUILD_A, "LLM")
+    macro = await explorer.topics.lookup(GUILD_A, "Macroeconomics")
     for title in ("Alpha", "Beta"):
-        await explorer.open_concept(await concept_titled(explorer, macro.id, title))
-    await explorer.open_concept(await concept_titled(explorer, llm.id, "Training"))
-    await explorer.open_concept(await concept_titled(explorer, llm.id, "Training"))
+        await explorer.concepts.open(await concept_titled(explorer, macro.id, title))
+    await explorer.concepts.open(await concept_titled(explorer, llm.id, "Training"))
+    await explorer.concepts.open(await concept_titled(explorer, llm.id, "Training"))
 
-    listed = (await explorer.maps_page(GUILD_A, 0)).listings
+    listed = (await explorer.library.maps_page(GUILD_A, 0)).listings
 
     assert [(m.topic, m.opened, m.total) for m in listed] == [
         ("Macroeconomics", 2, 4),
@@ -485,7 +488,7 @@ async def test_maps_list_most_explored_first(explorer: Explorer) -> None:
         ("Sign Language", 0, 4),
     ]
     # Another server has opened nothing: the bundled maps, alphabetically.
-    assert [m.topic for m in (await explorer.maps_page(GUILD_B, 0)).listings] == [
+    assert [m.topic for m in (await explorer.library.maps_page(GUILD_B, 0)).listings] == [
         "Language Acquisition",
         "Large Language Models",
         "Macroeconomics",
@@ -497,9 +500,9 @@ async def test_maps_pages_list_every_map_once_the_scopes_then_the_curated_ones(
     explorer: Explorer,
 ) -> None:
     stored = await store_many_maps(explorer.storage, GUILD_A, 25)
-    macro = await explorer.lookup(GUILD_A, "Macroeconomics")  # opened, but nothing in it yet
+    macro = await explorer.topics.lookup(GUILD_A, "Macroeconomics")  # opened, but nothing in it yet
 
-    pages = [await explorer.maps_page(GUILD_A, number) for number in range(3)]
+    pages = [await explorer.library.maps_page(GUILD_A, number) for number in range(3)]
 
     assert [(p.number, p.count, len(p.listings)) for p in pages] == [
         (0, 3, 10),
@@ -520,8 +523,8 @@ async def test_maps_pages_list_every_map_once_the_scopes_then_the_curated_ones(
         ("Sign Language", None),
     ]
     # A page past the end (an old button, maps forgotten since) is the last one.
-    assert await explorer.maps_page(GUILD_A, 7) == pages[2]
-    assert await explorer.maps_page(GUILD_A, -1) == pages[0]
+    assert await explorer.library.maps_page(GUILD_A, 7) == pages[2]
+    assert await explorer.library.maps_page(GUILD_A, -1) == pages[0]
 
 
 async def test_maps_and_chips_read_a_page_of_rows_whatever_the_scope_holds(
@@ -530,11 +533,11 @@ async def test_maps_and_chips_read_a_page_of_rows_whatever_the_scope_holds(
     await store_many_maps(explorer.storage, GUILD_A, 40)
     rows = rows_read(explorer.storage, monkeypatch)
     for number in range(5):
-        await explorer.maps_page(GUILD_A, number)
+        await explorer.library.maps_page(GUILD_A, number)
         # The page, the number of maps, and which of the 4 curated ones are stored.
         assert sum(rows) <= MAPS_PER_PAGE + 1 + 4, (number, rows)
         rows.clear()
-    await explorer.chips(GUILD_A)
+    await explorer.library.chips(GUILD_A)
     assert sum(rows) == AUTOCOMPLETE_MAX
 
 

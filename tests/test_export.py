@@ -12,7 +12,7 @@ import pytest
 
 from bot.authoring import export_command
 from bot.config import Settings
-from bot.explorer import Explorer
+from bot.explore import Explorer
 from bot.maps import BundledMaps
 from bot.models import BundledConcept, MapTree, Source
 from bot.render.export import ExportFormat, export, filename
@@ -203,13 +203,13 @@ async def test_cli_exports_everything_a_server_explored(
     bundled = BundledMaps.load(settings.maps_dir)
     async with Storage.open(settings.database) as storage:
         explorer = Explorer(storage, bundled, settings)
-        stored = await explorer.lookup(SCOPE, bundled.maps[0].topic)
+        stored = await explorer.topics.lookup(SCOPE, bundled.maps[0].topic)
         assert stored is not None
         first = (await storage.key_concepts(stored.id))[0]
         grown = (await storage.children(first.id))[0]
         deeper = [concept(f"Deeper {i}", 3) for i in range(3)]
         await storage.store_expansion(grown.id, deeper, leaf=False)
-        tree = await explorer.map_tree(SCOPE, stored.topic)
+        tree = await explorer.library.map_tree(SCOPE, stored.topic)
     assert tree is not None
     assert {"Deeper 0", "Deeper 1", "Deeper 2"} <= set(titles_of(tree))
 

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, NotFound, Refused, UnknownTopic
-from bot.explorer import RESERVED_TOKENS, Explorer
+from bot.explore import RESERVED_TOKENS, Explorer
 from bot.generator import AnthropicGenerator
 from bot.maps import BundledMaps
 from bot.models import ChildState
@@ -45,7 +45,7 @@ async def real(standin, maps_dir: Path, database: Path | str):
 
 
 async def green(explorer: Explorer, scope: int = GUILD) -> int:
-    tea = await explorer.lookup(scope, "tea")
+    tea = await explorer.topics.lookup(scope, "tea")
     return (await explorer.storage.key_concepts(tea.id))[0].id
 
 
@@ -53,7 +53,9 @@ async def test_fifty_concurrent_opens_make_one_call_and_all_get_the_result(stand
     concept = await green(real)
     standin.script(s.Reply(content=s.valid_expansion(4), delay=0.3))
 
-    waiters = [asyncio.create_task(real.expand(GUILD, USER + n, concept)) for n in range(50)]
+    waiters = [
+        asyncio.create_task(real.concepts.expand(GUILD, USER + n, concept)) for n in range(50)
+    ]
     await asyncio.sleep(0.1)
     waiters[0].cancel()  # the first to ask gives up: the call goes on for the others
     results = await asyncio.gather(*waiters[1:])
@@ -72,32 +74,33 @@ async def test_fifty_concurrent_opens_make_one_call_and_all_get_the_result(stand
 async def test_a_failure_reaches_every_waiter_and_the_next_click_tries_again(standin, real):
     concept = await green(real)
     standin.script(s.Reply(content="not json at all", delay=0.2), s.answer("still not json"))
-    waiters = [real.expand(GUILD, USER, concept) for _ in range(5)]
+    waiters = [real.concepts.expand(GUILD, USER, concept) for _ in range(5)]
     outcomes = await asyncio.gather(*waiters, return_exceptions=True)
     assert all(isinstance(o, GenerationError) for o in outcomes)
     assert len({str(o) for o in outcomes}) == 1
     assert (await real.storage.get_concept(concept)).state is ChildState.UNEXPANDED
 
-    view = await real.expand(GUILD, USER, concept)  # the stand-in answers validly now
+    view = await real.concepts.expand(GUILD, USER, concept)  # the stand-in answers validly now
     assert len(view.children) == 3
     assert len(standin.requests) == 3
 
 
 async def test_a_new_topic_is_generated_once_and_stored_with_its_model(standin, real):
-    await real.check_can_generate(GUILD, USER, "Volcanoes")
+    await real.topics.check_can_generate(GUILD, USER, "Volcanoes")
     first, second = await asyncio.gather(
-        real.generate_map(GUILD, USER, "Volcanoes"), real.generate_map(GUILD, USER + 1, "volcanoes")
+        real.topics.generate_map(GUILD, USER, "Volcanoes"),
+        real.topics.generate_map(GUILD, USER + 1, "volcanoes"),
     )
     assert first.id == second.id and len(standin.requests) == 1
     assert first.source == "generated" and first.model == "claude-sonnet-4-6"
     assert "Volcanoes" in standin.requests[0].prompt
-    assert (await real.lookup(GUILD, "VOLCANOES")).id == first.id
-    assert await real.lookup(OTHER_GUILD, "volcanoes") is None
+    assert (await real.topics.lookup(GUILD, "VOLCANOES")).id == first.id
+    assert await real.topics.lookup(OTHER_GUILD, "volcanoes") is None
 
 
 async def test_expansion_prompt_carries_the_path_and_the_siblings(standin, real):
     concept = await green(real)
-    await real.expand(GUILD, USER, concept)
+    await real.concepts.expand(GUILD, USER, concept)
     prompt = standin.requests[0].prompt
     assert "Tea" in prompt and "Green" in prompt
     assert all(title in prompt for title in ("Black", "Oolong", "White"))
@@ -106,9 +109,9 @@ async def test_expansion_prompt_carries_the_path_and_the_siblings(standin, real)
 async def test_refusal_is_polite_and_remembered_for_an_hour(standin, real):
     standin.script(s.refusal())
     with pytest.raises(Refused):
-        await real.generate_map(GUILD, USER, "Something")
+        await real.topics.generate_map(GUILD, USER, "Something")
     with pytest.raises(LimitReached) as remembered:
-        await real.check_can_generate(GUILD, USER, "something")
+        await real.topics.check_can_generate(GUILD, USER, "something")
     assert len(standin.requests) == 1
     assert remembered.value.retry_at > datetime.now(UTC)
 
@@ -119,7 +122,7 @@ async def test_usage_records_every_call_with_cache_tokens(standin, real):
         s.answer({"kind": "subconcepts", "concepts": []}, cache_read_input_tokens=30),
         s.answer(s.valid_expansion(3), cache_creation_input_tokens=40),
     )
-    await real.expand(GUILD, USER, concept)  # invalid, then repaired
+    await real.concepts.expand(GUILD, USER, concept)  # invalid, then repaired
     usage = await real.storage.usage_since(GUILD, 0)
     assert usage.calls == 2
     assert (
@@ -134,7 +137,7 @@ async def test_a_concept_another_process_is_mapping_is_waited_for_not_generated_
     concept = await green(real)
     # Another process holds the lease and stores its result a moment later.
     assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
-    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    waiting = asyncio.create_task(real.concepts.expand(GUILD, USER, concept))
     await asyncio.sleep(0.2)
     assert not waiting.done()
     await real.storage.store_expansion(concept, [draft("From"), draft("Elsewhere")], leaf=False)
@@ -146,7 +149,7 @@ async def test_a_concept_another_process_is_mapping_is_waited_for_not_generated_
 async def test_a_failure_in_another_process_reaches_its_waiters(standin, real):
     concept = await green(real)
     assert await real.storage.claim_expansion(concept, now=real.clock(), lease=60)
-    waiting = asyncio.create_task(real.expand(GUILD, USER, concept))
+    waiting = asyncio.create_task(real.concepts.expand(GUILD, USER, concept))
     await asyncio.sleep(0.2)
     await real.storage.release_expansion(concept, "Claude is overloaded; try again soon.")
     with pytest.raises(GenerationError, match="overloaded"):
@@ -158,7 +161,7 @@ async def test_an_expired_lease_frees_a_concept_a_dead_process_was_mapping(stand
     concept = await green(real)
     # Another process claimed it a while ago, then died with it pending.
     assert await real.storage.claim_expansion(concept, now=real.clock() - 61, lease=60)
-    view = await real.expand(GUILD, USER, concept)
+    view = await real.concepts.expand(GUILD, USER, concept)
     assert len(view.children) == 3
     assert len(standin.requests) == 1
 
@@ -188,14 +191,14 @@ async def limited(maps_dir: Path, database: Path | str, clock: Clock):
 async def test_cooldown_allows_five_new_generations_in_ten_minutes(limited, clock: Clock):
     start = clock.now
     for n in range(5):
-        await limited.generate_map(GUILD, USER, f"Topic {n}")
+        await limited.topics.generate_map(GUILD, USER, f"Topic {n}")
         clock.now += 60
     with pytest.raises(LimitReached) as refused:
-        await limited.generate_map(GUILD, USER, "Topic 5")
+        await limited.topics.generate_map(GUILD, USER, "Topic 5")
     assert refused.value.retry_at.timestamp() == start + 600
-    await limited.generate_map(GUILD, USER + 1, "Topic 5")  # others are not held back
+    await limited.topics.generate_map(GUILD, USER + 1, "Topic 5")  # others are not held back
     clock.now = start + 600
-    await limited.generate_map(GUILD, USER, "Topic 6")
+    await limited.topics.generate_map(GUILD, USER, "Topic 6")
 
 
 async def test_cooldown_and_budget_hold_across_processes(limited, maps_dir: Path, clock: Clock):
@@ -204,51 +207,51 @@ async def test_cooldown_and_budget_hold_across_processes(limited, maps_dir: Path
     if not isinstance(limited.settings.database, SecretStr):
         pytest.skip("several processes share a store only on PostgreSQL")
     for n in range(5):
-        await limited.generate_map(OTHER_GUILD, USER, f"Topic {n}")
+        await limited.topics.generate_map(OTHER_GUILD, USER, f"Topic {n}")
     fake: FakeGenerator = limited.generator
     fake.usage = fake.usage.model_copy(update={"input_tokens": 600, "output_tokens": 0})
-    await limited.generate_map(GUILD, USER + 1, "One")
-    await limited.generate_map(GUILD, USER + 1, "Two")  # 1200 of the server's 1000 tokens
+    await limited.topics.generate_map(GUILD, USER + 1, "One")
+    await limited.topics.generate_map(GUILD, USER + 1, "Two")  # 1200 of the server's 1000 tokens
     async with Storage.open(limited.settings.database) as other_pool:
         other = Explorer(
             other_pool, BundledMaps.load(maps_dir), limited.settings, FakeGenerator(), clock=clock
         )
         with pytest.raises(LimitReached, match="5 new generations"):
-            await other.generate_map(OTHER_GUILD, USER, "Topic 5")
+            await other.topics.generate_map(OTHER_GUILD, USER, "Topic 5")
         with pytest.raises(LimitReached, match="budget"):
-            await other.generate_map(GUILD, USER + 2, "Three")
+            await other.topics.generate_map(GUILD, USER + 2, "Three")
 
 
 async def test_daily_budget_stops_new_generations_until_midnight(limited, clock: Clock):
     fake: FakeGenerator = limited.generator
     fake.usage = fake.usage.model_copy(update={"input_tokens": 600, "output_tokens": 0})
-    await limited.generate_map(GUILD, USER, "One")
-    await limited.generate_map(GUILD, USER + 1, "Two")  # 1,200 tokens: now over 1,000
+    await limited.topics.generate_map(GUILD, USER, "One")
+    await limited.topics.generate_map(GUILD, USER + 1, "Two")  # 1,200 tokens: now over 1,000
     with pytest.raises(LimitReached) as refused:
-        await limited.generate_map(GUILD, USER + 2, "Three")
+        await limited.topics.generate_map(GUILD, USER + 2, "Three")
     assert refused.value.retry_at == datetime(2026, 11, 27, tzinfo=UTC)
     assert "budget" in str(refused.value)
     # Stored content is never limited, and other servers have their own budget.
-    assert (await limited.lookup(GUILD, "one")) is not None
-    assert (await limited.lookup(GUILD, "tea")) is not None
-    await limited.generate_map(OTHER_GUILD, USER + 2, "Three")
+    assert (await limited.topics.lookup(GUILD, "one")) is not None
+    assert (await limited.topics.lookup(GUILD, "tea")) is not None
+    await limited.topics.generate_map(OTHER_GUILD, USER + 2, "Three")
     clock.now = datetime(2026, 11, 27, 0, 0, 1, tzinfo=UTC).timestamp()
-    await limited.generate_map(GUILD, USER + 2, "Three")
+    await limited.topics.generate_map(GUILD, USER + 2, "Three")
 
 
 async def test_a_servers_own_budget_overrides_the_default(limited, clock: Clock):
-    await limited.update_settings(GUILD, budget=0)
+    await limited.preferences.update(GUILD, budget=0)
     with pytest.raises(LimitReached):
-        await limited.generate_map(GUILD, USER, "Anything")
+        await limited.topics.generate_map(GUILD, USER, "Anything")
     assert limited.generator.call_count == 0
 
 
 async def test_a_concept_id_from_another_scope_is_not_found_and_not_counted(limited):
     concept = await green(limited, GUILD)
     with pytest.raises(NotFound, match="another server"):
-        await limited.open_concept(concept, OTHER_GUILD)
-    assert (await limited.lookup(GUILD, "tea")).opened == 0
-    view = await limited.open_concept(concept, GUILD)
+        await limited.concepts.open(concept, OTHER_GUILD)
+    assert (await limited.topics.lookup(GUILD, "tea")).opened == 0
+    view = await limited.concepts.open(concept, GUILD)
     assert view.map.opened == 1
 
 
@@ -256,15 +259,17 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
     fake: FakeGenerator = limited.generator
     fake.gate = asyncio.Event()
     # Generations under way reserve tokens too: a budget for five of them at once.
-    await limited.update_settings(GUILD, budget=5 * RESERVED_TOKENS + 1)
-    running = [asyncio.create_task(limited.generate_map(GUILD, USER, f"T{n}")) for n in range(5)]
+    await limited.preferences.update(GUILD, budget=5 * RESERVED_TOKENS + 1)
+    running = [
+        asyncio.create_task(limited.topics.generate_map(GUILD, USER, f"T{n}")) for n in range(5)
+    ]
     # All five under way (each reads the store first): generating, or queued for a slot.
     async with asyncio.timeout(5):
-        while fake.call_count + limited.slots.waiting < 5:  # noqa: ASYNC110 (no event for it)
+        while fake.call_count + limited.budget.slots.waiting < 5:  # noqa: ASYNC110 (no event for it)
             await asyncio.sleep(0.01)
     with pytest.raises(LimitReached) as refused:
         async with asyncio.timeout(5):  # without the limit it would wait on the gate
-            await limited.generate_map(GUILD, USER, "One more")
+            await limited.topics.generate_map(GUILD, USER, "One more")
     assert refused.value.retry_at.timestamp() == clock.now + 600
     fake.gate.set()
     await asyncio.gather(*running)
@@ -272,24 +277,24 @@ async def test_generations_under_way_count_toward_the_cooldown(limited, clock: C
 
 
 async def test_a_map_id_from_another_scope_is_not_found(limited):
-    tea = await limited.lookup(GUILD, "tea")
+    tea = await limited.topics.lookup(GUILD, "tea")
     with pytest.raises(NotFound, match="another server"):
-        await limited.map_view(tea.id, OTHER_GUILD)
-    session = await limited.start_session(
+        await limited.concepts.map_view(tea.id, OTHER_GUILD)
+    session = await limited.sessions.start(
         message_id=1, owner_id=USER, scope=OTHER_GUILD, map_id=tea.id, concept_id=None
     )
     with pytest.raises(NotFound, match="another server"):
-        await limited.view_of(session)
-    assert (await limited.map_view(tea.id, GUILD)).map.topic == "Tea"
+        await limited.sessions.view_of(session)
+    assert (await limited.concepts.map_view(tea.id, GUILD)).map.topic == "Tea"
 
 
 async def test_the_canonical_title_names_the_map(standin, real):
     standin.script(s.answer(s.valid_map(title="Interest Rates")))
 
-    created = await real.generate_map(GUILD, USER, "intrest rats")
+    created = await real.topics.generate_map(GUILD, USER, "intrest rats")
 
     assert created.topic == "Interest Rates"
-    assert (await real.lookup(GUILD, "intrest rats")).id == created.id
+    assert (await real.topics.lookup(GUILD, "intrest rats")).id == created.id
 
 
 async def test_a_misspelt_topic_is_stored_under_its_canonical_title_and_found_both_ways(
@@ -297,12 +302,12 @@ async def test_a_misspelt_topic_is_stored_under_its_canonical_title_and_found_bo
 ):
     standin.script(s.answer(s.valid_map(title="Quantum Physics")))
 
-    created = await real.generate_map(GUILD, USER, "quantm physiks")
+    created = await real.topics.generate_map(GUILD, USER, "quantm physiks")
 
     assert (created.topic, created.key) == ("Quantum Physics", "quantum physics")
-    assert (await real.lookup(GUILD, "Quantum Physics")).id == created.id  # no second map
-    assert (await real.lookup(GUILD, "quantm  PHYSIKS")).id == created.id  # the alias
-    assert await real.lookup(OTHER_GUILD, "quantm physiks") is None  # aliases stay in scope
+    assert (await real.topics.lookup(GUILD, "Quantum Physics")).id == created.id  # no second map
+    assert (await real.topics.lookup(GUILD, "quantm  PHYSIKS")).id == created.id  # the alias
+    assert await real.topics.lookup(OTHER_GUILD, "quantm physiks") is None  # aliases stay in scope
     assert len(standin.requests) == 1
 
 
@@ -310,16 +315,16 @@ async def test_an_unknown_topic_stores_nothing(standin, real):
     standin.script(s.answer(s.unknown()))
 
     with pytest.raises(UnknownTopic, match="nothing was saved"):
-        await real.generate_map(GUILD, USER, "zorblax quintessence")
+        await real.topics.generate_map(GUILD, USER, "zorblax quintessence")
 
-    assert await real.lookup(GUILD, "zorblax quintessence") is None
+    assert await real.topics.lookup(GUILD, "zorblax quintessence") is None
     assert (await real.storage.usage_since(GUILD, 0)).calls == 1  # still paid for
 
 
 async def test_a_declined_topic_is_remembered_like_a_refusal(standin, real):
     standin.script(s.answer(s.declined()))
     with pytest.raises(Refused):
-        await real.generate_map(GUILD, USER, "Something harmful")
+        await real.topics.generate_map(GUILD, USER, "Something harmful")
     with pytest.raises(LimitReached):
-        await real.check_can_generate(GUILD, USER, "something harmful")
-    assert await real.lookup(GUILD, "something harmful") is None
+        await real.topics.check_can_generate(GUILD, USER, "something harmful")
+    assert await real.topics.lookup(GUILD, "something harmful") is None

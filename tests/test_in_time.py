@@ -12,8 +12,8 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot import views
 from bot.storage import Storage
+from bot.ui import in_time as views
 from tests.faults import locked_by_another_process
 
 # The deferral timer, shortened so the tests take a second, not three.

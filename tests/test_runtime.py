@@ -24,7 +24,9 @@ def _settings(standin: StandIn, tmp_path: Path, **overrides) -> Settings:
 async def test_a_working_key_and_model_keep_generation_on(standin: StandIn, tmp_path: Path):
     async with open_explorer(_settings(standin, tmp_path)) as explorer:
         assert explorer.generator is not None
-        await explorer.check_can_generate(1, 2, "Photosynthesis")  # nothing stands in the way
+        await explorer.topics.check_can_generate(
+            1, 2, "Photosynthesis"
+        )  # nothing stands in the way
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,7 @@ async def test_a_rejected_key_or_unknown_model_turns_generation_off_and_says_why
         async with open_explorer(_settings(standin, tmp_path)) as explorer:
             assert explorer.generator is None
             with pytest.raises(NoGenerator) as raised:
-                await explorer.check_can_generate(1, 2, "Photosynthesis")
+                await explorer.topics.check_can_generate(1, 2, "Photosynthesis")
     assert reason in str(raised.value) and "New topics need Claude" in str(raised.value)
     assert any(reason in r.getMessage() for r in caplog.records)
     assert not standin.requests  # no generation was tried
@@ -85,7 +87,7 @@ def test_http_client_request_lines_stay_below_info(tmp_path: Path) -> None:
 def test_the_sdk_is_imported_only_when_a_key_is_set() -> None:
     """The anthropic SDK is most of the bot's import time: without a key it is never loaded."""
     probe = (
-        "import sys, bot.client, bot.runtime, bot.preview, bot.explorer, bot.views\n"
+        "import sys, bot.ui.client, bot.runtime, bot.preview, bot.explore, bot.ui.cog\n"
         "print('anthropic' in sys.modules)"
     )
     result = subprocess.run(

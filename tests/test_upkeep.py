@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.explorer import DAY, USAGE_KEPT_DAYS, Explorer
+from bot.explore import Explorer
+from bot.explore.upkeep import DAY, USAGE_KEPT_DAYS
 from bot.maps import BundledMaps
 from bot.models import Session, Usage
 from bot.storage import Storage, StorageUnavailable
@@ -39,7 +40,7 @@ async def test_prune_forgets_what_is_old_and_keeps_the_rest(storage: Storage) ->
     clock = Clock(NOW)
     settings = Settings(session_days=90)
     explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings, clock=clock)
-    concept_map = await explorer.lookup(GUILD, "Interest Rates")
+    concept_map = await explorer.topics.lookup(GUILD, "Interest Rates")
     assert concept_map is not None
     await _session(storage, 1, concept_map.id, NOW - 91 * DAY)  # untouched for 91 days
     await _session(storage, 2, concept_map.id, NOW - 89 * DAY)
@@ -50,7 +51,7 @@ async def test_prune_forgets_what_is_old_and_keeps_the_rest(storage: Storage) ->
     old_retry = await storage.save_retry(GUILD, "Old", meaning_id=None, now=NOW - 91 * DAY)
     new_retry = await storage.save_retry(GUILD, "New", meaning_id=None, now=NOW - 89 * DAY)
 
-    pruned = await explorer.prune()
+    pruned = await explorer.upkeep.prune()
 
     assert (pruned.sessions, pruned.refusals, pruned.usage, pruned.retries) == (1, 1, 1, 1)
     assert await storage.get_retry(old_retry.id) is None
@@ -61,7 +62,7 @@ async def test_prune_forgets_what_is_old_and_keeps_the_rest(storage: Storage) ->
     assert (await storage.usage_since(GUILD, 0)).calls == 1
     # The map itself and its concepts are never pruned.
     assert await storage.find_map(GUILD, concept_map.key) is not None
-    assert (await explorer.prune()).sessions == 0
+    assert (await explorer.upkeep.prune()).sessions == 0
 
 
 # -- backup ---------------------------------------------------------------------
@@ -72,7 +73,7 @@ async def _populated(path: Path) -> dict[str, int]:
     async with Storage.open(path) as storage:
         explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings)
         for topic in ("Interest Rates", "Oil", "AI Agents"):
-            await explorer.lookup(GUILD, topic)
+            await explorer.topics.lookup(GUILD, topic)
     with sqlite3.connect(path) as db:
         return {
             t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("maps", "concepts")
@@ -167,7 +168,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
     settings = Settings(database=path)
     async with Storage.open(path) as storage:
         explorer = Explorer(storage, BundledMaps.load(PROJECT_ROOT / "maps"), settings)
-        rates = await explorer.lookup(GUILD, "Interest Rates")
+        rates = await explorer.topics.lookup(GUILD, "Interest Rates")
         assert rates is not None
         first, second = (await storage.key_concepts(rates.id))[:2]
         for concept in (first, first, second):  # a second open of one concept counts once

@@ -39,7 +39,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         tree = MapTree.of_bundled(found)
     else:
         # Only an export of a stored map needs the explore core (and its imports).
-        from bot.explorer import Explorer
+        from bot.explore import Explorer
 
         # Storage.open would create an empty database; an export only reads.
         if isinstance(settings.database, Path) and not settings.database.is_file():
@@ -48,13 +48,13 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
         # A database that cannot be opened raises StartupError: python -m bot prints it.
         async with Storage.open(settings.database) as storage:
             explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
-            stored = await explorer.find_stored(scope, topic)
+            stored = await explorer.topics.find_stored(scope, topic)
             if stored is None:
                 print(
                     f"No stored map for {topic!r} in scope {scope} ({storage.where}).",
                     file=sys.stderr,
                 )
                 return MISSING
-            tree = await explorer.tree_of(stored)
+            tree = await explorer.concepts.tree_of(stored)
     sys.stdout.write(export(tree, ExportFormat(fmt)))
     return 0

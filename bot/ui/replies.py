@@ -13,25 +13,17 @@ acknowledged, so no interaction is ever left as "This interaction failed".
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
-from bot.cards import MESSAGE_CONTENT_MAX
 from bot.errors import KinapseError, LimitReached, NoGenerator
 from bot.models import TopicError
-from bot.text import shorten
-
-if TYPE_CHECKING:
-    from bot.client import KinapseBot
+from bot.ui.respond import send_text, where
 
 log = logging.getLogger(__name__)
-
-FIRST_RESPONSE = "kinapse: first response"  # the key of its lock in interaction.extras
 
 
 def describe(error: BaseException) -> str | None:
@@ -53,11 +45,11 @@ def describe(error: BaseException) -> str | None:
     return None
 
 
-async def reply_error(interaction: discord.Interaction[KinapseBot], error: BaseException) -> None:
+async def reply_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer ``interaction`` with a short message about ``error``, privately."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
-    await send_private(interaction, explain(interaction, error))
+    await send_text(interaction, explain(interaction, error))
 
 
 def explain(interaction: discord.Interaction, error: BaseException) -> str:
@@ -69,36 +61,8 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
         log.error(
             "Unexpected error [%s] in %s",
             reference,
-            _where(interaction),
+            where(interaction),
             exc_info=(type(error), error, error.__traceback__),
         )
         text = f"Sorry, something went wrong on our side (reference `{reference}`)."
     return text
-
-
-def answering(interaction: discord.Interaction) -> asyncio.Lock:
-    """Held while the interaction's first response goes out: a handler's answer and the
-    acknowledgement of one that is late (``views.run_safely``) never both do."""
-    lock = interaction.extras.get(FIRST_RESPONSE)
-    if lock is None:
-        lock = interaction.extras[FIRST_RESPONSE] = asyncio.Lock()
-    return lock
-
-
-async def send_private(interaction: discord.Interaction, text: str) -> None:
-    text = shorten(text, MESSAGE_CONTENT_MAX)
-    try:
-        async with answering(interaction):
-            if not interaction.response.is_done():
-                await interaction.response.send_message(text, ephemeral=True)
-                return
-        await interaction.followup.send(text, ephemeral=True)
-    except discord.HTTPException:
-        # The interaction expired or Discord refused: nothing more can reach this user.
-        log.warning("Could not deliver an error reply in %s", _where(interaction), exc_info=True)
-
-
-def _where(interaction: discord.Interaction) -> str:
-    data = interaction.data or {}
-    what = data.get("custom_id") or data.get("name") or interaction.type.name
-    return f"{what} (guild {interaction.guild_id}, user {interaction.user.id})"

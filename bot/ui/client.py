@@ -12,9 +12,8 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.errors import StorageBusy, StorageFull
-from bot.explorer import Explorer
-from bot.replies import reply_error
-from bot.views import CardButton, CardSelect, TopicRetry, submit_form
+from bot.explore import Explorer
+from bot.ui.replies import reply_error
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +54,9 @@ class KinapseBot(commands.AutoShardedBot):
         self.explorer = explorer
         self.force_sync = force_sync
 
-    async def on_interaction(self, interaction: discord.Interaction[KinapseBot]) -> None:
-        # Ask forms are answered from their custom_id, not from discord.py's memory of
-        # the forms it sent, so a form outlives a restart (see bot.views.AskForm).
-        if interaction.type is discord.InteractionType.modal_submit:
-            await submit_form(interaction)
-
     async def setup_hook(self) -> None:
-        from bot.commands import ExploreCog
+        from bot.ui.cog import ExploreCog  # the cog's flows type their interactions with us
 
-        # Buttons from before a restart: matched by custom_id pattern, state from SQLite.
-        self.add_dynamic_items(CardButton, CardSelect, TopicRetry)
         await self.add_cog(ExploreCog(self))
         await self.sync_commands(force=self.force_sync)
 
@@ -81,13 +72,12 @@ class KinapseBot(commands.AutoShardedBot):
         digest = hashlib.sha256(
             json.dumps([payload, self.settings.dev_guild_id], sort_keys=True).encode()
         ).hexdigest()
-        storage = self.explorer.storage
-        if not force and await storage.get_meta(COMMANDS_HASH_KEY) == digest:
+        if not force and await self.explorer.stored_value(COMMANDS_HASH_KEY) == digest:
             log.info("App commands unchanged; not syncing")
             return
         synced = await self.tree.sync(guild=guild)
         try:
-            await storage.set_meta(COMMANDS_HASH_KEY, digest)
+            await self.explorer.store_value(COMMANDS_HASH_KEY, digest)
         except (StorageBusy, StorageFull) as exc:
             # The sync is done; forgetting it only costs another sync at the next start.
             log.warning("Could not remember the app commands just synced: %s", exc)

@@ -1,0 +1,273 @@
+"""Concepts and their cards: reading a map's or a concept's card, counting opens, and
+expanding a concept into its sub-concepts (generated once, however many ask)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.config import Settings
+from bot.errors import GenerationError, NoGenerator, NotFound
+from bot.explore.flights import Flight, Flights, OnQueued
+from bot.explore.limits import LEASE_SLACK, Budget
+from bot.explore.views import ConceptView, MapView
+from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode
+from bot.maps import BundledMaps
+from bot.models import (
+    BundledConcept,
+    ChildState,
+    Concept,
+    ConceptDraft,
+    ConceptMap,
+    MapTree,
+    Source,
+)
+from bot.storage import FORGOTTEN_SCOPE, Storage
+
+log = logging.getLogger(__name__)
+
+AVAILABLE_TOPICS_SHOWN = 10
+
+
+class Concepts:
+    """The cards of stored maps and concepts, and the expansion of concepts."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        bundled: BundledMaps,
+        settings: Settings,
+        budget: Budget,
+        flights: Flights[int, None],
+        generator: Generator | None,
+        generation_off: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.storage = storage
+        self.bundled = bundled
+        self.settings = settings
+        self.budget = budget
+        self.generator = generator
+        self.generation_off = generation_off
+        self.clock = clock
+        # One expansion per concept at a time (ids are unique across scopes).
+        self._flights = flights
+
+    # -- cards -----------------------------------------------------------------
+
+    async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
+        """The map's overview card; with ``scope``, only if the map belongs to that scope."""
+        concept_map = await self.storage.get_map(map_id)
+        if concept_map is None:
+            raise NotFound("This map no longer exists; run /explore again.")
+        check_scope(concept_map, scope)
+        return await self.view_of_map(concept_map)
+
+    async def view_of_map(self, concept_map: ConceptMap) -> MapView:
+        """The overview card of a map just read."""
+        concepts = await self.storage.key_concepts(concept_map.id)
+        return MapView(
+            concept_map,
+            concepts,
+            self.as_of(concept_map),
+            self.generator is not None,
+            self.generation_off,
+        )
+
+    async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
+        """The concept's card; with ``scope``, only if the concept belongs to that scope."""
+        path = await self.storage.path(concept_id)
+        if not path:
+            raise NotFound("This concept no longer exists; run /explore again.")
+        concept_map = await self.storage.get_map(path[-1].map_id)
+        if concept_map is None:
+            raise NotFound("This map no longer exists; run /explore again.")
+        check_scope(concept_map, scope)
+        children = await self.storage.children(concept_id)
+        return ConceptView(
+            concept_map,
+            path,
+            children,
+            self.as_of(concept_map),
+            self.generator is not None,
+            self.generation_off,
+        )
+
+    async def get(self, concept_id: int) -> Concept | None:
+        """One stored concept, whatever its scope (for ids a button carries)."""
+        return await self.storage.get_concept(concept_id)
+
+    async def open(self, concept_id: int, scope: int | None = None) -> ConceptView:
+        """The concept's card, its visit counted toward how much of the map is explored."""
+        view = await self.opening(concept_id, scope)
+        await self.storage.save_click(None, concept_id, now=self.clock())
+        return view
+
+    async def opening(self, concept_id: int, scope: int | None = None) -> ConceptView:
+        """The concept's card as it looks once this open is counted, read without writing:
+        the answer goes out first, and the session's save counts the open after it."""
+        view = await self.concept_view(concept_id, scope)
+        if view.concept.opened:
+            return view
+        counted = view.map.model_copy(update={"opened": view.map.opened + 1})
+        return replace(view, map=counted)
+
+    def as_of(self, concept_map: ConceptMap) -> str | None:
+        """A curated map's date, looked up at render time, so a server's stored copy shows
+        the date of the bundled file it came from without a column of its own."""
+        if concept_map.source is not Source.BUNDLED:
+            return None
+        bundled = self.bundled.find(concept_map.key)
+        return bundled.as_of if bundled is not None else None
+
+    async def tree_of(self, concept_map: ConceptMap) -> MapTree:
+        """A stored map with every concept stored at every depth, and its curated date."""
+        tree = await stored_tree(self.storage, concept_map)
+        return tree.model_copy(update={"as_of": self.as_of(concept_map)})
+
+    # -- expansion ---------------------------------------------------------------
+
+    async def expand(
+        self,
+        scope: int,
+        user_id: int,
+        concept_id: int,
+        *,
+        on_queued: OnQueued | None = None,
+        on_progress: OnSketch | None = None,
+    ) -> ConceptView:
+        """Make sure the concept's sub-concepts are known, generating them at most once at a time.
+
+        Every caller waiting on the same concept gets the same result or the same error;
+        ``on_queued`` is awaited once if the generation has to wait for a free slot.
+        """
+        if concept_id not in self._flights:
+            concept = await self.storage.get_concept(concept_id)
+            if concept is None:
+                raise NotFound("This concept no longer exists; run /explore again.")
+            if concept.state.settled:
+                return await self.concept_view(concept_id)
+            if self.generator is None:
+                raise NoGenerator(
+                    f"Sub-concepts need Claude, and {self.generation_off}.",
+                    self.bundled.topics(AVAILABLE_TOPICS_SHOWN),
+                )
+        await self._flights.join(
+            concept_id,
+            lambda: self.budget.start(scope, user_id, f"concept:{concept_id}"),
+            lambda flight: self._expand(scope, user_id, concept_id, flight),
+            on_queued=on_queued,
+            on_progress=on_progress,
+        )
+        return await self.concept_view(concept_id)
+
+    async def _expand(self, scope: int, user_id: int, concept_id: int, flight: Flight) -> None:
+        generator = self.generator
+        assert generator is not None
+        lease = self.settings.generation_deadline + LEASE_SLACK
+        if not await self.storage.claim_expansion(concept_id, now=self.clock(), lease=lease):
+            # Another process holds the lease: its result is ours too.
+            fresh = await self.storage.wait_for_expansion(concept_id, lease)
+            if fresh is not None and fresh.state.settled:
+                return
+            if fresh is not None and fresh.error:
+                raise GenerationError(fresh.error)
+            # Its lease ran out (the process died) or it gave up without a reason: take over.
+            if not await self.storage.claim_expansion(concept_id, now=self.clock(), lease=lease):
+                raise GenerationError(
+                    "These sub-concepts are already being mapped; try again in a minute."
+                )
+        try:
+            request = await self._request(concept_id)
+            result = await self.budget.call(
+                scope,
+                user_id,
+                "expand",
+                f"concept:{concept_id}",
+                lambda: generator.expand(request, on_progress=flight.report),
+                flight,
+            )
+        except BaseException as exc:
+            error = exc.message if isinstance(exc, GenerationError) else None
+            await asyncio.shield(self.storage.release_expansion(concept_id, error))
+            raise
+        await self.storage.store_expansion(
+            concept_id, result.value.concepts, leaf=result.value.leaf
+        )
+
+    async def _request(self, concept_id: int) -> ExpandRequest:
+        """What the model needs to expand the concept: its path, siblings and the map so far."""
+        view = await self.concept_view(concept_id)
+        parent = view.concept.parent_id
+        if parent is None:
+            siblings = await self.storage.key_concepts(view.map.id)
+        else:
+            siblings = await self.storage.children(parent)
+        return ExpandRequest(
+            topic=view.map.topic,
+            language=view.map.language,
+            level=view.map.level,
+            path=[
+                ConceptDraft(title=c.title, summary=c.summary, detail=c.detail) for c in view.path
+            ],
+            siblings=[s.title for s in siblings if s.id != concept_id],
+            outline=outline(
+                await self.storage.map_concepts(view.map.id), {c.id for c in view.path}
+            ),
+        )
+
+
+def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
+    """Refuse a map that was forgotten, or (with ``scope``) that belongs to another scope."""
+    if concept_map.scope == FORGOTTEN_SCOPE:
+        raise NotFound("This map was forgotten; run /explore to map its topic again.")
+    # custom_ids carry only ids: one must never reach another scope's maps.
+    if scope is not None and concept_map.scope != scope:
+        raise NotFound("That card belongs to another server's maps.")
+
+
+async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
+    """A stored map with every concept stored at every depth."""
+
+    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+        tree = []
+        for concept in concepts:
+            children = None
+            if concept.state is ChildState.EXPANDED:
+                children = await down(await storage.children(concept.id))
+            tree.append(
+                BundledConcept(
+                    title=concept.title,
+                    summary=concept.summary,
+                    detail=concept.detail,
+                    children=children,
+                    leaf=concept.state is ChildState.LEAF,
+                )
+            )
+        return tree
+
+    return MapTree(
+        topic=concept_map.topic,
+        language=concept_map.language,
+        source=concept_map.source,
+        model=concept_map.model,
+        overview=concept_map.overview,
+        concepts=await down(await storage.key_concepts(concept_map.id)),
+    )
+
+
+def outline(concepts: list[Concept], path: set[int]) -> list[OutlineNode]:
+    """The map so far as a tree of titles, the concepts in ``path`` marked."""
+    below: dict[int | None, list[Concept]] = {}
+    for concept in concepts:
+        below.setdefault(concept.parent_id, []).append(concept)
+
+    def nodes(parent: int | None) -> list[OutlineNode]:
+        return [
+            OutlineNode(c.title, nodes(c.id), on_path=c.id in path)
+            for c in sorted(below.get(parent, []), key=lambda c: c.position)
+        ]
+
+    return nodes(None)

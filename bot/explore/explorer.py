@@ -1,0 +1,101 @@
+"""The explore core's facade: one object that builds the parts and hands them out.
+
+The edge (``bot.ui``) holds an ``Explorer`` and calls its parts, each a module of
+its own responsibility; it never touches storage itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from bot.config import Settings
+from bot.explore.concepts import Concepts
+from bot.explore.flights import Flights
+from bot.explore.library import Library
+from bot.explore.limits import Budget
+from bot.explore.pictures import Pictures
+from bot.explore.questions import Questions
+from bot.explore.scopes import Preferences
+from bot.explore.sessions import Sessions
+from bot.explore.topics import Topics
+from bot.explore.upkeep import Upkeep
+from bot.explore.views import NO_KEY
+from bot.generator import Generator
+from bot.maps import BundledMaps
+from bot.storage import Storage
+
+
+class Explorer:
+    """Maps, concepts, questions, limits, sessions, upkeep and pictures of the bot.
+
+    ``generator`` is None when the bot has no working API key; ``generation_off``
+    then says why, as the end of a sentence members read.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        bundled: BundledMaps,
+        settings: Settings,
+        generator: Generator | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        generation_off: str = NO_KEY,
+    ) -> None:
+        self.storage = storage
+        self.bundled = bundled
+        self.settings = settings
+        self.generator = generator
+        self.generation_off = generation_off
+        self.clock = clock
+        # The parts read the time through ``now``, so replacing ``clock`` reaches them all.
+        clock = self._now
+        self.budget = Budget(storage, settings, clock)
+        self.preferences = Preferences(storage, settings)
+        # Every kind of generation is started under one lock (see ``Flights``).
+        starting = asyncio.Lock()
+        self.concepts = Concepts(
+            storage,
+            bundled,
+            settings,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            generation_off,
+            clock,
+        )
+        self.topics = Topics(
+            storage,
+            bundled,
+            self.preferences,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            generation_off,
+            clock,
+        )
+        self.library = Library(storage, bundled, self.topics, self.concepts)
+        self.questions = Questions(
+            storage,
+            self.concepts,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            generation_off,
+            clock,
+        )
+        self.sessions = Sessions(storage, self.concepts, clock)
+        self.upkeep = Upkeep(storage, settings, clock)
+        self.pictures = Pictures(storage)
+
+    def _now(self) -> float:
+        return self.clock()
+
+    async def stored_value(self, key: str) -> str | None:
+        """A value the bot keeps for itself across restarts (the hash of its commands)."""
+        return await self.storage.get_meta(key)
+
+    async def store_value(self, key: str, value: str) -> None:
+        await self.storage.set_meta(key, value)

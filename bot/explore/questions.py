@@ -1,0 +1,151 @@
+"""Questions about a card: answered by Claude once per (card, question) and stored, so
+the same question is answered from storage the next time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.errors import KinapseError, NoGenerator, NotFound
+from bot.explore.concepts import Concepts, check_scope
+from bot.explore.flights import Flight, Flights, OnQueued
+from bot.explore.limits import Budget
+from bot.explore.views import AnswerView, ConceptView, View
+from bot.generator import AskRequest, Generator, Progress
+from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question, question_key
+from bot.storage import Storage
+from bot.text import shorten
+
+OVERVIEW_DETAIL = "(This is the overview card of the whole topic; its text is the summary.)"
+
+
+class Questions:
+    """Ask and answers."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        concepts: Concepts,
+        budget: Budget,
+        flights: Flights[tuple[int, int, str], AnswerView],
+        generator: Generator | None,
+        generation_off: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.storage = storage
+        self.concepts = concepts
+        self.budget = budget
+        self.generator = generator
+        self.generation_off = generation_off
+        self.clock = clock
+        # One answer per (map, concept or 0 for the overview, normalized question) at a time.
+        self._flights = flights
+
+    async def ask(
+        self,
+        scope: int,
+        user_id: int,
+        question: str,
+        *,
+        concept_id: int | None = None,
+        map_id: int | None = None,
+        on_text: Progress | None = None,
+        on_queued: OnQueued | None = None,
+    ) -> AnswerView:
+        """Answer a question about a concept's card, or with ``map_id`` the map's overview.
+
+        The same question about the same card (normalized) is answered from storage
+        without a model call; a new one counts like a generation (cooldown, budget,
+        usage of kind ``ask``). ``on_text`` sees the answer as it is written;
+        ``on_queued`` is awaited once if the answer has to wait for a free slot.
+        """
+        question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
+        if len(question) < QUESTION_MIN:
+            raise KinapseError(f"Ask a question of at least {QUESTION_MIN} characters.")
+        key = question_key(question)
+        if concept_id is not None:
+            view: View = await self.concepts.concept_view(concept_id, scope)
+        elif map_id is not None:
+            view = await self.concepts.map_view(map_id, scope)
+        else:
+            raise ValueError("ask needs a concept_id or a map_id")
+        concept = view.concept if isinstance(view, ConceptView) else None
+        stored = await self.storage.find_answer(view.map.id, concept_id, key)
+        if stored is not None:
+            return AnswerView(stored, view.map, concept)
+        if self.generator is None:
+            raise NoGenerator(f"Questions need Claude, and {self.generation_off}.", [])
+        subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
+        return await self._flights.join(
+            (view.map.id, concept_id or 0, key),
+            lambda: self.budget.start(scope, user_id, subject),
+            lambda flight: self._answer(scope, user_id, view, question, subject, on_text, flight),
+            on_queued=on_queued,
+        )
+
+    async def _answer(
+        self,
+        scope: int,
+        user_id: int,
+        view: View,
+        question: str,
+        subject: str,
+        on_text: Progress | None,
+        flight: Flight,
+    ) -> AnswerView:
+        generator = self.generator
+        assert generator is not None
+        request = _request(view, question)
+        result = await self.budget.call(
+            scope, user_id, "ask", subject, lambda: generator.ask(request, on_text), flight
+        )
+        concept = view.concept if isinstance(view, ConceptView) else None
+        stored = await self.storage.save_answer(
+            scope=scope,
+            map_id=view.map.id,
+            concept_id=concept.id if concept else None,
+            question_key=question_key(question),
+            question=question,
+            text=result.value,
+            model=generator.model,
+            now=self.clock(),
+        )
+        return AnswerView(stored, view.map, concept)
+
+    async def answer_view(self, answer_id: int, scope: int | None = None) -> AnswerView:
+        """A stored answer; with ``scope``, only if it belongs to that scope."""
+        answer = await self.storage.get_answer(answer_id)
+        concept_map = await self.storage.get_map(answer.map_id) if answer else None
+        if answer is None or concept_map is None:
+            raise NotFound("This answer no longer exists; ask again from the card.")
+        check_scope(concept_map, scope)
+        concept = None
+        if answer.concept_id is not None:
+            concept = await self.storage.get_concept(answer.concept_id)
+        return AnswerView(answer, concept_map, concept)
+
+
+def _request(view: View, question: str) -> AskRequest:
+    """What the model is told of the card a question is about."""
+    if isinstance(view, ConceptView):
+        return AskRequest(
+            topic=view.map.topic,
+            language=view.map.language,
+            level=view.map.level,
+            path=[c.title for c in view.path[:-1]],
+            title=view.concept.title,
+            summary=view.concept.summary,
+            detail=view.concept.detail,
+            subconcepts=[c.title for c in view.children],
+            question=question,
+        )
+    return AskRequest(
+        topic=view.map.topic,
+        language=view.map.language,
+        level=view.map.level,
+        path=[],
+        title=view.map.topic,
+        summary=view.map.overview,
+        detail=OVERVIEW_DETAIL,
+        subconcepts=[c.title for c in view.concepts],
+        question=question,
+    )

@@ -1,0 +1,92 @@
+"""What a card shows, as the core hands it to the edge: plain frozen data, no Discord."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.models import Answer, Concept, ConceptMap
+from bot.storage import MapListing
+
+NO_KEY = "ANTHROPIC_API_KEY is not set"
+
+
+@dataclass(frozen=True)
+class MapView:
+    """A map's overview card: the map and its key concepts."""
+
+    map: ConceptMap
+    concepts: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True  # questions can be answered (the bot has an API key)
+    generation_off: str = NO_KEY  # why not, when it cannot: the end of a sentence
+
+
+@dataclass(frozen=True)
+class ConceptView:
+    """A concept's card: where it sits, and its sub-concepts."""
+
+    map: ConceptMap
+    path: list[Concept]  # from the key concept down; the concept itself last
+    children: list[Concept]
+    as_of: str | None = None  # a curated map's date, from its bundled file
+    can_ask: bool = True
+    generation_off: str = NO_KEY
+
+    @property
+    def concept(self) -> Concept:
+        return self.path[-1]
+
+    @property
+    def needs_expansion(self) -> bool:
+        """Its sub-concepts are not known yet (nor is it known to have none)."""
+        return not self.concept.state.settled
+
+
+View = MapView | ConceptView
+
+
+@dataclass(frozen=True)
+class MapsPage:
+    """A page of /maps: the scope's maps most explored first, then the curated maps it has
+    not opened yet, alphabetically."""
+
+    listings: list[MapListing]
+    number: int  # from 0
+    count: int  # pages in all, at least 1
+
+
+@dataclass(frozen=True)
+class MapRef:
+    """A map a button can open: one stored for the scope, or a bundled one it has not opened
+    (which has no row yet, so its button carries ``bundled``, its ``bundled_number``)."""
+
+    topic: str
+    map_id: int | None = None
+    bundled: int | None = None
+
+    @classmethod
+    def of_listing(cls, listing: MapListing) -> MapRef:
+        if listing.id is not None:
+            return cls(listing.topic, map_id=listing.id)
+        return cls(listing.topic, bundled=bundled_number(listing.key))
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """An answer and the card it answers: a concept, or the map's overview."""
+
+    answer: Answer
+    map: ConceptMap
+    concept: Concept | None
+
+    @property
+    def subject(self) -> str:
+        """What the question was about: the concept's title, or the topic."""
+        return self.concept.title if self.concept is not None else self.map.topic
+
+
+def bundled_number(key: str) -> int:
+    """A bundled map's number in custom_ids: stable across restarts and new map files
+    (a position in the list would shift), and within ID_DIGITS (56 bits, 17 digits)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")

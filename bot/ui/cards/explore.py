@@ -1,0 +1,269 @@
+"""The cards of a map: its overview card, a concept's card, a map still streaming, and
+the Map button's picture card."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.explore import ConceptView, MapView
+from bot.generator import Sketch, SketchConcept
+from bot.models import ChildState, Level, Source, topic_key
+from bot.render import MapPicture
+from bot.text import shorten, width
+from bot.ui.cards.blocks import Card, Control, Divider, Picture, Row, Status, accent_of, literal
+from bot.ui.cards.fit import (
+    BODY_FLOOR,
+    HEADING_MAX,
+    SUMMARY_FLOOR,
+    TITLE_FLOOR,
+    Draft,
+    Said,
+    SectionDraft,
+    TextDraft,
+    assemble,
+    components_left,
+    concept_blocks,
+)
+from bot.ui.ids import Action
+from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
+
+# Our own layout choices.
+# Our own layout choices.
+BREADCRUMB_SEPARATOR = " › "
+BREADCRUMB_MAX = 256  # one small-text line above the heading
+FOOTER_MAX = 300
+ERROR_NOTE_MAX = 300
+MODEL_NAME_MAX = 100
+MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
+STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
+STREAMING_SUB_NOTE = "⏳ *Mapping sub-concepts… {count} so far*"
+QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
+LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
+NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and {why}.*"
+ASK_LABEL = "Ask"
+NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and {why}."
+PICTURE_FILENAME = "map.png"
+OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
+OUTLINE_ON_PICTURE_CARD_MAX = 2800  # leaves room for the heading, note and footer
+OUTLINE_INDENT = "  "  # Discord nests a list item indented by two spaces
+LEGEND = "-# 🟦 explored · ⬜ not opened yet (dashed)"
+LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
+NO_PICTURE_NOTE = (
+    "-# The picture's fonts cannot draw some characters of this map ({chars}), "
+    "so here it is as an outline; **bold**: explored."
+)
+
+
+def breadcrumb(parts: list[str]) -> str:
+    """``Topic › A › B``, elided in the middle when it is too long for its line."""
+    text = BREADCRUMB_SEPARATOR.join(parts)
+    if width(text) <= BREADCRUMB_MAX:
+        return text
+    head, tail = parts[0], parts[1:]
+    kept: list[str] = []
+    budget = BREADCRUMB_MAX - width(head) - 2 * width(BREADCRUMB_SEPARATOR) - 1
+    for part in reversed(tail):
+        if width(part) + width(BREADCRUMB_SEPARATOR) > budget:
+            break
+        kept.insert(0, part)
+        budget -= width(part) + width(BREADCRUMB_SEPARATOR)
+    if not kept:
+        kept = [shorten(tail[-1], max(budget, 1))]
+    return shorten(BREADCRUMB_SEPARATOR.join([head, "…", *kept]), BREADCRUMB_MAX)
+
+
+# A generated map written for another audience than standard says so in its footer.
+LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
+
+
+def footer(view: MapView | ConceptView) -> str:
+    concept_map = view.map
+    if concept_map.source is not Source.BUNDLED:
+        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
+        if concept_map.level in LEVEL_NOTES:
+            source += f" · {LEVEL_NOTES[concept_map.level]}"
+    else:
+        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
+    explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
+    return shorten(f"-# {source} · {explored}", FOOTER_MAX)
+
+
+def map_card(
+    view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
+) -> Card:
+    """The map's card; with ``picture``, the map drawn under the overview (or, when its
+    labels cannot be drawn, its outline)."""
+    concept_map = view.map
+    drafts: list[Draft] = [
+        TextDraft(
+            "## ",
+            Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
+            "\n",
+            Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
+        )
+    ]
+    if picture is not None:
+        description = f"Map of {concept_map.topic}"
+        drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
+        if picture.png is not None:
+            drafts.append(TextDraft(LEGEND))
+    nav = map_nav(view, can_go_back=can_go_back)
+    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
+    items = [(c.id, c.title, c.summary) for c in view.concepts]
+    drafts += concept_blocks(items, parent=0, budget=components_left(drafts, tail))
+    return assemble(drafts + tail, accent_of(concept_map.key))
+
+
+def sketch_card(topic: str, sketch: Sketch) -> Card:
+    """A new map while its answer streams: what is complete so far, no buttons yet.
+
+    The concepts have no ids until the whole answer is validated and stored, so
+    they are listed without their Open buttons; a progress line stands in for
+    the footer.
+    """
+    drafts: list[Draft] = [
+        TextDraft("## ", Said(sketch.title or topic, HEADING_MAX, TITLE_FLOOR)),
+    ]
+    if sketch.overview:
+        drafts.append(TextDraft(Said(sketch.overview, TEXT_TOTAL_MAX, BODY_FLOOR)))
+    drafts += _sketched(sketch.concepts)
+    count = len(sketch.concepts)
+    progress = STREAMING_NOTE.format(count=count, concepts="concept" if count == 1 else "concepts")
+    drafts += [Divider(), TextDraft(progress)]
+    return assemble(drafts, accent_of(topic_key(topic)))
+
+
+def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
+    """Concepts of an answer still streaming, numbered, as text only."""
+    if not concepts:
+        return []
+    return [Divider()] + [
+        TextDraft(
+            f"**{number} · ",
+            Said(concept.title, HEADING_MAX, TITLE_FLOOR),
+            "**\n",
+            Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+        )
+        for number, concept in enumerate(concepts, start=1)
+    ]
+
+
+def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
+    """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
+    back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
+
+
+def concept_card(view: ConceptView, status: Status | None = None) -> Card:
+    status = status or Status()
+    concept = view.concept
+    trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path[:-1]])
+    drafts: list[Draft] = [
+        TextDraft(
+            f"-# {trail}\n## ",
+            Said(concept.title, HEADING_MAX, TITLE_FLOOR),
+            "\n**",
+            Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
+            "**\n",
+            Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
+        )
+    ]
+    note = _note(view, status)
+    if note is not None:
+        drafts.append(note)
+    if status.sketch is not None and status.mapping and not view.children:
+        # Sub-concepts still streaming: listed without buttons, they have no ids yet.
+        drafts += _sketched(status.sketch.concepts)
+    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), Row(concept_nav(view))]
+    items = [(c.id, c.title, c.summary) for c in view.children]
+    drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
+    return assemble(drafts + tail, accent_of(view.map.key))
+
+
+def concept_nav(view: ConceptView) -> tuple[Control, ...]:
+    """The concept card's row: at most five buttons (BUTTONS_PER_ROW)."""
+    concept = view.concept
+    return (
+        Control(Action.BACK, concept.id, "Back"),
+        Control(Action.UP, concept.id, "Up"),
+        Control(Action.HOME, view.map.id, "Overview"),
+        Control(Action.PICTURE, concept.id, "Map"),
+        _ask(Action.ASK, concept.id, view.can_ask),
+    )
+
+
+def picture_card(view: ConceptView, picture: MapPicture) -> Card:
+    """The whole map drawn with the card's concept highlighted (the Map button's answer)."""
+    concept = view.concept
+    trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path])
+    drafts: list[Draft] = [
+        TextDraft(f"-# {trail}\n## Map of ", Said(view.map.topic, HEADING_MAX, TITLE_FLOOR))
+    ]
+    description = f"Map of {view.map.topic}, {concept.title} highlighted"
+    drafts += _picture_blocks(picture, description, OUTLINE_ON_PICTURE_CARD_MAX)
+    if picture.png is not None:
+        title = Said(concept.title, HEADING_MAX, TITLE_FLOOR)
+        drafts.append(TextDraft("-# 🟧 ", title, LEGEND_PATH, LEGEND.removeprefix("-# ")))
+    # Back returns to the concept's card: opening the concept the session already shows
+    # leaves Back's history as it was.
+    nav = (
+        Control(Action.OPEN, concept.id, "Back"),
+        Control(Action.HOME, view.map.id, "Overview"),
+    )
+    drafts += [Divider(), TextDraft(footer(view)), Row(nav)]
+    return assemble(drafts, accent_of(view.map.key))
+
+
+def _picture_blocks(picture: MapPicture, description: str, outline_max: int) -> list[Draft]:
+    if picture.png is not None:
+        alt = shorten(description, MEDIA_DESCRIPTION_MAX)
+        return [Picture(PICTURE_FILENAME, alt, picture.png)]
+    chars = literal(shorten(" ".join(picture.undrawable), 40))
+    return [
+        TextDraft(NO_PICTURE_NOTE.format(chars=chars)),
+        TextDraft(outline_text(picture, outline_max)),
+    ]
+
+
+def outline_text(picture: MapPicture, limit: int) -> str:
+    """The map as a nested markdown list, explored concepts in bold, cut at a whole line."""
+    lines: list[str] = []
+    used = 0
+    for number, (depth, title, opened) in enumerate(picture.outline):
+        shown = literal(shorten(title, HEADING_MAX))
+        line = f"{OUTLINE_INDENT * (depth - 1)}- {f'**{shown}**' if opened else shown}"
+        rest = len(picture.outline) - number
+        more = f"- …and {rest} more"
+        if used + width(line) + 1 + width(more) > limit:
+            lines.append(more)
+            break
+        lines.append(line)
+        used += width(line) + 1
+    return "\n".join(lines) or "- …"
+
+
+def _ask(action: Action, target: int, enabled: bool) -> Control:
+    return Control(action, target, ASK_LABEL, discord.ButtonStyle.success, disabled=not enabled)
+
+
+def _footer_lines(view: MapView | ConceptView) -> str:
+    """The footer, after the reason Ask is off when it is."""
+    if view.can_ask:
+        return footer(view)
+    return f"{NO_KEY_ASK_NOTE.format(why=view.generation_off)}\n{footer(view)}"
+
+
+def _note(view: ConceptView, status: Status) -> Draft | None:
+    if view.children:
+        return None
+    if view.concept.state is ChildState.LEAF:
+        return TextDraft(LEAF_NOTE)
+    if status.no_generator:
+        return TextDraft(NO_KEY_NOTE.format(why=view.generation_off))
+    if status.error and not status.mapping:
+        retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
+        return SectionDraft(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
+    if status.sketch is not None and status.mapping:
+        count = len(status.sketch.concepts)
+        return TextDraft(STREAMING_SUB_NOTE.format(count=count))
+    return TextDraft(QUEUED_NOTE if status.queued else MAPPING_NOTE)

@@ -1,0 +1,157 @@
+"""The app commands: thin handlers that hand each command to its flow, and the buttons,
+menus and forms of every card, registered with the bot when the cog loads."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.models import TOPIC_MAX, Level
+from bot.render.export import ExportFormat
+from bot.ui.context import Interaction, scope_of
+
+# Importing the flows registers the handler of every button and menu (bot.ui.items.route).
+from bot.ui.flows import admin as managing
+from bot.ui.flows import ask, new_topic
+from bot.ui.flows import export as exporting
+from bot.ui.flows import maps as listing
+from bot.ui.items import CardButton, CardSelect
+
+if TYPE_CHECKING:
+    from bot.ui.client import KinapseBot
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
+BUDGET_MAX = 100_000_000
+
+
+class ExploreCog(commands.Cog):
+    """/explore, /maps and /export work wherever a member can reach Kinapse: servers that
+    installed it, and (installed to a member's account) DMs, group DMs and any server."""
+
+    def __init__(self, bot: KinapseBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        # Buttons from before a restart: matched by custom_id pattern, state from storage.
+        self.bot.add_dynamic_items(CardButton, CardSelect, new_topic.TopicRetry)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(CardButton, CardSelect, new_topic.TopicRetry)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: Interaction) -> None:
+        # Ask forms are answered from their custom_id, not from discord.py's memory of
+        # the forms it sent, so a form outlives a restart (see ask.AskForm).
+        if interaction.type is discord.InteractionType.modal_submit:
+            await ask.submit_form(interaction)
+
+    @app_commands.command(name="explore")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
+    async def explore(
+        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+    ) -> None:
+        """Explore a topic as a concept map you walk through with buttons."""
+        await new_topic.explore(interaction, topic)
+
+    @explore.autocomplete("topic")
+    async def explore_topics(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            library = interaction.client.explorer.library
+            topics = await library.autocomplete(scope_of(interaction), current)
+        except Exception:
+            log.exception("Autocomplete failed for %r", current)
+            return []
+        return [app_commands.Choice(name=topic, value=topic) for topic in topics]
+
+    @app_commands.command(name="maps")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def maps(self, interaction: Interaction) -> None:
+        """List this server's maps, most explored first."""
+        await listing.list_maps(interaction)
+
+    @app_commands.command(name="export")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.rename(format_="format")
+    @app_commands.describe(
+        topic="The map to export, with everything explored of it so far",
+        format_="The file to get",
+    )
+    @app_commands.choices(
+        format_=[app_commands.Choice(name=f.label, value=f.value) for f in ExportFormat]
+    )
+    async def export(
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX],
+        format_: str,
+    ) -> None:
+        """Download a map as a file: outline, mindmap, OPML, JSON or an interactive page."""
+        await exporting.export(interaction, topic, ExportFormat(format_))
+
+    export.autocomplete("topic")(explore_topics)
+
+    admin = app_commands.Group(
+        name="kinapse",
+        description="Manage Kinapse in this server",
+        guild_only=True,
+        # A server's settings are its own: only where the server installed Kinapse.
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @admin.command(name="forget")
+    @app_commands.describe(topic="The map to delete, with every concept opened or generated in it")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def forget(
+        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+    ) -> None:
+        """Forget one of this server's maps; curated maps come back fresh next time."""
+        await managing.forget(interaction, topic)
+
+    forget.autocomplete("topic")(explore_topics)
+
+    @admin.command(name="settings")
+    @app_commands.describe(
+        language="Language new maps are written in, for example English or de",
+        daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
+        level="Who new maps and their sub-concepts are written for",
+    )
+    @app_commands.choices(
+        level=[
+            app_commands.Choice(name="intro: for beginners", value=Level.INTRO.value),
+            app_commands.Choice(name="standard", value=Level.STANDARD.value),
+            app_commands.Choice(name="expert: for specialists", value=Level.EXPERT.value),
+        ]
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def settings(
+        self,
+        interaction: Interaction,
+        language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
+        daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
+        level: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Show or change this server's Kinapse settings."""
+        chosen = Level(level.value) if level is not None else None
+        await managing.settings(
+            interaction, language=language, daily_budget=daily_budget, level=chosen
+        )
+
+    @admin.command(name="usage")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def usage(self, interaction: Interaction) -> None:
+        """Tokens and calls Claude used for this server today and this month."""
+        await managing.usage(interaction)

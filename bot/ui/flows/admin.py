@@ -1,0 +1,80 @@
+"""The /kinapse commands of a server's managers: forget a map, the server's settings,
+and the usage of Claude."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.errors import NotFound
+from bot.models import Level, clean_topic
+from bot.ui import cards
+from bot.ui.context import Interaction, scope_of
+from bot.ui.in_time import answered_in_time, in_time
+from bot.ui.respond import send_text
+
+log = logging.getLogger(__name__)
+
+TOP_USERS_SHOWN = 5
+
+
+async def forget(interaction: Interaction, topic: str) -> None:
+    async with answered_in_time(interaction, thinking=True, ephemeral=True):
+        explorer = interaction.client.explorer
+        scope = scope_of(interaction)
+        concept_map = await explorer.topics.find_stored(scope, topic)
+        if concept_map is None:
+            raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
+        await in_time(interaction, explorer.upkeep.forget(scope, concept_map.key), ephemeral=True)
+        log.info(
+            "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
+        )
+        await send_text(interaction, f"Forgot the map of {cards.literal(concept_map.topic)}.")
+
+
+async def settings(
+    interaction: Interaction,
+    *,
+    language: str | None,
+    daily_budget: int | None,
+    level: Level | None,
+) -> None:
+    """Change what is given, then show the server's settings."""
+    async with answered_in_time(interaction, thinking=True, ephemeral=True):
+        explorer = interaction.client.explorer
+        scope = scope_of(interaction)
+        if language is not None:
+            language = clean_topic(language)
+        if language is not None or daily_budget is not None or level is not None:
+            changing = explorer.preferences.update(
+                scope, language=language, budget=daily_budget, level=level
+            )
+            await in_time(interaction, changing, ephemeral=True)
+        current_language = await explorer.preferences.language(scope)
+        current_level = await explorer.preferences.level(scope)
+        budget = await explorer.budget.daily_budget(scope)
+        await send_text(
+            interaction,
+            f"Language: **{cards.literal(current_language)}** · "
+            f"level: **{current_level.value}** · "
+            f"daily generation budget: **{budget:,}** tokens",
+        )
+
+
+async def usage(interaction: Interaction) -> None:
+    async with answered_in_time(interaction, thinking=True, ephemeral=True):
+        explorer = interaction.client.explorer
+        report = await explorer.budget.report(scope_of(interaction), TOP_USERS_SHOWN)
+        today, month = report.today, report.month
+        lines = [
+            f"Today: **{today.tokens:,}** tokens in {today.calls} calls "
+            f"(budget {report.budget:,}).",
+            f"This month: **{month.tokens:,}** tokens in {month.calls} calls.",
+        ]
+        if explorer.generator is None:
+            lines.append(f"Generation is off: {explorer.generation_off}.")
+        if report.top:
+            # Mentions render as names and, with allowed mentions off, ping nobody.
+            lines.append(
+                "Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in report.top)
+            )
+        await send_text(interaction, "\n".join(lines))

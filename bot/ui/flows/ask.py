@@ -1,0 +1,191 @@
+"""Ask: a form for one question about the card it was opened from, the answer written
+privately onto the reply as it arrives, and Share, which posts it in the channel."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import discord
+
+from bot.errors import NotFound
+from bot.explore import View
+from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question
+from bot.text import shorten
+from bot.ui import cards
+from bot.ui.cards import Card
+from bot.ui.context import Interaction, scope_of
+from bot.ui.deliver import answer_in_place
+from bot.ui.ids import FORM_ID, FORM_INPUT, Action, form_id
+from bot.ui.items import route
+from bot.ui.layout import message_kwargs
+from bot.ui.limits import FORM_TITLE_MAX, LABEL_DESCRIPTION_MAX, LABEL_TEXT_MAX
+from bot.ui.live import LiveEdits
+from bot.ui.replies import explain, reply_error
+from bot.ui.respond import answering
+
+log = logging.getLogger(__name__)
+
+FORM_TOO_LATE = "The question form couldn't open in time; please press Ask again."
+
+
+class AskForm(discord.ui.Modal):
+    """The Ask form: one question about the card it was opened from.
+
+    discord.py keeps a sent form in memory only, so a reader who submits after a
+    restart would get Discord's "Something went wrong". Instead the form is
+    never kept (it is stopped before it is sent) and every submission goes
+    through ``submit_form``, which needs nothing but the custom_id.
+    """
+
+    def __init__(
+        self, subject: str, accent: int, *, concept_id: int | None, map_id: int | None
+    ) -> None:
+        super().__init__(
+            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX),
+            custom_id=form_id(concept_id=concept_id, map_id=map_id),
+        )
+        self.stop()  # not kept by discord.py: submissions arrive through submit_form
+        self.subject = subject
+        self.accent = accent
+        self.concept_id = concept_id
+        self.map_id = map_id
+        self.question: discord.ui.TextInput[AskForm] = discord.ui.TextInput(
+            custom_id=FORM_INPUT,
+            style=discord.TextStyle.paragraph,
+            min_length=QUESTION_MIN,
+            max_length=QUESTION_MAX,
+            placeholder="For example: why does this matter?",
+        )
+        about = shorten(f"About {subject}; only you see the answer.", LABEL_DESCRIPTION_MAX)
+        self.add_item(
+            discord.ui.Label(
+                text=shorten("Your question", LABEL_TEXT_MAX),
+                description=about,
+                component=self.question,
+            )
+        )
+
+
+async def submit_form(interaction: Interaction) -> None:
+    """Answer a submitted Ask form from its custom_id and the question typed in it."""
+    data = interaction.data or {}
+    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+    if match is None:
+        return  # not a Kinapse form
+    try:
+        question = _submitted(data.get("components") or [], FORM_INPUT)
+        if question is None:
+            raise NotFound("The form arrived without a question; press Ask again.")
+        target = int(match["target"])
+        explorer = interaction.client.explorer
+        if match["kind"] == "c":
+            view: View = await explorer.concepts.concept_view(target, scope_of(interaction))
+            form = AskForm(
+                view.concept.title, cards.accent_of(view.map.key), concept_id=target, map_id=None
+            )
+        else:
+            view = await explorer.concepts.map_view(target, scope_of(interaction))
+            form = AskForm(
+                view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=target
+            )
+        await answer_question(interaction, form, question)
+    except Exception as exc:
+        await reply_error(interaction, exc)
+
+
+def _submitted(components: list[dict[str, Any]], custom_id: str) -> str | None:
+    """The value typed into the form's input ``custom_id`` (inside labels or rows)."""
+    for component in components:
+        if component.get("custom_id") == custom_id and "value" in component:
+            return str(component["value"])
+        inner = list(component.get("components") or [])
+        if isinstance(component.get("component"), dict):
+            inner.append(component["component"])
+        found = _submitted(inner, custom_id)
+        if found is not None:
+            return found
+    return None
+
+
+@route(Action.ASK)
+async def ask_about_concept(interaction: Interaction, concept_id: int) -> None:
+    view = await interaction.client.explorer.concepts.concept_view(
+        concept_id, scope_of(interaction)
+    )
+    accent = cards.accent_of(view.map.key)
+    form = AskForm(view.concept.title, accent, concept_id=concept_id, map_id=None)
+    await open_form(interaction, form)
+
+
+@route(Action.ASK_MAP)
+async def ask_about_map(interaction: Interaction, map_id: int) -> None:
+    view = await interaction.client.explorer.concepts.map_view(map_id, scope_of(interaction))
+    form = AskForm(view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=map_id)
+    await open_form(interaction, form)
+
+
+async def open_form(interaction: Interaction, form: AskForm) -> None:
+    """The Ask form, which can only be the first response: if the interaction had to be
+    acknowledged before the card was read, the presser is asked to press again."""
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            await interaction.response.send_modal(form)
+            return
+    await interaction.followup.send(FORM_TOO_LATE, ephemeral=True)
+
+
+async def answer_question(interaction: Interaction, form: AskForm, question: str) -> None:
+    """Answer privately: the question at once, then the answer as it is written, then
+    the whole answer with its Share button, or what stood in the way."""
+    shown = clean_question(question)
+
+    def card(answer: str | None = None, note: str = cards.WRITING_NOTE) -> Card:
+        return cards.answer_card(form.subject, shown, answer=answer, note=note, accent=form.accent)
+
+    # The submission is answered before anything slow, so the form never shows an error.
+    await interaction.response.send_message(ephemeral=True, **message_kwargs(card()))
+    live = LiveEdits(partial(_edit, interaction))
+
+    async def on_text(text: str) -> None:
+        live.offer(**message_kwargs(card(text), edit=True))
+
+    try:
+        answered = await interaction.client.explorer.questions.ask(
+            scope_of(interaction),
+            interaction.user.id,
+            question,
+            concept_id=form.concept_id,
+            map_id=form.map_id,
+            on_text=on_text,
+            on_queued=lambda: _edit_answer(interaction, card(note=cards.QUEUED_ANSWER_NOTE)),
+        )
+    except Exception as exc:
+        await live.settle()
+        await _edit_answer(interaction, card(note=f"⚠️ {explain(interaction, exc)}"))
+        return
+    await live.settle()
+    await _edit_answer(interaction, cards.answered_card(answered, can_share=True))
+
+
+async def _edit_answer(interaction: Interaction, card: Card) -> None:
+    await _edit(interaction, **message_kwargs(card, edit=True))
+
+
+async def _edit(interaction: Interaction, **fields: Any) -> None:
+    try:
+        await interaction.edit_original_response(**fields)
+    except discord.HTTPException:
+        # Dismissed by the reader, or Discord refused: the answer is stored all the same.
+        log.info("Could not update an answer in %s", interaction.guild_id, exc_info=True)
+
+
+@route(Action.SHARE)
+async def share(interaction: Interaction, answer_id: int) -> None:
+    """Post an answer publicly in the channel, quoting its question and naming its card;
+    the private answer's Share button greys out, so one press posts it once."""
+    view = await interaction.client.explorer.questions.answer_view(answer_id, scope_of(interaction))
+    private = cards.answered_card(view, can_share=True, shared=True)
+    await answer_in_place(interaction, private)
+    await interaction.followup.send(**message_kwargs(cards.answered_card(view, can_share=False)))

@@ -1,0 +1,328 @@
+"""Walking a map: opening concepts, Back, Up, Overview, the Map picture, and a concept
+whose sub-concepts arrive while its card is shown.
+
+The person who ran /explore moves the public message in place; anyone else gets a
+private copy of the card they pressed, with a session of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from bot.errors import NoGenerator, NotFound
+from bot.explore import ConceptView, MapView, View
+from bot.generator import Sketch
+from bot.models import Session
+from bot.render import MapPicture, RenderError
+from bot.ui import cards
+from bot.ui.cards import Card, Status
+from bot.ui.context import Interaction, scope_of
+from bot.ui.deliver import answer_in_place, answer_privately
+from bot.ui.ids import Action
+from bot.ui.items import route
+from bot.ui.layout import message_kwargs
+from bot.ui.live import LiveEdits
+from bot.ui.replies import explain
+from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+
+log = logging.getLogger(__name__)
+
+# A card waits this long for its map picture before it is sent without one (the
+# render goes on, and the next card of the map has it). Well within the 3 s in
+# which Discord wants an interaction answered.
+PICTURE_WAIT_SECONDS = 2.0
+
+
+async def session_for(
+    interaction: Interaction,
+    shown: int | None = None,
+    map_id: int | None = None,
+    *,
+    parent_of: int | None = None,
+) -> Session | None:
+    """The session of the clicked message, rebuilt from the message if it was never stored.
+
+    ``shown`` is the concept the clicked card shows (None: the overview of
+    ``map_id``), or the parent of the concept ``parent_of`` for a click that
+    opens it. They are read only to rebuild a missing session, whose owner is
+    the user the message answered; a rebuilt session is saved after the answer.
+    """
+    explorer = interaction.client.explorer
+    message = interaction.message
+    assert message is not None
+    session = await explorer.sessions.get(message.id)
+    if session is not None:
+        return session
+    metadata = message.interaction_metadata
+    if metadata is None:
+        return None
+    if parent_of is not None:
+        opened = await explorer.concepts.get(parent_of)
+        if opened is not None:
+            shown, map_id = opened.parent_id, opened.map_id
+    if map_id is None:
+        map_id = await _map_of(interaction, shown)
+    if map_id is None:
+        return None
+    return Session(
+        message_id=message.id,
+        owner_id=metadata.user.id,
+        scope=scope_of(interaction),
+        map_id=map_id,
+        concept_id=shown,
+    )
+
+
+async def _map_of(interaction: Interaction, concept_id: int | None) -> int | None:
+    if concept_id is None:
+        return None
+    concept = await interaction.client.explorer.concepts.get(concept_id)
+    return concept.map_id if concept else None
+
+
+async def render(
+    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
+) -> Card:
+    if isinstance(view, MapView):
+        return await map_card(interaction, view, can_go_back=bool(session and session.history))
+    return cards.concept_card(view, status)
+
+
+async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
+    """The map card with its picture: this version's if drawn, else the one drawn last
+    (this version is drawn meanwhile, for the next card), else the first if ready in time."""
+    explorer = interaction.client.explorer
+    current = explorer.pictures.of(view.map)  # drawn now unless it was
+    shown = None if current.done() else explorer.pictures.earlier(view.map)
+    current.cancel()  # this wait only: the drawing goes on for whoever asks next
+    if shown is None:
+        shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    return cards.map_card(view, can_go_back=can_go_back, picture=shown)
+
+
+async def picture_within(
+    interaction: Interaction, view: View, seconds: float | None
+) -> MapPicture | None:
+    """The map's picture with the view's concept highlighted (the topic for a map view);
+    None when it is not ready within ``seconds`` or cannot be drawn (logged)."""
+    highlight = view.concept.id if isinstance(view, ConceptView) else None
+    picture = interaction.client.explorer.pictures.of(view.map, highlight)
+    try:
+        return await asyncio.wait_for(picture, seconds)
+    except TimeoutError:
+        log.info("The picture of map %s was not ready in %s s", view.map.id, seconds)
+    except RenderError as exc:
+        log.warning("No picture for map %s: %s", view.map.id, exc)
+    return None
+
+
+def initial_status(interaction: Interaction, view: View) -> Status:
+    explorer = interaction.client.explorer
+    if isinstance(view, ConceptView) and view.needs_expansion:
+        if explorer.generator is None:
+            return Status(no_generator=True)
+        return Status(mapping=True)
+    return Status()
+
+
+async def show(
+    interaction: Interaction,
+    session: Session | None,
+    target: int | None,
+    view: View,
+    *,
+    moved: bool = False,
+    opened: int | None = None,
+) -> None:
+    """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
+
+    The owner's session moves to ``target`` (remembered for Back) unless the
+    caller already ``moved`` it (Back, Up and Overview move it themselves).
+    Nothing is written before the answer: the session and the count of the
+    concept ``opened`` are saved in one transaction after it, and only if the
+    answer reached Discord (a failed answer does not move the member's session).
+    """
+    explorer = interaction.client.explorer
+    status = initial_status(interaction, view)
+    if session is not None and session.owner_id == interaction.user.id:
+        if not moved:
+            session = explorer.sessions.moved(session, target)
+        card = await render(interaction, view, session, status)
+        await answer_in_place(interaction, card)
+        message_id = session.message_id
+    else:
+        # A private copy with a session of its own; Back from it returns to
+        # what the public card showed.
+        history = [session.concept_id] if session is not None else []
+        card = await render(interaction, view, None, status)
+        message_id = await answer_privately(interaction, card)
+        if message_id is None:
+            return
+        session = Session(
+            message_id=message_id,
+            owner_id=interaction.user.id,
+            scope=scope_of(interaction),
+            map_id=view.map.id,
+            concept_id=target,
+            history=history,
+        )
+    await quietly("save the session", explorer.sessions.save(session, opened=opened))
+    if status.mapping and isinstance(view, ConceptView):
+        await fill_in_subconcepts(interaction, message_id, view, session)
+
+
+async def fill_in_subconcepts(
+    interaction: Interaction, message_id: int, shown: ConceptView, session: Session | None
+) -> None:
+    """Wait for the concept's sub-concepts and edit the card in place when they arrive.
+
+    Whatever fails (the API, the database, an edit), the card ends with the
+    sub-concepts or with an error and a Retry button, never stuck on "Mapping…".
+    """
+    explorer = interaction.client.explorer
+    concept_id = shown.concept.id
+    status = Status()
+
+    async def say_queued() -> None:
+        card = await render(interaction, shown, session, Status(queued=True))
+        await edit_once(interaction, **message_kwargs(card, edit=True))
+
+    async def still_here() -> bool:
+        current = await explorer.sessions.get(message_id)
+        return current is None or current.concept_id == concept_id
+
+    live = LiveEdits(partial(edit_once, interaction), still_here)
+
+    def grow(sketch: Sketch) -> None:
+        # Sub-concepts as they stream, on the card of everyone waiting on this concept.
+        if sketch.concepts:
+            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch))
+            live.offer(**message_kwargs(growing, edit=True))
+
+    view: View = shown
+    try:
+        view = await explorer.concepts.expand(
+            scope_of(interaction),
+            interaction.user.id,
+            concept_id,
+            on_queued=say_queued,
+            on_progress=grow,
+        )
+    except Exception as exc:
+        if isinstance(exc, NoGenerator):
+            status = Status(no_generator=True)
+        else:
+            status = Status(error=explain(interaction, exc))
+        try:
+            view = await explorer.concepts.concept_view(concept_id)
+        except Exception:
+            log.warning("Could not read concept %s again after its expansion", concept_id)
+    try:
+        current = await explorer.sessions.get(message_id)
+    except Exception:
+        # Unknown: finishing the card matters more than the rare reader who moved on.
+        log.warning("Could not read the session of card %s", message_id, exc_info=True)
+        current = session
+    await live.settle()
+    if current is not None and current.concept_id != concept_id:
+        return  # the reader moved on; the card they see now is not this one
+    card = await render(interaction, view, current, status)
+    await edit_finally(interaction, **message_kwargs(card, edit=True))
+
+
+@route(Action.OPEN)
+async def open_concept(interaction: Interaction, concept_id: int) -> None:
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, parent_of=concept_id)
+    view = await explorer.concepts.opening(concept_id, scope_of(interaction))
+    await show(interaction, session, concept_id, view, opened=concept_id)
+
+
+@route(Action.PICTURE)
+async def show_picture(interaction: Interaction, concept_id: int) -> None:
+    """The whole map with the concept highlighted: in place for the card's owner (its
+    session stays on the concept, so Back returns to it), privately for anyone else."""
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concepts.concept_view(concept_id, scope_of(interaction))
+    owner = session is not None and session.owner_id == interaction.user.id
+    # A render can outlast Discord's 3 s: acknowledge first, then answer.
+    await acknowledge(interaction, thinking=not owner, ephemeral=not owner)
+    picture = await picture_within(interaction, view, None)
+    if picture is None:
+        raise NotFound("The map's picture could not be drawn just now; please try again.")
+    card = cards.picture_card(view, picture)
+    if owner:
+        await interaction.edit_original_response(**message_kwargs(card, edit=True))
+        return
+    message_id = await answer_privately(interaction, card)
+    if message_id is None:
+        return
+    await explorer.sessions.start(
+        message_id=message_id,
+        owner_id=interaction.user.id,
+        scope=scope_of(interaction),
+        map_id=view.map.id,
+        concept_id=concept_id,
+        history=[session.concept_id] if session is not None else [],
+    )
+
+
+@route(Action.RETRY)
+async def retry(interaction: Interaction, concept_id: int) -> None:
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, concept_id)
+    view = await explorer.concepts.concept_view(concept_id, scope_of(interaction))
+    await show(interaction, session, concept_id, view)
+
+
+async def _navigate(
+    interaction: Interaction, action: Action, shown: int | None, map_id: int | None = None
+) -> None:
+    explorer = interaction.client.explorer
+    session = await session_for(interaction, shown, map_id)
+    if session is not None and session.owner_id == interaction.user.id:
+        if action is Action.BACK:
+            session = await explorer.sessions.went_back(session)
+        elif action is Action.UP:
+            session = await explorer.sessions.went_up(session)
+        else:
+            session = explorer.sessions.moved(session, None)
+        view = await explorer.sessions.view_of(session)
+        await show(interaction, session, session.concept_id, view, moved=True)
+        return
+    # Someone else's card: a private copy of where the button leads from what it shows.
+    target: int | None = None
+    if map_id is None and session is not None:
+        map_id = session.map_id
+    if shown is not None:
+        concept = await explorer.concepts.get(shown)
+        if concept is None:
+            raise NotFound("This concept no longer exists; run /explore again.")
+        map_id = concept.map_id
+        if action is not Action.HOME:
+            target = concept.parent_id
+    if target is not None:
+        view: View = await explorer.concepts.concept_view(target, scope_of(interaction))
+    elif map_id is not None:
+        view = await explorer.concepts.map_view(map_id, scope_of(interaction))
+    else:
+        raise NotFound("This card is too old to follow; run /explore again.")
+    await show(interaction, session, target, view)
+
+
+@route(Action.BACK)
+async def back(interaction: Interaction, shown: int) -> None:
+    await _navigate(interaction, Action.BACK, shown or None)
+
+
+@route(Action.UP)
+async def up(interaction: Interaction, shown: int) -> None:
+    await _navigate(interaction, Action.UP, shown or None)
+
+
+@route(Action.HOME)
+async def home(interaction: Interaction, map_id: int) -> None:
+    await _navigate(interaction, Action.HOME, None, map_id)
