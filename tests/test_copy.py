@@ -10,7 +10,7 @@ import pytest
 from bot.models import Meaning, Session, Source, Usage
 from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage, postgres, sqlite
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
-from bot.storage.store import COPY_BATCH
+from bot.storage.whole_tables import COPY_BATCH
 from tests.fakes import draft
 from tests.test_storage import bundled_map
 

@@ -39,13 +39,14 @@ from bot.storage import (
     ScopeSettings,
     Storage,
     UsageTotals,
+    base,
     open_storage,
     postgres,
-    store,
 )
+from bot.storage.base import EXPANSION_POLL
 from bot.storage.copy import COPY_ORDER
 from bot.storage.migrations import Dialect
-from bot.storage.store import EXPANSION_POLL, LIST_MAPS, PREFIX_TOPICS
+from bot.storage.sql import LIST_MAPS, PREFIX_TOPICS
 from tests.fakes import draft, store_many_maps, store_topics
 from tests.faults import free_disk, full_disk, locked_by_another_process
 
@@ -581,7 +582,7 @@ async def test_delete_map_cascades_to_concepts_and_sessions(storage: Storage) ->
 async def test_a_forgotten_map_leaves_its_scope_at_once_and_its_rows_go_later(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "PURGE_BATCH", 2)  # five sessions: three batches
+    monkeypatch.setattr(base, "PURGE_BATCH", 2)  # five sessions: three batches
     stored = await store_cells(storage)
     other = await store_cells(storage, OTHER_GUILD)
     nucleus = (await storage.key_concepts(stored.id))[0]

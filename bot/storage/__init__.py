@@ -2,8 +2,11 @@
 
 ``open_storage(database)`` picks the backend from ``KINAPSE_DATABASE``: a file
 path is SQLite (one process, the default), a ``postgresql://`` URL is
-PostgreSQL (several processes and machines). Both run the same queries and use
-cases (``store.py``) and the same numbered migrations (``migrations/``).
+PostgreSQL (several processes and machines). Both run the same queries
+(``sql.py``), the same use cases (``base.py``, with ``limits.py`` and
+``whole_tables.py`` as its mixins) and the same numbered migrations
+(``migrations/``); ``records.py`` holds what the use cases return beside the
+models, ``errors.py`` what goes wrong.
 """
 
 from __future__ import annotations
@@ -14,24 +17,25 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.config import POSTGRES_SCHEMES
-from bot.storage.migrations import SCHEMA_VERSION
-from bot.storage.store import (
-    FORGOTTEN_SCOPE,
+from bot.storage.base import Storage, Transaction
+from bot.storage.errors import (
     DatabaseInUse,
+    SchemaTooNew,
+    StorageError,
+    StorageUnavailable,
+    lock_wait_listener,
+)
+from bot.storage.migrations import SCHEMA_VERSION
+from bot.storage.records import (
+    FORGOTTEN_SCOPE,
     Limit,
     Limits,
     MapListing,
     OverLimit,
     Pruned,
     Reservation,
-    SchemaTooNew,
     ScopeSettings,
-    Storage,
-    StorageError,
-    StorageUnavailable,
-    Transaction,
     UsageTotals,
-    lock_wait_listener,
 )
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 One asyncpg pool for the life of the bot; every use case's transaction is a
 PostgreSQL transaction on one pooled connection. The queries are the shared
-ones (``store.py``) with ``?`` turned into ``$1, $2, ...``.
+ones (``sql.py``) with ``?`` turned into ``$1, $2, ...``.
 
 A generation lease works across processes: the process that stores or
 releases an expansion sends ``NOTIFY`` in the same transaction, and a process
@@ -26,16 +26,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.errors import StorageBusy, StorageFull
+from bot.storage.base import Row, Storage, Transaction
+from bot.storage.errors import STORAGE_BUSY, STORAGE_FULL, StorageUnavailable
 from bot.storage.migrations import Dialect
-from bot.storage.store import (
-    COPY_BATCH,
-    STORAGE_BUSY,
-    STORAGE_FULL,
-    Row,
-    Storage,
-    StorageUnavailable,
-    Transaction,
-)
+from bot.storage.whole_tables import COPY_BATCH
 
 log = logging.getLogger(__name__)
 

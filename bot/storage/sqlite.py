@@ -22,18 +22,16 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.errors import StorageBusy, StorageFull
-from bot.storage.migrations import Dialect
-from bot.storage.store import (
-    COPY_BATCH,
+from bot.storage.base import Row, Storage, Transaction
+from bot.storage.errors import (
     STORAGE_BUSY,
     STORAGE_FULL,
     DatabaseInUse,
-    Row,
-    Storage,
     StorageUnavailable,
-    Transaction,
     tell_lock_wait,
 )
+from bot.storage.migrations import Dialect
+from bot.storage.whole_tables import COPY_BATCH
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,11 @@
-"""The storage use cases, written once for every backend.
+"""The storage interface the core uses, written once for every backend.
 
-``Storage`` holds every query (``?`` placeholders, SQL both SQLite and
-PostgreSQL run alike) and every use case; a backend (``sqlite.py``,
-``postgres.py``) only supplies connections: reads outside a transaction,
-and ``transaction()`` yielding a ``Transaction``.
+``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
+SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
+only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
+``Transaction``. Two parts of it are mixins of their own, each with the hooks it needs of
+a backend: what generations spend and what bounds them (``limits.py``), and whole tables
+for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,11 @@ import json
 import logging
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import StartupError
 from bot.models import (
     Answer,
     BundledConcept,
@@ -36,364 +34,77 @@ from bot.models import (
     Source,
     StoredMeaning,
     StoredRetry,
-    Usage,
 )
+from bot.storage.errors import SchemaTooNew
+from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.records import (
+    FORGOTTEN_SCOPE,
+    MapListing,
+    Pruned,
+    ScopeSettings,
+    _concept,
+    _map,
+    _session_row,
+    _state_of,
+)
+from bot.storage.sql import (
+    CLAIM_EXPANSION,
+    COUNT_FIRST_OPEN,
+    COUNT_MAPS,
+    COUNT_OPEN,
+    DELETE_MAP,
+    DELETE_MAP_BY_ID,
+    DELETE_SESSIONS_OF_MAP,
+    FINISH_EXPANSION,
+    FORGET_MAP,
+    INSERT_ANSWER,
+    INSERT_CONCEPT,
+    INSERT_MAP,
+    INSERT_MEANING,
+    INSERT_RETRY,
+    LIST_MAPS,
+    MATCHING_TOPICS,
+    PREFIX_TOPICS,
+    PRUNE_REFUSALS,
+    PRUNE_RESERVATIONS,
+    PRUNE_RETRIES,
+    PRUNE_SESSIONS,
+    PRUNE_USAGE,
+    RECOUNT_MAP,
+    RELEASE_EXPANSION,
+    SELECT_ALIAS,
+    SELECT_ANSWER,
+    SELECT_ANSWER_BY_QUESTION,
+    SELECT_CHILDREN,
+    SELECT_CONCEPT,
+    SELECT_FORGOTTEN,
+    SELECT_KEY_CONCEPTS,
+    SELECT_KEYS_AMONG,
+    SELECT_MAP_BY_ID,
+    SELECT_MAP_BY_KEY,
+    SELECT_MAP_CONCEPTS,
+    SELECT_MAP_ID_BY_KEY,
+    SELECT_MEANING,
+    SELECT_MEANINGS,
+    SELECT_META,
+    SELECT_OPENED_IDS,
+    SELECT_PATH,
+    SELECT_RETRY,
+    SELECT_SCOPE_SETTINGS,
+    SELECT_SESSION,
+    SELECT_TOPICS,
+    UPSERT_ALIAS,
+    UPSERT_META,
+    UPSERT_SCOPE_SETTINGS,
+    UPSERT_SESSION,
+)
+from bot.storage.whole_tables import WholeTables
 
 log = logging.getLogger(__name__)
 
-STORAGE_FULL = (
-    "The bot's storage is full, so nothing new can be saved right now; "
-    "maps already stored still open. A bot admin needs to free disk space."
-)
-STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
-COPY_BATCH = 1_000  # rows `db copy` holds in memory at once
 EXPANSION_POLL = 0.5  # seconds between a waiter's reads, so it sees a result within a second
-SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
-
-
-# Who to tell, in the current task, that a write waits for another process's lock: an
-# interaction then acknowledges at once rather than on its timer (see views.in_time).
-lock_wait_listener: ContextVar[Callable[[], None] | None] = ContextVar(
-    "lock_wait_listener", default=None
-)
-
-
-def tell_lock_wait() -> None:
-    """A write is waiting for another process's lock; tell whoever is listening."""
-    listener = lock_wait_listener.get()
-    if listener is not None:
-        listener()
-
-
-class StorageError(StartupError):
-    """The database cannot be used; the message says why, in one line, safe to print."""
-
-
-class SchemaTooNew(StorageError):
-    """The database was written by a newer Kinapse; refusing to touch it."""
-
-
-class StorageUnavailable(StorageError):
-    """The database cannot be opened or used at all (not a database, corrupt, no access,
-    a PostgreSQL server that cannot be reached or refuses).
-
-    The message names the file or URL (without its password) and what is wrong, in one line.
-    """
-
-
-class DatabaseInUse(StorageError):
-    """Another process has the SQLite file open; SQLite is not shared between processes."""
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """Rows deleted by one ``prune``."""
-
-    sessions: int
-    refusals: int
-    usage: int
-    reservations: int = 0
-    retries: int = 0
-
-
-@dataclass(frozen=True)
-class MapListing:
-    """A map as /maps lists it."""
-
-    topic: str
-    key: str
-    source: Source
-    model: str | None
-    opened: int
-    total: int
-    id: int | None = None  # None: a bundled map the scope has not opened, so has no row
-
-
-@dataclass(frozen=True)
-class UsageTotals:
-    calls: int
-    tokens: int
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How many generations a user may start and how many tokens a scope may spend, as of
-    ``now``: ``allowed`` starts per ``window`` seconds, and ``budget`` tokens between
-    ``day_start`` and ``day_end``."""
-
-    now: float
-    window: float
-    allowed: int
-    budget: int
-    day_start: float
-    day_end: float
-    # Tokens this process spent that storage does not hold yet (the database refused them).
-    unrecorded: int = 0
-
-
-class Limit(StrEnum):
-    COOLDOWN = "cooldown"
-    BUDGET = "budget"
-
-
-@dataclass(frozen=True)
-class OverLimit:
-    """The limit that stands in the way of a new generation, and when to try again."""
-
-    limit: Limit
-    retry_at: float
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A generation under way, counted in storage until its usage settles it."""
-
-    id: int
-    tokens: int
-    expires_at: float
-
-    def held(self, now: float) -> int:
-        """The tokens it still counts against the budget (none once expired)."""
-        return self.tokens if self.expires_at > now else 0
-
-
-@dataclass(frozen=True)
-class ScopeSettings:
-    language: str | None = None
-    daily_token_budget: int | None = None
-    level: Level | None = None  # None: standard
-
-
-# -- statements ---------------------------------------------------------------
-
-SELECT_MAP_COLUMNS = """
-    SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level, m.opened, m.total
-    FROM maps m
-"""
-SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
-SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
-INSERT_MAP = """
-    INSERT INTO maps (scope, key, topic, language, level, overview, source, model, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (scope, key) DO NOTHING
-    RETURNING id
-"""
-SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
-DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
-# A forgotten map leaves its scope at once, for the scope no Discord id has; its rows
-# (a map may have tens of thousands of sessions) are deleted afterwards, a batch at a time.
-FORGOTTEN_SCOPE = 0
-FORGET_MAP = """
-    UPDATE maps SET scope = ?, key = 'forgotten ' || id
-    WHERE scope = ? AND key = ?
-    RETURNING id
-"""
-SELECT_FORGOTTEN = "SELECT id FROM maps WHERE scope = ? ORDER BY id"
-DELETE_SESSIONS_OF_MAP = """
-    DELETE FROM sessions
-    WHERE message_id IN (SELECT message_id FROM sessions WHERE map_id = ? LIMIT ?)
-"""
-DELETE_MAP_BY_ID = "DELETE FROM maps WHERE id = ?"
 PURGE_BATCH = 2_000  # sessions deleted per transaction: a few milliseconds each
-# /maps' order, the order of index maps_in_listing_order (migration 8): a page reads its
-# own rows and stops, whatever else the scope holds. The id makes the order total, so
-# that pages never repeat or skip a map.
-LIST_MAPS = """
-    SELECT topic, key, source, model, opened, total, id FROM maps
-    WHERE scope = ?
-    ORDER BY opened DESC, lower(topic), id
-    LIMIT ? OFFSET ?
-"""
-COUNT_MAPS = "SELECT COUNT(*) FROM maps WHERE scope = ?"
-# Filled with one placeholder per key; each is a seek on the (scope, key) unique index.
-SELECT_KEYS_AMONG = "SELECT key FROM maps WHERE scope = ? AND key IN ({keys})"
-# The counts on the map row change in the transactions that change what they count.
-RECOUNT_MAP = """
-    UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
-    WHERE id = ?
-"""
-COUNT_FIRST_OPEN = """
-    UPDATE maps SET opened = opened + 1
-    WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
-"""
-SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
-# The first maps whose key starts with the typed text: a range of an index on (scope, key)
-# in code point order ({bytewise} is the collation that compares that way, if the column's
-# own does not).
-PREFIX_TOPICS = """
-    SELECT topic, key FROM maps
-    WHERE scope = ? AND key{bytewise} >= ? AND key{bytewise} < ?
-    ORDER BY key{bytewise}
-    LIMIT ?
-"""
-# Autocomplete's ranking, done where the rows are: the key starts with the typed text,
-# then a word of it does, then it contains it; only the best few rows come back.
-MATCHING_TOPICS = r"""
-    SELECT topic, key FROM maps
-    WHERE scope = ? AND key LIKE ? ESCAPE '\'
-    ORDER BY CASE WHEN key LIKE ? ESCAPE '\' THEN 0
-                  WHEN ' ' || key LIKE ? ESCAPE '\' THEN 1
-                  ELSE 2 END,
-             lower(topic)
-    LIMIT ?
-"""
-
-CONCEPT_COLUMNS = """
-    SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
-           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened
-    FROM concepts
-"""
-SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
-SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
-SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
-SELECT_MAP_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? ORDER BY depth, parent_id, position"
-SELECT_OPENED_IDS = "SELECT id FROM concepts WHERE map_id = ? AND open_count > 0"
-SELECT_PATH = """
-    WITH RECURSIVE path (id, parent_id, level) AS (
-        SELECT id, parent_id, 0 FROM concepts WHERE id = ?
-        UNION ALL
-        SELECT c.id, c.parent_id, path.level + 1
-        FROM concepts c JOIN path ON c.id = path.parent_id
-    )
-    SELECT c.id, c.map_id, c.parent_id, c.position, c.depth, c.title, c.summary, c.detail,
-           c.state, c.error, CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END AS opened
-    FROM path JOIN concepts c ON c.id = path.id
-    ORDER BY path.level DESC
-"""
-INSERT_CONCEPT = """
-    INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail, state)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    RETURNING id
-"""
-COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
-CLAIM_EXPANSION = """
-    UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
-    WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
-"""
-# Settling first locks the row (PostgreSQL), so of two generations that outlived
-# their leases only one stores its sub-concepts.
-FINISH_EXPANSION = """
-    UPDATE concepts SET state = ?, lease_until = NULL, error = NULL
-    WHERE id = ? AND state IN ('unexpanded', 'pending')
-    RETURNING map_id, depth
-"""
-RELEASE_EXPANSION = """
-    UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
-    WHERE id = ? AND state = 'pending'
-"""
-
-UPSERT_SESSION = """
-    INSERT INTO sessions (message_id, owner_id, scope, map_id, concept_id, history, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (message_id) DO UPDATE SET
-        concept_id = excluded.concept_id, history = excluded.history,
-        updated_at = excluded.updated_at
-"""
-SELECT_SESSION = """
-    SELECT message_id, owner_id, scope, map_id, concept_id, history FROM sessions
-    WHERE message_id = ?
-"""
-
-INSERT_USAGE = """
-    INSERT INTO usage (scope, user_id, request, kind, model, input_tokens, output_tokens,
-                       cache_read_tokens, cache_write_tokens, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-SUM_SCOPE_USAGE = """
-    SELECT COUNT(*),
-           COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)
-    FROM usage WHERE scope = ? AND created_at >= ?
-"""
-# When each of a user's generations in the cooldown window started, in any server: a
-# recorded one once however many calls it took, one under way from now (its usage row
-# will be as late). One statement, so one settling meanwhile is seen exactly once.
-SELECT_USER_STARTS = """
-    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at > ? GROUP BY request
-    UNION ALL
-    SELECT ? FROM reservations WHERE user_id = ? AND expires_at > ?
-"""
-# A scope's tokens today, recorded or reserved; one statement for the same reason.
-SUM_SCOPE_SPENT = """
-    SELECT (SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
-                                + cache_write_tokens), 0)
-            FROM usage WHERE scope = ? AND created_at >= ?)
-         + (SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE scope = ? AND expires_at > ?)
-"""
-INSERT_RESERVATION = """
-    INSERT INTO reservations (scope, user_id, tokens, created_at, expires_at)
-    VALUES (?, ?, ?, ?, ?)
-    RETURNING id
-"""
-DELETE_RESERVATION = "DELETE FROM reservations WHERE id = ?"
-TOP_USERS = """
-    SELECT user_id,
-           SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens
-    FROM usage WHERE scope = ? AND created_at >= ? AND user_id IS NOT NULL
-    GROUP BY user_id ORDER BY tokens DESC LIMIT ?
-"""
-
-SELECT_SCOPE_SETTINGS = (
-    "SELECT language, daily_token_budget, level FROM scope_settings WHERE scope = ?"
-)
-UPSERT_SCOPE_SETTINGS = """
-    INSERT INTO scope_settings (scope, language, daily_token_budget, level) VALUES (?, ?, ?, ?)
-    ON CONFLICT (scope) DO UPDATE SET
-        language = excluded.language, daily_token_budget = excluded.daily_token_budget,
-        level = excluded.level
-"""
-
-UPSERT_REFUSAL = """
-    INSERT INTO refusals (scope, key, until) VALUES (?, ?, ?)
-    ON CONFLICT (scope, key) DO UPDATE SET until = excluded.until
-"""
-SELECT_REFUSAL = "SELECT until FROM refusals WHERE scope = ? AND key = ? AND until > ?"
-
-ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model FROM answers"
-SELECT_ANSWER = ANSWER_COLUMNS + " WHERE id = ?"
-SELECT_ANSWER_BY_QUESTION = (
-    ANSWER_COLUMNS + " WHERE map_id = ? AND COALESCE(concept_id, 0) = ? AND question_key = ?"
-)
-# The first answer stored for a question wins; a second one made meanwhile is dropped.
-INSERT_ANSWER = """
-    INSERT INTO answers (scope, map_id, concept_id, question_key, question, text, model,
-                         created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO NOTHING
-"""
-
-MEANING_COLUMNS = "SELECT id, scope, key, topic, title, line FROM meanings"
-SELECT_MEANINGS = MEANING_COLUMNS + " WHERE scope = ? AND key = ? ORDER BY position"
-SELECT_MEANING = MEANING_COLUMNS + " WHERE id = ?"
-# The first meanings stored for a topic win; a second answer made meanwhile is dropped.
-INSERT_MEANING = """
-    INSERT INTO meanings (scope, key, topic, position, title, line) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO NOTHING
-"""
-UPSERT_ALIAS = """
-    INSERT INTO aliases (scope, alias, key) VALUES (?, ?, ?)
-    ON CONFLICT (scope, alias) DO UPDATE SET key = excluded.key
-"""
-SELECT_ALIAS = "SELECT key FROM aliases WHERE scope = ? AND alias = ?"
-
-INSERT_RETRY = """
-    INSERT INTO retries (scope, topic, meaning_id, created_at) VALUES (?, ?, ?, ?)
-    RETURNING id
-"""
-SELECT_RETRY = "SELECT id, scope, topic, meaning_id FROM retries WHERE id = ?"
-
-PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
-PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
-PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
-PRUNE_RETRIES = "DELETE FROM retries WHERE created_at < ?"
-PRUNE_RESERVATIONS = "DELETE FROM reservations WHERE expires_at <= ?"
-
-SELECT_META = "SELECT value FROM meta WHERE key = ?"
-UPSERT_META = """
-    INSERT INTO meta (key, value) VALUES (?, ?)
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value
-"""
 
 
 Row = Any  # a backend's row: indexable by position, and dict(row) gives its columns
@@ -412,24 +123,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-def _concept(row: Row) -> Concept:
-    return Concept.model_validate(dict(row))
-
-
-def _map(row: Row) -> ConceptMap:
-    return ConceptMap.model_validate(dict(row))
-
-
-def _state_of(concept: ConceptDraft) -> ChildState:
-    if isinstance(concept, BundledConcept):
-        if concept.leaf:
-            return ChildState.LEAF
-        if concept.children:
-            return ChildState.EXPANDED
-    return ChildState.UNEXPANDED
-
-
-class Storage(ABC):
+class Storage(UsageAndLimits, WholeTables, ABC):
     """The database. Use ``async with Storage.open(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -498,49 +192,6 @@ class Storage(ABC):
         reads of a click never queue behind it.
         """
         return await self._all(sql, params)
-
-    # -- whole tables, for ``db copy`` -----------------------------------------
-
-    @abstractmethod
-    async def tables(self) -> set[str]:
-        """The names of Kinapse's tables (not the backend's own bookkeeping)."""
-
-    async def count_rows(self, table: str, db: Transaction | None = None) -> int:
-        sql = f"SELECT COUNT(*) FROM {table}"
-        row = await (db.fetchone(sql) if db else self._one(sql))
-        assert row is not None
-        return row[0]
-
-    async def read_rows(self, table: str) -> tuple[list[str], AsyncIterator[list[Row]]]:
-        """A table's column names, and its rows ``COPY_BATCH`` at a time from one snapshot,
-        in id order where it has ids: a table of any size is copied in bounded memory."""
-        columns = await self._columns(table)
-        order = "id" if "id" in columns else columns[0]
-        sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
-        return columns, self._batches(sql)
-
-    @abstractmethod
-    def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
-        """The rows of one read, ``COPY_BATCH`` at a time, never all of them at once."""
-
-    async def write_rows(
-        self, db: Transaction, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """Insert rows as they are, ids included."""
-        placeholders = ", ".join("?" for _ in columns)
-        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
-        await db.executemany(insert, rows)
-
-    @abstractmethod
-    async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:
-        """From now on no new id of ``table`` is ``<= floor`` or an id it holds."""
-
-    @abstractmethod
-    async def _columns(self, table: str) -> list[str]: ...
-
-    @abstractmethod
-    async def id_floor(self, table: str) -> int:
-        """The highest id the table ever handed out (deleted rows' ids included)."""
 
     # -- maps -----------------------------------------------------------------
 
@@ -760,116 +411,7 @@ class Storage(ABC):
             history=json.loads(row[5]),
         )
 
-    # -- usage and limits -----------------------------------------------------
-
-    async def record_usage(
-        self,
-        *,
-        scope: int,
-        user_id: int | None,
-        request: str,
-        kind: str,
-        usage: Sequence[Usage],
-        now: float,
-        settles: int | None = None,
-    ) -> None:
-        """Record a generation's usage; ``settles``: the id of its reservation, deleted in the
-        same transaction, so the generation counts at every moment exactly once."""
-        if not usage:
-            if settles is not None:
-                await self.release(settles)
-            return
-        async with self.transaction() as db:
-            if settles is not None:
-                await db.execute(DELETE_RESERVATION, (settles,))
-            await db.executemany(
-                INSERT_USAGE,
-                [
-                    (
-                        scope,
-                        user_id,
-                        request,
-                        kind,
-                        u.model,
-                        u.input_tokens,
-                        u.output_tokens,
-                        u.cache_read_tokens,
-                        u.cache_write_tokens,
-                        now,
-                    )
-                    for u in usage
-                ],
-            )
-
-    async def usage_since(self, scope: int, since: float) -> UsageTotals:
-        row = await self._one(SUM_SCOPE_USAGE, (scope, since))
-        assert row is not None
-        return UsageTotals(calls=row[0], tokens=row[1])
-
-    async def over_limit(self, scope: int, user_id: int, limits: Limits) -> OverLimit | None:
-        """The limit a new generation by ``user_id`` in ``scope`` would exceed, if any.
-
-        A read that reserves nothing: the answer before anyone waits. ``reserve`` decides.
-        """
-        return await self._over_limit(None, scope, user_id, limits)
-
-    async def reserve(
-        self, scope: int, user_id: int, limits: Limits, *, tokens: int, expires_at: float
-    ) -> Reservation | OverLimit:
-        """Check the limits and, within them, reserve ``tokens`` of the scope's budget and one
-        of the user's starts for a new generation: one step in one write transaction, so that
-        generations started at once, in any number of processes, stay within the limits.
-
-        The reservation counts until ``record_usage`` settles it or ``release`` drops it,
-        or until ``expires_at`` if neither happens (the process was killed).
-        """
-        async with self.transaction() as db:
-            await self._lock_limits(db, user_id, scope)
-            over = await self._over_limit(db, scope, user_id, limits)
-            if over is not None:
-                return over
-            row = await db.fetchone(
-                INSERT_RESERVATION, (scope, user_id, tokens, limits.now, expires_at)
-            )
-        assert row is not None
-        return Reservation(row[0], tokens, expires_at)
-
-    async def release(self, reservation_id: int) -> None:
-        """A generation ended with no usage to record: it stops counting."""
-        async with self.transaction() as db:
-            await db.execute(DELETE_RESERVATION, (reservation_id,))
-
-    async def _over_limit(
-        self, db: Transaction | None, scope: int, user_id: int, limits: Limits
-    ) -> OverLimit | None:
-        now = limits.now
-        fetchall = db.fetchall if db is not None else self._all
-        fetchone = db.fetchone if db is not None else self._one
-        rows = await fetchall(SELECT_USER_STARTS, (user_id, now - limits.window, now, user_id, now))
-        starts = sorted(row[0] for row in rows)
-        if len(starts) >= limits.allowed:
-            return OverLimit(Limit.COOLDOWN, starts[-limits.allowed] + limits.window)
-        spent = await fetchone(SUM_SCOPE_SPENT, (scope, limits.day_start, scope, now))
-        assert spent is not None
-        if spent[0] + limits.unrecorded >= limits.budget:
-            return OverLimit(Limit.BUDGET, limits.day_end)
-        return None
-
-    @abstractmethod
-    async def _lock_limits(self, db: Transaction, user_id: int, scope: int) -> None:
-        """Make the limit checks of this user and of this scope wait for ``db`` to end, in
-        every process, so that each one reads the reservations made before it."""
-
-    async def top_users(self, scope: int, since: float, limit: int = 5) -> list[tuple[int, int]]:
-        return [(r[0], r[1]) for r in await self._all(TOP_USERS, (scope, since, limit))]
-
-    async def remember_refusal(self, scope: int, key: str, until: float) -> None:
-        async with self.transaction() as db:
-            await db.execute(UPSERT_REFUSAL, (scope, key, until))
-
-    async def refused_until(self, scope: int, key: str, now: float) -> float | None:
-        row = await self._one(SELECT_REFUSAL, (scope, key, now))
-        return row[0] if row else None
+    # -- upkeep ---------------------------------------------------------------
 
     async def prune(
         self,
@@ -1002,19 +544,6 @@ class Storage(ABC):
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as db:
             await db.execute(UPSERT_META, (key, value))
-
-
-def _session_row(session: Session, now: float) -> tuple[Any, ...]:
-    history = json.dumps(session.history[-SESSION_HISTORY_MAX:])
-    return (
-        session.message_id,
-        session.owner_id,
-        session.scope,
-        session.map_id,
-        session.concept_id,
-        history,
-        now,
-    )
 
 
 async def _insert_concepts(

@@ -1,0 +1,142 @@
+"""What storage hands the core beside the models, and the rows behind the models.
+
+The records of listings, usage, limits, reservations and a scope's settings; and the
+conversions between a backend's row and a model, both ways, that the use cases share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from bot.models import (
+    BundledConcept,
+    ChildState,
+    Concept,
+    ConceptDraft,
+    ConceptMap,
+    Level,
+    Session,
+    Source,
+)
+
+if TYPE_CHECKING:
+    from bot.storage.base import Row
+
+SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are dropped
+
+# A forgotten map leaves its scope at once, for the scope no Discord id has; its rows
+# (a map may have tens of thousands of sessions) are deleted afterwards, a batch at a time.
+FORGOTTEN_SCOPE = 0
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """Rows deleted by one ``prune``."""
+
+    sessions: int
+    refusals: int
+    usage: int
+    reservations: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class MapListing:
+    """A map as /maps lists it."""
+
+    topic: str
+    key: str
+    source: Source
+    model: str | None
+    opened: int
+    total: int
+    id: int | None = None  # None: a bundled map the scope has not opened, so has no row
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    calls: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many generations a user may start and how many tokens a scope may spend, as of
+    ``now``: ``allowed`` starts per ``window`` seconds, and ``budget`` tokens between
+    ``day_start`` and ``day_end``."""
+
+    now: float
+    window: float
+    allowed: int
+    budget: int
+    day_start: float
+    day_end: float
+    # Tokens this process spent that storage does not hold yet (the database refused them).
+    unrecorded: int = 0
+
+
+class Limit(StrEnum):
+    COOLDOWN = "cooldown"
+    BUDGET = "budget"
+
+
+@dataclass(frozen=True)
+class OverLimit:
+    """The limit that stands in the way of a new generation, and when to try again."""
+
+    limit: Limit
+    retry_at: float
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A generation under way, counted in storage until its usage settles it."""
+
+    id: int
+    tokens: int
+    expires_at: float
+
+    def held(self, now: float) -> int:
+        """The tokens it still counts against the budget (none once expired)."""
+        return self.tokens if self.expires_at > now else 0
+
+
+@dataclass(frozen=True)
+class ScopeSettings:
+    language: str | None = None
+    daily_token_budget: int | None = None
+    level: Level | None = None  # None: standard
+
+
+# Between a backend's rows and the models, used by the use cases in ``base.py``.
+def _concept(row: Row) -> Concept:
+    return Concept.model_validate(dict(row))
+
+
+def _map(row: Row) -> ConceptMap:
+    return ConceptMap.model_validate(dict(row))
+
+
+def _state_of(concept: ConceptDraft) -> ChildState:
+    if isinstance(concept, BundledConcept):
+        if concept.leaf:
+            return ChildState.LEAF
+        if concept.children:
+            return ChildState.EXPANDED
+    return ChildState.UNEXPANDED
+
+
+def _session_row(session: Session, now: float) -> tuple[Any, ...]:
+    history = json.dumps(session.history[-SESSION_HISTORY_MAX:])
+    return (
+        session.message_id,
+        session.owner_id,
+        session.scope,
+        session.map_id,
+        session.concept_id,
+        history,
+        now,
+    )

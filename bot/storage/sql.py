@@ -1,0 +1,261 @@
+"""Every statement of the use cases, each in a named constant.
+
+``?`` placeholders, and SQL that SQLite and PostgreSQL run alike (the PostgreSQL
+backend numbers the placeholders). A backend's own statements (pragmas, sequences,
+locks) live in its module, and the schema in ``migrations/``.
+"""
+
+# -- maps ---------------------------------------------------------------------
+
+SELECT_MAP_COLUMNS = """
+    SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total
+    FROM maps m
+"""
+SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
+SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
+INSERT_MAP = """
+    INSERT INTO maps (scope, key, topic, language, level, overview, source, model, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING id
+"""
+SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
+DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
+# A forgotten map moves to ``FORGOTTEN_SCOPE`` (``records.py``) at once, its key free;
+# its rows go afterwards, a batch at a time.
+FORGET_MAP = """
+    UPDATE maps SET scope = ?, key = 'forgotten ' || id
+    WHERE scope = ? AND key = ?
+    RETURNING id
+"""
+SELECT_FORGOTTEN = "SELECT id FROM maps WHERE scope = ? ORDER BY id"
+DELETE_SESSIONS_OF_MAP = """
+    DELETE FROM sessions
+    WHERE message_id IN (SELECT message_id FROM sessions WHERE map_id = ? LIMIT ?)
+"""
+DELETE_MAP_BY_ID = "DELETE FROM maps WHERE id = ?"
+# /maps' order, the order of index maps_in_listing_order (migration 8): a page reads its
+# own rows and stops, whatever else the scope holds. The id makes the order total, so
+# that pages never repeat or skip a map.
+LIST_MAPS = """
+    SELECT topic, key, source, model, opened, total, id FROM maps
+    WHERE scope = ?
+    ORDER BY opened DESC, lower(topic), id
+    LIMIT ? OFFSET ?
+"""
+COUNT_MAPS = "SELECT COUNT(*) FROM maps WHERE scope = ?"
+# Filled with one placeholder per key; each is a seek on the (scope, key) unique index.
+SELECT_KEYS_AMONG = "SELECT key FROM maps WHERE scope = ? AND key IN ({keys})"
+# The counts on the map row change in the transactions that change what they count.
+RECOUNT_MAP = """
+    UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
+    WHERE id = ?
+"""
+COUNT_FIRST_OPEN = """
+    UPDATE maps SET opened = opened + 1
+    WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
+"""
+SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
+# The first maps whose key starts with the typed text: a range of an index on (scope, key)
+# in code point order ({bytewise} is the collation that compares that way, if the column's
+# own does not).
+PREFIX_TOPICS = """
+    SELECT topic, key FROM maps
+    WHERE scope = ? AND key{bytewise} >= ? AND key{bytewise} < ?
+    ORDER BY key{bytewise}
+    LIMIT ?
+"""
+# Autocomplete's ranking, done where the rows are: the key starts with the typed text,
+# then a word of it does, then it contains it; only the best few rows come back.
+MATCHING_TOPICS = r"""
+    SELECT topic, key FROM maps
+    WHERE scope = ? AND key LIKE ? ESCAPE '\'
+    ORDER BY CASE WHEN key LIKE ? ESCAPE '\' THEN 0
+                  WHEN ' ' || key LIKE ? ESCAPE '\' THEN 1
+                  ELSE 2 END,
+             lower(topic)
+    LIMIT ?
+"""
+
+# -- concepts -----------------------------------------------------------------
+
+CONCEPT_COLUMNS = """
+    SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
+           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened
+    FROM concepts
+"""
+SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
+SELECT_KEY_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? AND parent_id IS NULL ORDER BY position"
+SELECT_CHILDREN = CONCEPT_COLUMNS + " WHERE parent_id = ? ORDER BY position"
+SELECT_MAP_CONCEPTS = CONCEPT_COLUMNS + " WHERE map_id = ? ORDER BY depth, parent_id, position"
+SELECT_OPENED_IDS = "SELECT id FROM concepts WHERE map_id = ? AND open_count > 0"
+SELECT_PATH = """
+    WITH RECURSIVE path (id, parent_id, level) AS (
+        SELECT id, parent_id, 0 FROM concepts WHERE id = ?
+        UNION ALL
+        SELECT c.id, c.parent_id, path.level + 1
+        FROM concepts c JOIN path ON c.id = path.parent_id
+    )
+    SELECT c.id, c.map_id, c.parent_id, c.position, c.depth, c.title, c.summary, c.detail,
+           c.state, c.error, CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END AS opened
+    FROM path JOIN concepts c ON c.id = path.id
+    ORDER BY path.level DESC
+"""
+INSERT_CONCEPT = """
+    INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail, state)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id
+"""
+COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
+CLAIM_EXPANSION = """
+    UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
+    WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
+"""
+# Settling first locks the row (PostgreSQL), so of two generations that outlived
+# their leases only one stores its sub-concepts.
+FINISH_EXPANSION = """
+    UPDATE concepts SET state = ?, lease_until = NULL, error = NULL
+    WHERE id = ? AND state IN ('unexpanded', 'pending')
+    RETURNING map_id, depth
+"""
+RELEASE_EXPANSION = """
+    UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
+    WHERE id = ? AND state = 'pending'
+"""
+
+# -- sessions -----------------------------------------------------------------
+
+UPSERT_SESSION = """
+    INSERT INTO sessions (message_id, owner_id, scope, map_id, concept_id, history, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (message_id) DO UPDATE SET
+        concept_id = excluded.concept_id, history = excluded.history,
+        updated_at = excluded.updated_at
+"""
+SELECT_SESSION = """
+    SELECT message_id, owner_id, scope, map_id, concept_id, history FROM sessions
+    WHERE message_id = ?
+"""
+
+# -- usage and limits ---------------------------------------------------------
+
+INSERT_USAGE = """
+    INSERT INTO usage (scope, user_id, request, kind, model, input_tokens, output_tokens,
+                       cache_read_tokens, cache_write_tokens, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+SUM_SCOPE_USAGE = """
+    SELECT COUNT(*),
+           COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)
+    FROM usage WHERE scope = ? AND created_at >= ?
+"""
+# When each of a user's generations in the cooldown window started, in any server: a
+# recorded one once however many calls it took, one under way from now (its usage row
+# will be as late). One statement, so one settling meanwhile is seen exactly once.
+SELECT_USER_STARTS = """
+    SELECT MIN(created_at) FROM usage WHERE user_id = ? AND created_at > ? GROUP BY request
+    UNION ALL
+    SELECT ? FROM reservations WHERE user_id = ? AND expires_at > ?
+"""
+# A scope's tokens today, recorded or reserved; one statement for the same reason.
+SUM_SCOPE_SPENT = """
+    SELECT (SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
+                                + cache_write_tokens), 0)
+            FROM usage WHERE scope = ? AND created_at >= ?)
+         + (SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE scope = ? AND expires_at > ?)
+"""
+INSERT_RESERVATION = """
+    INSERT INTO reservations (scope, user_id, tokens, created_at, expires_at)
+    VALUES (?, ?, ?, ?, ?)
+    RETURNING id
+"""
+DELETE_RESERVATION = "DELETE FROM reservations WHERE id = ?"
+TOP_USERS = """
+    SELECT user_id,
+           SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens
+    FROM usage WHERE scope = ? AND created_at >= ? AND user_id IS NOT NULL
+    GROUP BY user_id ORDER BY tokens DESC LIMIT ?
+"""
+
+# -- settings -----------------------------------------------------------------
+
+SELECT_SCOPE_SETTINGS = (
+    "SELECT language, daily_token_budget, level FROM scope_settings WHERE scope = ?"
+)
+UPSERT_SCOPE_SETTINGS = """
+    INSERT INTO scope_settings (scope, language, daily_token_budget, level) VALUES (?, ?, ?, ?)
+    ON CONFLICT (scope) DO UPDATE SET
+        language = excluded.language, daily_token_budget = excluded.daily_token_budget,
+        level = excluded.level
+"""
+
+# -- refusals -----------------------------------------------------------------
+
+UPSERT_REFUSAL = """
+    INSERT INTO refusals (scope, key, until) VALUES (?, ?, ?)
+    ON CONFLICT (scope, key) DO UPDATE SET until = excluded.until
+"""
+SELECT_REFUSAL = "SELECT until FROM refusals WHERE scope = ? AND key = ? AND until > ?"
+
+# -- answers ------------------------------------------------------------------
+
+ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model FROM answers"
+SELECT_ANSWER = ANSWER_COLUMNS + " WHERE id = ?"
+SELECT_ANSWER_BY_QUESTION = (
+    ANSWER_COLUMNS + " WHERE map_id = ? AND COALESCE(concept_id, 0) = ? AND question_key = ?"
+)
+# The first answer stored for a question wins; a second one made meanwhile is dropped.
+INSERT_ANSWER = """
+    INSERT INTO answers (scope, map_id, concept_id, question_key, question, text, model,
+                         created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+
+# -- meanings and aliases -----------------------------------------------------
+
+MEANING_COLUMNS = "SELECT id, scope, key, topic, title, line FROM meanings"
+SELECT_MEANINGS = MEANING_COLUMNS + " WHERE scope = ? AND key = ? ORDER BY position"
+SELECT_MEANING = MEANING_COLUMNS + " WHERE id = ?"
+# The first meanings stored for a topic win; a second answer made meanwhile is dropped.
+INSERT_MEANING = """
+    INSERT INTO meanings (scope, key, topic, position, title, line) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT DO NOTHING
+"""
+UPSERT_ALIAS = """
+    INSERT INTO aliases (scope, alias, key) VALUES (?, ?, ?)
+    ON CONFLICT (scope, alias) DO UPDATE SET key = excluded.key
+"""
+SELECT_ALIAS = "SELECT key FROM aliases WHERE scope = ? AND alias = ?"
+
+# -- retries of failed new topics ---------------------------------------------
+
+INSERT_RETRY = """
+    INSERT INTO retries (scope, topic, meaning_id, created_at) VALUES (?, ?, ?, ?)
+    RETURNING id
+"""
+SELECT_RETRY = "SELECT id, scope, topic, meaning_id FROM retries WHERE id = ?"
+
+# -- upkeep -------------------------------------------------------------------
+
+PRUNE_SESSIONS = "DELETE FROM sessions WHERE updated_at < ?"
+PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
+PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
+PRUNE_RETRIES = "DELETE FROM retries WHERE created_at < ?"
+PRUNE_RESERVATIONS = "DELETE FROM reservations WHERE expires_at <= ?"
+
+# -- meta ---------------------------------------------------------------------
+
+SELECT_META = "SELECT value FROM meta WHERE key = ?"
+UPSERT_META = """
+    INSERT INTO meta (key, value) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
+
+# -- whole tables, for ``db copy`` --------------------------------------------
+
+# Filled with names read from the schema (``tables()``, a table's columns), never typed ones.
+COUNT_ROWS = "SELECT COUNT(*) FROM {table}"
+SELECT_ROWS = "SELECT {columns} FROM {table} ORDER BY {order}"
+INSERT_ROWS = "INSERT INTO {table} ({columns}) VALUES ({placeholders})"
