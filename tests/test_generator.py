@@ -35,9 +35,8 @@ from bot.generator import (
     ExpandRequest,
     OutlineNode,
     Sketch,
-    _expansion,
-    _map_answer,
 )
+from bot.generator.answers import _expansion, _map_answer
 from bot.models import CHILDREN_MIN, KEY_CONCEPTS_MIN, TITLE_MAX, ConceptDraft, Level, MapDraft
 from bot.prompts import Prompts, load_prompts
 from bot.text import ZERO_WIDTH_SPACE

@@ -2,9 +2,10 @@
 
 The explore core only knows this protocol; tests swap in a fake, production
 uses ``AnthropicGenerator`` (``bot.generator.claude``), which asks Claude
-through the official SDK. The SDK takes seconds to import, so it is imported
-only when a key is set: this module never imports it, and the implementation's
-names are loaded from ``claude`` on first use (``__getattr__`` below).
+through the official SDK; ``answers``, ``sketches``, ``api`` and ``prompting``
+are its parts. The SDK takes seconds to import, so it is imported only when a
+key is set: this module never imports it, and the implementation's names are
+loaded from those modules on first use (``__getattr__`` below).
 """
 
 from __future__ import annotations
@@ -129,11 +130,15 @@ class Generator(Protocol):
         ...
 
 
+# Where the hook below looks, in order; claude imports the others.
+_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting")
+
+
 def __getattr__(name: str) -> Any:
     # AnthropicGenerator and its constants, imported (with the SDK) only when asked for.
     # import_module, not "from bot.generator import claude": that would ask this hook again.
-    claude = importlib.import_module("bot.generator.claude")
-    try:
-        return getattr(claude, name)
-    except AttributeError:
-        raise AttributeError(f"module 'bot.generator' has no attribute {name!r}") from None
+    for module in _IMPLEMENTATION:
+        names = vars(importlib.import_module(f"bot.generator.{module}"))
+        if name in names:
+            return names[name]
+    raise AttributeError(f"module 'bot.generator' has no attribute {name!r}")

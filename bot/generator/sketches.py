@@ -1,0 +1,64 @@
+"""Sketches: what a streaming answer has settled so far, for the card to show meanwhile.
+
+Read from the partial JSON text after each piece of the stream; never stored (only
+the validated whole answer is, see ``answers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jiter
+
+from bot.generator import OnSketch, Sketch, SketchConcept
+from bot.generator.answers import _plain
+from bot.models import OVERVIEW_MAX, SUMMARY_MAX, TITLE_MAX, TOPIC_MAX
+
+
+def _sketcher(on_progress: OnSketch) -> Callable[[str], None]:
+    """A text callback that reports each new sketch of the answer once."""
+    last = Sketch()
+
+    def on_text(snapshot: str) -> None:
+        nonlocal last
+        sketch = sketch_of(snapshot)
+        if sketch is not None and sketch != last:
+            last = sketch
+            on_progress(sketch)
+
+    return on_text
+
+
+def sketch_of(snapshot: str) -> Sketch | None:
+    """The complete texts of a partial JSON answer; None if it has nothing to show yet.
+
+    jiter's trailing-strings mode keeps the last, unfinished string too; structured
+    output writes properties in the schema's order, so a text is complete once the
+    next property has begun (a summary once its concept's "detail" has).
+    """
+    try:
+        data = jiter.from_json(snapshot.encode(), partial_mode="trailing-strings")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("kind") not in ("map", "subconcepts"):
+        return None
+    title = data.get("title") if "overview" in data else None
+    overview = data.get("overview") if "concepts" in data else None
+    concepts = []
+    for item in data.get("concepts") or []:
+        if not isinstance(item, dict) or "detail" not in item:
+            break
+        title_text, summary = item.get("title"), item.get("summary")
+        if not isinstance(title_text, str) or not isinstance(summary, str):
+            break
+        concepts.append(
+            SketchConcept(
+                _plain(title_text, TITLE_MAX, one_line=True),
+                _plain(summary, SUMMARY_MAX, one_line=True),
+            )
+        )
+    return Sketch(
+        title=_plain(title, TOPIC_MAX, one_line=True) if isinstance(title, str) else None,
+        overview=_plain(overview, OVERVIEW_MAX) if isinstance(overview, str) else None,
+        concepts=tuple(concepts),
+    )
