@@ -40,13 +40,13 @@ from bot.config import Settings  # noqa: E402
 from bot.explore import Explorer  # noqa: E402
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import Source  # noqa: E402
-from bot.storage import Storage  # noqa: E402
+from bot.storage import Storage, open_storage  # noqa: E402
 from bot.ui import cards  # noqa: E402
 from bot.ui.cards import Card  # noqa: E402
 from bot.ui.client import KinapseBot  # noqa: E402
 from bot.ui.layout import message_kwargs, unkept  # noqa: E402
-from tests.fakes import FakeGenerator  # noqa: E402
-from tests.harness import click_open  # noqa: E402
+from tests.support.fakes import FakeGenerator  # noqa: E402
+from tests.support.harness import click_open  # noqa: E402
 
 GENERATION_SECONDS = 0.2
 CROWD = 50
@@ -101,7 +101,7 @@ async def discord_rounds(rounds: int, folder: Path) -> dict[str, list[float]]:
     bundled = BundledMaps.load(settings.maps_dir)
     first = bundled.find("ai agents").concepts[0]
     figures: dict[str, list[float]] = {"explore": [], "open": [], "copy": [], "back": []}
-    async with Storage.open(settings.database) as storage:
+    async with open_storage(settings.database) as storage:
         bot = KinapseBot(settings, Explorer(storage, bundled, settings, FakeGenerator()))
         async with simcord.run(bot, shard_count=1) as env:  # one simulated shard
             guild = env.create_guild(name="Bench")
@@ -124,7 +124,7 @@ async def discord_rounds(rounds: int, folder: Path) -> dict[str, list[float]]:
 async def crowd(folder: Path) -> tuple[float, float, int]:
     settings = Settings(database=folder / "crowd.db", maps_dir=ROOT / "maps")
     bundled = BundledMaps.load(settings.maps_dir)
-    async with Storage.open(settings.database) as storage:
+    async with open_storage(settings.database) as storage:
         fake = SlowFake()
         explorer = Explorer(storage, bundled, settings, fake)
         tea = await explorer.topics.lookup(1, "AI Agents")
@@ -248,7 +248,7 @@ async def at_scale(count: int, rounds: int, folder: Path) -> dict[str, list[floa
     )
     figures: dict[str, list[float]] = {k: [] for k in measured}
     figures |= {f"{k} (settled)": [] for k in measured}
-    async with Storage.open(settings.database) as storage:
+    async with open_storage(settings.database) as storage:
         explorer = Explorer(storage, bundled, settings, FakeGenerator())
         bot = KinapseBot(settings, explorer)
         bare_command(bot)

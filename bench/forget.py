@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.models import Source  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from tests.fakes import draft  # noqa: E402
+from bot.storage import Storage, open_storage  # noqa: E402
+from tests.support.fakes import draft  # noqa: E402
 
 SCOPE = 1001
 INSERT_SESSION = """
@@ -84,7 +84,7 @@ async def main() -> None:
     }
     with tempfile.TemporaryDirectory() as folder:
         database = args.database or Path(folder) / "forget.db"
-        async with Storage.open(database) as storage:
+        async with open_storage(database) as storage:
             print(f"Forget a map ({storage.dialect}), ms:")
             for number, (case, (own, others)) in enumerate(cases.items()):
                 rounds = range(number * args.rounds, (number + 1) * args.rounds)

@@ -152,7 +152,7 @@ async def main(args: argparse.Namespace) -> None:
         server = None
         url = args.postgres
         if url is None:
-            from tests.postgres import start_server
+            from tests.support.postgres import start_server
 
             server = start_server()
             url = await server.create_database()

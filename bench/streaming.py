@@ -3,7 +3,7 @@ cache saves: run on purpose, not in tests.
 
     uv run python bench/streaming.py [--rounds 5] [--rate 2000]
 
-Against the local stand-in Messages API (tests/standin.py) streaming a full-length
+Against the local stand-in Messages API (tests/support/standin.py) streaming a full-length
 map (the worked Tides example of prompts/system.md) at a steady ``--rate`` characters
 a second, through the real SDK, AnthropicGenerator and Explorer.generate_map with a
 SQLite file. Prints the median time until the first key concept is complete (the
@@ -33,8 +33,8 @@ from bot.generator import AnthropicGenerator, ExpandRequest, Sketch  # noqa: E40
 from bot.maps import BundledMaps  # noqa: E402
 from bot.models import ConceptDraft  # noqa: E402
 from bot.prompts import load_prompts  # noqa: E402
-from bot.storage import Storage  # noqa: E402
-from tests.standin import StandIn, answer  # noqa: E402
+from bot.storage import open_storage  # noqa: E402
+from tests.support.standin import StandIn, answer  # noqa: E402
 
 TARGET = 0.30
 EXPANSIONS = 5
@@ -61,7 +61,7 @@ async def first_concept_ratio(rounds: int, rate: float) -> None:
             generator = AnthropicGenerator(settings, load_prompts(settings.prompts_dir))
             tides, _ = worked_examples(generator)
             firsts, wholes = [], []
-            async with Storage.open(settings.database) as storage:
+            async with open_storage(settings.database) as storage:
                 bundled = BundledMaps.load(settings.maps_dir)
                 explorer = Explorer(storage, bundled, settings, generator)
                 for round_ in range(rounds):

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import Storage
-from tests.fakes import FakeGenerator
+from bot.storage import Storage, open_storage
+from tests.support.fakes import FakeGenerator
 
-pytest_plugins = ["tests.standin", "tests.harness", "tests.postgres"]
+pytest_plugins = ["tests.support.standin", "tests.support.harness", "tests.support.postgres"]
 
 
 @pytest.fixture
 async def storage(database: Path | str) -> AsyncIterator[Storage]:
     """A real database (SQLite file or PostgreSQL), migrated to the current schema."""
-    async with Storage.open(database) as opened:
+    async with open_storage(database) as opened:
         yield opened
 
 

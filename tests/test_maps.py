@@ -11,7 +11,7 @@ import pytest
 from bot.config import PROJECT_ROOT
 from bot.maps import BundledMaps, load_map_file
 from bot.models import BundledMap, clean_topic, topic_key
-from tests.fakes import write_map_file
+from tests.support.fakes import write_map_file
 
 MAPS_DIR = PROJECT_ROOT / "maps"
 FIXTURES = Path(__file__).parent / "fixtures" / "maps"

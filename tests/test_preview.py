@@ -23,7 +23,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.maps import BundledMaps
 from bot.models import topic_key
 from bot.preview import PREVIEW_DATABASE_NAME, open_preview, preview_settings, run_preview
-from tests.harness import card_text, components_of, heading, open_id, small_lines
+from tests.support.harness import card_text, components_of, heading, open_id, small_lines
 
 URL_LINE = re.compile(
     r"^Kinapse preview: open (?P<origin>http://127\.0\.0\.1:\d+)/#(?P<capability>[\w-]+) "

@@ -12,7 +12,7 @@ import pytest
 from bot.config import PROJECT_ROOT, Settings
 from bot.errors import NoGenerator
 from bot.runtime import RedactCredentials, open_explorer, setup_logging
-from tests.standin import StandIn, error
+from tests.support.standin import StandIn, error
 
 
 def _settings(standin: StandIn, tmp_path: Path, **overrides) -> Settings:

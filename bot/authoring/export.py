@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.maps import BundledMaps
 from bot.models import MapTree, TopicError, topic_key
 from bot.render.export import ExportFormat, export
-from bot.storage import Storage
+from bot.storage import open_storage
 
 MISSING = 1  # exit status: nothing to export
 
@@ -46,7 +46,7 @@ async def export_command(settings: Settings, topic: str, fmt: str, scope: int | 
             print(f"No database at {settings.database}: nothing is stored yet.", file=sys.stderr)
             return MISSING
         # A database that cannot be opened raises StartupError: python -m bot prints it.
-        async with Storage.open(settings.database) as storage:
+        async with open_storage(settings.database) as storage:
             explorer = Explorer(storage, BundledMaps.load(settings.maps_dir), settings)
             stored = await explorer.topics.find_stored(scope, topic)
             if stored is None:

@@ -20,7 +20,7 @@ import anthropic
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from bot.errors import Ambiguous, Refused, UnknownTopic
-from bot.generator import ExpandRequest, OutlineNode
+from bot.generator.base import ExpandRequest, OutlineNode
 from bot.models import (
     DETAIL_MAX,
     DETAIL_SENTENCES,

@@ -21,14 +21,6 @@ from anthropic.types import Message, MessageParam, TextBlockParam
 
 from bot.config import Settings
 from bot.errors import ConfigError, GenerationError
-from bot.generator import (
-    AskRequest,
-    Clock,
-    ExpandRequest,
-    Generated,
-    OnSketch,
-    Progress,
-)
 from bot.generator.answers import (
     ANSWER_SCHEMA,
     _decided,
@@ -45,6 +37,14 @@ from bot.generator.api import (
     _check_stop,
     _checked,
     _text,
+)
+from bot.generator.base import (
+    AskRequest,
+    Clock,
+    ExpandRequest,
+    Generated,
+    OnSketch,
+    Progress,
 )
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote
 from bot.generator.sketches import _sketcher

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import jiter
 
-from bot.generator import OnSketch, Sketch, SketchConcept
 from bot.generator.answers import _plain
+from bot.generator.base import OnSketch, Sketch, SketchConcept
 from bot.models import OVERVIEW_MAX, SUMMARY_MAX, TITLE_MAX, TOPIC_MAX
 
 

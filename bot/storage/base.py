@@ -18,7 +18,6 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
 from bot.models import (
@@ -124,7 +123,7 @@ class Transaction(Protocol):
 
 
 class Storage(UsageAndLimits, WholeTables, ABC):
-    """The database. Use ``async with Storage.open(database) as storage``.
+    """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
     """
@@ -132,12 +131,6 @@ class Storage(UsageAndLimits, WholeTables, ABC):
     dialect: Dialect
     bytewise = ""  # a COLLATE clause comparing text in code point order, if not the default
     where: str  # the file or the URL without its password, for messages
-
-    @staticmethod
-    def open(database: Path | str) -> AbstractAsyncContextManager[Storage]:
-        from bot.storage import open_storage  # the backends import this module
-
-        return open_storage(database)
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:

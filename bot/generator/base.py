@@ -1,0 +1,121 @@
+"""The ``Generator`` protocol the explore core knows, and what goes in and out of it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from bot.models import ConceptDraft, Expansion, Level, MapDraft, Usage
+
+T = TypeVar("T")
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Generated(Generic[T]):
+    """A validated answer and the usage of every call it took (repairs included)."""
+
+    value: T
+    usage: list[Usage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutlineNode:
+    """One concept of the map so far, as the expansion prompt's outline shows it."""
+
+    title: str
+    children: list[OutlineNode] = field(default_factory=list)
+    on_path: bool = False  # an ancestor of the concept to expand, or the concept itself
+
+
+@dataclass(frozen=True)
+class ExpandRequest:
+    """What the model needs to expand one concept without repeating its surroundings."""
+
+    topic: str
+    language: str
+    path: list[ConceptDraft]  # from the key concept down to the concept to expand
+    siblings: list[str]  # titles of the concept's siblings
+    # The whole map so far (its key concepts, each with what is known below it).
+    outline: list[OutlineNode] = field(default_factory=list)
+    level: Level = Level.STANDARD
+
+
+@dataclass(frozen=True)
+class SketchConcept:
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """What a streaming answer has settled so far: only texts that are complete.
+
+    For a map, ``title`` and ``overview`` once written; for both kinds of answer,
+    each concept once its title and summary are complete. Shown on the card while
+    the answer streams, never stored: only the validated whole is.
+    """
+
+    title: str | None = None
+    overview: str | None = None
+    concepts: tuple[SketchConcept, ...] = ()
+
+
+# Called with each new sketch as the answer streams; must not block (the card edit
+# it leads to is throttled and done elsewhere).
+OnSketch = Callable[[Sketch], None]
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """A reader's question about one card, with what the card and the map around it say.
+
+    For the map's overview card, ``title`` is the topic, ``summary`` the overview
+    and ``subconcepts`` the key concepts.
+    """
+
+    topic: str
+    language: str
+    path: list[str]  # titles above the card, from the key concept down to its parent
+    title: str
+    summary: str
+    detail: str
+    subconcepts: list[str]
+    question: str
+    level: Level = Level.STANDARD  # who the map is written for; the answer matches it
+
+
+# Called with the whole answer so far, cleaned, each time more of it arrives.
+Progress = Callable[[str], Awaitable[None]]
+
+
+class Generator(Protocol):
+    model: str
+
+    async def generate_map(
+        self,
+        topic: str,
+        language: str,
+        *,
+        level: Level = Level.STANDARD,
+        on_progress: OnSketch | None = None,
+    ) -> Generated[MapDraft]:
+        """Title, overview and key concepts for a topic.
+
+        Raises ``Ambiguous`` with the topic's meanings, ``UnknownTopic``, ``Refused``
+        or another ``GenerationError``.
+        """
+        ...
+
+    async def expand(
+        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+    ) -> Generated[Expansion]:
+        """Sub-concepts of the last concept on ``request.path``, or a leaf."""
+        ...
+
+    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+        """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
+        written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
+        ...

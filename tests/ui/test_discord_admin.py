@@ -1,0 +1,88 @@
+"""Admin commands (Manage Server): forget a map, settings, usage."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from bot.models import Level
+from tests.support.harness import Kinapse, World, click_open, small_lines
+
+
+@pytest.fixture
+def admin(world: World):
+    role = world.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    return world.guild.add_member(world.env.create_user("root"), roles=[role])
+
+
+async def test_forget_deletes_the_servers_map_and_curated_maps_come_back_fresh(
+    world: World, kinapse: Kinapse, admin
+):
+    bundled = kinapse.bundled.find("ai agents")
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    first = bundled.concepts[0]
+    card = (await click_open(world.alice, message, first.title)).response
+    assert (await kinapse.storage.find_map(world.guild.id, "ai agents")).opened == 1
+
+    result = await admin.slash(world.channel, "kinapse forget", topic="ai agents")
+    assert result.ephemeral and result.response.content == "Forgot the map of AI Agents."
+    assert await kinapse.storage.find_map(world.guild.id, "ai agents") is None
+    assert await kinapse.storage.get_session(message.id) is None
+
+    fresh = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    assert "0 of" in small_lines(fresh)[-1]
+
+    # The old message's buttons now say so instead of failing.
+    stale = await click_open(world.alice, card, first.children[0].title)
+    assert stale.ephemeral and "no longer exists" in stale.response.content
+
+
+async def test_forget_an_unknown_map_says_so(world: World, kinapse: Kinapse, admin):
+    result = await admin.slash(world.channel, "kinapse forget", topic="Nothing Here")
+    assert result.ephemeral and "no map called Nothing Here" in result.response.content
+    assert len(world.env.errors) == 1
+
+
+async def test_settings_change_language_and_budget(world: World, kinapse: Kinapse, admin):
+    result = await admin.slash(
+        world.channel, "kinapse settings", language="Deutsch", daily_budget=5000
+    )
+    assert (
+        result.response.content
+        == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
+    )
+    await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
+    assert kinapse.generator.calls[-1].language == "Deutsch"
+    shown = await admin.slash(world.channel, "kinapse settings")
+    assert "**5,000**" in shown.response.content
+
+
+async def test_settings_level_shapes_new_maps_and_shows_in_their_footer(
+    world: World, kinapse: Kinapse, admin
+):
+    result = await admin.slash(world.channel, "kinapse settings", level="intro")
+    assert result.ephemeral
+    assert "level: **intro**" in result.response.content
+    card = (await world.alice.slash(world.channel, "explore", topic="Quantum Physics")).response
+    assert kinapse.generator.calls[-1].level is Level.INTRO
+    assert "· for beginners ·" in small_lines(card)[-1]
+    assert (await kinapse.storage.find_map(world.guild.id, "quantum physics")).level is Level.INTRO
+    # Changing the language keeps the level.
+    shown = await admin.slash(world.channel, "kinapse settings", language="fr")
+    assert "level: **intro**" in shown.response.content
+
+
+async def test_usage_reports_tokens_calls_and_top_users_without_pinging(
+    world: World, kinapse: Kinapse, admin
+):
+    await world.alice.slash(world.channel, "explore", topic="Quantum Knitting")
+    result = await admin.slash(world.channel, "kinapse usage")
+    text = result.response.content
+    assert "Today: **150** tokens in 1 calls" in text
+    assert f"<@{world.alice.id}> (150)" in text
+
+
+async def test_members_without_manage_server_are_refused(world: World, kinapse: Kinapse):
+    commands = world.alice.available_commands(world.channel)
+    assert "explore" in commands
+    assert not any(name.startswith("kinapse") for name in commands)
