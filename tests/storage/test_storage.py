@@ -272,7 +272,7 @@ async def test_what_was_stored_survives_kill_9(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import asyncio, sys
-        from bot.storage import Storage
+        from bot.storage import open_storage
 
         async def main():
             async with open_storage({str(path)!r}) as storage:
