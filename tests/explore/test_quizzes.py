@@ -15,7 +15,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.explore import Explorer
 from bot.explore.quiz_text import text_questions
 from bot.maps import BundledMaps
-from bot.models import Concept, ChildState, QuestionState
+from bot.models import ChildState, Concept, QuestionState
 from bot.storage import Storage, open_storage
 from bot.storage.quizzes import Answered
 from tests.support.fakes import Clock, FakeGenerator
@@ -68,10 +68,10 @@ def test_every_curated_map_makes_valid_questions_from_its_own_text(bundled: Bund
                 assert concept.title.casefold() not in question.prompt.casefold()
 
 
-def _as_stored(bundled_map) -> list[Concept]:  # noqa: ANN001
+def _as_stored(bundled_map) -> list[Concept]:
     concepts: list[Concept] = []
 
-    def add(items, parent: int | None, depth: int) -> None:  # noqa: ANN001
+    def add(items, parent: int | None, depth: int) -> None:
         for position, item in enumerate(items):
             concept = Concept(
                 id=len(concepts) + 1,
@@ -91,7 +91,7 @@ def _as_stored(bundled_map) -> list[Concept]:  # noqa: ANN001
     return concepts
 
 
-async def test_members_answering_at_once_are_all_counted_once(two):  # noqa: ANN001
+async def test_members_answering_at_once_are_all_counted_once(two):
     first, second, clock = two
     map_id = await curated_map(first)
     started = await first.quizzes.start(GUILD, CHANNEL, 1, map_id=map_id, count=1, seconds=30)
@@ -116,7 +116,7 @@ async def test_members_answering_at_once_are_all_counted_once(two):  # noqa: ANN
     assert late.outcome is Answered.CLOSED
 
 
-async def test_two_processes_close_a_question_exactly_once(two):  # noqa: ANN001
+async def test_two_processes_close_a_question_exactly_once(two):
     first, second, clock = two
     map_id = await curated_map(first)
     started = await first.quizzes.start(GUILD, CHANNEL, 1, map_id=map_id, count=3, seconds=30)

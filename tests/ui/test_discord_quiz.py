@@ -31,11 +31,11 @@ def on_virtual_clock(kinapse: Kinapse, world: World) -> None:
 
 
 @pytest.fixture(autouse=True)
-def virtual_clock(kinapse: Kinapse, world: World, simcord_bot) -> None:  # noqa: ANN001
+def virtual_clock(kinapse: Kinapse, world: World, simcord_bot) -> None:
     on_virtual_clock(kinapse, world)
 
 
-def question_of(message) -> int:  # noqa: ANN001
+def question_of(message) -> int:
     ids = [m for m in (ANSWER.fullmatch(i) for i in custom_ids(message)) if m]
     assert ids, f"no answer buttons in {custom_ids(message)}"
     return int(ids[0][1])
@@ -51,12 +51,12 @@ def answer_id(question_id: int, option: int) -> str:
     return f"kin:qa:{question_id}:{option}"
 
 
-def latest(world: World, channel=None):  # noqa: ANN001, ANN201
+def latest(world: World, channel=None):
     """The channel's newest message, to press its buttons."""
     return (channel or world.channel).last_message
 
 
-def seen(world: World, message, channel=None):  # noqa: ANN001, ANN201
+def seen(world: World, message, channel=None):
     """A message as it is now, with its raw components, to read it."""
     return world.env.backend.get_message((channel or world.channel).id, message.id)
 

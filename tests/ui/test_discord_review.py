@@ -10,18 +10,26 @@ import io
 import pytest
 
 from bot.explore.reviews import ANKI_HEADERS
-from tests.support.harness import Kinapse, World, card_text, click_open, heading, labels
+from tests.support.harness import (
+    Kinapse,
+    World,
+    card_text,
+    click_open,
+    heading,
+    labels,
+    sections,
+)
 
 DAY = 86_400
 
 
 @pytest.fixture(autouse=True)
-def virtual_clock(kinapse: Kinapse, world: World, simcord_bot) -> None:  # noqa: ANN001
+def virtual_clock(kinapse: Kinapse, world: World, simcord_bot) -> None:
     assert kinapse.explorer is not None
     kinapse.explorer.clock = lambda: world.env.now().timestamp()
 
 
-async def remembered(world: World, kinapse: Kinapse, member, index: int = 0):  # noqa: ANN001, ANN201
+async def remembered(world: World, kinapse: Kinapse, member, index: int = 0):
     """``member`` opens a concept of AI Agents and presses Remember; the concept."""
     concept = kinapse.bundled.find("ai agents").concepts[index]
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
@@ -107,9 +115,7 @@ async def test_the_deck_lists_removes_and_exports_for_anki(world: World, kinapse
     assert [c.title for c in await kinapse.storage.whole_deck(world.bob.id)] == [second.title]
 
 
-def _remove_id(message, title: str) -> str:  # noqa: ANN001
-    from tests.support.harness import sections
-
+def _remove_id(message, title: str) -> str:
     for line, button in sections(message):
         if line.startswith(title):
             return button["custom_id"]
