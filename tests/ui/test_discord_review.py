@@ -99,9 +99,8 @@ async def test_the_deck_lists_removes_and_exports_for_anki(world: World, kinapse
     text = (await attachment.read()).decode()
     headers = [line for line in text.splitlines() if line.startswith("#")]
     assert headers == list(ANKI_HEADERS)
-    rows = list(
-        csv.reader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#"))))
-    )
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    rows = list(csv.reader(io.StringIO(body)))
     assert [row[0] for row in rows] == [
         f"What is “{first.title}” in AI Agents, and why does it matter?",
         f"What is “{second.title}” in AI Agents, and why does it matter?",
