@@ -174,7 +174,11 @@ class Quizzes:
             lambda: generator.write_quiz(request),
             flight,
         )
-        pairs = list(zip((c.id for c in missing), result.value, strict=False))
+        pairs = [
+            (concept.id, question)
+            for concept, question in zip(missing, result.value, strict=False)
+            if question is not None
+        ]
         await self.storage.save_concept_questions(pairs, model=generator.model, now=self.clock())
 
     async def concept_named(self, map_id: int, title: str) -> int:

@@ -142,7 +142,8 @@ class Generator(Protocol):
         written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
         ...
 
-    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft]]:
-        """One question per concept of ``request``, in its order, each answerable from the
-        concept's card; raises ``GenerationError``."""
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        """One question per concept of ``request``, in its order (None for a concept it
+        could not write one for), each answerable from the concept's card; raises
+        ``GenerationError``."""
         ...

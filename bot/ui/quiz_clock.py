@@ -3,8 +3,8 @@ deadline, closes it in storage (one process and one timer win: ``Quizzes.close_d
 edits its card into the reveal and posts the round's next question.
 
 At start every open question is put back on a timer (one whose deadline passed while the
-bot was stopped closes at once, with the answers it had), and a sweep now and then takes
-up questions a stopped process left behind while this one runs.
+bot was stopped closes at once, with the answers it had); while questions are open, a
+sweep now and then takes up those another process left behind when it stopped.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 300.0  # how often open questions left by other processes are looked for
-IDLE_SWEEP_SECONDS = 3600.0  # ... when none was open at the last look
 SWEEP_GRACE = 10.0  # a question this long past its deadline has no live timer elsewhere
 RETRY_SECONDS = 5.0  # a close the database refused is tried again after this
 RETRIES = 12
@@ -39,7 +38,6 @@ class QuizClock:
         self.bot = bot
         self._timers: dict[int, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
-        self._open_at_last_sweep = 0
 
     @property
     def quizzes(self):
@@ -48,7 +46,6 @@ class QuizClock:
     async def start(self) -> None:
         """Put every open question back on its timer, and start the sweep."""
         await self.sweep(grace=0.0)
-        self._sweeper = asyncio.create_task(self._sweep_now_and_then())
 
     async def stop(self) -> None:
         tasks = [*self._timers.values(), *([self._sweeper] if self._sweeper else [])]
@@ -64,13 +61,14 @@ class QuizClock:
         timer = asyncio.create_task(self._at_deadline(question.id, question.deadline))
         self._timers[question.id] = timer
         timer.add_done_callback(lambda _: self._timers.pop(question.id, None))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_while_open())
 
-    async def sweep(self, *, grace: float = SWEEP_GRACE) -> None:
+    async def sweep(self, *, grace: float = SWEEP_GRACE) -> int:
         """Take up open questions with no timer here: the ones a stopped process left
-        (posted, or not yet), or, with ``grace`` 0 at start, every one."""
+        (posted, or not yet), or, with ``grace`` 0 at start, every one. How many are open."""
         now = self.bot.explorer.clock()
         found = await self.quizzes.open_questions()
-        self._open_at_last_sweep = len(found)
         for question in found:
             if question.id in self._timers:
                 continue
@@ -78,12 +76,15 @@ class QuizClock:
                 await self._post_orphan(question)
             if (question.deadline or 0) <= now - grace or grace == 0.0:
                 self.schedule(question)
+        return len(found)
 
-    async def _sweep_now_and_then(self) -> None:
+    async def _sweep_while_open(self) -> None:
+        """Now and then while questions are open (a bot with no quiz running reads nothing)."""
         while True:
-            await asyncio.sleep(SWEEP_SECONDS if self._open_at_last_sweep else IDLE_SWEEP_SECONDS)
+            await asyncio.sleep(SWEEP_SECONDS)
             try:
-                await self.sweep()
+                if not await self.sweep():
+                    return
             except Exception:
                 log.warning("Could not look for quiz questions left open", exc_info=True)
 

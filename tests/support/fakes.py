@@ -157,10 +157,12 @@ class FakeGenerator:
                 await on_text(" ".join(words[:end]))
         return Generated(text, [self.usage])
 
-    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft]]:
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         self.calls.append(Call("quiz", request.topic, request.language, request, request.level))
         await self._hold()
-        value = [default_question(c.title, c.summary, c.others) for c in request.concepts]
+        value: list[QuizDraft | None] = [
+            default_question(c.title, c.summary, c.others) for c in request.concepts
+        ]
         return Generated(value, [self.usage])
 
 

@@ -177,3 +177,26 @@ async def test_no_quiz_where_the_bot_cannot_post(world: World, kinapse: Kinapse)
     assert refused.response.ephemeral and refused.response.content == CANNOT_SEND
     assert not closed.history()
     assert len(world.env.errors) == 1  # answered by the tree's error handler
+
+
+@pytest.mark.anthropic
+async def test_with_a_key_claude_writes_the_questions_once(
+    world: World, kinapse: Kinapse, standin: StandIn
+):
+    """The real SDK against the stand-in: one call writes the round's questions, grounded in
+    the cards it quotes; the next round on the same concepts asks nothing."""
+    concept = kinapse.bundled.find("ai agents").concepts[0]
+    count = 1 + len(concept.children or [])
+    options = {"topic": "AI Agents", "concept": concept.title, "questions": count}
+    card = (await world.alice.slash(world.channel, "quiz", **options)).response
+    [request] = standin.requests
+    assert "<quiz>" in request.prompt and concept.detail[:40] in request.prompt
+    assert "questions by claude" in card_text(card)
+    assert "What does the card on" in card_text(card)
+
+    await world.alice.click(card, label="Reveal now")
+    again = (await world.bob.slash(world.channel, "quiz", **options)).response
+    assert "questions by claude" in card_text(again)
+    assert len(standin.requests) == 1  # stored: every concept has its question
+    usage = await kinapse.storage.usage_since(world.guild.id, 0)
+    assert usage.calls == 1
