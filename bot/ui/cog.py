@@ -202,6 +202,8 @@ class ExploreCog(commands.Cog):
         language="Language new maps are written in, for example English or de",
         daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
         level="Who new maps and their sub-concepts are written for",
+        forum="A forum channel where /explore posts each map as a post of its own",
+        forum_posts="False stops posting maps in the forum",
     )
     @app_commands.choices(
         level=[
@@ -217,11 +219,18 @@ class ExploreCog(commands.Cog):
         language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
         daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
         level: app_commands.Choice[str] | None = None,
+        forum: discord.ForumChannel | None = None,
+        forum_posts: bool | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
         chosen = Level(level.value) if level is not None else None
         await managing.settings(
-            interaction, language=language, daily_budget=daily_budget, level=chosen
+            interaction,
+            language=language,
+            daily_budget=daily_budget,
+            level=chosen,
+            forum=forum.id if forum is not None else None,
+            forum_posts=forum_posts,
         )
 
     @admin.command(name="usage")

@@ -14,7 +14,9 @@ from tests.support.harness import (
     World,
     card_text,
     click_open,
+    heading,
     labels,
+    open_id,
 )
 
 
@@ -96,3 +98,32 @@ async def test_discuss_on_a_private_copy_opens_the_thread_in_the_channel(
     await world.bob.click(copy, label="Discuss")
     [thread] = world.channel.threads
     assert thread.name == concept.title and thread.id != message.id
+
+
+async def test_a_server_may_post_its_maps_in_a_forum(world: World, kinapse: Kinapse):
+    role = world.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    admin = world.guild.add_member(world.env.create_user("root"), roles=[role])
+    forum = world.guild.create_forum_channel("maps")
+    chosen = await admin.slash(world.channel, "kinapse settings", forum=forum)
+    assert f"maps posted in <#{forum.id}>" in chosen.response.content
+
+    explored = await world.alice.slash(world.channel, "explore", topic="AI Agents")
+    reply = explored.response
+    assert reply.ephemeral and reply.content.startswith("Posted the map of **AI Agents** in")
+    [post] = forum.threads
+    assert post.name == "AI Agents" and f"<#{post.id}>" in reply.content
+    [starter] = post.history()
+    card = world.env.backend.get_message(post.id, starter.id)
+    assert heading(card) == "AI Agents" and "Quiz" in labels(card)
+    # The post is a card like any other: its owner walks it in place.
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    opened = await world.alice.click(starter, custom_id=open_id(card, first.title))
+    assert opened.response.id == starter.id and heading(opened.response) == first.title
+
+    again = await world.bob.slash(world.channel, "explore", topic="AI Agents")
+    assert again.response.content.startswith("The map of **AI Agents** is in")
+    assert len(forum.threads) == 1
+
+    await admin.slash(world.channel, "kinapse settings", forum_posts=False)
+    back = await world.bob.slash(world.channel, "explore", topic="AI Agents")
+    assert not back.response.ephemeral and heading(back.response) == "AI Agents"

@@ -1,6 +1,7 @@
-"""Discuss: a public thread on a concept's card, named after the concept and seeded with its
-summary, a link back and Ask (which answers in the thread); pressed again, it reopens the
-same thread. What the bot may not do there ends in a clear private message."""
+"""Threads. Discuss: a public thread on a concept's card, named after the concept and seeded
+with its summary, a link back and Ask (which answers in the thread); pressed again, it
+reopens the same thread. And a server's maps forum: /explore posts a map as a forum post
+of its own. What the bot may not do there ends in a clear private message."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ import logging
 import discord
 
 from bot.errors import KinapseError
+from bot.explore import MapView
 from bot.explore.discussions import ThreadKind
 from bot.text import shorten
-from bot.ui.cards import literal
+from bot.ui.cards import Card, literal
 from bot.ui.cards.learning import discussion_card
 from bot.ui.context import Interaction, in_thread, scope_of, server_installed
 from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
 from bot.ui.limits import THREAD_NAME_MAX
-from bot.ui.respond import send_text
+from bot.ui.respond import answering, edit_finally, quietly, send_text
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +107,61 @@ async def _thread(
 
 def _public(message: discord.Message | None) -> bool:
     return message is not None and not message.flags.ephemeral
+
+
+NO_FORUM = (
+    "This server's maps forum is gone; a server manager can choose another with /kinapse settings."
+)
+CANNOT_POST = (
+    "I can't post in {forum}: a server manager can give Kinapse **Send Messages** and "
+    "**Send Messages in Threads** there, or turn forum posts off with /kinapse settings."
+)
+POSTED = "Posted the map of **{topic}** in {forum}: {post}"
+IN_FORUM = "The map of **{topic}** is in {forum}: {post}"
+
+
+async def post_in_forum(interaction: Interaction, view: MapView, card: Card, forum_id: int) -> None:
+    """/explore in a server that posts its maps in a forum: the map's own forum post (made
+    now, or the one made before), its link told privately."""
+    forum = interaction.client.get_channel(forum_id)
+    if not isinstance(forum, discord.ForumChannel):
+        raise KinapseError(NO_FORUM)
+    explorer = interaction.client.explorer
+    topic = literal(view.map.topic)
+    known = await explorer.discussions.thread(ThreadKind.MAP, view.map.id, forum_id)
+    post: discord.Thread | None = None
+    if known is not None:
+        try:
+            found = await interaction.client.fetch_channel(known)
+        except discord.NotFound:
+            found = None
+        if isinstance(found, discord.Thread):
+            post = await found.edit(archived=False) if found.archived else found
+    said = IN_FORUM
+    if post is None:
+        said = POSTED
+        try:
+            created = await forum.create_thread(
+                name=shorten(view.map.topic, THREAD_NAME_MAX), **message_kwargs(card)
+            )
+        except discord.Forbidden:
+            raise KinapseError(CANNOT_POST.format(forum=forum.mention)) from None
+        post = created.thread
+        scope = scope_of(interaction)
+        await explorer.discussions.opened(scope, ThreadKind.MAP, view.map.id, forum_id, post.id)
+        await quietly(
+            "save the session of a forum post",
+            explorer.sessions.start(
+                message_id=created.message.id,
+                owner_id=interaction.user.id,
+                scope=scope,
+                map_id=view.map.id,
+                concept_id=None,
+            ),
+        )
+    text = said.format(topic=topic, forum=forum.mention, post=post.mention)
+    async with answering(interaction):
+        if not interaction.response.is_done():
+            await interaction.response.send_message(text, ephemeral=True)
+            return
+    await edit_finally(interaction, content=text)
