@@ -4,8 +4,9 @@ At most one edit every ``STREAM_EDIT_INTERVAL`` seconds and never two in flight
 (Discord rate-limits edits of a message); an update that arrives inside the
 interval is not dropped: the newest state is sent when the interval ends (a
 trailing edit), so what the model wrote reaches the card at most one interval
-late. The caller makes the final edit itself, after ``settle``; nothing offered
-after that is sent.
+late. With ``after`` (the interaction's acknowledgement, under way), states can be
+offered before the message exists: the first edit waits for it. The caller makes
+the final edit itself, after ``settle``; nothing offered after that is sent.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ class LiveEdits:
         edit: Edit,
         still: Callable[[], Awaitable[bool]] | None = None,
         *,
+        after: asyncio.Future[Any] | None = None,
         interval: float | None = None,
     ) -> None:
         self._edit = edit  # puts fields on the message (see respond.edit_once)
         self._still = still  # asked before each edit: is the card still showing this?
+        self._after = after  # no edit before it is done
         self._interval = STREAM_EDIT_INTERVAL if interval is None else interval
         self._last = -math.inf  # when the last edit started, on the loop's clock
         self._pending: dict[str, Any] | None = None  # the newest state not sent yet
@@ -57,6 +60,8 @@ class LiveEdits:
 
     async def _send(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._after is not None:
+            await asyncio.wait({self._after})  # never cancels it
         while self._pending is not None:
             wait = self._last + self._interval - loop.time()
             if wait > 0:
@@ -88,12 +93,14 @@ class LiveEdits:
     async def settle(self) -> None:
         """Stop before the final edit: an update still waiting for its interval is
         dropped (the final edit supersedes it), later offers are ignored, and an edit in
-        flight lands first, so it cannot overwrite the final one."""
+        flight lands first, so it cannot overwrite the final one; ``after`` is done by
+        then, so the final edit has a message to edit (its error, if any, is raised)."""
         self._settled = True
         self._pending = None
         sender = self._sender
-        if sender is None or sender.done():
-            return
-        if not self._editing:
-            sender.cancel()
-        await asyncio.wait({sender})
+        if sender is not None and not sender.done():
+            if not self._editing:
+                sender.cancel()
+            await asyncio.wait({sender})
+        if self._after is not None:
+            await asyncio.shield(self._after)

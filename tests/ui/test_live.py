@@ -223,3 +223,30 @@ async def test_a_cancelled_stream_leaves_no_edit_behind():
     await asyncio.sleep(INTERVAL + SLACK)
 
     assert message.states == [1]
+
+
+async def test_no_edit_before_the_acknowledgement_and_settle_waits_for_it():
+    """States offered while Discord acknowledges: the newest goes once it is done, and the
+    final edit, after settle, never comes before it."""
+    message = Message()
+    acknowledged = asyncio.get_running_loop().create_future()
+    live = LiveEdits(message.edit, after=acknowledged, interval=INTERVAL)
+
+    live.offer(state="Mapping…")
+    live.offer(state="overview")
+    await asyncio.sleep(0.05)
+    assert message.states == []  # the message does not exist yet
+
+    acknowledged.set_result(None)
+    await asyncio.sleep(0.05)
+    assert message.states == ["overview"]
+
+    late = asyncio.get_running_loop().create_future()
+    other = LiveEdits(message.edit, after=late, interval=INTERVAL)
+    other.offer(state="sketch")
+    settling = asyncio.create_task(other.settle())
+    await asyncio.sleep(0.05)
+    assert not settling.done()  # the final edit would have no message yet
+    late.set_result(None)
+    await asyncio.wait_for(settling, 1)
+    assert message.states == ["overview"]  # the waiting sketch was dropped
