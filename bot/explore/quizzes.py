@@ -30,6 +30,8 @@ from bot.storage.quizzes import Answered, Closed, Score, Vote
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AnswerResult", "Answered", "Quizzes", "Reveal", "Score", "StartedQuiz", "Vote"]
+
 QUESTIONS_DEFAULT, QUESTIONS_MIN, QUESTIONS_MAX = 5, 1, 10
 SECONDS_DEFAULT, SECONDS_MIN, SECONDS_MAX = 30, 10, 600
 SCORES_SHOWN = 10

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.explore.quizzes import Reveal
+from bot.explore.quizzes import Quizzes, Reveal
 from bot.models import ConceptMap, Quiz, QuizQuestion
 from bot.ui.cards.learning import question_card, revealed_card
 from bot.ui.layout import message_kwargs
@@ -40,7 +40,7 @@ class QuizClock:
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
-    def quizzes(self):
+    def quizzes(self) -> Quizzes:
         return self.bot.explorer.quizzes
 
     async def start(self) -> None:

@@ -55,7 +55,7 @@ async def test_progress_is_private_and_the_members_own(world: World, kinapse: Ki
 async def test_the_leaderboard_names_members_and_pings_nobody(world: World, kinapse: Kinapse):
     await explored(world, kinapse)
     quiz = (await world.bob.slash(world.channel, "quiz", topic="AI Agents", questions=1)).response
-    question_id = int(next(c for c in _ids(quiz) if c.startswith("kin:qa:")).split(":")[2])
+    question_id = int(next(c for c in custom_ids(quiz) if c.startswith("kin:qa:")).split(":")[2])
     right = (await kinapse.storage.get_question(question_id)).correct
     await world.bob.click(quiz, custom_id=f"kin:qa:{question_id}:{right}")
 
@@ -83,7 +83,3 @@ async def test_the_leaderboard_names_members_and_pings_nobody(world: World, kina
     refused = await world.bob.slash(world.channel, "kinapse usage")
     assert refused.response.ephemeral and "Manage Server" in refused.response.content
     assert len(world.env.errors) == 1
-
-
-def _ids(message) -> list[str]:
-    return custom_ids(message)

@@ -8,6 +8,7 @@ import logging
 import discord
 
 from bot.errors import KinapseError
+from bot.ui.cards import Card
 from bot.ui.cards.learning import board_card, progress_card
 from bot.ui.context import Interaction, scope_of
 from bot.ui.deliver import answer_in_place, answer_privately
@@ -50,7 +51,7 @@ async def board(interaction: Interaction, weekly: int) -> None:
     await answer_in_place(interaction, await _board(interaction, weekly=bool(weekly)))
 
 
-async def _board(interaction: Interaction, *, weekly: bool):
+async def _board(interaction: Interaction, *, weekly: bool) -> Card:
     guild = interaction.guild
     if guild is None:
         raise KinapseError("The leaderboard is a server's.")

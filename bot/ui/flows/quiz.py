@@ -7,9 +7,8 @@ from __future__ import annotations
 import logging
 
 from bot.errors import KinapseError, NotFound
-from bot.explore.quizzes import QUESTIONS_DEFAULT, SECONDS_DEFAULT
+from bot.explore.quizzes import QUESTIONS_DEFAULT, SECONDS_DEFAULT, Answered
 from bot.models import clean_topic
-from bot.storage.quizzes import Answered
 from bot.ui.cards import accent_of, literal
 from bot.ui.cards.learning import LETTERS, feedback_card, question_card, revealed_card
 from bot.ui.context import Interaction, in_thread, scope_of, server_installed
