@@ -44,8 +44,12 @@ class QuizClock:
         return self.bot.explorer.quizzes
 
     async def start(self) -> None:
-        """Put every open question back on its timer, and start the sweep."""
-        await self.sweep(grace=0.0)
+        """Put every open question back on its timer (a failure is logged: the bot starts
+        all the same, and the sweep of the next quiz takes them up)."""
+        try:
+            await self.sweep(grace=0.0)
+        except Exception:
+            log.warning("Could not put the open quiz questions back on their timers", exc_info=True)
 
     async def stop(self) -> None:
         tasks = [*self._timers.values(), *([self._sweeper] if self._sweeper else [])]
