@@ -200,3 +200,11 @@ async def test_with_a_key_claude_writes_the_questions_once(
     assert len(standin.requests) == 1  # stored: every concept has its question
     usage = await kinapse.storage.usage_since(world.guild.id, 0)
     assert usage.calls == 1
+
+
+async def test_the_quiz_button_of_a_map_card(world: World, kinapse: Kinapse):
+    message = (await world.alice.slash(world.channel, "explore", topic="Blockchain")).response
+    pressed = await world.bob.click(message, label="Quiz")
+    posted = pressed.response
+    assert posted.id != message.id and not posted.ephemeral
+    assert "Quiz · Blockchain · question 1 of 5" in card_text(posted)
