@@ -28,6 +28,7 @@ COPY_ORDER = [
     "concepts",
     "sessions",
     "answers",
+    "asks",
     "meanings",
     "aliases",
     "retries",

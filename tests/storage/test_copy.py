@@ -71,7 +71,7 @@ async def populate(storage: Storage) -> int:
     await storage.save_scope_settings(GUILD, ScopeSettings(language="fr", daily_token_budget=9))
     await storage.remember_refusal(GUILD, "map:nope", 99.5)
     await storage.set_meta("commands_hash", "abc")
-    await storage.save_answer(
+    answer = await storage.save_answer(
         scope=GUILD,
         map_id=first.id,
         concept_id=membrane.id,
@@ -81,6 +81,9 @@ async def populate(storage: Storage) -> int:
         model="claude-sonnet-4-6",
         now=14.0,
     )
+    asked = await storage.record_ask(answer.id, SNOWFLAKE - 3, now=14.5)
+    await storage.claim_share(asked, SNOWFLAKE - 3, now=14.75)
+    await storage.record_ask(answer.id, SNOWFLAKE - 4, now=14.5)
     meanings = [
         Meaning(title="Cell (biology)", line="The smallest unit of life."),
         Meaning(title="Cell (battery)", line="One unit of a battery."),
