@@ -1,6 +1,6 @@
 """The statements of learning together (``quizzes.py``, ``learning.py``): what members
 explored, quizzes, review decks, names, threads. ``?`` placeholders, SQL both backends run
-alike, as in ``sql.py``; the schema is migration 12's."""
+alike, as in ``sql.py``; the schema is migration 13's."""
 
 # -- what each member explored -------------------------------------------------
 

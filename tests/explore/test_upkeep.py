@@ -183,6 +183,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
             " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations; DROP TABLE retries;"
+            " DROP TABLE asks;"
             " DROP TABLE quiz_answers; DROP TABLE quiz_questions; DROP TABLE quizzes;"
             " DROP TABLE concept_questions; DROP TABLE review_log; DROP TABLE review_cards;"
             " DROP TABLE explored; DROP TABLE member_names; DROP TABLE threads;"

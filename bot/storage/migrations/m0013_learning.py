@@ -1,4 +1,4 @@
-"""12: learning together: what each member explored, quizzes, review decks, threads.
+"""13: learning together: what each member explored, quizzes, review decks, threads.
 
 - ``explored``: the concepts each member opened (once per member and concept), for
   /progress, the leaderboard and the map card's "explored by N members", whose count
