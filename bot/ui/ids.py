@@ -40,6 +40,9 @@ class Action(enum.StrEnum):
     SHARE_UNRECORDED = "share"
     MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
     RETRY_TOPIC = "topicretry"  # map a new topic again after a failure; id: the stored retry
+    # A private card posted in the channel as the presser's own, once per private message.
+    POST = "post"  # id: the concept the card shows
+    POST_MAP = "postmap"  # id: the map whose overview the card shows
     # Learning together.
     QUIZ = "quiz"  # start a quiz on a concept and what is under it; id: the concept
     QUIZ_MAP = "quizmap"  # start a quiz on a map; id: the map

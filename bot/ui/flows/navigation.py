@@ -17,9 +17,10 @@ from bot.generator import Sketch
 from bot.models import Session
 from bot.render import MapPicture, RenderError
 from bot.ui import cards
-from bot.ui.cards import Card, Status
+from bot.ui.cards import Post, Status
 from bot.ui.context import Interaction, scope_of
 from bot.ui.deliver import answer_in_place, answer_privately
+from bot.ui.flows.map_cards import Drawn, map_card, picture_later
 from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
@@ -28,11 +29,6 @@ from bot.ui.replies import explain
 from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
 
 log = logging.getLogger(__name__)
-
-# A card waits this long for its map picture before it is sent without one (the
-# render goes on, and the next card of the map has it). Well within the 3 s in
-# which Discord wants an interaction answered.
-PICTURE_WAIT_SECONDS = 2.0
 
 
 async def session_for(
@@ -83,36 +79,27 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 
 
 async def render(
-    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
-) -> Card:
+    interaction: Interaction,
+    view: View,
+    session: Session | None,
+    status: Status | None = None,
+    *,
+    private: bool = False,
+) -> Drawn:
+    """The card of ``view``; ``private``: for its reader alone, with Post in channel."""
+    post = Post.OFFERED if private else None
     if isinstance(view, MapView):
-        return await map_card(interaction, view, can_go_back=bool(session and session.history))
-    return cards.concept_card(view, status)
-
-
-async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
-    """The map card with its picture: this version's if drawn, else the one drawn last
-    (this version is drawn meanwhile, for the next card), else the first if ready in time."""
-    explorer = interaction.client.explorer
-    current = explorer.pictures.of(view.map, whole=False)  # drawn now unless it was
-    shown = None if current.done() else explorer.pictures.earlier(view.map, whole=False)
-    current.cancel()  # this wait only: the drawing goes on for whoever asks next
-    if shown is None:
-        shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
-    return cards.map_card(view, can_go_back=can_go_back, picture=shown)
+        can_go_back = bool(session and session.history)
+        return await map_card(interaction, view, can_go_back=can_go_back, post=post)
+    return Drawn(cards.concept_card(view, status, post=post))
 
 
 async def picture_within(
-    interaction: Interaction, view: View, seconds: float | None
+    interaction: Interaction, view: ConceptView, seconds: float | None
 ) -> MapPicture | None:
-    """The whole map's picture with the view's concept highlighted, or for a map view the
-    map card's small picture; None when it is not ready within ``seconds`` or cannot be
-    drawn (logged)."""
-    pictures = interaction.client.explorer.pictures
-    if isinstance(view, ConceptView):
-        picture = pictures.of(view.map, view.concept.id)
-    else:
-        picture = pictures.of(view.map, whole=False)
+    """The whole map's picture with the view's concept highlighted; None when it is not
+    ready within ``seconds`` or cannot be drawn (logged)."""
+    picture = interaction.client.explorer.pictures.of(view.map, view.concept.id)
     try:
         return await asyncio.wait_for(picture, seconds)
     except TimeoutError:
@@ -153,15 +140,17 @@ async def show(
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
             session = explorer.sessions.moved(session, target)
-        card = await render(interaction, view, session, status)
-        await answer_in_place(interaction, card)
+        private = is_private(interaction)
+        drawn = await render(interaction, view, session, status, private=private)
+        await answer_in_place(interaction, drawn.card)
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
-        card = await render(interaction, view, None, status)
-        message_id = await answer_privately(interaction, card)
+        private = True
+        drawn = await render(interaction, view, None, status, private=private)
+        message_id = await answer_privately(interaction, drawn.card)
         if message_id is None:
             return
         session = Session(
@@ -174,11 +163,23 @@ async def show(
         )
     await quietly("save the session", explorer.sessions.save(session, opened=opened))
     if status.mapping and isinstance(view, ConceptView):
-        await fill_in_subconcepts(interaction, message_id, view, session)
+        await fill_in_subconcepts(interaction, message_id, view, session, private=private)
+    await picture_later(interaction, drawn, message_id)
+
+
+def is_private(interaction: Interaction) -> bool:
+    """Whether the pressed card is its reader's alone (an ephemeral message)."""
+    message = interaction.message
+    return message is not None and message.flags.ephemeral
 
 
 async def fill_in_subconcepts(
-    interaction: Interaction, message_id: int, shown: ConceptView, session: Session | None
+    interaction: Interaction,
+    message_id: int,
+    shown: ConceptView,
+    session: Session | None,
+    *,
+    private: bool = False,
 ) -> None:
     """Wait for the concept's sub-concepts and edit the card in place when they arrive.
 
@@ -189,8 +190,10 @@ async def fill_in_subconcepts(
     concept_id = shown.concept.id
     status = Status()
 
+    post = Post.OFFERED if private else None
+
     async def say_queued() -> None:
-        card = await render(interaction, shown, session, Status(queued=True))
+        card = cards.concept_card(shown, Status(queued=True), post=post)
         await edit_once(interaction, **message_kwargs(card, edit=True))
 
     async def still_here() -> bool:
@@ -202,7 +205,7 @@ async def fill_in_subconcepts(
     def grow(sketch: Sketch) -> None:
         # Sub-concepts as they stream, on the card of everyone waiting on this concept.
         if sketch.concepts:
-            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch))
+            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch), post=post)
             live.offer(**message_kwargs(growing, edit=True))
 
     view: View = shown
@@ -232,8 +235,8 @@ async def fill_in_subconcepts(
     await live.settle()
     if current is not None and current.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
-    card = await render(interaction, view, current, status)
-    await edit_finally(interaction, **message_kwargs(card, edit=True))
+    drawn = await render(interaction, view, current, status, private=private)
+    await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
 
 
 @route(Action.OPEN)
