@@ -28,6 +28,8 @@ from bot.storage.errors import (
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    Change,
+    Changed,
     Limit,
     Limits,
     MapListing,
@@ -41,6 +43,8 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "Change",
+    "Changed",
     "DatabaseInUse",
     "Limit",
     "Limits",

@@ -3,9 +3,10 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Two parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), and whole tables
-for ``db copy`` (``whole_tables.py``).
+``Transaction``. Three parts of it are mixins of their own, each with the hooks it needs of
+a backend: the changes its writes report to readers holding what they read
+(``changes.py``), what generations spend and what bounds them (``limits.py``), and whole
+tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -34,11 +35,14 @@ from bot.models import (
     StoredMeaning,
     StoredRetry,
 )
+from bot.storage.changes import Changes
 from bot.storage.errors import SchemaTooNew
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    Change,
+    Changed,
     MapListing,
     Pruned,
     ScopeSettings,
@@ -122,7 +126,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, WholeTables, ABC):
+class Storage(Changes, UsageAndLimits, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -211,7 +215,7 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         level: Level = Level.STANDARD,
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins."""
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             inserted = await db.fetchone(
                 INSERT_MAP,
                 (scope, key, topic, language, level.value, overview, source.value, model, now),
@@ -220,6 +224,7 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts)
                 await db.execute(RECOUNT_MAP, (map_id,))
+                await note(db, Change(Changed.MAP, map_id, scope=scope, key=key))
             else:  # stored meanwhile, maybe by another process
                 existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
                 assert existing is not None
@@ -230,14 +235,20 @@ class Storage(UsageAndLimits, WholeTables, ABC):
 
     async def delete_map(self, scope: int, key: str) -> bool:
         """Delete the map and everything of it, in one transaction."""
-        async with self.transaction() as db:
-            return await db.execute(DELETE_MAP, (scope, key)) > 0
+        async with self._changing() as note, self.transaction() as db:
+            deleted = await db.fetchone(DELETE_MAP, (scope, key))
+            if deleted is not None:
+                await note(db, Change(Changed.GONE, deleted[0], scope=scope, key=key))
+        return deleted is not None
 
     async def forget_map(self, scope: int, key: str) -> bool:
         """Take the map out of the scope at once: no lookup finds it and its key is free;
         ``purge_forgotten`` deletes its rows later."""
-        async with self.transaction() as db:
-            return await db.fetchone(FORGET_MAP, (FORGOTTEN_SCOPE, scope, key)) is not None
+        async with self._changing() as note, self.transaction() as db:
+            forgotten = await db.fetchone(FORGET_MAP, (FORGOTTEN_SCOPE, scope, key))
+            if forgotten is not None:
+                await note(db, Change(Changed.GONE, forgotten[0], scope=scope, key=key))
+        return forgotten is not None
 
     async def purge_forgotten(self) -> int:
         """Delete the forgotten maps with their concepts and sessions, in transactions
@@ -249,8 +260,10 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                     deleted = await db.execute(DELETE_SESSIONS_OF_MAP, (map_id, PURGE_BATCH))
                 if deleted < PURGE_BATCH:
                     break
-            async with self.transaction() as db:
-                purged += await db.execute(DELETE_MAP_BY_ID, (map_id,))
+            async with self._changing() as note, self.transaction() as db:
+                if await db.execute(DELETE_MAP_BY_ID, (map_id,)):
+                    purged += 1
+                    await note(db, Change(Changed.GONE, map_id, scope=FORGOTTEN_SCOPE))
         return purged
 
     async def list_maps(self, scope: int, limit: int, offset: int = 0) -> list[MapListing]:
@@ -324,36 +337,46 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         they opened, in one write transaction."""
         if session is None and opened is None:
             return
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             if session is not None:
                 await db.execute(UPSERT_SESSION, _session_row(session, now))
             if opened is not None:
-                await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
+                # Before the concept's own count; its map's id if this is its first open.
+                first = await db.fetchone(COUNT_FIRST_OPEN, (opened,))
                 await db.execute(COUNT_OPEN, (opened,))
+                if first is not None:
+                    await note(db, Change(Changed.OPENED, first[0], opened))
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
-        async with self.transaction() as db:
-            return await db.execute(CLAIM_EXPANSION, (now + lease, concept_id, now)) == 1
+        async with self._changing() as note, self.transaction() as db:
+            claimed = await db.fetchone(CLAIM_EXPANSION, (now + lease, concept_id, now))
+            if claimed is not None:
+                await note(db, Change(Changed.CONCEPT, claimed[0], concept_id))
+        return claimed is not None
 
     async def store_expansion(
         self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
     ) -> None:
         """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
         state = ChildState.LEAF if leaf else ChildState.EXPANDED
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
             if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
                 await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
                 await db.execute(RECOUNT_MAP, (parent[0],))
+            # Noted before the waiters are woken: what they read next is not held stale.
+            await note(db, Change(Changed.CONCEPT, parent[0], concept_id))
             await self._announce_expansion(db, concept_id)
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
-        async with self.transaction() as db:
-            if await db.execute(RELEASE_EXPANSION, (error, concept_id)):
+        async with self._changing() as note, self.transaction() as db:
+            released = await db.fetchone(RELEASE_EXPANSION, (error, concept_id))
+            if released is not None:
+                await note(db, Change(Changed.CONCEPT, released[0], concept_id))
                 await self._announce_expansion(db, concept_id)
 
     async def wait_for_expansion(self, concept_id: int, seconds: float) -> Concept | None:
