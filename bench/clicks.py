@@ -1,13 +1,13 @@
 """How long the bot takes to answer, measured through SimCord: run on purpose, not in tests.
 
-    uv run python bench/clicks.py [--rounds 30] [--scale-rounds 30]
+    uv run python bench/clicks.py [--rounds 30] [--scale-rounds 30] [--scales 10,10000]
 
 Prints medians (milliseconds of wall time per interaction, SimCord's settling
 included) for /explore of a bundled topic, a concept click moved in place, a
 private copy for another member, and Back; then what single flight saves when
 50 people open one unexpanded concept at once (fake generator, 200 ms a call).
 
-Then, with 10 and with 10,000 maps stored in the server: a click and /explore of a
+Then, with 10 and with 10,000 maps stored in the server (``--scales``): a click and /explore of a
 stored topic beside two bare discord.py handlers in the same SimCord run, one that
 answers a small static card and one that answers with a static copy of the very card
 the bot shows ("same card": what sending that card costs, nothing read); median and
@@ -138,7 +138,7 @@ async def crowd(folder: Path) -> tuple[float, float, int]:
         return ms_one, ms_crowd, fake.call_count
 
 
-SCALES = (10, 10_000)
+SCALES = "10,10000"  # maps stored in the server, one measurement each
 
 
 class Bare(discord.ui.DynamicItem[discord.ui.Button], template=r"bench:bare"):
@@ -324,6 +324,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--scale-rounds", type=int, default=30)
+    parser.add_argument("--scales", default=SCALES, help="maps stored, comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         figures = await discord_rounds(args.rounds, Path(folder))
@@ -338,7 +339,7 @@ async def main() -> None:
             f"single flight: 1 open {ms_one:.0f} ms; {CROWD} concurrent opens {ms_crowd:.0f} ms "
             f"(ratio {ms_crowd / ms_one:.2f}), generator calls: {calls - 1} for the crowd"
         )
-        for count in SCALES:
+        for count in (int(scale) for scale in args.scales.split(",")):
             print_scale(count, await at_scale(count, args.scale_rounds, Path(folder)))
 
 
