@@ -9,6 +9,10 @@ is not kept, since it may predate it. So what is held is never older than the la
 change this process has heard of; while it may be missing changes (a PostgreSQL
 listener lost), nothing is held at all.
 
+An open whose answer went out before its count is written (``counted``) is counted
+on every card from then on, until storage reports the write (or the writer gives up
+on it: ``written``).
+
 Bounded: at most ``MAPS_HELD`` maps, ``CONCEPTS_HELD`` concepts among them; the map
 least recently read goes first, with everything held of it.
 """
@@ -16,13 +20,14 @@ least recently read goes first, with everything held of it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.models import Concept, ConceptMap
 from bot.storage import FORGOTTEN_SCOPE, Change, Changed, Storage
 
+READ_ATTEMPTS = 3  # reads of a map with opens counted ahead, until one no write overlaps
 MAPS_HELD = 2_000  # a busy server's maps; a map's row and lists are a few hundred bytes
 CONCEPTS_HELD = 50_000  # about a kilobyte each (title, summary, detail): some 50 MB at most
 
@@ -53,6 +58,8 @@ class KnownMaps:
         self._held: OrderedDict[int, _Held] = OrderedDict()  # least recently read first
         self._keys: dict[Key, int] = {}  # a (scope, key) typed or stored -> its map
         self._where: dict[int, int] = {}  # each concept held -> its map
+        # First opens answered whose counts are not written yet: concept -> its map.
+        self._ahead: dict[int, int] = {}
         # Counts the changes heard of: a read that began before one is not kept.
         self._epoch = 0
         self.unwatch = storage.watch(self._on_change)
@@ -62,14 +69,15 @@ class KnownMaps:
     async def map(self, map_id: int) -> ConceptMap | None:
         held = self._touch(map_id)
         if held is not None and held.map is not None:
-            return held.map
-        return await self._read(lambda: self.storage.get_map(map_id), self._keep_map)
+            return self._counted_map(held.map)
+        found = await self._read(lambda: self.storage.get_map(map_id), self._keep_map)
+        return self._counted_map(found)
 
     async def find(self, scope: int, key: str, *, or_key: str | None = None) -> ConceptMap | None:
         """The scope's map stored under ``key``, else (a bundled map's alias) ``or_key``."""
         map_id = self._keys.get((scope, key))
         if map_id is not None:
-            return await self.map(map_id)
+            return await self.map(map_id)  # counted there
 
         async def read() -> ConceptMap | None:
             found = await self.storage.find_map(scope, key)
@@ -82,27 +90,29 @@ class KnownMaps:
                 # What was typed finds it until a map is stored under that very key.
                 self._add_key(found.id, (scope, key))
 
-        return await self._read(read, keep)
+        return self._counted_map(await self._read(read, keep))
 
     async def concept(self, concept_id: int) -> Concept | None:
         held = self._holding(concept_id)
         if held is not None:
-            return held.concepts[concept_id]
-        return await self._read(lambda: self.storage.get_concept(concept_id), self._keep_one)
+            return self._counted(held.concepts[concept_id])
+        found = await self._read(lambda: self.storage.get_concept(concept_id), self._keep_one)
+        return self._counted(found) if found is not None else None
 
     async def key_concepts(self, map_id: int) -> list[Concept]:
         held = self._touch(map_id)
         if held is not None and (listed := _listed(held, None)) is not None:
-            return listed
-        return await self._read(
+            return self._all_counted(listed)
+        found = await self._read(
             lambda: self.storage.key_concepts(map_id),
             lambda concepts: self._keep_list(map_id, None, concepts),
         )
+        return self._all_counted(found)
 
     async def children(self, concept_id: int) -> list[Concept]:
         held = self._holding(concept_id)
         if held is not None and (listed := _listed(held, concept_id)) is not None:
-            return listed
+            return self._all_counted(listed)
         map_id = self._where.get(concept_id)
 
         def keep(concepts: list[Concept]) -> None:
@@ -110,7 +120,7 @@ class KnownMaps:
             if owner is not None:  # no children, and the concept is not held: no map known
                 self._keep_list(owner, concept_id, concepts)
 
-        return await self._read(lambda: self.storage.children(concept_id), keep)
+        return self._all_counted(await self._read(lambda: self.storage.children(concept_id), keep))
 
     async def path(self, concept_id: int) -> list[Concept]:
         """The concept's ancestors from its key concept down, the concept last."""
@@ -120,8 +130,39 @@ class KnownMaps:
             while (parent := path[-1].parent_id) is not None and parent in held.concepts:
                 path.append(held.concepts[parent])
             if parent is None:
-                return path[::-1]
-        return await self._read(lambda: self.storage.path(concept_id), self._keep_many)
+                return self._all_counted(path[::-1])
+        found = await self._read(lambda: self.storage.path(concept_id), self._keep_many)
+        return self._all_counted(found)
+
+    # -- opens counted ahead of their write ----------------------------------------
+
+    def counted(self, concept_id: int) -> None:
+        """The answer to the first open of ``concept_id`` went out, and its count will be
+        written later: every card counts it from now on. Known only of a concept held."""
+        held = self._holding(concept_id)
+        if held is not None and not held.concepts[concept_id].opened:
+            self._ahead[concept_id] = held.concepts[concept_id].map_id
+
+    def written(self, concept_ids: Iterable[int]) -> None:
+        """The writes of these opens are done, or given up: storage counts what landed."""
+        for concept_id in concept_ids:
+            self._ahead.pop(concept_id, None)
+
+    def _counted_map(self, found: ConceptMap | None) -> ConceptMap | None:
+        if found is None or not self._ahead:
+            return found
+        ahead = sum(1 for map_id in self._ahead.values() if map_id == found.id)
+        return found.model_copy(update={"opened": found.opened + ahead}) if ahead else found
+
+    def _counted(self, concept: Concept) -> Concept:
+        if concept.id in self._ahead:
+            return concept.model_copy(update={"opened": True})
+        return concept
+
+    def _all_counted(self, concepts: list[Concept]) -> list[Concept]:
+        if not self._ahead:
+            return list(concepts)
+        return [self._counted(c) for c in concepts]
 
     def outdated(self, concept: Concept) -> None:
         """Storage was just read to hold ``concept`` settled by another process, whose
@@ -139,13 +180,22 @@ class KnownMaps:
     # -- keeping -------------------------------------------------------------------
 
     async def _read(self, read: Callable[[], Awaitable[T]], keep: Callable[[T], object]) -> T:
-        """``read()``, kept unless a change was heard of meanwhile (it may predate it) or
-        changes may be missed now."""
-        epoch = self._epoch
-        value = await read()
-        if epoch == self._epoch and self.storage.sees_every_change:
-            keep(value)
-            self._bound()
+        """``read()``, kept unless a change was written or heard of meanwhile (the read
+        may or may not hold it), or changes may be missed now.
+
+        With opens counted ahead, such a read is done again: whether it holds the
+        write of one of them decides whether that open is counted on top.
+        """
+        for _ in range(READ_ATTEMPTS):
+            epoch, calm = self._epoch, not self.storage.changing
+            value = await read()
+            if calm and epoch == self._epoch and not self.storage.changing:
+                if self.storage.sees_every_change:
+                    keep(value)
+                    self._bound()
+                return value
+            if not self._ahead:
+                break
         return value
 
     def _entry(self, map_id: int) -> _Held:
@@ -212,14 +262,18 @@ class KnownMaps:
         elif change.what is Changed.MAP:
             # What was typed may now find this map rather than the one it found.
             self._drop_key((change.scope, change.key))
-        elif (held := self._held.get(change.map_id)) is not None:
-            # OPENED: the map's count and the concept's mark; CONCEPT: its sub-concepts
-            # and state, and the map's total.
-            held.map = None
-            held.concepts.pop(change.concept_id, None)
-            self._where.pop(change.concept_id, None)
-            if change.what is Changed.CONCEPT:
-                held.lists.pop(change.concept_id, None)
+        else:
+            if change.what is Changed.OPENED:
+                self._ahead.pop(change.concept_id, None)  # storage counts it now
+            held = self._held.get(change.map_id)
+            if held is not None:
+                # OPENED: the map's count and the concept's mark; CONCEPT: its
+                # sub-concepts and state, and the map's total.
+                held.map = None
+                held.concepts.pop(change.concept_id, None)
+                self._where.pop(change.concept_id, None)
+                if change.what is Changed.CONCEPT:
+                    held.lists.pop(change.concept_id, None)
 
     def _drop_map(self, map_id: int) -> None:
         held = self._held.pop(map_id, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from bot.config import Settings
@@ -116,6 +116,15 @@ class Concepts:
             return view
         counted = view.map.model_copy(update={"opened": view.map.opened + 1})
         return replace(view, map=counted)
+
+    def counted(self, concept_id: int) -> None:
+        """The answer to an open of ``concept_id`` went out, and its count is written
+        behind: every card counts it from now on, until the write is ``written``."""
+        self.known.counted(concept_id)
+
+    def written(self, concept_ids: Iterable[int]) -> None:
+        """The counts of these opens were written, or given up on."""
+        self.known.written(concept_ids)
 
     def as_of(self, concept_map: ConceptMap) -> str | None:
         """A curated map's date, looked up at render time, so a server's stored copy shows

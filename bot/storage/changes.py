@@ -33,6 +33,15 @@ class Changes:
     def _watchers(self) -> list[Watcher]:
         return []
 
+    # Changes noted in a transaction and not yet reported: while there are any, what
+    # a read returns may hold a change the watchers have not heard of yet.
+    _unreported = 0
+
+    @property
+    def changing(self) -> bool:
+        """A change of this process's is being written: noted, not yet reported."""
+        return self._unreported > 0
+
     def watch(self, watcher: Watcher) -> Callable[[], None]:
         """Call ``watcher`` with every committed write that changes a map or a concept:
         this process's right after its commit, and other processes' as they are heard
@@ -66,10 +75,12 @@ class Changes:
 
         async def note(db: Transaction, change: Change) -> None:
             noted.append(change)
+            self._unreported += 1
             await self._announce(db, change)
 
         try:
             yield note
         finally:
+            self._unreported -= len(noted)
             for change in noted:
                 self._changed(change)
