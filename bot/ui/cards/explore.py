@@ -28,7 +28,6 @@ from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
 # Our own layout choices.
-# Our own layout choices.
 BREADCRUMB_SEPARATOR = " › "
 BREADCRUMB_MAX = 256  # one small-text line above the heading
 FOOTER_MAX = 300
