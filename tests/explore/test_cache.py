@@ -91,7 +91,7 @@ async def card_counts(explorer: Explorer, topic: str = "Tides") -> tuple[int, in
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = NOTICE_WAIT) -> None:
     async with asyncio.timeout(seconds):
-        while not await check():
+        while not await check():  # noqa: ASYNC110 (the change comes from another process)
             await asyncio.sleep(0.02)
 
 
@@ -270,7 +270,7 @@ async def test_a_lost_listener_holds_nothing_until_it_listens_again(
     async with open_storage(postgres_url) as here, open_storage(postgres_url) as there:
         stored = await store_map(here)
         ours, theirs = explorer_on(here, bundled), explorer_on(there, bundled)
-        first, second, third = (await ours.concepts.view_of_map(stored)).concepts
+        _, second, third = (await ours.concepts.view_of_map(stored)).concepts
         assert ours.known.maps_held == 1
 
         # The connection listening here dies (a restarted server, a network cut).
