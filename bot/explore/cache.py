@@ -77,7 +77,12 @@ class KnownMaps:
         """The scope's map stored under ``key``, else (a bundled map's alias) ``or_key``."""
         map_id = self._keys.get((scope, key))
         if map_id is not None:
-            return await self.map(map_id)  # counted there
+            found = await self.map(map_id)  # counted there
+            # Its row may have been read again since, and found forgotten by another
+            # process whose notice is on its way: then the key no longer finds it.
+            if found is not None and found.scope == scope:
+                return found
+            self._drop_key((scope, key))
 
         async def read() -> ConceptMap | None:
             found = await self.storage.find_map(scope, key)

@@ -161,6 +161,23 @@ async def test_a_forgotten_map_is_gone_from_every_card(storage, bundled) -> None
     assert (await explorer.topics.lookup(GUILD, "Tides")) == again
 
 
+async def test_a_key_held_never_finds_a_map_read_since_as_forgotten(tmp_path, bundled) -> None:
+    """Another process forgot the map and its notice is still on its way (here: a second
+    connection to the file, whose writes this cache never hears of); the map's row was
+    read again meanwhile. The topic no longer finds it, as storage would say."""
+    path = tmp_path / "kinapse.db"
+    async with open_storage(path) as storage, open_storage(path) as elsewhere:
+        stored = await store_map(storage)
+        explorer = explorer_on(storage, bundled)
+        first = (await explorer.concepts.view_of_map(stored)).concepts[0]
+        assert await explorer.topics.lookup(GUILD, "Tides") == stored  # its key is held
+        await explorer.concepts.open(first.id)  # the map's row is dropped, its key stays
+        assert await elsewhere.forget_map(GUILD, "tides")
+        with pytest.raises(NotFound, match="forgotten"):
+            await explorer.concepts.map_view(stored.id, GUILD)
+        assert await explorer.topics.lookup(GUILD, "Tides") is None
+
+
 async def test_the_cache_stays_within_its_bound(storage) -> None:
     known = KnownMaps(storage, maps=3, concepts=7)
     stored = [await store_map(storage, f"Topic {n}") for n in range(10)]
