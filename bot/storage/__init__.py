@@ -28,6 +28,7 @@ from bot.storage.errors import (
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    Asked,
     Change,
     Changed,
     Limit,
@@ -43,6 +44,7 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "Asked",
     "Change",
     "Changed",
     "DatabaseInUse",

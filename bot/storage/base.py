@@ -3,10 +3,12 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Three parts of it are mixins of their own, each with the hooks it needs of
-a backend: the changes its writes report to readers holding what they read
-(``changes.py``), what generations spend and what bounds them (``limits.py``), and whole
-tables for ``db copy`` (``whole_tables.py``).
+``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
+backend: the changes its writes report to readers holding what they read (``changes.py``),
+what generations spend and what bounds them (``limits.py``), the meanings, aliases and
+retries of new topics (``new_topics.py``), who asked for an answer and shared it
+(``shares.py``), quizzes (``quizzes.py``), members' progress, decks and threads
+(``learning.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -29,16 +31,16 @@ from bot.models import (
     ConceptDraft,
     ConceptMap,
     Level,
-    Meaning,
     Session,
     Source,
-    StoredMeaning,
-    StoredRetry,
 )
 from bot.storage.changes import Changes
 from bot.storage.errors import SchemaTooNew
+from bot.storage.learning import LearningStore, note_exploration
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.new_topics import NewTopics
+from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     Change,
@@ -51,6 +53,7 @@ from bot.storage.records import (
     _session_row,
     _state_of,
 )
+from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
     COUNT_FIRST_OPEN,
@@ -64,11 +67,10 @@ from bot.storage.sql import (
     INSERT_ANSWER,
     INSERT_CONCEPT,
     INSERT_MAP,
-    INSERT_MEANING,
-    INSERT_RETRY,
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
+    PRUNE_ASKS,
     PRUNE_REFUSALS,
     PRUNE_RESERVATIONS,
     PRUNE_RETRIES,
@@ -76,7 +78,6 @@ from bot.storage.sql import (
     PRUNE_USAGE,
     RECOUNT_MAP,
     RELEASE_EXPANSION,
-    SELECT_ALIAS,
     SELECT_ANSWER,
     SELECT_ANSWER_BY_QUESTION,
     SELECT_CHILDREN,
@@ -88,16 +89,12 @@ from bot.storage.sql import (
     SELECT_MAP_BY_KEY,
     SELECT_MAP_CONCEPTS,
     SELECT_MAP_ID_BY_KEY,
-    SELECT_MEANING,
-    SELECT_MEANINGS,
     SELECT_META,
     SELECT_OPENED_IDS,
     SELECT_PATH,
-    SELECT_RETRY,
     SELECT_SCOPE_SETTINGS,
     SELECT_SESSION,
     SELECT_TOPICS,
-    UPSERT_ALIAS,
     UPSERT_META,
     UPSERT_SCOPE_SETTINGS,
     UPSERT_SESSION,
@@ -126,7 +123,9 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(Changes, UsageAndLimits, WholeTables, ABC):
+class Storage(
+    Changes, UsageAndLimits, NewTopics, Shares, QuizStore, LearningStore, WholeTables, ABC
+):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -346,6 +345,8 @@ class Storage(Changes, UsageAndLimits, WholeTables, ABC):
                 await db.execute(COUNT_OPEN, (opened,))
                 if first is not None:
                     await note(db, Change(Changed.OPENED, first[0], opened))
+                if session is not None:  # the member who opened it: their own progress
+                    await note_exploration(db, session, opened, now)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
@@ -438,8 +439,8 @@ class Storage(Changes, UsageAndLimits, WholeTables, ABC):
         retries_before: float,
     ) -> Pruned:
         """Delete sessions untouched since ``sessions_before``, refusals and reservations
-        that have expired, usage recorded before ``usage_before`` and retries stored before
-        ``retries_before``, in one transaction."""
+        that have expired, usage recorded before ``usage_before``, and retries and askings
+        of answers stored before ``retries_before``, in one transaction."""
         async with self.transaction() as db:
             return Pruned(
                 sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
@@ -447,6 +448,7 @@ class Storage(Changes, UsageAndLimits, WholeTables, ABC):
                 usage=await db.execute(PRUNE_USAGE, (usage_before,)),
                 retries=await db.execute(PRUNE_RETRIES, (retries_before,)),
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
+                asks=await db.execute(PRUNE_ASKS, (retries_before,)),
             )
 
     # -- answers --------------------------------------------------------------
@@ -483,54 +485,6 @@ class Storage(Changes, UsageAndLimits, WholeTables, ABC):
         stored = await self.find_answer(map_id, concept_id, question_key)
         assert stored is not None
         return stored
-
-    # -- meanings and aliases -------------------------------------------------
-
-    async def save_meanings(
-        self, scope: int, key: str, topic: str, meanings: Sequence[Meaning]
-    ) -> list[StoredMeaning]:
-        """Store the meanings of the typed topic ``key``; ones stored meanwhile win."""
-        async with self.transaction() as db:
-            await db.executemany(
-                INSERT_MEANING,
-                [
-                    (scope, key, topic, position, m.title, m.line)
-                    for position, m in enumerate(meanings, start=1)
-                ],
-            )
-        return await self.meanings(scope, key)
-
-    async def meanings(self, scope: int, key: str) -> list[StoredMeaning]:
-        rows = await self._all(SELECT_MEANINGS, (scope, key))
-        return [StoredMeaning.model_validate(dict(r)) for r in rows]
-
-    async def get_meaning(self, meaning_id: int) -> StoredMeaning | None:
-        row = await self._one(SELECT_MEANING, (meaning_id,))
-        return StoredMeaning.model_validate(dict(row)) if row else None
-
-    async def save_alias(self, scope: int, alias: str, key: str) -> None:
-        """Make the key ``alias`` find the scope's map stored under ``key``."""
-        async with self.transaction() as db:
-            await db.execute(UPSERT_ALIAS, (scope, alias, key))
-
-    async def alias_of(self, scope: int, alias: str) -> str | None:
-        row = await self._one(SELECT_ALIAS, (scope, alias))
-        return row[0] if row else None
-
-    # -- retries of failed new topics ------------------------------------------
-
-    async def save_retry(
-        self, scope: int, topic: str, *, meaning_id: int | None, now: float
-    ) -> StoredRetry:
-        """Store what the Retry of a failed new topic needs; its button carries the id."""
-        async with self.transaction() as db:
-            row = await db.fetchone(INSERT_RETRY, (scope, topic, meaning_id, now))
-        assert row is not None
-        return StoredRetry(id=row[0], scope=scope, topic=topic, meaning_id=meaning_id)
-
-    async def get_retry(self, retry_id: int) -> StoredRetry | None:
-        row = await self._one(SELECT_RETRY, (retry_id,))
-        return StoredRetry.model_validate(dict(row)) if row else None
 
     # -- settings -------------------------------------------------------------
 
