@@ -272,7 +272,7 @@ class KnownMaps:
                 self._ahead.pop(change.concept_id, None)  # storage counts it now
             held = self._held.get(change.map_id)
             if held is not None:
-                # OPENED: the map's count and the concept's mark; CONCEPT: its
+                # The map's counts; OPENED: the concept's mark too; CONCEPT: its
                 # sub-concepts and state, and the map's total.
                 held.map = None
                 held.concepts.pop(change.concept_id, None)

@@ -346,7 +346,9 @@ class Storage(
                 if first is not None:
                     await note(db, Change(Changed.OPENED, first[0], opened))
                 if session is not None:  # the member who opened it: their own progress
-                    await note_exploration(db, session, opened, now)
+                    explored = await note_exploration(db, session, opened, now)
+                    if explored is not None:  # the map's explorers
+                        await note(db, Change(Changed.COUNTED, explored))
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""

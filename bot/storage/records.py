@@ -62,6 +62,7 @@ class Changed(StrEnum):
 
     MAP = "map"  # a map stored under a (scope, key)
     OPENED = "opened"  # a concept opened for the first time: its map's count of opened
+    COUNTED = "counted"  # a map's other counts (a member's first concept of it: explorers)
     CONCEPT = "concept"  # a concept's sub-concepts or their state (and its map's total)
     GONE = "gone"  # a map left its scope (forgotten), or was deleted with its concepts
     EVERYTHING = "everything"  # anything may have changed: changes may have been missed

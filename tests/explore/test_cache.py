@@ -19,11 +19,12 @@ from bot.errors import NotFound
 from bot.explore import Explorer
 from bot.explore.cache import KnownMaps
 from bot.maps import BundledMaps
-from bot.models import ConceptMap, Source
+from bot.models import Concept, ConceptMap, Session, Source
 from bot.storage import Storage, open_storage
 from tests.support.fakes import FakeGenerator, draft
 
 GUILD = 424242424242424242
+ALICE, BOB = 111111111111111111, 222222222222222222
 TITLES = ["Spring Tides", "Neap Tides", "Tidal Range"]
 # Storage's reads of maps and concepts: what a card would cost without the cache.
 READS = (
@@ -136,6 +137,29 @@ async def test_counts_and_sub_concepts_are_exact_after_this_process_writes(
     assert len(titles) == 3
     assert [c.title for c in (await explorer.concepts.concept_view(first.id)).children] == titles
     assert await card_counts(explorer) == (1, 6, [False, True, False])
+
+
+async def test_the_count_of_explorers_is_exact_after_a_members_first_open(storage, bundled) -> None:
+    stored = await store_map(storage)
+    explorer = explorer_on(storage, bundled)
+    first, second, _ = (await explorer.concepts.view_of_map(stored)).concepts
+    assert (await explorer.concepts.map_view(stored.id)).map.explorers == 0
+
+    async def opens(member: int, concept: Concept) -> tuple[int, int]:
+        session = Session(
+            message_id=member + concept.id,
+            owner_id=member,
+            scope=GUILD,
+            map_id=stored.id,
+            concept_id=concept.id,
+        )
+        await explorer.sessions.save(session, opened=concept.id)
+        shown = (await explorer.concepts.map_view(stored.id)).map
+        return shown.opened, shown.explorers
+
+    assert await opens(ALICE, first) == (1, 1)
+    assert await opens(ALICE, second) == (2, 1)
+    assert await opens(BOB, second) == (2, 2)  # no first open: only the explorers change
 
 
 async def test_a_forgotten_map_is_gone_from_every_card(storage, bundled) -> None:
