@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from bot.explore.cache import KnownMaps
 from bot.models import ConceptMap
 from bot.render import MapPicture, Node, PictureCache, Renderer
 from bot.storage import Storage
@@ -13,8 +14,9 @@ from bot.storage import Storage
 class Pictures:
     """The pictures of stored maps, kept by map version and highlighted concept."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, known: KnownMaps) -> None:
         self.storage = storage
+        self.known = known  # its opens counted ahead of their write are drawn explored
         self.renderer = Renderer()
         self.cache = PictureCache()
 
@@ -35,6 +37,7 @@ class Pictures:
         async def draw() -> MapPicture:
             concepts = await self.storage.map_concepts(concept_map.id)
             opened = await self.storage.opened_ids(concept_map.id)
+            opened |= self.known.ahead_in(concept_map.id)
             nodes = [Node(c.id, c.parent_id, c.title, c.id in opened) for c in concepts]
             picture = await self.renderer.draw(concept_map.topic, nodes, highlight, whole=whole)
             counts = (sum(node.opened for node in nodes), len(nodes))

@@ -24,9 +24,6 @@ log = logging.getLogger(__name__)
 # picture is then edited in). Card pictures of the bundled maps draw in 90 to 270 ms on a
 # loaded 2-core machine; the answer is due within Discord's 3 s (bot.ui.in_time).
 PICTURE_INLINE_SECONDS = 0.5
-# The longest a card waits for a picture to edit in: a render is stopped after
-# RENDER_TIMEOUT_SECONDS (10 s), but may first queue behind others.
-PICTURE_LATER_SECONDS = 60.0
 # A map that changes while its picture is drawn is drawn again, at most this many times.
 PICTURE_LATER_ROUNDS = 3
 
@@ -86,7 +83,8 @@ async def _within(drawing: asyncio.Future[MapPicture], seconds: float) -> MapPic
     if drawing.done():
         return drawing.result()  # drawn before: taken without a wait
     try:
-        return await asyncio.wait_for(drawing, seconds)
+        async with asyncio.timeout(seconds):
+            return await drawing
     except TimeoutError:
         return None  # the drawing goes on (shielded), for whoever asks next
 
@@ -107,7 +105,7 @@ async def picture_later(
     for _ in range(PICTURE_LATER_ROUNDS):
         drawing = explorer.pictures.of(view.map, whole=False)
         try:
-            await asyncio.wait_for(drawing, PICTURE_LATER_SECONDS)
+            await drawing  # a render is stopped after RENDER_TIMEOUT_SECONDS (10 s)
             failed = False
         except Exception as exc:
             log.warning("No picture for map %s: %s", view.map.id, exc)

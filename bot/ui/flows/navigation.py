@@ -86,8 +86,9 @@ async def render(
     *,
     private: bool = False,
 ) -> Drawn:
-    """The card of ``view``; ``private``: for its reader alone, with Post in channel."""
-    post = Post.OFFERED if private else None
+    """The card of ``view``; ``private``: for its reader alone, with Post in channel (once
+    a concept's sub-concepts are in: a card is posted whole)."""
+    post = Post.OFFERED if private and not (status and status.mapping) else None
     if isinstance(view, MapView):
         can_go_back = bool(session and session.history)
         return await map_card(interaction, view, can_go_back=can_go_back, post=post)
@@ -190,10 +191,8 @@ async def fill_in_subconcepts(
     concept_id = shown.concept.id
     status = Status()
 
-    post = Post.OFFERED if private else None
-
     async def say_queued() -> None:
-        card = cards.concept_card(shown, Status(queued=True), post=post)
+        card = cards.concept_card(shown, Status(queued=True))
         await edit_once(interaction, **message_kwargs(card, edit=True))
 
     async def still_here() -> bool:
@@ -205,7 +204,7 @@ async def fill_in_subconcepts(
     def grow(sketch: Sketch) -> None:
         # Sub-concepts as they stream, on the card of everyone waiting on this concept.
         if sketch.concepts:
-            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch), post=post)
+            growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch))
             live.offer(**message_kwargs(growing, edit=True))
 
     view: View = shown
