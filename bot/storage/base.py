@@ -16,6 +16,7 @@ import json
 import logging
 import sys
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
@@ -51,7 +52,7 @@ from bot.storage.sql import (
     CLAIM_EXPANSION,
     COUNT_FIRST_OPEN,
     COUNT_MAPS,
-    COUNT_OPEN,
+    COUNT_OPENS,
     DELETE_MAP,
     DELETE_MAP_BY_ID,
     DELETE_SESSIONS_OF_MAP,
@@ -322,14 +323,28 @@ class Storage(UsageAndLimits, WholeTables, ABC):
     async def save_click(self, session: Session | None, opened: int | None, *, now: float) -> None:
         """After a click was answered: save where the member stands and count the concept
         they opened, in one write transaction."""
-        if session is None and opened is None:
+        await self.save_clicks([(session, opened)], now=now)
+
+    async def save_clicks(
+        self, clicks: Sequence[tuple[Session | None, int | None]], *, now: float
+    ) -> None:
+        """After many clicks were answered: save where each member stands (a message's
+        later session wins) and count every concept opened, in one write transaction of
+        a few statements whatever the number of clicks."""
+        sessions = {s.message_id: s for s, _ in clicks if s is not None}
+        opens = Counter(opened for _, opened in clicks if opened is not None)
+        if not sessions and not opens:
             return
+        # Rows in id order: two processes' batches lock shared rows in the same order.
         async with self.transaction() as db:
-            if session is not None:
-                await db.execute(UPSERT_SESSION, _session_row(session, now))
-            if opened is not None:
-                await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
-                await db.execute(COUNT_OPEN, (opened,))
+            if sessions:
+                rows = [_session_row(sessions[m], now) for m in sorted(sessions)]
+                await db.executemany(UPSERT_SESSION, rows)
+            if opens:
+                concepts = sorted(opens)
+                # Each concept's first open counts on its map before its own count moves.
+                await db.executemany(COUNT_FIRST_OPEN, [(c,) for c in concepts])
+                await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""

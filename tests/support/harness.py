@@ -53,10 +53,20 @@ class Kinapse:
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     explorer: Explorer | None = None
     bot: KinapseBot | None = None
+    _crashed: set[contextlib.AsyncExitStack] = field(default_factory=set)
 
     async def build(self) -> KinapseBot:
         storage = await self.stack.enter_async_context(open_storage(self.settings.database))
-        self.explorer = Explorer(storage, self.bundled, self.settings, self.generator)
+        explorer = self.explorer = Explorer(storage, self.bundled, self.settings, self.generator)
+        # Before the database closes, what was answered is written, as runtime.py does;
+        # unless the process "crashed".
+        stack = self.stack
+
+        async def close() -> None:
+            if stack not in self._crashed:
+                await explorer.aclose()
+
+        self.stack.push_async_callback(close)
         self.bot = KinapseBot(self.settings, self.explorer)
         return self.bot
 
@@ -64,6 +74,18 @@ class Kinapse:
         """Stop the bot and close the database, then start a new bot on the same file."""
         await env.settle()
         old = self.stack
+        self.stack = contextlib.AsyncExitStack()
+        bot = await self.build()
+        await env.restart_bot(bot)
+        await old.aclose()
+        return bot
+
+    async def crash(self, env: simcord.Env) -> KinapseBot:
+        """As after a killed process, a new bot on the same database: the old one writes
+        nothing more (no flush of what it answered; stop its writes in flight first, e.g.
+        with ``faults.StalledWrites``), its connections are dropped."""
+        old = self.stack
+        self._crashed.add(old)
         self.stack = contextlib.AsyncExitStack()
         bot = await self.build()
         await env.restart_bot(bot)
