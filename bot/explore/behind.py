@@ -2,11 +2,11 @@
 waiting in one transaction.
 
 A click's answer goes out first; its session and the concept it opened are then
-put here and written by one task, which takes everything waiting each time it
-starts a transaction: under load a transaction carries many clicks, and a quiet
-bot writes each click at once. The task lives only while there is something to
-write. A batch that fails is written again a click at a time, so that one bad
-click (its map deleted meanwhile) costs no other its write.
+put here. One batch is written at a time, by a task of its own holding every click
+that waited for the one before it: under load a transaction carries many clicks,
+and a quiet bot writes each click at once. Nothing runs while nothing waits. A batch
+that fails is written again a click at a time, so that one bad click (its map
+deleted meanwhile) costs no other its write.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.models import Session
 from bot.storage import Storage
@@ -26,50 +26,69 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 500
 
 
-@dataclass
+@dataclass(eq=False)
 class Click:
     """One answered click waiting to be written."""
 
     session: Session | None
     opened: int | None
-    # Done once the click is written, or given up on (the failure logged).
-    written: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class WriteBehind:
-    """The clicks this process answered and has not written yet, and the task writing them."""
+    """The clicks this process answered and has not written yet, and the batch being written.
 
-    def __init__(self, storage: Storage, clock: Callable[[], float]) -> None:
+    ``written`` hears every batch once it is over: committed, or given up on (the
+    failure logged), or cut short by the process going down.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], float],
+        written: Callable[[list[Click]], None],
+    ) -> None:
         self.storage = storage
         self.clock = clock
+        self._written = written
         self._waiting: list[Click] = []
-        self._task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Task[None] | None = None
 
     def put(self, session: Session | None, opened: int | None) -> Click:
         """Write the click after every click put before it; returns at once."""
         click = Click(session, opened)
         self._waiting.append(click)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._write(), name="kinapse-write-behind")
+        if not self._busy():
+            self._next()
         return click
+
+    async def wait(self) -> None:
+        """Return once the batch being written now is over (at once if there is none)."""
+        if not self._busy() and self._waiting:
+            self._next()  # the last batch was cut short: go on with what waited
+        if self._writing is not None and not self._writing.done():
+            await asyncio.wait({self._writing})  # a task: its failure is its own
 
     async def flush(self) -> None:
         """Return once every click put so far is written (or given up on)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.wait({self._task})
+        while self._waiting or self._busy():
+            await self.wait()
 
-    async def _write(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:BATCH_MAX], self._waiting[BATCH_MAX:]
-            try:
-                await self._save(batch)
-            finally:
-                # Cancelled (the process is going down unflushed): the rest is lost too.
-                for click in batch:
-                    if not click.written.done():
-                        click.written.set_result(None)
+    def _busy(self) -> bool:
+        return self._writing is not None and not self._writing.done()
+
+    def _next(self) -> None:
+        """Start writing the clicks that wait, if any."""
+        if not self._waiting:
+            return
+        batch, self._waiting = self._waiting[:BATCH_MAX], self._waiting[BATCH_MAX:]
+        self._writing = asyncio.create_task(self._write(batch), name="kinapse-write-behind")
+
+    async def _write(self, batch: list[Click]) -> None:
+        try:
+            await self._save(batch)
+        finally:
+            self._written(batch)
+        self._next()
 
     async def _save(self, batch: list[Click]) -> None:
         try:
@@ -85,5 +104,3 @@ class WriteBehind:
                 await self.storage.save_click(click.session, click.opened, now=self.clock())
             except Exception:
                 log.warning("Could not save a click after answering it", exc_info=True)
-            if not click.written.done():
-                click.written.set_result(None)

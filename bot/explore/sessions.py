@@ -61,7 +61,7 @@ class Sessions:
         # whatever the bound does, so that no read goes to storage for an older one.
         self._unwritten: dict[int, Click] = {}
         self._turns: dict[tuple[int, int], _Turn] = {}
-        self._behind = WriteBehind(storage, clock)
+        self._behind = WriteBehind(storage, clock, self._written)
 
     async def get(self, message_id: int) -> Session | None:
         """The session of the card on message ``message_id``, if it has one."""
@@ -100,25 +100,23 @@ class Sessions:
         """Before a press on the card answers: wait until the card's previous move is
         written, if it is not yet (rare: a write takes milliseconds, a reader longer),
         so that a crash can lose this move at most, never two."""
-        unwritten = self._unwritten.get(message_id)
-        if unwritten is not None:
-            await asyncio.shield(unwritten.written)
+        while message_id in self._unwritten:
+            await self._behind.wait()
 
     def record(self, session: Session | None, *, opened: int | None = None) -> None:
         """After an answer: where the member stands now (at once) and the concept they
         opened, counted; both are written behind, in order."""
         click = self._behind.put(session, opened)
-        if session is None:
-            return
-        self._hold(session)
-        message_id = session.message_id
-        self._unwritten[message_id] = click
+        if session is not None:
+            self._hold(session)
+            self._unwritten[session.message_id] = click
 
-        def written(_: object) -> None:
-            if self._unwritten.get(message_id) is click:
-                del self._unwritten[message_id]
-
-        click.written.add_done_callback(written)
+    def _written(self, batch: list[Click]) -> None:
+        for click in batch:
+            if click.session is not None:
+                message_id = click.session.message_id
+                if self._unwritten.get(message_id) is click:
+                    del self._unwritten[message_id]
 
     async def flush(self) -> None:
         """Return once every move recorded so far is written."""

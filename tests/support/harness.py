@@ -12,9 +12,10 @@ way a member sees it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,6 +294,40 @@ def open_id(message: Any, title: str) -> str:
         if line.split(" · ", 1)[-1] == title:
             return button["custom_id"]
     raise AssertionError(f"no concept {title!r} in {concept_lines(message)}")
+
+
+async def press_together(
+    env: simcord.Env, *presses: Callable[[], Awaitable[simcord.InteractionResult]], gap: float
+) -> list[simcord.InteractionResult]:
+    """Presses sent ``gap`` seconds apart (real time), whether or not the bot answered the
+    one before: a double tap. Each ``press`` is a SimCord click or select, e.g.
+    ``lambda: alice.click(card, label="Back")``.
+
+    SimCord 3.2.1 settles after each interaction it sends and lets no operation overlap
+    another, so a second press could never reach the bot before the first is answered
+    and its work done, as it can on Discord. Here one operation sends every press, each
+    built by SimCord itself (its settling held off meanwhile), then settles once.
+    """
+    env._begin_operation("press together")
+    try:
+        settle = env._settle_internal
+        env._settle_internal = _sent_only  # type: ignore[method-assign]
+        try:
+            results = []
+            for number, press in enumerate(presses):
+                if number and gap:
+                    await asyncio.sleep(gap)
+                results.append(await press())
+        finally:
+            del env._settle_internal  # SimCord's own again
+        await settle(dispatch="INTERACTION_CREATE")
+        return results
+    finally:
+        env._end_operation()
+
+
+async def _sent_only(**_: Any) -> None:
+    return None
 
 
 async def click_open(actor: Any, message: Any, title: str) -> simcord.InteractionResult:
