@@ -74,12 +74,23 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-# A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
-# then whitespace, then what can start a sentence: an uppercase letter (any
-# script, so "Øystein" too), a digit or an opening quote. "2.5 percent" and
-# "e.g. this" do not split; neither does a full stop after an initial or an
-# abbreviation (``_ends_sentence``).
-SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
+# A sentence ends at a full stop, an exclamation or a question mark, perhaps followed by
+# closing quotes or brackets, then whitespace, then what can start a sentence: an
+# uppercase letter (any script, so "Øystein" too), a letter of a script without capitals
+# (Arabic, Hebrew, Devanagari, Hangul, ...), a digit or an opening quote. "2.5 percent"
+# and "e.g. this" do not split; neither does a full stop after an initial or an
+# abbreviation (``_ends_sentence``). The marks: . ! ? and those of other scripts, the
+# Arabic and Urdu question mark and full stop, the Devanagari danda, the Ethiopic, Burmese,
+# Armenian and Khmer full stops.
+SPACED_STOPS = ".!?؟۔।॥።፧။։។"
+CLOSERS = "\"'”’»)]」』】）〉》"
+OPENERS = "\"'“‘«([¿¡「『【（〈《"
+SENTENCE_BREAK = regex.compile(
+    rf"[{regex.escape(SPACED_STOPS)}][{regex.escape(CLOSERS)}]*\s+"
+    rf"(?=[\p{{Lu}}\p{{Lt}}\p{{Lo}}\d{regex.escape(OPENERS)}])"
+    # Chinese and Japanese end a sentence with a full-width mark and no space after it.
+    r"|[。！？｡][" + regex.escape(CLOSERS) + r"]*\s*(?=\S)"
+)
 # Words written with a full stop that do not end a sentence ("Dr. Tunsjø", "Jan. 2025").
 _ABBREVIATIONS = (
     "dr mr mrs ms prof st jr sr mt ft gen lt col capt gov sen rep rev vs cf al approx ca no "
@@ -89,7 +100,7 @@ ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
 # "T" in "William T. R. Fox", "U.S" in "U.S. Navy", "e.g" and "i.e": initials and dotted
 # abbreviations. The price: "Plan B." or "the U.S." cannot end a sentence that another follows.
 INITIALS = regex.compile(r"(?:\p{L}\.)*\p{L}")
-OPENING = "\"'“‘«(["
+OPENING = OPENERS
 
 
 def _ends_sentence(text: str, stop: int) -> bool:
@@ -132,3 +143,29 @@ ZERO_WIDTH_SPACE = "\u200b"
 def defuse_mentions(text: str) -> str:
     """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
     return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
+
+
+# Words that say little about what a sentence means, left out when sentences are compared.
+_STOPWORDS = (
+    "a an the and or but nor of to in on at by for from with as into onto over under about "
+    "between through after before during since until than then so such not no is are was were "
+    "be been being it its this that these those which who whom whose what when where why how "
+    "their they them there he she his her we our you your i can could may might will would "
+    "shall should do does did has have had also more most many much other each any all some "
+    "one only very while both either neither own same up down out off again further once here "
+    "just too"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+WORD = regex.compile(r"\w+")
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words that carry a sentence's meaning, folded so that "rates" matches "rate"."""
+    words = set()
+    for word in WORD.findall(text.casefold()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return frozenset(words)

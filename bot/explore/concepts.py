@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.errors import GenerationError, NoGenerator, NotFound
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
-from bot.explore.views import ConceptView, MapView
+from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView
 from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode
 from bot.maps import BundledMaps
 from bot.models import (
@@ -68,13 +68,7 @@ class Concepts:
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
         concepts = await self.storage.key_concepts(concept_map.id)
-        return MapView(
-            concept_map,
-            concepts,
-            self.as_of(concept_map),
-            self.generator is not None,
-            self.generation_off,
-        )
+        return MapView(concept_map, concepts, self.as_of(concept_map), self.generator is not None)
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card; with ``scope``, only if the concept belongs to that scope."""
@@ -87,12 +81,7 @@ class Concepts:
         check_scope(concept_map, scope)
         children = await self.storage.children(concept_id)
         return ConceptView(
-            concept_map,
-            path,
-            children,
-            self.as_of(concept_map),
-            self.generator is not None,
-            self.generation_off,
+            concept_map, path, children, self.as_of(concept_map), self.generator is not None
         )
 
     async def get(self, concept_id: int) -> Concept | None:
@@ -151,8 +140,9 @@ class Concepts:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
-                    f"Sub-concepts need Claude, and {self.generation_off}.",
+                    SUB_CONCEPTS_OFF,
                     self.bundled.topics(AVAILABLE_TOPICS_SHOWN),
+                    detail=self.generation_off,
                 )
         await self._flights.join(
             concept_id,
