@@ -29,6 +29,7 @@ from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     SESSION_HISTORY_MAX,
+    Asked,
     Limit,
     Limits,
     MapListing,
@@ -43,6 +44,7 @@ __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
     "SESSION_HISTORY_MAX",
+    "Asked",
     "DatabaseInUse",
     "Limit",
     "Limits",
