@@ -3,9 +3,10 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Three parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), who asked for an
-answer and shared it (``shares.py``), and whole tables for ``db copy`` (``whole_tables.py``).
+``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
+backend: what generations spend and what bounds them (``limits.py``), who asked for an
+answer and shared it (``shares.py``), quizzes (``quizzes.py``), members' progress, decks
+and threads (``learning.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from bot.models import (
     StoredRetry,
 )
 from bot.storage.errors import SchemaTooNew
+from bot.storage.learning import LearningStore, note_explorations
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     MapListing,
@@ -125,7 +128,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Shares, WholeTables, ABC):
+class Storage(UsageAndLimits, Shares, QuizStore, LearningStore, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -347,6 +350,10 @@ class Storage(UsageAndLimits, Shares, WholeTables, ABC):
                 # Each concept's first open counts on its map before its own count moves.
                 await db.executemany(COUNT_FIRST_OPEN, [(c,) for c in concepts])
                 await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
+                # The members who opened them: their own progress.
+                await note_explorations(
+                    db, [(s, o) for s, o in clicks if s is not None and o is not None], now
+                )
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
