@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import discord
@@ -87,6 +88,14 @@ async def edit_finally(interaction: discord.Interaction, **fields: Any) -> disco
             if attempt + 1 < EDIT_ATTEMPTS:
                 await asyncio.sleep(EDIT_PAUSE)
     return None
+
+
+async def quietly(what: str, work: Awaitable[object]) -> None:
+    """Storage work after the answer was shown: a failure is logged, the answer stands."""
+    try:
+        await work
+    except Exception:
+        log.warning("Could not %s after answering", what, exc_info=True)
 
 
 def where(interaction: discord.Interaction) -> str:
