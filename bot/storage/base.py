@@ -17,7 +17,6 @@ import json
 import logging
 import sys
 from abc import ABC, abstractmethod
-from collections import Counter
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
@@ -36,8 +35,9 @@ from bot.models import (
     StoredMeaning,
     StoredRetry,
 )
+from bot.storage.clicks import Click, has_work, write_clicks
 from bot.storage.errors import SchemaTooNew
-from bot.storage.learning import LearningStore, note_explorations
+from bot.storage.learning import LearningStore
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.quizzes import QuizStore
@@ -48,15 +48,12 @@ from bot.storage.records import (
     ScopeSettings,
     _concept,
     _map,
-    _session_row,
     _state_of,
 )
 from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
-    COUNT_FIRST_OPEN,
     COUNT_MAPS,
-    COUNT_OPENS,
     DELETE_MAP,
     DELETE_MAP_BY_ID,
     DELETE_SESSIONS_OF_MAP,
@@ -102,7 +99,6 @@ from bot.storage.sql import (
     UPSERT_ALIAS,
     UPSERT_META,
     UPSERT_SCOPE_SETTINGS,
-    UPSERT_SESSION,
 )
 from bot.storage.whole_tables import WholeTables
 
@@ -330,30 +326,12 @@ class Storage(UsageAndLimits, Shares, QuizStore, LearningStore, WholeTables, ABC
         they opened, in one write transaction."""
         await self.save_clicks([(session, opened)], now=now)
 
-    async def save_clicks(
-        self, clicks: Sequence[tuple[Session | None, int | None]], *, now: float
-    ) -> None:
-        """After many clicks were answered: save where each member stands (a message's
-        later session wins) and count every concept opened, in one write transaction of
-        a few statements whatever the number of clicks."""
-        sessions = {s.message_id: s for s, _ in clicks if s is not None}
-        opens = Counter(opened for _, opened in clicks if opened is not None)
-        if not sessions and not opens:
-            return
-        # Rows in id order: two processes' batches lock shared rows in the same order.
-        async with self.transaction() as db:
-            if sessions:
-                rows = [_session_row(sessions[m], now) for m in sorted(sessions)]
-                await db.executemany(UPSERT_SESSION, rows)
-            if opens:
-                concepts = sorted(opens)
-                # Each concept's first open counts on its map before its own count moves.
-                await db.executemany(COUNT_FIRST_OPEN, [(c,) for c in concepts])
-                await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
-                # The members who opened them: their own progress.
-                await note_explorations(
-                    db, [(s, o) for s, o in clicks if s is not None and o is not None], now
-                )
+    async def save_clicks(self, clicks: Sequence[Click], *, now: float) -> None:
+        """After many clicks were answered: save where each member stands and count every
+        concept opened, in one write transaction (``clicks.py``)."""
+        if has_work(clicks):
+            async with self.transaction() as db:
+                await write_clicks(db, clicks, now)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
