@@ -105,13 +105,18 @@ class Sessions:
 
     def record(self, session: Session | None, *, opened: int | None = None) -> None:
         """After an answer: where the member stands now (at once) and the concept they
-        opened, counted; both are written behind, in order."""
+        opened, counted; both are written behind, in order. Every card counts the open
+        from now on (``Concepts.counted``), before its write lands."""
+        if opened is not None:
+            self.concepts.counted(opened)
         click = self._behind.put(session, opened)
         if session is not None:
             self._hold(session)
             self._unwritten[session.message_id] = click
 
     def _written(self, batch: list[Click]) -> None:
+        """A batch was written, or given up on: storage counts the opens that landed."""
+        self.concepts.written(c.opened for c in batch if c.opened is not None)
         for click in batch:
             if click.session is not None:
                 message_id = click.session.message_id
