@@ -45,6 +45,12 @@ LOCK_POLL = 0.05  # seconds between attempts to take the lock
 SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"
 RAISE_SEQUENCE = "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?"
+# At the start of the one process a file has, a generation's lease still held is a dead
+# process's: the concept is free to generate at once, not when the lease runs out.
+ANY_LEASE = "SELECT 1 FROM concepts WHERE state = 'pending' LIMIT 1"
+RELEASE_LEASES = (
+    "UPDATE concepts SET state = 'unexpanded', lease_until = NULL WHERE state = 'pending'"
+)
 
 
 class SqliteTransaction:
@@ -88,7 +94,21 @@ class SqliteStorage(Storage):
             raise _unavailable(path, exc) from None
         with _process_lock(path) if exclusive else contextlib.nullcontext():
             async with cls._connected(path) as storage:
+                if exclusive:
+                    await storage._release_dead_leases()
                 yield storage
+
+    async def _release_dead_leases(self) -> None:
+        """The file is this process's alone (the lock): every lease is a previous process's."""
+        if await self._one(ANY_LEASE) is None:
+            return  # nothing to write: a file another process is writing to opens at once
+        try:
+            async with self.transaction() as db:
+                released = await db.execute(RELEASE_LEASES)
+        except (StorageBusy, StorageFull):
+            log.warning("Leases a previous process left run out on their own", exc_info=True)
+            return
+        log.info("Released %d generation leases a previous process left", released)
 
     @classmethod
     @asynccontextmanager
