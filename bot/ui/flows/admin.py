@@ -43,26 +43,36 @@ async def settings(
     language: str | None,
     daily_budget: int | None,
     level: str | None,
+    forum: int | None = None,
+    forum_posts: bool | None = None,
 ) -> None:
     """Change what is given, then show the server's settings. Every option is checked here,
     whatever the client enforced: a request made by hand skips Discord's checks."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
-        language, daily_budget, chosen = _checked(language, daily_budget, level)
-        if language is not None or daily_budget is not None or chosen is not None:
+        language, daily_budget, picked = _checked(language, daily_budget, level)
+        if forum_posts is False:
+            await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
+        elif forum is not None:
+            await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
+        elif forum_posts:
+            raise KinapseError("Choose the forum channel to post maps in (the forum option).")
+        if language is not None or daily_budget is not None or picked is not None:
             changing = explorer.preferences.update(
-                scope, language=language, budget=daily_budget, level=chosen
+                scope, language=language, budget=daily_budget, level=picked
             )
             await in_time(interaction, changing, ephemeral=True)
         current_language = await explorer.preferences.language(scope)
         current_level = await explorer.preferences.level(scope)
         budget = await explorer.budget.daily_budget(scope)
+        chosen = await explorer.discussions.forum(scope)
+        posts = f" · maps posted in <#{chosen}>" if chosen is not None else ""
         await send_text(
             interaction,
             f"Language: **{cards.literal(current_language)}** · "
             f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens",
+            f"daily generation budget: **{budget:,}** tokens{posts}",
         )
 
 
