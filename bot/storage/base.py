@@ -3,9 +3,9 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Two parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), and whole tables
-for ``db copy`` (``whole_tables.py``).
+``Transaction``. Three parts of it are mixins of their own, each with the hooks it needs of
+a backend: what generations spend and what bounds them (``limits.py``), who asked for an
+answer and shared it (``shares.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from bot.storage.records import (
     _session_row,
     _state_of,
 )
+from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
     COUNT_FIRST_OPEN,
@@ -65,6 +66,7 @@ from bot.storage.sql import (
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
+    PRUNE_ASKS,
     PRUNE_REFUSALS,
     PRUNE_RESERVATIONS,
     PRUNE_RETRIES,
@@ -122,7 +124,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, WholeTables, ABC):
+class Storage(UsageAndLimits, Shares, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -415,8 +417,8 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         retries_before: float,
     ) -> Pruned:
         """Delete sessions untouched since ``sessions_before``, refusals and reservations
-        that have expired, usage recorded before ``usage_before`` and retries stored before
-        ``retries_before``, in one transaction."""
+        that have expired, usage recorded before ``usage_before``, and retries and askings
+        of answers stored before ``retries_before``, in one transaction."""
         async with self.transaction() as db:
             return Pruned(
                 sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
@@ -424,6 +426,7 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                 usage=await db.execute(PRUNE_USAGE, (usage_before,)),
                 retries=await db.execute(PRUNE_RETRIES, (retries_before,)),
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
+                asks=await db.execute(PRUNE_ASKS, (retries_before,)),
             )
 
     # -- answers --------------------------------------------------------------
