@@ -22,6 +22,8 @@ from bot.generator.base import (
     OnSketch,
     OutlineNode,
     Progress,
+    QuizConcept,
+    QuizRequest,
     Sketch,
     SketchConcept,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "OnSketch",
     "OutlineNode",
     "Progress",
+    "QuizConcept",
+    "QuizRequest",
     "Sketch",
     "SketchConcept",
 ]

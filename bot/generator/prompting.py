@@ -34,6 +34,10 @@ EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
 REPAIR_FIELDS = frozenset({"problems"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
 ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "words_min", "words_max"}
+QUIZ_SYSTEM_FIELDS = frozenset(
+    {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
+)
+QUIZ_FIELDS = frozenset({"topic", "language", "level", "cards"})
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -41,6 +45,8 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "repair": REPAIR_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
+    "quiz_system": QUIZ_SYSTEM_FIELDS,
+    "quiz": QUIZ_FIELDS,
 }
 
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.

@@ -3,9 +3,10 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Three parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), who asked for an
-answer and shared it (``shares.py``), and whole tables for ``db copy`` (``whole_tables.py``).
+``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
+backend: what generations spend and what bounds them (``limits.py``), who asked for an
+answer and shared it (``shares.py``), quizzes (``quizzes.py``), members' progress, decks
+and threads (``learning.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from bot.models import (
     StoredRetry,
 )
 from bot.storage.errors import SchemaTooNew
+from bot.storage.learning import LearningStore, note_exploration
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     MapListing,
@@ -124,7 +127,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Shares, WholeTables, ABC):
+class Storage(UsageAndLimits, Shares, QuizStore, LearningStore, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -332,6 +335,8 @@ class Storage(UsageAndLimits, Shares, WholeTables, ABC):
             if opened is not None:
                 await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
                 await db.execute(COUNT_OPEN, (opened,))
+                if session is not None:  # the member who opened it: their own progress
+                    await note_exploration(db, session, opened, now)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""

@@ -9,7 +9,7 @@ locks) live in its module, and the schema in ``migrations/``.
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level, m.opened, m.total
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"

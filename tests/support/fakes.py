@@ -11,13 +11,21 @@ from pathlib import Path
 import yaml
 
 from bot.errors import Ambiguous, GenerationError
-from bot.generator import AskRequest, ExpandRequest, Generated, OnSketch, Progress
+from bot.generator import (
+    AskRequest,
+    ExpandRequest,
+    Generated,
+    OnSketch,
+    Progress,
+    QuizRequest,
+)
 from bot.models import (
     ConceptDraft,
     Expansion,
     Level,
     MapDraft,
     Meaning,
+    QuizDraft,
     Source,
     Usage,
     topic_key,
@@ -55,12 +63,21 @@ def default_answer(request: AskRequest) -> str:
     )
 
 
+def default_question(title: str, summary: str, others: list[str]) -> QuizDraft:
+    return QuizDraft(
+        prompt=f"Claude asks: which concept is {summary}",
+        options=[title, *others[:3]],
+        correct=0,
+        explanation=f"Claude explains: {title} is the one.",
+    )
+
+
 @dataclass
 class Call:
-    kind: str  # "map", "expand" or "ask"
+    kind: str  # "map", "expand", "ask" or "quiz"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | None = None
+    request: ExpandRequest | AskRequest | QuizRequest | None = None
     level: Level = Level.STANDARD
 
 
@@ -139,6 +156,14 @@ class FakeGenerator:
             for end in range(1, len(words) + 1):
                 await on_text(" ".join(words[:end]))
         return Generated(text, [self.usage])
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        self.calls.append(Call("quiz", request.topic, request.language, request, request.level))
+        await self._hold()
+        value: list[QuizDraft | None] = [
+            default_question(c.title, c.summary, c.others) for c in request.concepts
+        ]
+        return Generated(value, [self.usage])
 
 
 def write_map_file(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.errors import NotFound
+from bot.errors import KinapseError, NotFound
 from bot.models import Level, clean_topic
 from bot.ui import cards
 from bot.ui.context import Interaction, scope_of
@@ -37,11 +37,19 @@ async def settings(
     language: str | None,
     daily_budget: int | None,
     level: Level | None,
+    forum: int | None = None,
+    forum_posts: bool | None = None,
 ) -> None:
     """Change what is given, then show the server's settings."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
+        if forum_posts is False:
+            await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
+        elif forum is not None:
+            await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
+        elif forum_posts:
+            raise KinapseError("Choose the forum channel to post maps in (the forum option).")
         if language is not None:
             language = clean_topic(language)
         if language is not None or daily_budget is not None or level is not None:
@@ -52,11 +60,13 @@ async def settings(
         current_language = await explorer.preferences.language(scope)
         current_level = await explorer.preferences.level(scope)
         budget = await explorer.budget.daily_budget(scope)
+        chosen = await explorer.discussions.forum(scope)
+        posts = f" · maps posted in <#{chosen}>" if chosen is not None else ""
         await send_text(
             interaction,
             f"Language: **{cards.literal(current_language)}** · "
             f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens",
+            f"daily generation budget: **{budget:,}** tokens{posts}",
         )
 
 
