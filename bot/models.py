@@ -341,7 +341,10 @@ class Usage(BaseModel):
 
 
 class ConceptMap(BaseModel):
-    """A map as stored for one scope."""
+    """A map as stored for one scope. Frozen: the one read is shared by every card that
+    shows it (``bot.explore.cache``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     scope: int
@@ -358,7 +361,10 @@ class ConceptMap(BaseModel):
 
 
 class Concept(BaseModel):
-    """A concept as stored: its place in the tree and the state of its children."""
+    """A concept as stored: its place in the tree and the state of its children. Frozen,
+    like ``ConceptMap``."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     map_id: int
