@@ -17,13 +17,13 @@ from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView
 from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode
 from bot.maps import BundledMaps
 from bot.models import (
-    BundledConcept,
     ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
     MapTree,
     Source,
+    TreeConcept,
 )
 from bot.storage import FORGOTTEN_SCOPE, Storage
 
@@ -235,14 +235,14 @@ def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
 async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
     """A stored map with every concept stored at every depth."""
 
-    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+    async def down(concepts: list[Concept]) -> list[TreeConcept]:
         tree = []
         for concept in concepts:
             children = None
             if concept.state is ChildState.EXPANDED:
                 children = await down(await storage.children(concept.id))
             tree.append(
-                BundledConcept(
+                TreeConcept(
                     title=concept.title,
                     summary=concept.summary,
                     detail=concept.detail,

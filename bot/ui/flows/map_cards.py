@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.explore import MapView
+from bot.models import Session
 from bot.render import MapPicture, RenderError
 from bot.ui import cards
 from bot.ui.cards import Card, Post
@@ -111,17 +112,31 @@ async def picture_later(
             log.warning("No picture for map %s: %s", view.map.id, exc)
             failed = True  # the card goes on without it, and stops saying it is drawn
         session = await explorer.sessions.get(message_id)
-        if session is None or session.concept_id is not None or session.map_id != view.map.id:
+        if not _on_overview(session, view):
             return  # the message shows another card now
-        now = await explorer.sessions.view_of(session)
-        assert isinstance(now, MapView)
-        can_go_back = bool(session.history)
-        if failed:
-            await put(cards.map_card(now, can_go_back=can_go_back, post=drawn.post))
-            return
-        again = await map_card(interaction, now, can_go_back=can_go_back, post=drawn.post, wait=0)
-        if again.waits_for is None:
-            await put(again.card)
-            return
+        assert session is not None
+        # The owner's presses on the card wait while it is edited, and it is edited only
+        # once the press before has answered: an edit never overwrites a newer card.
+        async with explorer.sessions.turn(message_id, session.owner_id):
+            session = await explorer.sessions.get(message_id)
+            if not _on_overview(session, view):
+                return
+            assert session is not None
+            now = await explorer.sessions.view_of(session)
+            assert isinstance(now, MapView)
+            can_go_back = bool(session.history)
+            if failed:
+                await put(cards.map_card(now, can_go_back=can_go_back, post=drawn.post))
+                return
+            again = await map_card(
+                interaction, now, can_go_back=can_go_back, post=drawn.post, wait=0
+            )
+            if again.waits_for is None:
+                await put(again.card)
+                return
         view = again.waits_for  # the map changed while it was drawn: its new version next
     log.info("Map %s kept changing; card %s goes without its picture", view.map.id, message_id)
+
+
+def _on_overview(session: Session | None, view: MapView) -> bool:
+    return session is not None and session.concept_id is None and session.map_id == view.map.id

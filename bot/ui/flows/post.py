@@ -66,7 +66,7 @@ async def _post(interaction: Interaction, view: MapView | ConceptView) -> None:
     except BaseException:
         explorer.posts.release(claim)
         raise
-    await explorer.sessions.start(
+    explorer.sessions.start(
         message_id=sent.id,
         owner_id=interaction.user.id,
         scope=scope_of(interaction),
