@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
 
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
 SUMMARY_MAX = 160
@@ -120,16 +128,6 @@ class Source(enum.StrEnum):
     GENERATED = "generated"
 
 
-class ConceptDraft(BaseModel):
-    """One concept's text, as written in a map file or returned by the model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: Title
-    summary: Summary
-    detail: Detail
-
-
 _ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 CITATION_TITLE_MAX = 300
 CITATION_PUBLISHER_MAX = 120
@@ -203,6 +201,35 @@ class Citation(BaseModel):
         return iso_date(value)
 
 
+def stored_citations(value: Any) -> Any:
+    """Sources as a column stores them (JSON text, NULL for none) read back as a list."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+def citations_json(sources: list[Citation]) -> str | None:
+    """Sources as a column stores them: JSON text, or NULL for none."""
+    if not sources:
+        return None
+    return json.dumps([s.model_dump(exclude_none=True) for s in sources], ensure_ascii=False)
+
+
+class ConceptDraft(BaseModel):
+    """One concept's text, as written in a map file or returned by the model, and what it
+    rests on: a curated file's ``sources``, or the web search results the API returned
+    that the model named as supporting it (never a URL the model wrote)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    summary: Summary
+    detail: Detail
+    sources: list[Citation] = Field(default_factory=list)
+
+
 class BundledConcept(ConceptDraft):
     """A concept in a bundled map file: optionally with its sub-concepts and sources."""
 
@@ -210,7 +237,6 @@ class BundledConcept(ConceptDraft):
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
     )
     leaf: bool = False
-    sources: list[Citation] = Field(default_factory=list)
 
 
 class MapDraft(BaseModel):
@@ -225,6 +251,10 @@ class MapDraft(BaseModel):
     title: TopicTitle | None = None
     overview: Overview
     concepts: list[ConceptDraft] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
+    # The topic's facts change (prices, office holders, ongoing events): its generated
+    # concepts can be refreshed once they are old.
+    volatile: bool = False
 
 
 class Expansion(BaseModel):
@@ -312,6 +342,11 @@ class BundledMap(BaseModel):
             raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
         return iso_date(value)
 
+    # The file it was loaded from (``maps/interest-rates.yaml``), for provenance; and its
+    # concepts by their path of title keys, built on first use.
+    _file: str | None = PrivateAttr(default=None)
+    _by_path: dict[tuple[str, ...], BundledConcept] | None = PrivateAttr(default=None)
+
     @property
     def key(self) -> str:
         return topic_key(self.topic)
@@ -320,24 +355,61 @@ class BundledMap(BaseModel):
     def alias_keys(self) -> list[str]:
         return [topic_key(alias) for alias in self.aliases]
 
+    @property
+    def file(self) -> str | None:
+        return self._file
+
+    def loaded_from(self, file: str) -> None:
+        self._file = file
+
+    def concept_at(self, titles: Sequence[str]) -> BundledConcept | None:
+        """The file's concept at this path of titles (key concept first), or None: a
+        server's stored copy finds its curated concepts, and their sources, by their place."""
+        if self._by_path is None:
+            found: dict[tuple[str, ...], BundledConcept] = {}
+
+            def down(concepts: list[BundledConcept], above: tuple[str, ...]) -> None:
+                for concept in concepts:
+                    path = (*above, search_key(concept.title))
+                    found.setdefault(path, concept)
+                    down(concept.children or [], path)
+
+            down(self.concepts, ())
+            self._by_path = found
+        return self._by_path.get(tuple(search_key(title) for title in titles))
+
+
+# What one web search counts against a server's daily token budget: Anthropic charges
+# $10 per 1,000 searches (as of December 2026), $0.01 a search, what 3,334 input tokens of
+# Claude Sonnet 4.6 cost at $3 per million. The results it returns are billed as input
+# tokens besides, and counted as such.
+SEARCH_TOKENS = 3_334
+
 
 class Usage(BaseModel):
-    """Token usage of one generation call."""
+    """Token usage of one generation call, and the web searches it ran."""
 
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    web_searches: int = 0
 
     @property
-    def total(self) -> int:
+    def tokens(self) -> int:
         return (
             self.input_tokens
             + self.output_tokens
             + self.cache_read_tokens
             + self.cache_write_tokens
         )
+
+    @property
+    def total(self) -> int:
+        """Its tokens and its searches at their price in tokens: what it counts against
+        the daily budget."""
+        return self.tokens + self.web_searches * SEARCH_TOKENS
 
 
 class ConceptMap(BaseModel):
@@ -354,6 +426,16 @@ class ConceptMap(BaseModel):
     level: Level = Level.STANDARD  # who it was written for
     opened: int = 0  # concepts opened at least once
     total: int = 0  # concepts known in the map
+    created_at: float | None = None
+    # A generated map's: the search results its overview rests on, and whether its facts
+    # change (a curated map's come from its file).
+    sources: list[Citation] = Field(default_factory=list)
+    volatile: bool = False
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
 
 
 class Concept(BaseModel):
@@ -370,6 +452,17 @@ class Concept(BaseModel):
     state: ChildState
     error: str | None = None
     opened: bool = False  # opened at least once in its scope
+    # Who wrote it and when: None for a curated concept (its file says where its facts
+    # come from), or one stored before provenance was recorded.
+    model: str | None = None
+    created_at: float | None = None
+    # The web search results a generated concept rests on (a curated one's are in its file).
+    sources: list[Citation] = Field(default_factory=list)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
 
 
 class Session(BaseModel):
@@ -408,6 +501,22 @@ class Answer(BaseModel):
     question: str
     text: str
     model: str
+    # The web search results the answer cited (as the API returned them).
+    sources: list[Citation] = Field(default_factory=list)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
+
+
+class TreeConcept(BundledConcept):
+    """A concept as an export carries it: its text and sources, and who wrote it when
+    (``model`` and ``written`` are None for a curated concept)."""
+
+    children: list[TreeConcept] | None = None  # type: ignore[assignment]
+    model: str | None = None
+    written: str | None = None  # ISO date
 
 
 class MapTree(BaseModel):
@@ -426,8 +535,10 @@ class MapTree(BaseModel):
     source: Source
     model: str | None = None  # the model that generated the map; None for a curated one
     as_of: str | None = None  # a curated map's date, when its facts were last checked
+    written: str | None = None  # a generated map's date (ISO), when it was written
     overview: Overview
-    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
+    concepts: list[TreeConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
 
     @classmethod
     def of_bundled(cls, bundled: BundledMap) -> MapTree:
@@ -437,15 +548,14 @@ class MapTree(BaseModel):
             source=Source.BUNDLED,
             as_of=bundled.as_of,
             overview=bundled.overview,
-            concepts=bundled.concepts,
+            sources=bundled.sources,
+            concepts=[TreeConcept.model_validate(c.model_dump()) for c in bundled.concepts],
         )
 
-    def walk(self) -> Iterator[tuple[int, BundledConcept]]:
+    def walk(self) -> Iterator[tuple[int, TreeConcept]]:
         """Every concept with its depth (1 for a key concept), parents before children."""
 
-        def down(
-            concepts: list[BundledConcept], depth: int
-        ) -> Iterator[tuple[int, BundledConcept]]:
+        def down(concepts: list[TreeConcept], depth: int) -> Iterator[tuple[int, TreeConcept]]:
             for concept in concepts:
                 yield depth, concept
                 yield from down(concept.children or [], depth + 1)

@@ -22,6 +22,8 @@ from bot.generator.base import (
     OnSketch,
     OutlineNode,
     Progress,
+    RefreshRequest,
+    Search,
     Sketch,
     SketchConcept,
 )
@@ -35,12 +37,14 @@ __all__ = [
     "OnSketch",
     "OutlineNode",
     "Progress",
+    "RefreshRequest",
+    "Search",
     "Sketch",
     "SketchConcept",
 ]
 
 # Where the hook below looks, in order; claude imports the others.
-_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting")
+_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting", "grounding")
 
 
 def __getattr__(name: str) -> Any:

@@ -43,7 +43,7 @@ def sketch_of(snapshot: str) -> Sketch | None:
     if not isinstance(data, dict) or data.get("kind") not in ("map", "subconcepts"):
         return None
     title = data.get("title") if "overview" in data else None
-    overview = data.get("overview") if "concepts" in data else None
+    overview = data.get("overview") if "sources" in data or "concepts" in data else None
     concepts = []
     for item in data.get("concepts") or []:
         if not isinstance(item, dict) or "detail" not in item:
