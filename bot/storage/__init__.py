@@ -28,6 +28,7 @@ from bot.storage.errors import (
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    ConceptVersion,
     Limit,
     Limits,
     MapListing,
@@ -41,6 +42,7 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "ConceptVersion",
     "DatabaseInUse",
     "Limit",
     "Limits",

@@ -18,12 +18,14 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.models import (
     Answer,
     BundledConcept,
     ChildState,
+    Citation,
     Concept,
     ConceptDraft,
     ConceptMap,
@@ -33,12 +35,14 @@ from bot.models import (
     Source,
     StoredMeaning,
     StoredRetry,
+    citations_json,
 )
 from bot.storage.errors import SchemaTooNew
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    ConceptVersion,
     MapListing,
     Pruned,
     ScopeSettings,
@@ -52,6 +56,7 @@ from bot.storage.sql import (
     COUNT_FIRST_OPEN,
     COUNT_MAPS,
     COUNT_OPEN,
+    COUNT_VERSIONS,
     DELETE_MAP,
     DELETE_MAP_BY_ID,
     DELETE_SESSIONS_OF_MAP,
@@ -62,6 +67,7 @@ from bot.storage.sql import (
     INSERT_MAP,
     INSERT_MEANING,
     INSERT_RETRY,
+    INSERT_VERSION,
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
@@ -71,6 +77,7 @@ from bot.storage.sql import (
     PRUNE_SESSIONS,
     PRUNE_USAGE,
     RECOUNT_MAP,
+    REFRESH_CONCEPT,
     RELEASE_EXPANSION,
     SELECT_ALIAS,
     SELECT_ANSWER,
@@ -93,6 +100,7 @@ from bot.storage.sql import (
     SELECT_SCOPE_SETTINGS,
     SELECT_SESSION,
     SELECT_TOPICS,
+    SELECT_VERSIONS,
     UPSERT_ALIAS,
     UPSERT_META,
     UPSERT_SCOPE_SETTINGS,
@@ -209,16 +217,35 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         concepts: Sequence[ConceptDraft],
         now: float,
         level: Level = Level.STANDARD,
+        sources: Sequence[Citation] = (),
+        volatile: bool = False,
     ) -> ConceptMap:
-        """Store a map and its concept tree at once; an existing map for the key wins."""
+        """Store a map and its concept tree at once; an existing map for the key wins.
+
+        A generated map (``model`` given) stores who wrote each concept, when, and the
+        search results it rests on; a curated map's sources stay in its file.
+        """
+        written = _Written(model, now) if model is not None else None
         async with self.transaction() as db:
             inserted = await db.fetchone(
                 INSERT_MAP,
-                (scope, key, topic, language, level.value, overview, source.value, model, now),
+                (
+                    scope,
+                    key,
+                    topic,
+                    language,
+                    level.value,
+                    overview,
+                    source.value,
+                    model,
+                    now,
+                    citations_json(list(sources)) if written else None,
+                    int(volatile),
+                ),
             )
             if inserted is not None:
                 map_id = inserted[0]
-                await _insert_concepts(db, map_id, None, 1, concepts)
+                await _insert_concepts(db, map_id, None, 1, concepts, written)
                 await db.execute(RECOUNT_MAP, (map_id,))
             else:  # stored meanwhile, maybe by another process
                 existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
@@ -337,18 +364,54 @@ class Storage(UsageAndLimits, WholeTables, ABC):
             return await db.execute(CLAIM_EXPANSION, (now + lease, concept_id, now)) == 1
 
     async def store_expansion(
-        self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
+        self,
+        concept_id: int,
+        concepts: Sequence[ConceptDraft],
+        *,
+        leaf: bool,
+        model: str | None = None,
+        now: float | None = None,
     ) -> None:
-        """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
+        """Store the sub-concepts (or the leaf mark) and end the pending state, atomically;
+        ``model`` wrote them at ``now``, from the sources each carries."""
         state = ChildState.LEAF if leaf else ChildState.EXPANDED
+        written = _Written(model, now) if model is not None else None
         async with self.transaction() as db:
             parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
             if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
-                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
+                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts, written)
                 await db.execute(RECOUNT_MAP, (parent[0],))
             await self._announce_expansion(db, concept_id)
+
+    async def refresh_concept(
+        self, concept_id: int, draft: ConceptDraft, *, model: str, now: float
+    ) -> None:
+        """Write a concept's text again (its title and place stay), keeping the text it had
+        as an earlier version, in one transaction."""
+        async with self.transaction() as db:
+            await db.execute(INSERT_VERSION, (now, concept_id))
+            await db.execute(
+                REFRESH_CONCEPT,
+                (
+                    draft.summary,
+                    draft.detail,
+                    model,
+                    now,
+                    citations_json(draft.sources),
+                    concept_id,
+                ),
+            )
+
+    async def versions(self, concept_id: int) -> list[ConceptVersion]:
+        """A refreshed concept's earlier texts, the latest first."""
+        rows = await self._all(SELECT_VERSIONS, (concept_id,))
+        return [ConceptVersion.of_row(row) for row in rows]
+
+    async def count_versions(self, concept_id: int) -> int:
+        row = await self._one(COUNT_VERSIONS, (concept_id,))
+        return row[0] if row else 0
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
@@ -450,12 +513,23 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         text: str,
         model: str,
         now: float,
+        sources: Sequence[Citation] = (),
     ) -> Answer:
         """Store an answer; if the question was answered meanwhile, that answer is returned."""
         async with self.transaction() as db:
             await db.execute(
                 INSERT_ANSWER,
-                (scope, map_id, concept_id, question_key, question, text, model, now),
+                (
+                    scope,
+                    map_id,
+                    concept_id,
+                    question_key,
+                    question,
+                    text,
+                    model,
+                    now,
+                    citations_json(list(sources)),
+                ),
             )
         stored = await self.find_answer(map_id, concept_id, question_key)
         assert stored is not None
@@ -515,10 +589,18 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         row = await self._one(SELECT_SCOPE_SETTINGS, (scope,))
         if row is None:
             return ScopeSettings()
-        language, budget, level = row
-        return ScopeSettings(language, budget, Level(level) if level else None)
+        language, budget, level, sources, prefer, block = row
+        return ScopeSettings(
+            language,
+            budget,
+            Level(level) if level else None,
+            web_search=None if sources is None else sources != SOURCES_OFF,
+            prefer_domains=_domains(prefer),
+            block_domains=_domains(block),
+        )
 
     async def save_scope_settings(self, scope: int, settings: ScopeSettings) -> None:
+        search = settings.web_search
         async with self.transaction() as db:
             await db.execute(
                 UPSERT_SCOPE_SETTINGS,
@@ -527,6 +609,9 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                     settings.language,
                     settings.daily_token_budget,
                     settings.level.value if settings.level else None,
+                    None if search is None else SOURCES_WEB if search else SOURCES_OFF,
+                    ",".join(settings.prefer_domains) or None,
+                    ",".join(settings.block_domains) or None,
                 ),
             )
 
@@ -539,13 +624,35 @@ class Storage(UsageAndLimits, WholeTables, ABC):
             await db.execute(UPSERT_META, (key, value))
 
 
+# How ``scope_settings.sources`` stores a server's choice (NULL: the default, web).
+SOURCES_WEB = "web"
+SOURCES_OFF = "off"
+
+
+@dataclass(frozen=True)
+class _Written:
+    """Who wrote generated concepts, and when."""
+
+    model: str
+    at: float | None
+
+
+def _domains(stored: str | None) -> tuple[str, ...]:
+    return tuple(d for d in (stored or "").split(",") if d)
+
+
 async def _insert_concepts(
     db: Transaction,
     map_id: int,
     parent_id: int | None,
     depth: int,
     concepts: Sequence[ConceptDraft],
+    written: _Written | None,
 ) -> None:
+    """Insert a concept tree; generated concepts (``written``) with their provenance and
+    sources, curated ones without (their file keeps them)."""
+    model = written.model if written is not None else None
+    now = written.at if written is not None else None
     for position, concept in enumerate(concepts):
         inserted = await db.fetchone(
             INSERT_CONCEPT,
@@ -558,11 +665,14 @@ async def _insert_concepts(
                 concept.summary,
                 concept.detail,
                 _state_of(concept).value,
+                model,
+                now,
+                citations_json(concept.sources) if written is not None else None,
             ),
         )
         if isinstance(concept, BundledConcept) and concept.children:
             assert inserted is not None
-            await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children)
+            await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children, written)
 
 
 def _successor(text: str) -> str | None:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 COPY_ORDER = [
     "maps",
     "concepts",
+    "concept_versions",
     "sessions",
     "answers",
     "meanings",
