@@ -3,9 +3,10 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Two parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), and whole tables
-for ``db copy`` (``whole_tables.py``).
+``Transaction``. Some parts of it are mixins of their own, each with the hooks it needs of
+a backend: what generations spend and what bounds them (``limits.py``), answers
+(``answers.py``), a scope's settings (``settings.py``), a refreshed concept's versions
+(``versions.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.models import (
-    Answer,
     BundledConcept,
     ChildState,
     Citation,
@@ -37,37 +37,34 @@ from bot.models import (
     StoredRetry,
     citations_json,
 )
+from bot.storage.answers import Answers
 from bot.storage.errors import SchemaTooNew
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
-    ConceptVersion,
     MapListing,
     Pruned,
-    ScopeSettings,
     _concept,
     _map,
     _session_row,
     _state_of,
 )
+from bot.storage.settings import StoredSettings
 from bot.storage.sql import (
     CLAIM_EXPANSION,
     COUNT_FIRST_OPEN,
     COUNT_MAPS,
     COUNT_OPEN,
-    COUNT_VERSIONS,
     DELETE_MAP,
     DELETE_MAP_BY_ID,
     DELETE_SESSIONS_OF_MAP,
     FINISH_EXPANSION,
     FORGET_MAP,
-    INSERT_ANSWER,
     INSERT_CONCEPT,
     INSERT_MAP,
     INSERT_MEANING,
     INSERT_RETRY,
-    INSERT_VERSION,
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
@@ -77,11 +74,8 @@ from bot.storage.sql import (
     PRUNE_SESSIONS,
     PRUNE_USAGE,
     RECOUNT_MAP,
-    REFRESH_CONCEPT,
     RELEASE_EXPANSION,
     SELECT_ALIAS,
-    SELECT_ANSWER,
-    SELECT_ANSWER_BY_QUESTION,
     SELECT_CHILDREN,
     SELECT_CONCEPT,
     SELECT_FORGOTTEN,
@@ -93,19 +87,15 @@ from bot.storage.sql import (
     SELECT_MAP_ID_BY_KEY,
     SELECT_MEANING,
     SELECT_MEANINGS,
-    SELECT_META,
     SELECT_OPENED_IDS,
     SELECT_PATH,
     SELECT_RETRY,
-    SELECT_SCOPE_SETTINGS,
     SELECT_SESSION,
     SELECT_TOPICS,
-    SELECT_VERSIONS,
     UPSERT_ALIAS,
-    UPSERT_META,
-    UPSERT_SCOPE_SETTINGS,
     UPSERT_SESSION,
 )
+from bot.storage.versions import Versions
 from bot.storage.whole_tables import WholeTables
 
 log = logging.getLogger(__name__)
@@ -130,7 +120,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, WholeTables, ABC):
+class Storage(UsageAndLimits, Answers, StoredSettings, Versions, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -385,34 +375,6 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                 await db.execute(RECOUNT_MAP, (parent[0],))
             await self._announce_expansion(db, concept_id)
 
-    async def refresh_concept(
-        self, concept_id: int, draft: ConceptDraft, *, model: str, now: float
-    ) -> None:
-        """Write a concept's text again (its title and place stay), keeping the text it had
-        as an earlier version, in one transaction."""
-        async with self.transaction() as db:
-            await db.execute(INSERT_VERSION, (now, concept_id))
-            await db.execute(
-                REFRESH_CONCEPT,
-                (
-                    draft.summary,
-                    draft.detail,
-                    model,
-                    now,
-                    citations_json(draft.sources),
-                    concept_id,
-                ),
-            )
-
-    async def versions(self, concept_id: int) -> list[ConceptVersion]:
-        """A refreshed concept's earlier texts, the latest first."""
-        rows = await self._all(SELECT_VERSIONS, (concept_id,))
-        return [ConceptVersion.of_row(row) for row in rows]
-
-    async def count_versions(self, concept_id: int) -> int:
-        row = await self._one(COUNT_VERSIONS, (concept_id,))
-        return row[0] if row else 0
-
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
         async with self.transaction() as db:
@@ -489,52 +451,6 @@ class Storage(UsageAndLimits, WholeTables, ABC):
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
             )
 
-    # -- answers --------------------------------------------------------------
-
-    async def find_answer(
-        self, map_id: int, concept_id: int | None, question_key: str
-    ) -> Answer | None:
-        """The stored answer to a question about a concept (None: about the map itself)."""
-        row = await self._one(SELECT_ANSWER_BY_QUESTION, (map_id, concept_id or 0, question_key))
-        return Answer.model_validate(dict(row)) if row else None
-
-    async def get_answer(self, answer_id: int) -> Answer | None:
-        row = await self._one(SELECT_ANSWER, (answer_id,))
-        return Answer.model_validate(dict(row)) if row else None
-
-    async def save_answer(
-        self,
-        *,
-        scope: int,
-        map_id: int,
-        concept_id: int | None,
-        question_key: str,
-        question: str,
-        text: str,
-        model: str,
-        now: float,
-        sources: Sequence[Citation] = (),
-    ) -> Answer:
-        """Store an answer; if the question was answered meanwhile, that answer is returned."""
-        async with self.transaction() as db:
-            await db.execute(
-                INSERT_ANSWER,
-                (
-                    scope,
-                    map_id,
-                    concept_id,
-                    question_key,
-                    question,
-                    text,
-                    model,
-                    now,
-                    citations_json(list(sources)),
-                ),
-            )
-        stored = await self.find_answer(map_id, concept_id, question_key)
-        assert stored is not None
-        return stored
-
     # -- meanings and aliases -------------------------------------------------
 
     async def save_meanings(
@@ -583,51 +499,6 @@ class Storage(UsageAndLimits, WholeTables, ABC):
         row = await self._one(SELECT_RETRY, (retry_id,))
         return StoredRetry.model_validate(dict(row)) if row else None
 
-    # -- settings -------------------------------------------------------------
-
-    async def scope_settings(self, scope: int) -> ScopeSettings:
-        row = await self._one(SELECT_SCOPE_SETTINGS, (scope,))
-        if row is None:
-            return ScopeSettings()
-        language, budget, level, sources, prefer, block = row
-        return ScopeSettings(
-            language,
-            budget,
-            Level(level) if level else None,
-            web_search=None if sources is None else sources != SOURCES_OFF,
-            prefer_domains=_domains(prefer),
-            block_domains=_domains(block),
-        )
-
-    async def save_scope_settings(self, scope: int, settings: ScopeSettings) -> None:
-        search = settings.web_search
-        async with self.transaction() as db:
-            await db.execute(
-                UPSERT_SCOPE_SETTINGS,
-                (
-                    scope,
-                    settings.language,
-                    settings.daily_token_budget,
-                    settings.level.value if settings.level else None,
-                    None if search is None else SOURCES_WEB if search else SOURCES_OFF,
-                    ",".join(settings.prefer_domains) or None,
-                    ",".join(settings.block_domains) or None,
-                ),
-            )
-
-    async def get_meta(self, key: str) -> str | None:
-        row = await self._one(SELECT_META, (key,))
-        return row[0] if row else None
-
-    async def set_meta(self, key: str, value: str) -> None:
-        async with self.transaction() as db:
-            await db.execute(UPSERT_META, (key, value))
-
-
-# How ``scope_settings.sources`` stores a server's choice (NULL: the default, web).
-SOURCES_WEB = "web"
-SOURCES_OFF = "off"
-
 
 @dataclass(frozen=True)
 class _Written:
@@ -635,10 +506,6 @@ class _Written:
 
     model: str
     at: float | None
-
-
-def _domains(stored: str | None) -> tuple[str, ...]:
-    return tuple(d for d in (stored or "").split(",") if d)
 
 
 async def _insert_concepts(

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
+SITES_MAX = 300  # a list of sites, comma-separated
 
 
 class ExploreCog(commands.Cog):
@@ -128,13 +129,20 @@ class ExploreCog(commands.Cog):
         language="Language new maps are written in, for example English or de",
         daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
         level="Who new maps and their sub-concepts are written for",
+        sources="web: check new maps and answers with web searches (billed per search); off",
+        prefer_sites="Sites to prefer as sources, e.g. iea.org, eia.gov (none to clear)",
+        block_sites="Sites never to use as sources, e.g. example.com (none to clear)",
     )
     @app_commands.choices(
         level=[
             app_commands.Choice(name="intro: for beginners", value=Level.INTRO.value),
             app_commands.Choice(name="standard", value=Level.STANDARD.value),
             app_commands.Choice(name="expert: for specialists", value=Level.EXPERT.value),
-        ]
+        ],
+        sources=[
+            app_commands.Choice(name="web: check with web searches", value="web"),
+            app_commands.Choice(name="off: Claude's own knowledge only", value="off"),
+        ],
     )
     @app_commands.checks.has_permissions(manage_guild=True)
     async def settings(
@@ -143,11 +151,20 @@ class ExploreCog(commands.Cog):
         language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
         daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
         level: app_commands.Choice[str] | None = None,
+        sources: app_commands.Choice[str] | None = None,
+        prefer_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
+        block_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
         chosen = Level(level.value) if level is not None else None
         await managing.settings(
-            interaction, language=language, daily_budget=daily_budget, level=chosen
+            interaction,
+            language=language,
+            daily_budget=daily_budget,
+            level=chosen,
+            sources=sources.value == "web" if sources is not None else None,
+            prefer_sites=prefer_sites,
+            block_sites=block_sites,
         )
 
     @admin.command(name="usage")

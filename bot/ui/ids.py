@@ -36,6 +36,10 @@ class Action(enum.StrEnum):
     SHARE = "share"  # post an answer in the channel; id: the answer
     MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
     RETRY_TOPIC = "topicretry"  # map a new topic again after a failure; id: the stored retry
+    SOURCES = "sources"  # a concept card's sources, privately; id: the concept
+    MAP_SOURCES = "mapsources"  # a map card's sources, privately; id: the map
+    EARLIER = "earlier"  # a refreshed concept's earlier texts, privately; id: the concept
+    REFRESH = "refresh"  # write a concept again with today's facts; id: the concept
 
 
 BUTTON_ACTIONS = tuple(action for action in Action if action is not Action.PICK)

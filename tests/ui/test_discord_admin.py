@@ -47,9 +47,9 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
     result = await admin.slash(
         world.channel, "kinapse settings", language="Deutsch", daily_budget=5000
     )
-    assert (
-        result.response.content
-        == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
+    assert result.response.content.startswith(
+        "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens\n"
+        "Sources: **web**"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
     assert kinapse.generator.calls[-1].language == "Deutsch"

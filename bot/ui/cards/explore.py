@@ -24,6 +24,14 @@ from bot.ui.cards.fit import (
     components_left,
     concept_blocks,
 )
+from bot.ui.cards.sources import (
+    UNCHECKED_NOTE,
+    card_sources,
+    footnote,
+    provenance_line,
+    refresh_button,
+    sources_button,
+)
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
@@ -77,15 +85,27 @@ LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
 
 
 def footer(view: MapView | ConceptView) -> str:
+    """Where the card's text comes from, and how much of the map is explored."""
     concept_map = view.map
-    if concept_map.source is not Source.BUNDLED:
-        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
-        if concept_map.level in LEVEL_NOTES:
-            source += f" · {LEVEL_NOTES[concept_map.level]}"
-    else:
-        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
+    source = provenance_line(view.provenance, len(card_sources(view.sources)))
+    if concept_map.source is not Source.BUNDLED and concept_map.level in LEVEL_NOTES:
+        source += f" · {LEVEL_NOTES[concept_map.level]}"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
+
+
+def _footer_section(view: MapView | ConceptView, button: Control) -> SectionDraft:
+    """The footnote naming the card's first sources, the reason Ask is off when it is, and
+    the footer, beside the Sources button."""
+    lines = [_footer_lines(view)]
+    if (note := footnote(card_sources(view.sources))) is not None:
+        lines.insert(0, note)
+    return SectionDraft(button, "\n".join(lines))
+
+
+def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
+    """The small note under text Claude wrote from its training data alone."""
+    return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
 
 
 def map_card(
@@ -100,7 +120,8 @@ def map_card(
             Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
             "\n",
             Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "overview"),
     ]
     if picture is not None:
         description = f"Map of {concept_map.topic}"
@@ -108,7 +129,8 @@ def map_card(
         if picture.png is not None:
             drafts.append(TextDraft(LEGEND))
     nav = map_nav(view, can_go_back=can_go_back)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
+    sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
+    tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += concept_blocks(items, parent=0, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(concept_map.key))
@@ -166,7 +188,8 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
             Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
             "**\n",
             Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "concept"),
     ]
     note = _note(view, status)
     if note is not None:
@@ -174,7 +197,13 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     if status.sketch is not None and status.mapping and not view.children:
         # Sub-concepts still streaming: listed without buttons, they have no ids yet.
         drafts += _sketched(status.sketch.concepts)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), Row(concept_nav(view))]
+    tail: list[Draft] = [
+        Divider(),
+        _footer_section(view, sources_button(Action.SOURCES, concept.id)),
+        Row(concept_nav(view)),
+    ]
+    if view.can_refresh:
+        tail.append(Row((refresh_button(concept.id),)))
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(view.map.key))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from bot.errors import NotFound
-from bot.models import Level, clean_topic
+from bot.explore.scopes import parse_domains
+from bot.models import SEARCH_TOKENS, Level, clean_topic
 from bot.ui import cards
 from bot.ui.context import Interaction, scope_of
 from bot.ui.in_time import answered_in_time, in_time
@@ -37,6 +38,9 @@ async def settings(
     language: str | None,
     daily_budget: int | None,
     level: Level | None,
+    sources: bool | None = None,
+    prefer_sites: str | None = None,
+    block_sites: str | None = None,
 ) -> None:
     """Change what is given, then show the server's settings."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
@@ -44,9 +48,18 @@ async def settings(
         scope = scope_of(interaction)
         if language is not None:
             language = clean_topic(language)
-        if language is not None or daily_budget is not None or level is not None:
+        prefer = parse_domains(prefer_sites) if prefer_sites is not None else None
+        block = parse_domains(block_sites) if block_sites is not None else None
+        given = (language, daily_budget, level, sources, prefer, block)
+        if any(value is not None for value in given):
             changing = explorer.preferences.update(
-                scope, language=language, budget=daily_budget, level=level
+                scope,
+                language=language,
+                budget=daily_budget,
+                level=level,
+                web_search=sources,
+                prefer=prefer,
+                block=block,
             )
             await in_time(interaction, changing, ephemeral=True)
         current_language = await explorer.preferences.language(scope)
@@ -56,8 +69,32 @@ async def settings(
             interaction,
             f"Language: **{cards.literal(current_language)}** · "
             f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens",
+            f"daily generation budget: **{budget:,}** tokens\n"
+            + await _sources_setting(interaction),
         )
+
+
+async def _sources_setting(interaction: Interaction) -> str:
+    """The server's sources setting, in a line."""
+    explorer = interaction.client.explorer
+    scope = scope_of(interaction)
+    if not explorer.settings.web_search:
+        return "Sources: **off** for every server (the bot's KINAPSE_WEB_SEARCH setting)"
+    if not await explorer.preferences.web_search(scope):
+        return (
+            "Sources: **off**: new maps, sub-concepts and answers come from Claude's training "
+            "data, and their cards say they are not checked against sources"
+        )
+    current = await explorer.preferences.current(scope)
+    line = (
+        "Sources: **web**: new maps, sub-concepts and answers are checked with web searches "
+        f"(each counts as {SEARCH_TOKENS:,} tokens of the budget)"
+    )
+    if current.prefer_domains:
+        line += f" · preferred sites: {cards.literal(', '.join(current.prefer_domains))}"
+    if current.block_domains:
+        line += f" · blocked sites: {cards.literal(', '.join(current.block_domains))}"
+    return line
 
 
 async def usage(interaction: Interaction) -> None:
@@ -66,9 +103,10 @@ async def usage(interaction: Interaction) -> None:
         report = await explorer.budget.report(scope_of(interaction), TOP_USERS_SHOWN)
         today, month = report.today, report.month
         lines = [
-            f"Today: **{today.tokens:,}** tokens in {today.calls} calls "
+            f"Today: **{today.tokens:,}** tokens in {today.calls} calls{_searches(today.searches)} "
             f"(budget {report.budget:,}).",
-            f"This month: **{month.tokens:,}** tokens in {month.calls} calls.",
+            f"This month: **{month.tokens:,}** tokens in {month.calls} calls"
+            f"{_searches(month.searches)}.",
         ]
         if explorer.generator is None:
             lines.append(f"Generation is off: {explorer.generation_off}.")
@@ -78,3 +116,11 @@ async def usage(interaction: Interaction) -> None:
                 "Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in report.top)
             )
         await send_text(interaction, "\n".join(lines))
+
+
+def _searches(count: int) -> str:
+    """The web searches within a usage total, at their price in tokens."""
+    if not count:
+        return ""
+    each = f"{SEARCH_TOKENS:,}"
+    return f", {count} web search{'es' if count > 1 else ''} among them (counted as {each} each)"
