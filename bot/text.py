@@ -74,12 +74,23 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-# A sentence ends at . ! or ?, perhaps followed by closing quotes or brackets,
-# then whitespace, then what can start a sentence: an uppercase letter (any
-# script, so "Øystein" too), a digit or an opening quote. "2.5 percent" and
-# "e.g. this" do not split; neither does a full stop after an initial or an
-# abbreviation (``_ends_sentence``).
-SENTENCE_BREAK = regex.compile(r"""[.!?]["'”’»)\]]*\s+(?=[\p{Lu}\d"'“‘«])""")
+# A sentence ends at a full stop, an exclamation or a question mark, perhaps followed by
+# closing quotes or brackets, then whitespace, then what can start a sentence: an
+# uppercase letter (any script, so "Øystein" too), a letter of a script without capitals
+# (Arabic, Hebrew, Devanagari, Hangul, ...), a digit or an opening quote. "2.5 percent"
+# and "e.g. this" do not split; neither does a full stop after an initial or an
+# abbreviation (``_ends_sentence``). The marks: . ! ? and those of other scripts, the
+# Arabic and Urdu question mark and full stop, the Devanagari danda, the Ethiopic, Burmese,
+# Armenian and Khmer full stops.
+SPACED_STOPS = ".!?؟۔।॥።፧။։។"
+CLOSERS = "\"'”’»)]」』】）〉》"
+OPENERS = "\"'“‘«([¿¡「『【（〈《"
+SENTENCE_BREAK = regex.compile(
+    rf"[{regex.escape(SPACED_STOPS)}][{regex.escape(CLOSERS)}]*\s+"
+    rf"(?=[\p{{Lu}}\p{{Lt}}\p{{Lo}}\d{regex.escape(OPENERS)}])"
+    # Chinese and Japanese end a sentence with a full-width mark and no space after it.
+    r"|[。！？｡][" + regex.escape(CLOSERS) + r"]*\s*(?=\S)"
+)
 # Words written with a full stop that do not end a sentence ("Dr. Tunsjø", "Jan. 2025").
 _ABBREVIATIONS = (
     "dr mr mrs ms prof st jr sr mt ft gen lt col capt gov sen rep rev vs cf al approx ca no "
@@ -89,7 +100,7 @@ ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
 # "T" in "William T. R. Fox", "U.S" in "U.S. Navy", "e.g" and "i.e": initials and dotted
 # abbreviations. The price: "Plan B." or "the U.S." cannot end a sentence that another follows.
 INITIALS = regex.compile(r"(?:\p{L}\.)*\p{L}")
-OPENING = "\"'“‘«(["
+OPENING = OPENERS
 
 
 def _ends_sentence(text: str, stop: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import regex
 
-from bot.text import ELLIPSIS, clean_text, shorten, width
+from bot.text import ELLIPSIS, clean_text, shorten, split_sentences, width
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"  # one grapheme, 11 UTF-16 units
 FLAGS = "🇫🇷🇩🇪🇯🇵"  # three graphemes of 4 units each
@@ -120,3 +120,24 @@ def test_clean_text_keeps_the_joiners_emoji_and_persian_need() -> None:
     family = "👨\u200d👩\u200d👧"
     persian = "می\u200cخواهم"
     assert clean_text(f"{family} {persian}") == f"{family} {persian}"
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("金利は価格です。中央銀行が決めます。", ["金利は価格です。", "中央銀行が決めます。"]),
+        ("你知道吗？利率很重要！", ["你知道吗？", "利率很重要！"]),
+        ("「はい。」と言った。", ["「はい。」", "と言った。"]),
+        ("금리는 가격입니다. 은행이 정합니다.", ["금리는 가격입니다.", "은행이 정합니다."]),
+        ("لماذا؟ لأن التضخم مهم.", ["لماذا؟", "لأن التضخم مهم."]),
+        ("यह दर है। बैंक इसे तय करता है।", ["यह दर है।", "बैंक इसे तय करता है।"]),
+        ("¿Qué es? ¡Es la tasa!", ["¿Qué es?", "¡Es la tasa!"]),
+        ("Ставка — цена денег. Банк её задаёт.", ["Ставка — цена денег.", "Банк её задаёт."]),
+        # Latin script keeps its rules: no split after an initial, an abbreviation or before
+        # a lowercase word.
+        ("The U.S. Navy sailed. It stayed.", ["The U.S. Navy sailed.", "It stayed."]),
+        ("See e.g. this one. Then that.", ["See e.g. this one.", "Then that."]),
+    ],
+)
+def test_sentences_end_at_the_full_stops_of_every_script(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences

@@ -16,13 +16,12 @@ import math
 import os
 import shutil
 import sys
-import textwrap
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.text import shorten
+from bot.render.labels import Label
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +41,19 @@ LABELLED_DEPTH = 2
 DOT_INCHES = 0.22
 LABEL_BOX_INCHES = 2.4  # a wrapped label's box, with the space around it
 RING_GAP_MIN_INCHES = 1.3
+# A card's small picture (``readable_part``): the key concepts and at most this many
+# explored sub-concepts, so that it stays about as tall as it is wide.
+CARD_SUB_CONCEPTS_MAX = 12
+# A card's small picture: a left-to-right tree, its columns and rows this far apart (inches).
+TREE_RANKSEP, TREE_NODESEP = 0.6, 0.18
 PNG_MAX_BYTES = 400 * 1024  # a quick upload; a larger render is redone smaller
 SMALLER_RENDER = 0.75
-# Labels: words wrapped to lines of this many characters, at most this many lines.
+# Labels: words wrapped to lines of about this many characters (see ``labels``).
 WRAP_TOPIC, WRAP_KEY, WRAP_SUB = 16, 14, 14
-LABEL_LINES_MAX = 4
-FONT, BOLD_FONT = "Helvetica", "Helvetica-Bold"  # Arimo in graphviz-pure
+FONT = "Helvetica"  # Arimo in graphviz-pure; bold is set with <B> in the label
 FONT_SIZES = (38, 28, 24)  # topic, key concepts, deeper concepts (points)
-# graphviz-pure measures non-ASCII characters as spaces, which would size the
-# box too small: such labels get a box wide enough for average-width letters.
-AVERAGE_GLYPH_EM = 0.6
-LABEL_MARGIN_INCHES = 0.35
+MARGIN_X, MARGIN_Y = 0.18, 0.1  # inches between a label and its box
+BOX_SLACK_INCHES = 0.06  # the box's rounded corners and border
 
 # Colours: highlighted path in orange, explored concepts in the map's blue.
 CURRENT_FILL, PATH_FILL, PATH_LINE = "#E8590C", "#FFE3CC", "#E8590C"
@@ -130,9 +131,14 @@ def outline(nodes: Iterable[Node]) -> tuple[tuple[int, str, bool], ...]:
     return tuple(rows)
 
 
-def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: int) -> str:
+def to_dot(
+    topic: str, nodes: list[Node], highlight: int | None, *, long_side: int, tree: bool = False
+) -> str:
     """The map as a DOT graph: the topic at the centre (twopi), ``highlight`` and its
-    path to the topic in orange (None: the topic itself), explored concepts filled."""
+    path to the topic in orange (None: the topic itself), explored concepts filled.
+
+    With ``tree``, the topic on the left and each level in a column to its right (dot):
+    the compact shape of a card's small picture, whose labels must stay readable."""
     by_id = {node.id: node for node in nodes}
     path: set[int] = set()
     at = by_id.get(highlight) if highlight is not None else None
@@ -150,38 +156,38 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
     }
     inches = long_side / DPI
     ranksep = _ranksep(nodes, depth, labelled)
+    if tree:
+        layout = f"layout=dot rankdir=LR ranksep={TREE_RANKSEP} nodesep={TREE_NODESEP}"
+        scale = f'size="{inches:.2f},{inches:.2f}"'  # shrunk to fit, never blown up
+    else:
+        layout = f'layout=twopi root=topic ranksep="{ranksep}" overlap=prism splines=false'
+        scale = f'size="{inches:.2f},{inches:.2f}!"'
     lines = [
         "graph map {",
-        f'  graph [layout=twopi root=topic ranksep="{ranksep}" overlap=prism'
-        f' splines=false outputorder=edgesfirst bgcolor="#FFFFFF" pad=0.4'
-        f' dpi={DPI} size="{inches:.2f},{inches:.2f}!"]',
-        f'  node [shape=box style="rounded,filled" fontname="{FONT}" margin="0.18,0.1"'
-        f' penwidth=1.5 color="{EXPLORED_LINE}" fontcolor="{TEXT}"]',
+        f'  graph [{layout} outputorder=edgesfirst bgcolor="#FFFFFF" pad=0.4 dpi={DPI} {scale}]',
+        f'  node [shape=box style="rounded,filled" fontname="{FONT}"'
+        f' margin="{MARGIN_X},{MARGIN_Y}" penwidth=1.5 color="{EXPLORED_LINE}"'
+        f' fontcolor="{TEXT}"]',
         f'  edge [color="{EDGE}" penwidth=1.4]',
     ]
     topic_current = highlight is None or not path
     lines.append(
         "  topic ["
         + _attrs(
-            label=_label(topic, WRAP_TOPIC),
-            fontname=BOLD_FONT,
-            fontsize=FONT_SIZES[0],
+            **_labelled(Label.of(topic, WRAP_TOPIC, FONT_SIZES[0], bold=True)),
             fillcolor=CURRENT_FILL if topic_current else TOPIC_FILL,
             color=PATH_LINE if topic_current else TOPIC_FILL,
             penwidth=3 if topic_current else 1.5,
             fontcolor=ON_DARK,
-            width=_width(topic, WRAP_TOPIC, FONT_SIZES[0]),
         )
         + "]"
     )
     for node in nodes:
         level = min(depth[node.id], len(FONT_SIZES) - 1)
-        size = FONT_SIZES[level]
-        wrap = WRAP_KEY if level == 1 else WRAP_SUB
         style: dict[str, object]
         if node.id == highlight:
             style = {"fillcolor": CURRENT_FILL, "color": PATH_LINE, "fontcolor": ON_DARK}
-            style |= {"penwidth": 3, "fontname": BOLD_FONT}
+            style |= {"penwidth": 3}
         elif node.id in path:
             style = {"fillcolor": PATH_FILL, "color": PATH_LINE, "penwidth": 2.5}
         elif node.opened:
@@ -189,12 +195,10 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
         else:
             style = {"fillcolor": UNOPENED_FILL, "color": UNOPENED_LINE}
             style |= {"fontcolor": UNOPENED_TEXT, "style": "rounded,filled,dashed"}
-        if level == 1:
-            style.setdefault("fontname", BOLD_FONT)
         if node.id in labelled:
-            attrs = _attrs(
-                label=_label(node.title, wrap), fontsize=size, width=_width(node.title, wrap, size)
-            )
+            wrap = WRAP_KEY if level == 1 else WRAP_SUB
+            bold = level == 1 or node.id == highlight
+            attrs = _attrs(**_labelled(Label.of(node.title, wrap, FONT_SIZES[level], bold=bold)))
         else:
             style["style"] = str(style.get("style", "filled")).replace("rounded,", "")
             attrs = _attrs(label="", shape="circle", width=DOT_INCHES, fixedsize="true")
@@ -210,6 +214,13 @@ def to_dot(topic: str, nodes: list[Node], highlight: int | None, *, long_side: i
     return "\n".join(lines) + "\n"
 
 
+def _labelled(label: Label) -> dict[str, object]:
+    """A node's label attributes, its box at least as wide as the label as we measure it
+    (graphviz-pure measures characters beyond ASCII too narrow)."""
+    width = label.width() + 2 * MARGIN_X + BOX_SLACK_INCHES
+    return {"label": Html(label.html()), "fontsize": label.size, "width": round(width, 2)}
+
+
 def _ranksep(nodes: list[Node], depth: dict[int, int], labelled: set[int]) -> str:
     """Distances between twopi's rings (inches), wide enough that each ring's boxes fit
     around it side by side, so the overlap removal has little left to push apart."""
@@ -223,6 +234,21 @@ def _ranksep(nodes: list[Node], depth: dict[int, int], labelled: set[int]) -> st
         gaps.append(f"{wanted - radius:.2f}")
         radius = wanted
     return " ".join(gaps)
+
+
+def readable_part(nodes: list[Node]) -> list[Node]:
+    """What the map card's small picture shows, so that it reads at Discord's inline size:
+    the key concepts and the sub-concepts someone explored, taken from each key concept in
+    turn, at most ``CARD_SUB_CONCEPTS_MAX`` of them; the Map button's picture shows all."""
+    keys = [node for node in nodes if node.parent_id is None]
+    explored = {key.id: [n for n in nodes if n.parent_id == key.id and n.opened] for key in keys}
+    chosen: set[int] = set()
+    for rank in range(max((len(subs) for subs in explored.values()), default=0)):
+        for key in keys:
+            subs = explored[key.id]
+            if rank < len(subs) and len(chosen) < CARD_SUB_CONCEPTS_MAX:
+                chosen.add(subs[rank].id)
+    return [node for node in nodes if node.parent_id is None or node.id in chosen]
 
 
 def long_side_for(nodes: list[Node]) -> int:
@@ -244,26 +270,6 @@ def _depths(nodes: list[Node]) -> dict[int, int]:
     return depths
 
 
-def _wrapped(text: str, wrap: int) -> list[str]:
-    lines = textwrap.wrap(text, wrap, break_long_words=True) or [""]
-    if len(lines) > LABEL_LINES_MAX:
-        rest = shorten(" ".join(lines[LABEL_LINES_MAX - 1 :]), wrap)
-        lines = [*lines[: LABEL_LINES_MAX - 1], rest]
-    return lines
-
-
-def _label(text: str, wrap: int) -> str:
-    return "\n".join(_wrapped(text, wrap))
-
-
-def _width(text: str, wrap: int, size: int) -> float:
-    """A minimum box width in inches, for labels Graphviz would measure too narrow."""
-    if text.isascii():
-        return 0.0
-    longest = max(len(line) for line in _wrapped(text, wrap))
-    return round(longest * size * AVERAGE_GLYPH_EM / 72 + LABEL_MARGIN_INCHES, 2)
-
-
 def _attrs(**attrs: object) -> str:
     parts = []
     for name, value in attrs.items():
@@ -273,7 +279,13 @@ def _attrs(**attrs: object) -> str:
     return " ".join(parts)
 
 
+class Html(str):
+    """A Graphviz HTML-like label: written between ``<`` and ``>``, not quoted."""
+
+
 def _quote(value: object) -> str:
+    if isinstance(value, Html):
+        return f"<{value}>"
     if isinstance(value, int | float):
         return str(value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -295,18 +307,24 @@ class Renderer:
         self.at_once = at_once
         self._slots: asyncio.Semaphore | None = None
 
-    async def draw(self, topic: str, nodes: list[Node], highlight: int | None) -> MapPicture:
-        """The map's picture, or its outline when its labels cannot be drawn."""
+    async def draw(
+        self, topic: str, nodes: list[Node], highlight: int | None, *, whole: bool = True
+    ) -> MapPicture:
+        """The map's picture, or its outline when its labels cannot be drawn; without
+        ``whole``, only what can be read in a card (``readable_part``)."""
+        if not whole:
+            nodes = readable_part(nodes)
         rows = outline(nodes)
         missing = drawable(topic + "".join(node.title for node in nodes))
         if missing:
             return MapPicture(None, rows, missing)
         long_side = long_side_for(nodes)
-        png = await self.png(to_dot(topic, nodes, highlight, long_side=long_side))
+        tree = not whole
+        png = await self.png(to_dot(topic, nodes, highlight, long_side=long_side, tree=tree))
         if len(png) > PNG_MAX_BYTES:
             smaller = int(long_side * SMALLER_RENDER)
             log.info("Map picture of %r is %d bytes; drawing it smaller", topic, len(png))
-            png = await self.png(to_dot(topic, nodes, highlight, long_side=smaller))
+            png = await self.png(to_dot(topic, nodes, highlight, long_side=smaller, tree=tree))
         return MapPicture(png, rows, "", png_size(png))
 
     async def png(self, dot: str) -> bytes:

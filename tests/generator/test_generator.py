@@ -7,7 +7,6 @@ import logging
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +38,9 @@ from bot.generator import (
 from bot.generator.answers import _expansion, _map_answer
 from bot.generator.grounding import Grounding
 from bot.models import CHILDREN_MIN, KEY_CONCEPTS_MIN, TITLE_MAX, ConceptDraft, Level, MapDraft
-from bot.prompts import Prompts, load_prompts
+from bot.prompts import Prompts
 from bot.text import ZERO_WIDTH_SPACE
+from tests.generator.conftest import MakeGenerator
 from tests.support.standin import (
     CACHE_MIN_TOKENS,
     Reply,
@@ -62,32 +62,6 @@ from tests.support.standin import (
 )
 
 SSE = "text/event-stream"
-MakeGenerator = Callable[..., Awaitable[AnthropicGenerator]]
-
-
-@pytest.fixture
-def prompts() -> Prompts:
-    return load_prompts(Settings().prompts_dir)
-
-
-@pytest.fixture
-async def make_generator(standin: StandIn, prompts: Prompts) -> AsyncIterator[MakeGenerator]:
-    """Generators on the stand-in; keyword arguments override its settings."""
-    made: list[AnthropicGenerator] = []
-
-    async def make(**overrides: Any) -> AnthropicGenerator:
-        generator = AnthropicGenerator(standin.settings(**overrides), prompts)
-        made.append(generator)
-        return generator
-
-    yield make
-    for generator in made:
-        await generator.aclose()
-
-
-@pytest.fixture
-async def generator(make_generator: MakeGenerator) -> AnthropicGenerator:
-    return await make_generator()
 
 
 def expand_request(**changes: Any) -> ExpandRequest:

@@ -46,8 +46,8 @@ def test_dot_highlights_the_concept_and_its_path_only():
     current = next(line for line in lines if line.startswith("  c4 ["))
     assert CURRENT_FILL in current
     assert UNOPENED_LINE in next(line for line in lines if line.startswith("  c5 ["))
-    assert r'label="Key \"two\""' in dot  # quotes escaped
-    assert r"A sub-concept\nwith a rather\nlong title to\nwrap" in dot  # wrapped
+    assert 'label=<<B>Key "two"</B>>' in dot  # an HTML-like label: key concepts in bold
+    assert "label=<A sub-concept<BR/>with a rather<BR/>long title to<BR/>wrap>" in dot
     overview = to_dot("Topic", NODES, None, long_side=1200)
     assert "penwidth=3.5" not in overview and CURRENT_FILL in overview.splitlines()[4]
 

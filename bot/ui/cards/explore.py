@@ -55,6 +55,8 @@ OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
 OUTLINE_ON_PICTURE_CARD_MAX = 2800  # leaves room for the heading, note and footer
 OUTLINE_INDENT = "  "  # Discord nests a list item indented by two spaces
 LEGEND = "-# 🟦 explored · ⬜ not opened yet (dashed)"
+# The map card's small picture: the topic in orange, its key concepts and what was explored.
+MAP_LEGEND = "-# 🟧 the topic · 🟦 explored · ⬜ not opened yet · sub-concepts appear once explored"
 LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
 NO_PICTURE_NOTE = (
     "-# The picture's fonts cannot draw some characters of this map ({chars}), "
@@ -127,7 +129,7 @@ def map_card(
         description = f"Map of {concept_map.topic}"
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
         if picture.png is not None:
-            drafts.append(TextDraft(LEGEND))
+            drafts.append(TextDraft(MAP_LEGEND))
     nav = map_nav(view, can_go_back=can_go_back)
     sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
     tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]

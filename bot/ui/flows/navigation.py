@@ -94,8 +94,8 @@ async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool
     """The map card with its picture: this version's if drawn, else the one drawn last
     (this version is drawn meanwhile, for the next card), else the first if ready in time."""
     explorer = interaction.client.explorer
-    current = explorer.pictures.of(view.map)  # drawn now unless it was
-    shown = None if current.done() else explorer.pictures.earlier(view.map)
+    current = explorer.pictures.of(view.map, whole=False)  # drawn now unless it was
+    shown = None if current.done() else explorer.pictures.earlier(view.map, whole=False)
     current.cancel()  # this wait only: the drawing goes on for whoever asks next
     if shown is None:
         shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
@@ -105,10 +105,14 @@ async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool
 async def picture_within(
     interaction: Interaction, view: View, seconds: float | None
 ) -> MapPicture | None:
-    """The map's picture with the view's concept highlighted (the topic for a map view);
-    None when it is not ready within ``seconds`` or cannot be drawn (logged)."""
-    highlight = view.concept.id if isinstance(view, ConceptView) else None
-    picture = interaction.client.explorer.pictures.of(view.map, highlight)
+    """The whole map's picture with the view's concept highlighted, or for a map view the
+    map card's small picture; None when it is not ready within ``seconds`` or cannot be
+    drawn (logged)."""
+    pictures = interaction.client.explorer.pictures
+    if isinstance(view, ConceptView):
+        picture = pictures.of(view.map, view.concept.id)
+    else:
+        picture = pictures.of(view.map, whole=False)
     try:
         return await asyncio.wait_for(picture, seconds)
     except TimeoutError:
