@@ -10,7 +10,7 @@ from bot.explore.concepts import Concepts, check_scope
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
 from bot.explore.provenance import described, unique_sources
-from bot.explore.views import AnswerView, ConceptView, View
+from bot.explore.views import QUESTIONS_OFF, AnswerView, ConceptView, View
 from bot.generator import AskRequest, Generator, Progress
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question, question_key
 from bot.storage import Storage
@@ -74,7 +74,7 @@ class Questions:
         if stored is not None:
             return AnswerView(stored, view.map, concept)
         if self.generator is None:
-            raise NoGenerator(f"Questions need Claude, and {self.generation_off}.", [])
+            raise NoGenerator(QUESTIONS_OFF, [], detail=self.generation_off)
         subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
         return await self._flights.join(
             (view.map.id, concept_id or 0, key),

@@ -10,6 +10,11 @@ from bot.models import Answer, Concept, ConceptMap, Source
 from bot.storage import ConceptVersion, MapListing
 
 NO_KEY = "ANTHROPIC_API_KEY is not set"
+# What members read while generation is off; the reason why (``Explorer.generation_off``)
+# is configuration, for the log, /kinapse usage and the server's managers.
+MAPS_OFF = "New topics can't be mapped in this server for now."
+SUB_CONCEPTS_OFF = "Sub-concepts can't be mapped in this server for now."
+QUESTIONS_OFF = "Questions are off in this server for now."
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,6 @@ class MapView:
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True  # questions can be answered (the bot has an API key)
-    generation_off: str = NO_KEY  # why not, when it cannot: the end of a sentence
     # Where the card's texts come from: its overview first, then each key concept.
     sources: tuple[SourceGroup, ...] = ()
 
@@ -49,7 +53,6 @@ class ConceptView:
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True
-    generation_off: str = NO_KEY
     own: Provenance | None = None  # where the concept's text comes from
     # A generated concept of a volatile topic, old enough to be written again (by a manager).
     can_refresh: bool = False

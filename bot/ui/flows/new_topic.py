@@ -26,7 +26,7 @@ from bot.ui.items import CardButton, route
 from bot.ui.layout import line, message_kwargs
 from bot.ui.limits import CUSTOM_ID_MAX
 from bot.ui.live import LiveEdits
-from bot.ui.replies import describe, explain, reply_error
+from bot.ui.replies import describe, explain, managers_note, reply_error
 from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,10 @@ async def _suggest(
 ) -> None:
     """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
     # The buttons stand in for NoGenerator's list of available topics.
-    why = refused.message if isinstance(refused, NoGenerator) else describe(refused)
+    if isinstance(refused, NoGenerator):
+        why = refused.message + managers_note(interaction, refused)
+    else:
+        why = describe(refused)
     library = interaction.client.explorer.library
     refs = await library.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
     card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
