@@ -116,11 +116,14 @@ class MapRef:
 
 @dataclass(frozen=True)
 class AnswerView:
-    """An answer and the card it answers: a concept, or the map's overview."""
+    """An answer and the card it answers: a concept, or the map's overview; ``asked``:
+    the asking that answered a member with it, which their Share button names (None:
+    not recorded, so not shareable)."""
 
     answer: Answer
     map: ConceptMap
     concept: Concept | None
+    asked: int | None = None
 
     @property
     def subject(self) -> str:

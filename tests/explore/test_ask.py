@@ -365,7 +365,7 @@ def test_an_answer_card_stays_within_discord_limits_whatever_it_quotes() -> None
     first, second = card.texts[0], card.texts[1]
     assert "@everyone" not in first and f"@{ZERO_WIDTH_SPACE}everyone" in first
     assert r"\*\_\`\|" in first and r"\*\*bold\*\*" in second
-    assert [c.custom_id for c in card.controls] == ["kin:share:7"]
+    assert [c.custom_id for c in card.controls] == ["kin:shareask:7"]
 
 
 def test_without_a_key_the_cards_say_why_ask_is_off() -> None:
