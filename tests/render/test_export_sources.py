@@ -35,9 +35,7 @@ def concept(title: str, sources: list[Citation], **kw) -> TreeConcept:
 
 @pytest.fixture
 def tree() -> MapTree:
-    written = concept(
-        "Spot Prices", [], model="claude-sonnet-4-6", written="2026-12-07", leaf=True
-    )
+    written = concept("Spot Prices", [], model="claude-sonnet-4-6", written="2026-12-07", leaf=True)
     return MapTree(
         topic="Oil",
         source=Source.BUNDLED,
@@ -75,8 +73,9 @@ def test_opml_notes_end_with_their_sources(tree: MapTree) -> None:
     assert outlines["Oil"].endswith(f"Sources:\n- {IEA.title} (IEA, 2026-11-14): {IEA.url}")
     assert f"- {EIA.title}: {EIA.url}" in outlines["Prices"]
     assert "Sources:" not in outlines["Producers"]
-    assert "(Written by claude-sonnet-4-6 on 2026-12-07; not checked against sources)" in (
-        outlines["Spot Prices"]
+    assert (
+        "(Written by claude-sonnet-4-6 on 2026-12-07; not checked against sources)"
+        in (outlines["Spot Prices"])
     )
 
 
