@@ -48,11 +48,13 @@ from bot.generator.base import (
     Generated,
     OnSketch,
     Progress,
+    QuizRequest,
     RefreshRequest,
     Search,
 )
 from bot.generator.grounding import Grounding, as_params, search_tool
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
+from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
 from bot.models import (
     CHILDREN_MAX,
@@ -69,6 +71,7 @@ from bot.models import (
     Expansion,
     Level,
     MapDraft,
+    QuizDraft,
     Usage,
 )
 from bot.prompts import Prompts
@@ -379,6 +382,9 @@ class AnthropicGenerator:
         if grounding.results or grounding.failures:
             log.info("Answer grounded: %s; %d sources kept", grounding.summary(), len(sources))
         return Generated(text, list(usage), sources)
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        return await write_quiz(self, request)
 
     async def _generate(
         self,

@@ -45,6 +45,10 @@ ASK_FIELDS = CARD_FIELDS | {
     "sources",
     "search",
 }
+QUIZ_SYSTEM_FIELDS = frozenset(
+    {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
+)
+QUIZ_FIELDS = frozenset({"topic", "language", "level", "cards"})
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -53,6 +57,8 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "repair": REPAIR_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
+    "quiz_system": QUIZ_SYSTEM_FIELDS,
+    "quiz": QUIZ_FIELDS,
 }
 
 # The {search} paragraph of a task: what the model may do, and what "sources" then holds.

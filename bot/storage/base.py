@@ -3,11 +3,12 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Some parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), answers
+``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
+backend: what generations spend and what bounds them (``limits.py``), answers
 (``answers.py``), who asked for an answer and shared it (``shares.py``), a scope's settings
-(``settings.py``), a refreshed concept's versions (``versions.py``), and whole tables for
-``db copy`` (``whole_tables.py``).
+(``settings.py``), a refreshed concept's versions (``versions.py``), quizzes
+(``quizzes.py``), members' progress, decks and threads (``learning.py``), and whole tables
+for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from bot.models import (
 )
 from bot.storage.answers import Answers
 from bot.storage.errors import SchemaTooNew
+from bot.storage.learning import LearningStore, note_exploration
 from bot.storage.limits import UsageAndLimits
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     MapListing,
@@ -123,7 +126,17 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Answers, Shares, StoredSettings, Versions, WholeTables, ABC):
+class Storage(
+    UsageAndLimits,
+    Answers,
+    Shares,
+    StoredSettings,
+    Versions,
+    QuizStore,
+    LearningStore,
+    WholeTables,
+    ABC,
+):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -350,6 +363,8 @@ class Storage(UsageAndLimits, Answers, Shares, StoredSettings, Versions, WholeTa
             if opened is not None:
                 await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
                 await db.execute(COUNT_OPEN, (opened,))
+                if session is not None:  # the member who opened it: their own progress
+                    await note_exploration(db, session, opened, now)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
