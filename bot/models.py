@@ -333,7 +333,10 @@ class Usage(BaseModel):
 
 
 class ConceptMap(BaseModel):
-    """A map as stored for one scope."""
+    """A map as stored for one scope. Frozen: the one read is shared by every card that
+    shows it (``bot.explore.cache``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     scope: int
@@ -349,7 +352,7 @@ class ConceptMap(BaseModel):
     created_at: float | None = None
     # A generated map's: the search results its overview rests on, and whether its facts
     # change (a curated map's come from its file).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
     volatile: bool = False
 
     @field_validator("sources", mode="before")
@@ -361,7 +364,10 @@ class ConceptMap(BaseModel):
 
 
 class Concept(BaseModel):
-    """A concept as stored: its place in the tree and the state of its children."""
+    """A concept as stored: its place in the tree and the state of its children. Frozen,
+    like ``ConceptMap``."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     map_id: int
@@ -379,7 +385,7 @@ class Concept(BaseModel):
     model: str | None = None
     created_at: float | None = None
     # The web search results a generated concept rests on (a curated one's are in its file).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -424,7 +430,7 @@ class Answer(BaseModel):
     text: str
     model: str
     # The web search results the answer cited (as the API returned them).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
 
     @field_validator("sources", mode="before")
     @classmethod
