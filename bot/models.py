@@ -159,6 +159,19 @@ class BundledConcept(ConceptDraft):
     leaf: bool = False
 
 
+class TreeConcept(BundledConcept):
+    """A concept as an export carries it: what is stored, however many sub-concepts an
+    older version stored (the limits are for writing maps, not for reading them back).
+    A ``BundledConcept`` is read as one by its attributes. Its sources, and who wrote it
+    when (``model`` and ``written`` are None for a curated concept)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    children: list[TreeConcept] | None = None
+    model: str | None = None
+    written: str | None = None  # ISO date
+
+
 class MapDraft(BaseModel):
     """What the *map* generation returns: an overview and the key concepts.
 
@@ -438,15 +451,6 @@ class Answer(BaseModel):
         return stored_citations(value)
 
 
-class TreeConcept(BundledConcept):
-    """A concept as an export carries it: its text and sources, and who wrote it when
-    (``model`` and ``written`` are None for a curated concept)."""
-
-    children: list[TreeConcept] | None = None  # type: ignore[assignment]
-    model: str | None = None
-    written: str | None = None  # ISO date
-
-
 class MapTree(BaseModel):
     """A whole map with every concept known so far: what an export carries.
 
@@ -466,7 +470,8 @@ class MapTree(BaseModel):
     written: str | None = None  # a generated map's date (ISO), when it was written
     overview: Overview
     sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
-    concepts: list[TreeConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    # As many as are stored: an older version's map may have more than maps have now.
+    concepts: list[TreeConcept] = Field(min_length=1)
 
     @classmethod
     def of_bundled(cls, bundled: BundledMap) -> MapTree:
@@ -477,7 +482,7 @@ class MapTree(BaseModel):
             as_of=bundled.as_of,
             overview=bundled.overview,
             sources=bundled.sources,
-            concepts=[TreeConcept.model_validate(c.model_dump()) for c in bundled.concepts],
+            concepts=bundled.concepts,  # type: ignore[arg-type]  # read by their attributes
         )
 
     def walk(self) -> Iterator[tuple[int, TreeConcept]]:
