@@ -29,6 +29,7 @@ from bot.ui.limits import CUSTOM_ID_MAX
 from bot.ui.live import LiveEdits
 from bot.ui.replies import describe, explain, managers_note, reply_error
 from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,7 @@ class TopicRetry(discord.ui.DynamicItem[discord.ui.Button], template=TOPIC_RETRY
         return cls(match["topic"])
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        speak_to(interaction)
         try:
             await retry_typed_topic(interaction, self.topic)
         except Exception as exc:
