@@ -28,6 +28,7 @@ from bot.storage.errors import (
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    SESSION_HISTORY_MAX,
     Asked,
     Change,
     Changed,
@@ -45,6 +46,7 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "SESSION_HISTORY_MAX",
     "Asked",
     "Change",
     "Changed",
