@@ -75,6 +75,8 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.preferences,
+            Flights(starting, self.budget.release),
         )
         self.topics = Topics(
             storage,

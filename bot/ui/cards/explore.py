@@ -27,6 +27,14 @@ from bot.ui.cards.fit import (
     concept_blocks,
 )
 from bot.ui.cards.kept import kept
+from bot.ui.cards.sources import (
+    UNCHECKED_NOTE,
+    card_sources,
+    footnote,
+    provenance_line,
+    refresh_button,
+    sources_button,
+)
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
@@ -105,18 +113,30 @@ LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
 
 
 def footer(view: MapView | ConceptView) -> str:
+    """Where the card's text comes from, and how much of the map is explored."""
     concept_map = view.map
-    if concept_map.source is not Source.BUNDLED:
-        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
-        if concept_map.level in LEVEL_NOTES:
-            source += f" · {LEVEL_NOTES[concept_map.level]}"
-    else:
-        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
+    source = provenance_line(view.provenance, len(card_sources(view.sources)))
+    if concept_map.source is not Source.BUNDLED and concept_map.level in LEVEL_NOTES:
+        source += f" · {LEVEL_NOTES[concept_map.level]}"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
     if concept_map.explorers:
         members = "member" if concept_map.explorers == 1 else "members"
         explored += f" by {concept_map.explorers} {members}"
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
+
+
+def _footer_section(view: MapView | ConceptView, button: Control) -> SectionDraft:
+    """The footnote naming the card's first sources, the reason Ask is off when it is, and
+    the footer, beside the Sources button."""
+    lines = [_footer_lines(view)]
+    if (note := footnote(card_sources(view.sources))) is not None:
+        lines.insert(0, note)
+    return SectionDraft(button, "\n".join(lines))
+
+
+def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
+    """The small note under text Claude wrote from its training data alone."""
+    return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
 
 
 @kept
@@ -138,7 +158,8 @@ def map_card(
             Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
             "\n",
             Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "overview"),
     ]
     if picture is not None:
         description = f"Map of {concept_map.topic}"
@@ -148,7 +169,8 @@ def map_card(
     elif drawing:
         drafts.append(TextDraft(DRAWING_NOTE))
     nav = map_nav(view, can_go_back=can_go_back, post=post)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
+    sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
+    tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += concept_blocks(items, parent=0, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(concept_map.key))
@@ -213,7 +235,8 @@ def concept_card(
             Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
             "**\n",
             Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "concept"),
     ]
     note = _note(view, status)
     if note is not None:
@@ -223,7 +246,7 @@ def concept_card(
         drafts += _sketched(status.sketch.concepts)
     tail: list[Draft] = [
         Divider(),
-        TextDraft(_footer_lines(view)),
+        _footer_section(view, sources_button(Action.SOURCES, concept.id)),
         Row(concept_nav(view)),
         Row(concept_tools(view, post)),
     ]
@@ -249,10 +272,12 @@ def concept_tools(view: ConceptView, post: Post | None = None) -> tuple[Control,
     a private card's Post in channel and the card's sources (issue 20: Refresh): at most
     five (BUTTONS_PER_ROW)."""
     concept = view.concept
+    refresh = (refresh_button(concept.id),) if view.can_refresh else ()
     return (
         Control(Action.QUIZ, concept.id, QUIZ_LABEL),
         Control(Action.REMEMBER, concept.id, REMEMBER_LABEL),
         Control(Action.DISCUSS, concept.id, DISCUSS_LABEL),
+        *refresh,
         *post_control(Action.POST, concept.id, post),
     )
 

@@ -1,7 +1,7 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export, the admin commands, and learning together (quiz, review, progress,
-discuss), and Post in channel. Importing this package registers the handler
-of every button and menu (``bot.ui.items.route``)."""
+/maps, /export, sources, the admin commands, learning together (quiz, review, progress,
+discuss), and Post in channel. Importing this package registers the handler of every button
+and menu (``bot.ui.items.route``)."""
 
 from bot.ui.flows import (
     admin,
@@ -15,6 +15,7 @@ from bot.ui.flows import (
     progress,
     quiz,
     review,
+    sources,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "progress",
     "quiz",
     "review",
+    "sources",
 ]
