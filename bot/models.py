@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bot.i18n import N_
+
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
 SUMMARY_MAX = 160
 DETAIL_MAX = 900
@@ -79,9 +81,9 @@ def clean_topic(text: str) -> str:
     """
     text = normalize_spaces(text)
     if not text:
-        raise TopicError("That topic is empty once invisible characters are removed.")
+        raise TopicError(N_("That topic is empty once invisible characters are removed."))
     if len(text) > TOPIC_MAX:
-        raise TopicError(f"Topics can be at most {TOPIC_MAX} characters long.")
+        raise TopicError(N_("Topics can be at most {count} characters long.", count=TOPIC_MAX))
     return text
 
 

@@ -12,8 +12,12 @@ from bot.config import Settings
 from bot.errors import GenerationError, NoGenerator, NotFound
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
+from bot.explore.scopes import Preferences
+from bot.explore.translations import Translations
 from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView
 from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode
+from bot.i18n import N_
+from bot.languages import same_language
 from bot.maps import BundledMaps
 from bot.models import (
     BundledConcept,
@@ -44,12 +48,16 @@ class Concepts:
         generator: Generator | None,
         generation_off: str,
         clock: Callable[[], float],
+        translations: Translations | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         self.storage = storage
         self.bundled = bundled
         self.settings = settings
         self.budget = budget
         self.generator = generator
+        self.translations = translations
+        self.preferences = preferences
         self.generation_off = generation_off
         self.clock = clock
         # One expansion per concept at a time (ids are unique across scopes).
@@ -61,27 +69,38 @@ class Concepts:
         """The map's overview card; with ``scope``, only if the map belongs to that scope."""
         concept_map = await self.storage.get_map(map_id)
         if concept_map is None:
-            raise NotFound("This map no longer exists; run /explore again.")
+            raise NotFound(N_("This map no longer exists; run /explore again."))
         check_scope(concept_map, scope)
         return await self.view_of_map(concept_map)
 
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
         concepts = await self.storage.key_concepts(concept_map.id)
-        return MapView(concept_map, concepts, self.as_of(concept_map), self.generator is not None)
+        return MapView(
+            concept_map,
+            concepts,
+            self.as_of(concept_map),
+            self.generator is not None,
+            *await self.languages(concept_map),
+        )
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card; with ``scope``, only if the concept belongs to that scope."""
         path = await self.storage.path(concept_id)
         if not path:
-            raise NotFound("This concept no longer exists; run /explore again.")
+            raise NotFound(N_("This concept no longer exists; run /explore again."))
         concept_map = await self.storage.get_map(path[-1].map_id)
         if concept_map is None:
-            raise NotFound("This map no longer exists; run /explore again.")
+            raise NotFound(N_("This map no longer exists; run /explore again."))
         check_scope(concept_map, scope)
         children = await self.storage.children(concept_id)
         return ConceptView(
-            concept_map, path, children, self.as_of(concept_map), self.generator is not None
+            concept_map,
+            path,
+            children,
+            self.as_of(concept_map),
+            self.generator is not None,
+            *await self.languages(concept_map),
         )
 
     async def get(self, concept_id: int) -> Concept | None:
@@ -111,6 +130,23 @@ class Concepts:
         bundled = self.bundled.find(concept_map.key)
         return bundled.as_of if bundled is not None else None
 
+    async def languages(self, concept_map: ConceptMap) -> tuple[str | None, str | None]:
+        """For a curated map: the language it was translated from, when the copy is a
+        translation; the scope's language, when the copy could not be translated into it
+        (no generator). (None, None) for anything else."""
+        if concept_map.source is not Source.BUNDLED:
+            return None, None
+        bundled = self.bundled.find(concept_map.key)
+        if bundled is None:
+            return None, None
+        if not same_language(concept_map.language, bundled.language):
+            return bundled.language, None
+        if self.generator is None and self.preferences is not None:
+            wanted = await self.preferences.language(concept_map.scope)
+            if not same_language(wanted, concept_map.language):
+                return None, wanted
+        return None, None
+
     async def tree_of(self, concept_map: ConceptMap) -> MapTree:
         """A stored map with every concept stored at every depth, and its curated date."""
         tree = await stored_tree(self.storage, concept_map)
@@ -135,7 +171,7 @@ class Concepts:
         if concept_id not in self._flights:
             concept = await self.storage.get_concept(concept_id)
             if concept is None:
-                raise NotFound("This concept no longer exists; run /explore again.")
+                raise NotFound(N_("This concept no longer exists; run /explore again."))
             if concept.state.settled:
                 return await self.concept_view(concept_id)
             if self.generator is None:
@@ -167,24 +203,51 @@ class Concepts:
             # Its lease ran out (the process died) or it gave up without a reason: take over.
             if not await self.storage.claim_expansion(concept_id, now=self.clock(), lease=lease):
                 raise GenerationError(
-                    "These sub-concepts are already being mapped; try again in a minute."
+                    N_("These sub-concepts are already being mapped; try again in a minute.")
                 )
         try:
-            request = await self._request(concept_id)
-            result = await self.budget.call(
-                scope,
-                user_id,
-                "expand",
-                f"concept:{concept_id}",
-                lambda: generator.expand(request, on_progress=flight.report),
-                flight,
-            )
+            curated = await self._translated_children(scope, user_id, concept_id, flight)
+            if curated is None:
+                request = await self._request(concept_id)
+                result = await self.budget.call(
+                    scope,
+                    user_id,
+                    "expand",
+                    f"concept:{concept_id}",
+                    lambda: generator.expand(request, on_progress=flight.report),
+                    flight,
+                )
         except BaseException as exc:
             error = exc.message if isinstance(exc, GenerationError) else None
             await asyncio.shield(self.storage.release_expansion(concept_id, error))
             raise
+        if curated is not None:
+            await self.storage.store_expansion(concept_id, curated, leaf=False)
+            return
         await self.storage.store_expansion(
             concept_id, result.value.concepts, leaf=result.value.leaf
+        )
+
+    async def _translated_children(
+        self, scope: int, user_id: int, concept_id: int, flight: Flight
+    ) -> list[BundledConcept] | None:
+        """In a translated copy of a curated map, the concept's curated children, translated
+        (once per language); None where the English has none (they are generated)."""
+        if self.translations is None:
+            return None
+        view = await self.concept_view(concept_id)
+        if view.translated_from is None:
+            return None
+        bundled = self.bundled.find(view.map.key)
+        assert bundled is not None  # a translation's original is shipped
+        return await self.translations.children_in(
+            bundled,
+            [concept.position for concept in view.path],
+            [view.map.topic, *(concept.title for concept in view.path)],
+            view.map.language,
+            lambda translate: self.budget.call(
+                scope, user_id, "translate", f"concept:{concept_id}", translate, flight
+            ),
         )
 
     async def _request(self, concept_id: int) -> ExpandRequest:
@@ -212,10 +275,10 @@ class Concepts:
 def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
     """Refuse a map that was forgotten, or (with ``scope``) that belongs to another scope."""
     if concept_map.scope == FORGOTTEN_SCOPE:
-        raise NotFound("This map was forgotten; run /explore to map its topic again.")
+        raise NotFound(N_("This map was forgotten; run /explore to map its topic again."))
     # custom_ids carry only ids: one must never reach another scope's maps.
     if scope is not None and concept_map.scope != scope:
-        raise NotFound("That card belongs to another server's maps.")
+        raise NotFound(N_("That card belongs to another server's maps."))
 
 
 async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:

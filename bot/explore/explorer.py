@@ -20,6 +20,7 @@ from bot.explore.questions import Questions
 from bot.explore.scopes import Preferences
 from bot.explore.sessions import Sessions
 from bot.explore.topics import Topics
+from bot.explore.translations import Translations
 from bot.explore.upkeep import Upkeep
 from bot.explore.views import NO_KEY
 from bot.generator import Generator
@@ -56,6 +57,8 @@ class Explorer:
         self.preferences = Preferences(storage, settings)
         # Every kind of generation is started under one lock (see ``Flights``).
         starting = asyncio.Lock()
+        # Curated maps in the scope's language: only Claude can translate them.
+        self.translations = Translations(storage, generator, clock) if generator else None
         self.concepts = Concepts(
             storage,
             bundled,
@@ -65,6 +68,8 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.translations,
+            self.preferences,
         )
         self.topics = Topics(
             storage,
@@ -75,6 +80,7 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.translations,
         )
         self.library = Library(storage, bundled, self.topics, self.concepts)
         self.questions = Questions(

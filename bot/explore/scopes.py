@@ -4,6 +4,7 @@ token budget (read by ``Budget``), as the server's managers set them."""
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.languages import place_locale
 from bot.models import Level
 from bot.storage import ScopeSettings, Storage
 
@@ -16,8 +17,10 @@ class Preferences:
         self.settings = settings
 
     async def language(self, scope: int) -> str:
+        """What the scope chose; never chosen, the language of the place the request
+        comes from (a server's preferred locale, as Discord tells it); else the bot's."""
         stored = await self.storage.scope_settings(scope)
-        return stored.language or self.settings.default_language
+        return stored.language or place_locale.get() or self.settings.default_language
 
     async def level(self, scope: int) -> Level:
         """Who the scope's new maps are written for."""

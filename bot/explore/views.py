@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from bot.i18n import N_
 from bot.models import Answer, Concept, ConceptMap
 from bot.storage import MapListing
 
-NO_KEY = "ANTHROPIC_API_KEY is not set"
+NO_KEY = N_("ANTHROPIC_API_KEY is not set")
 # What members read while generation is off; the reason why (``Explorer.generation_off``)
 # is configuration, for the log, /kinapse usage and the server's managers.
-MAPS_OFF = "New topics can't be mapped in this server for now."
-SUB_CONCEPTS_OFF = "Sub-concepts can't be mapped in this server for now."
-QUESTIONS_OFF = "Questions are off in this server for now."
+MAPS_OFF = N_("New topics can't be mapped in this server for now.")
+SUB_CONCEPTS_OFF = N_("Sub-concepts can't be mapped in this server for now.")
+QUESTIONS_OFF = N_("Questions are off in this server for now.")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class MapView:
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True  # questions can be answered (the bot has an API key)
+    translated_from: str | None = None  # a curated map's language, when this is a translation
+    untranslated: str | None = None  # the scope's language, when no key could translate it
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class ConceptView:
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True
+    translated_from: str | None = None
+    untranslated: str | None = None
 
     @property
     def concept(self) -> Concept:

@@ -24,6 +24,7 @@ from bot.generator.base import (
     Progress,
     Sketch,
     SketchConcept,
+    TranslateRequest,
 )
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Progress",
     "Sketch",
     "SketchConcept",
+    "TranslateRequest",
 ]
 
 # Where the hook below looks, in order; claude imports the others.

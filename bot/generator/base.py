@@ -87,6 +87,19 @@ class AskRequest:
     level: Level = Level.STANDARD  # who the map is written for; the answer matches it
 
 
+@dataclass(frozen=True)
+class TranslateRequest:
+    """A part of a curated map to write in another language: the map's top (``overview``
+    set: its title, overview and key concepts) or the children of one of its concepts
+    (``path``: the titles above them, in the target language, the parent last)."""
+
+    language: str
+    topic: str
+    concepts: list[ConceptDraft]
+    overview: str | None = None
+    path: list[str] = field(default_factory=list)
+
+
 # Called with the whole answer so far, cleaned, each time more of it arrives.
 Progress = Callable[[str], Awaitable[None]]
 
@@ -113,6 +126,11 @@ class Generator(Protocol):
         self, request: ExpandRequest, *, on_progress: OnSketch | None = None
     ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
+        ...
+
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """The part in ``request.language``: the same concepts in the same order (and for
+        the map's top, its ``title`` and ``overview``); raises ``GenerationError``."""
         ...
 
     async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:

@@ -45,9 +45,13 @@ from bot.generator.base import (
     Generated,
     OnSketch,
     Progress,
+    TranslateRequest,
 )
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote
 from bot.generator.sketches import _sketcher
+from bot.generator.translating import _translation, translate_fields
+from bot.i18n import N_
+from bot.languages import for_model
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -64,6 +68,7 @@ from bot.models import (
     Usage,
 )
 from bot.prompts import Prompts
+from bot.text import unspaced_writing
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +79,35 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
-# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
-ASK_MAX_TOKENS = 1024
+# An answer is 80 to 250 words (prompts/ask.md), or for a question in a writing without spaces
+# between words as many characters as say about that much; in the scripts that cost the most
+# tokens a character (Thai, Khmer...) that is about 1,500 tokens.
+ASK_MAX_TOKENS = 2048
 ASK_WORDS_MIN = 80
 ASK_WORDS_MAX = 250
+ASK_CHARACTERS = {
+    "chinese": (150, 450),  # about 1.7 characters an English word says
+    "japanese": (200, 600),  # kana make Japanese about 2.5 characters a word
+    "thai": (400, 1200),  # Thai, Lao, Khmer and Burmese spell words out in letters
+    "lao": (400, 1200),
+    "khmer": (400, 1200),
+    "burmese": (400, 1200),
+}
 
-MAP_REFUSED = "Claude declined to map this topic."
-EXPAND_REFUSED = "Claude declined to go deeper into this concept."
-ASK_REFUSED = "Claude declined to answer this question."
-EMPTY_ANSWER = "Claude's answer was empty; please try again."
+MAP_REFUSED = N_("Claude declined to map this topic.")
+EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")
+ASK_REFUSED = N_("Claude declined to answer this question.")
+EMPTY_ANSWER = N_("Claude's answer was empty; please try again.")
+TRANSLATE_REFUSED = N_("Claude declined to translate this map.")
+
+
+def answer_length(question: str) -> str:
+    """How long an answer to ``question`` is, in the units of the writing it is asked in."""
+    writing = unspaced_writing(question)
+    if writing is None:
+        return f"{ASK_WORDS_MIN} to {ASK_WORDS_MAX} words"
+    low, high = ASK_CHARACTERS[writing]
+    return f"{low} to {high} characters"
 
 
 class AnthropicGenerator:
@@ -152,9 +177,12 @@ class AnthropicGenerator:
                 max_retries=0, timeout=STARTUP_CHECK_TIMEOUT
             ).models.retrieve(self.model)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
-            return "the bot's Anthropic API key was rejected"
+            return N_("the bot's Anthropic API key was rejected")
         except anthropic.NotFoundError:
-            return f"the model {self.model} (KINAPSE_MODEL) is unknown to the Anthropic API"
+            return N_(
+                "the model {model} (KINAPSE_MODEL) is unknown to the Anthropic API",
+                model=self.model,
+            )
         except anthropic.APIStatusError as exc:
             log.warning("Could not check the Anthropic key and model: HTTP %s", exc.status_code)
         except anthropic.APIConnectionError as exc:
@@ -183,7 +211,7 @@ class AnthropicGenerator:
             "map",
             today=self._today(),
             topic=_quote(topic),
-            language=_quote(language),
+            language=_quote(for_model(language)),
             level=level.value,
         )
         return await self._generate(
@@ -209,7 +237,7 @@ class AnthropicGenerator:
             "expand",
             today=self._today(),
             topic=_quote(request.topic),
-            language=_quote(request.language),
+            language=_quote(for_model(request.language)),
             level=request.level.value,
             outline=_outline(request.outline) or "(no outline)",
             path=path or "(none: the concept is a key concept of the topic)",
@@ -226,11 +254,21 @@ class AnthropicGenerator:
             on_progress=on_progress,
         )
 
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        prompt = self._prompts.render("translate", **translate_fields(request))
+        return await self._generate(
+            prompt,
+            lambda answer, lenient: _translation(answer, request, lenient=lenient),
+            refused=TRANSLATE_REFUSED,
+            what=f"translation of {request.topic!r} into {request.language!r}",
+            on_progress=None,
+        )
+
     async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
         prompt = self._prompts.render(
             "ask",
             topic=_quote(request.topic),
-            language=_quote(request.language),
+            language=_quote(for_model(request.language)),
             level=request.level.value,
             path="\n".join(
                 f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
@@ -241,8 +279,7 @@ class AnthropicGenerator:
             concept_detail=_quote(request.detail),
             subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
             question=_quote(request.question),
-            words_min=ASK_WORDS_MIN,
-            words_max=ASK_WORDS_MAX,
+            length=answer_length(request.question),
         )
         usage: list[Usage] = []
         written = ""

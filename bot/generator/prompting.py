@@ -32,13 +32,15 @@ CARD_FIELDS = frozenset(
 )
 EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
 REPAIR_FIELDS = frozenset({"problems"})
+TRANSLATE_FIELDS = frozenset({"language", "topic", "path", "part", "answer", "count", "source"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
-ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "words_min", "words_max"}
+ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "length"}
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
     "expand": EXPAND_FIELDS,
     "repair": REPAIR_FIELDS,
+    "translate": TRANSLATE_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
 }

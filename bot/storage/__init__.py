@@ -36,6 +36,7 @@ from bot.storage.records import (
     Pruned,
     Reservation,
     ScopeSettings,
+    StoredTranslation,
     UsageTotals,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "StoredTranslation",
     "Transaction",
     "UsageTotals",
     "is_postgres_url",

@@ -100,6 +100,7 @@ from bot.storage.sql import (
     UPSERT_SCOPE_SETTINGS,
     UPSERT_SESSION,
 )
+from bot.storage.translations import Translations
 from bot.storage.whole_tables import WholeTables
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Shares, WholeTables, ABC):
+class Storage(UsageAndLimits, Shares, Translations, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.

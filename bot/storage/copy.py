@@ -37,6 +37,7 @@ COPY_ORDER = [
     "scope_settings",
     "refusals",
     "meta",
+    "translations",
 ]
 
 

@@ -11,8 +11,19 @@ from pathlib import Path
 import yaml
 
 from bot.errors import Ambiguous, GenerationError
-from bot.generator import AskRequest, ExpandRequest, Generated, OnSketch, Progress
+from bot.generator import (
+    AskRequest,
+    ExpandRequest,
+    Generated,
+    OnSketch,
+    Progress,
+    TranslateRequest,
+)
 from bot.models import (
+    DETAIL_MAX,
+    OVERVIEW_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
     ConceptDraft,
     Expansion,
     Level,
@@ -57,10 +68,10 @@ def default_answer(request: AskRequest) -> str:
 
 @dataclass
 class Call:
-    kind: str  # "map", "expand" or "ask"
+    kind: str  # "map", "expand", "ask" or "translate"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | None = None
+    request: ExpandRequest | AskRequest | TranslateRequest | None = None
     level: Level = Level.STANDARD
 
 
@@ -128,6 +139,30 @@ class FakeGenerator:
         self.calls.append(Call("expand", title, request.language, request, request.level))
         await self._hold()
         value = self.expansions.get(title) or default_expansion(request)
+        return Generated(value, [self.usage])
+
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """Every text with the language's tag in front: "[ja] AI Agents"."""
+        self.calls.append(Call("translate", request.topic, request.language, request))
+        await self._hold()
+        tag = request.language.rsplit("(", 1)[-1].rstrip(")")
+
+        def said(text: str, limit: int) -> str:
+            return f"[{tag}] {text}"[:limit]
+
+        concepts = [
+            ConceptDraft(
+                title=said(c.title, TITLE_MAX),
+                summary=said(c.summary, SUMMARY_MAX),
+                detail=said(c.detail, DETAIL_MAX),
+            )
+            for c in request.concepts
+        ]
+        value = MapDraft.model_construct(
+            title=said(request.topic, TITLE_MAX) if request.overview is not None else None,
+            overview=said(request.overview, OVERVIEW_MAX) if request.overview else "",
+            concepts=concepts,
+        )
         return Generated(value, [self.usage])
 
     async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:

@@ -52,7 +52,7 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
         == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
-    assert kinapse.generator.calls[-1].language == "Deutsch"
+    assert kinapse.generator.calls[-1].language == "de"  # "Deutsch", as its tag
     shown = await admin.slash(world.channel, "kinapse settings")
     assert "**5,000**" in shown.response.content
 

@@ -7,6 +7,8 @@ import discord
 
 from bot.explore import ConceptView, MapView
 from bot.generator import Sketch, SketchConcept
+from bot.i18n import N_, _, language, ngettext
+from bot.languages import name_of
 from bot.models import ChildState, Level, Source, topic_key
 from bot.render import MapPicture
 from bot.text import shorten, width
@@ -23,6 +25,7 @@ from bot.ui.cards.fit import (
     assemble,
     components_left,
     concept_blocks,
+    phrase,
 )
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
@@ -34,25 +37,28 @@ BREADCRUMB_MAX = 256  # one small-text line above the heading
 FOOTER_MAX = 300
 ERROR_NOTE_MAX = 300
 MODEL_NAME_MAX = 100
-MAPPING_NOTE = "⏳ *Mapping sub-concepts…*"
-STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
-STREAMING_SUB_NOTE = "⏳ *Mapping sub-concepts… {count} so far*"
-QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
-LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
-NO_KEY_NOTE = "*Its sub-concepts can't be mapped in this server for now.*"
-ASK_LABEL = "Ask"
-NO_KEY_ASK_NOTE = "-# Ask is off in this server for now."
+MAPPING_NOTE = N_("⏳ *Mapping sub-concepts…*")
+STREAMING_SUB_NOTE = N_("⏳ *Mapping sub-concepts… {count} so far*")
+QUEUED_NOTE = N_(
+    "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
+)
+LEAF_NOTE = N_("*This concept has no sub-concepts: it is as deep as this map goes.*")
+NO_KEY_NOTE = N_("*Its sub-concepts can't be mapped in this server for now.*")
+ASK_LABEL = N_("Ask")
+NO_KEY_ASK_NOTE = N_("-# Ask is off in this server for now.")
 PICTURE_FILENAME = "map.png"
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
 OUTLINE_ON_PICTURE_CARD_MAX = 2800  # leaves room for the heading, note and footer
 OUTLINE_INDENT = "  "  # Discord nests a list item indented by two spaces
-LEGEND = "-# 🟦 explored · ⬜ not explored yet (dashed)"
+# The Map button's picture: the concept and its path in orange.
+PATH_LEGEND = N_(
+    "-# 🟧 {concept} and its path to the topic · 🟦 explored · ⬜ not explored yet (dashed)"
+)
 # The map card's small picture: the topic in orange, its key concepts and what was explored.
-MAP_LEGEND = (
+MAP_LEGEND = N_(
     "-# 🟧 the topic · 🟦 explored · ⬜ not explored yet · sub-concepts appear once explored"
 )
-LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
-NO_PICTURE_NOTE = (
+NO_PICTURE_NOTE = N_(
     "-# The picture's fonts cannot draw some characters of this map ({chars}), "
     "so here it is as an outline; **bold**: explored."
 )
@@ -77,18 +83,29 @@ def breadcrumb(parts: list[str]) -> str:
 
 
 # A generated map written for another audience than standard says so in its footer.
-LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
+LEVEL_NOTES = {Level.INTRO: N_("for beginners"), Level.EXPERT: N_("expert level")}
 
 
 def footer(view: MapView | ConceptView) -> str:
     concept_map = view.map
     if concept_map.source is not Source.BUNDLED:
-        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
+        model = literal(shorten(concept_map.model or "Claude", MODEL_NAME_MAX))
+        source = _("Mapped by {model}", model=model)
         if concept_map.level in LEVEL_NOTES:
-            source += f" · {LEVEL_NOTES[concept_map.level]}"
+            source += f" · {_(LEVEL_NOTES[concept_map.level])}"
     else:
-        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
-    explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
+        source = _("Curated · as of {date}", date=view.as_of) if view.as_of else _("Curated map")
+        if view.translated_from is not None:
+            original = name_of(view.translated_from, language())
+            source += " · " + _(
+                "translated by Claude from the curated {language} map", language=original
+            )
+    explored = ngettext(
+        "{opened} of {count} concept explored",
+        "{opened} of {count} concepts explored",
+        concept_map.total,
+        opened=concept_map.opened,
+    )
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
@@ -107,10 +124,10 @@ def map_card(
         )
     ]
     if picture is not None:
-        description = f"Map of {concept_map.topic}"
+        description = _("Map of {topic}", topic=concept_map.topic)
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
         if picture.png is not None:
-            drafts.append(TextDraft(MAP_LEGEND))
+            drafts.append(TextDraft(_(MAP_LEGEND)))
     nav = map_nav(view, can_go_back=can_go_back)
     tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
@@ -132,7 +149,9 @@ def sketch_card(topic: str, sketch: Sketch) -> Card:
         drafts.append(TextDraft(Said(sketch.overview, TEXT_TOTAL_MAX, BODY_FLOOR)))
     drafts += _sketched(sketch.concepts)
     count = len(sketch.concepts)
-    progress = STREAMING_NOTE.format(count=count, concepts="concept" if count == 1 else "concepts")
+    progress = ngettext(
+        "-# ⏳ Mapping… {count} concept so far", "-# ⏳ Mapping… {count} concepts so far", count
+    )
     drafts += [Divider(), TextDraft(progress)]
     return assemble(drafts, accent_of(topic_key(topic)))
 
@@ -154,7 +173,7 @@ def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
     """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
-    back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
+    back = (Control(Action.BACK, 0, _("Back")),) if can_go_back else ()
     return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
 
 
@@ -188,10 +207,10 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
     """The concept card's row: at most five buttons (BUTTONS_PER_ROW)."""
     concept = view.concept
     return (
-        Control(Action.BACK, concept.id, "Back"),
-        Control(Action.UP, concept.id, "Up"),
-        Control(Action.HOME, view.map.id, "Overview"),
-        Control(Action.PICTURE, concept.id, "Map"),
+        Control(Action.BACK, concept.id, _("Back")),
+        Control(Action.UP, concept.id, _("Up")),
+        Control(Action.HOME, view.map.id, _("Overview")),
+        Control(Action.PICTURE, concept.id, _("Map")),
         _ask(Action.ASK, concept.id, view.can_ask),
     )
 
@@ -201,18 +220,23 @@ def picture_card(view: ConceptView, picture: MapPicture) -> Card:
     concept = view.concept
     trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path])
     drafts: list[Draft] = [
-        TextDraft(f"-# {trail}\n## Map of ", Said(view.map.topic, HEADING_MAX, TITLE_FLOOR))
+        TextDraft(
+            f"-# {trail}\n## ",
+            *phrase(_("Map of {topic}"), topic=Said(view.map.topic, HEADING_MAX, TITLE_FLOOR)),
+        )
     ]
-    description = f"Map of {view.map.topic}, {concept.title} highlighted"
+    description = _(
+        "Map of {topic}, {concept} highlighted", topic=view.map.topic, concept=concept.title
+    )
     drafts += _picture_blocks(picture, description, OUTLINE_ON_PICTURE_CARD_MAX)
     if picture.png is not None:
         title = Said(concept.title, HEADING_MAX, TITLE_FLOOR)
-        drafts.append(TextDraft("-# 🟧 ", title, LEGEND_PATH, LEGEND.removeprefix("-# ")))
+        drafts.append(TextDraft(*phrase(_(PATH_LEGEND), concept=title)))
     # Back returns to the concept's card: opening the concept the session already shows
     # leaves Back's history as it was.
     nav = (
-        Control(Action.OPEN, concept.id, "Back"),
-        Control(Action.HOME, view.map.id, "Overview"),
+        Control(Action.OPEN, concept.id, _("Back")),
+        Control(Action.HOME, view.map.id, _("Overview")),
     )
     drafts += [Divider(), TextDraft(footer(view)), Row(nav)]
     return assemble(drafts, accent_of(view.map.key))
@@ -224,7 +248,7 @@ def _picture_blocks(picture: MapPicture, description: str, outline_max: int) -> 
         return [Picture(PICTURE_FILENAME, alt, picture.png)]
     chars = literal(shorten(" ".join(picture.undrawable), 40))
     return [
-        TextDraft(NO_PICTURE_NOTE.format(chars=chars)),
+        TextDraft(_(NO_PICTURE_NOTE, chars=chars)),
         TextDraft(outline_text(picture, outline_max)),
     ]
 
@@ -237,7 +261,7 @@ def outline_text(picture: MapPicture, limit: int) -> str:
         shown = literal(shorten(title, HEADING_MAX))
         line = f"{OUTLINE_INDENT * (depth - 1)}- {f'**{shown}**' if opened else shown}"
         rest = len(picture.outline) - number
-        more = f"- …and {rest} more"
+        more = ngettext("- …and {count} more", "- …and {count} more", rest)
         if used + width(line) + 1 + width(more) > limit:
             lines.append(more)
             break
@@ -247,27 +271,37 @@ def outline_text(picture: MapPicture, limit: int) -> str:
 
 
 def _ask(action: Action, target: int, enabled: bool) -> Control:
-    return Control(action, target, ASK_LABEL, discord.ButtonStyle.success, disabled=not enabled)
+    return Control(action, target, _(ASK_LABEL), discord.ButtonStyle.success, disabled=not enabled)
 
 
 def _footer_lines(view: MapView | ConceptView) -> str:
-    """The footer, after the reason Ask is off when it is."""
-    if view.can_ask:
-        return footer(view)
-    return f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
+    """The footer, after the reason Ask is off when it is, and that a curated map is not
+    in the scope's language, when no key could translate it."""
+    lines = [footer(view)]
+    if not view.can_ask:
+        lines.insert(0, _(NO_KEY_ASK_NOTE))
+    if view.untranslated is not None:
+        note = _(
+            "-# This curated map is in {language}; translating it into {wanted} needs an "
+            "Anthropic API key.",
+            language=name_of(view.map.language, language()),
+            wanted=name_of(view.untranslated, language()),
+        )
+        lines.insert(0, note)
+    return "\n".join(lines)
 
 
 def _note(view: ConceptView, status: Status) -> Draft | None:
     if view.children:
         return None
     if view.concept.state is ChildState.LEAF:
-        return TextDraft(LEAF_NOTE)
+        return TextDraft(_(LEAF_NOTE))
     if status.no_generator:
-        return TextDraft(NO_KEY_NOTE)
+        return TextDraft(_(NO_KEY_NOTE))
     if status.error and not status.mapping:
-        retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
+        retry = Control(Action.RETRY, view.concept.id, _("Retry"), discord.ButtonStyle.primary)
         return SectionDraft(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
     if status.sketch is not None and status.mapping:
         count = len(status.sketch.concepts)
-        return TextDraft(STREAMING_SUB_NOTE.format(count=count))
-    return TextDraft(QUEUED_NOTE if status.queued else MAPPING_NOTE)
+        return TextDraft(_(STREAMING_SUB_NOTE, count=count))
+    return TextDraft(_(QUEUED_NOTE) if status.queued else _(MAPPING_NOTE))

@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 
 from bot.errors import NotFound
+from bot.i18n import N_, _, number
+from bot.i18n import language as speaking
+from bot.languages import canonical, name_of
 from bot.models import Level, clean_topic
 from bot.ui import cards
 from bot.ui.context import Interaction, scope_of
@@ -15,6 +18,7 @@ from bot.ui.respond import send_text
 log = logging.getLogger(__name__)
 
 TOP_USERS_SHOWN = 5
+LEVEL_NAMES = {Level.INTRO: N_("intro"), Level.STANDARD: N_("standard"), Level.EXPERT: N_("expert")}
 
 
 async def forget(interaction: Interaction, topic: str) -> None:
@@ -23,12 +27,18 @@ async def forget(interaction: Interaction, topic: str) -> None:
         scope = scope_of(interaction)
         concept_map = await explorer.topics.find_stored(scope, topic)
         if concept_map is None:
-            raise NotFound(f"This server has no map called {cards.literal(clean_topic(topic))}.")
+            raise NotFound(
+                N_(
+                    "This server has no map called {topic}.",
+                    topic=cards.literal(clean_topic(topic)),
+                )
+            )
         await in_time(interaction, explorer.upkeep.forget(scope, concept_map.key), ephemeral=True)
         log.info(
             "Map %r forgotten in scope %s by %s", concept_map.topic, scope, interaction.user.id
         )
-        await send_text(interaction, f"Forgot the map of {cards.literal(concept_map.topic)}.")
+        forgot = _("Forgot the map of {topic}.", topic=cards.literal(concept_map.topic))
+        await send_text(interaction, forgot)
 
 
 async def settings(
@@ -43,7 +53,7 @@ async def settings(
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
         if language is not None:
-            language = clean_topic(language)
+            language = canonical(clean_topic(language))
         if language is not None or daily_budget is not None or level is not None:
             changing = explorer.preferences.update(
                 scope, language=language, budget=daily_budget, level=level
@@ -54,9 +64,13 @@ async def settings(
         budget = await explorer.budget.daily_budget(scope)
         await send_text(
             interaction,
-            f"Language: **{cards.literal(current_language)}** · "
-            f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens",
+            _(
+                "Language: **{language}** · level: **{level}** · "
+                "daily generation budget: **{budget}** tokens",
+                language=cards.literal(name_of(current_language, speaking())),
+                level=_(LEVEL_NAMES[current_level]),
+                budget=budget,
+            ),
         )
 
 
@@ -66,15 +80,22 @@ async def usage(interaction: Interaction) -> None:
         report = await explorer.budget.report(scope_of(interaction), TOP_USERS_SHOWN)
         today, month = report.today, report.month
         lines = [
-            f"Today: **{today.tokens:,}** tokens in {today.calls} calls "
-            f"(budget {report.budget:,}).",
-            f"This month: **{month.tokens:,}** tokens in {month.calls} calls.",
+            _(
+                "Today: **{tokens}** tokens in {calls} calls (budget {budget}).",
+                tokens=today.tokens,
+                calls=today.calls,
+                budget=report.budget,
+            ),
+            _(
+                "This month: **{tokens}** tokens in {calls} calls.",
+                tokens=month.tokens,
+                calls=month.calls,
+            ),
         ]
         if explorer.generator is None:
-            lines.append(f"Generation is off: {explorer.generation_off}.")
+            lines.append(_("Generation is off: {why}.", why=explorer.generation_off))
         if report.top:
             # Mentions render as names and, with allowed mentions off, ping nobody.
-            lines.append(
-                "Top users this month: " + ", ".join(f"<@{u}> ({t:,})" for u, t in report.top)
-            )
+            users = ", ".join(f"<@{u}> ({number(t)})" for u, t in report.top)
+            lines.append(_("Top users this month: {users}", users=users))
         await send_text(interaction, "\n".join(lines))
