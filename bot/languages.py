@@ -13,7 +13,6 @@ from contextvars import ContextVar
 from functools import cache
 
 import babel
-from babel import localedata
 
 from bot.i18n import babel_locale, shipped
 
@@ -21,6 +20,13 @@ from bot.i18n import babel_locale, shipped
 # Discord tells it: the language of a scope that never chose one. Set by the edge for
 # each interaction, so the core needs no Discord to know it.
 place_locale: ContextVar[str | None] = ContextVar("kinapse_place_locale", default=None)
+# Languages whose own name for themselves is understood ("Deutsch", "日本語"): Discord's
+# and other widely written ones. Each costs Babel a file to read, once.
+_NATIVE_NAMES = (
+    "ar bg bn ca cs cy da de el en es et eu fa fi fil fr ga gl he hi hr hu id is it ja ko lt "
+    "lv ms nb nl no pl pt ro ru sk sl sr sv sw ta th tr uk ur vi zh"
+)
+NATIVE_NAMES = tuple(_NATIVE_NAMES.split())
 
 
 def tag_of(language: str) -> str | None:
@@ -67,6 +73,11 @@ def for_model(language: str) -> str:
     return f"{name_of(tag, 'en')} ({tag})"
 
 
+def warm() -> None:
+    """Read the language names now (a second's work), not in a member's first request."""
+    _names()
+
+
 def _tag(locale: babel.Locale) -> str:
     return "-".join(part for part in (locale.language, locale.script, locale.territory) if part)
 
@@ -80,10 +91,8 @@ def _names() -> dict[str, str]:
     for speaker in dict.fromkeys(speakers):
         for code, name in babel.Locale(speaker).languages.items():
             names.setdefault(name.casefold(), code.replace("_", "-"))
-    for identifier in localedata.locale_identifiers():
-        if "_" in identifier:
-            continue
-        own = babel.Locale(identifier).get_display_name(identifier)
+    for code in NATIVE_NAMES:
+        own = babel.Locale(code).get_display_name(code)
         if own:
-            names.setdefault(own.casefold(), identifier)
+            names.setdefault(own.casefold(), code)
     return names

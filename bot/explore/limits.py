@@ -173,7 +173,7 @@ class Budget:
         if over.limit is Limit.COOLDOWN:
             allowed, window = self.settings.cooldown_generations, self.settings.cooldown_seconds
             limit = N_(
-                "You have reached the limit of new generations ({count} in {duration}); "
+                "You have started {count} new generations in the last {duration}; "
                 "please wait a little.",
                 count=allowed,
                 duration=timedelta(seconds=window),

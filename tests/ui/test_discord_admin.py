@@ -49,7 +49,7 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
     )
     assert (
         result.response.content
-        == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
+        == "Language: **German** · level: **standard** · daily generation budget: **5,000** tokens"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
     assert kinapse.generator.calls[-1].language == "de"  # "Deutsch", as its tag
