@@ -343,7 +343,10 @@ class Usage(BaseModel):
 
 
 class ConceptMap(BaseModel):
-    """A map as stored for one scope."""
+    """A map as stored for one scope. Frozen: the one read is shared by every card that
+    shows it (``bot.explore.cache``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     scope: int
@@ -356,10 +359,14 @@ class ConceptMap(BaseModel):
     level: Level = Level.STANDARD  # who it was written for
     opened: int = 0  # concepts opened at least once
     total: int = 0  # concepts known in the map
+    explorers: int = 0  # members who opened at least one of its concepts
 
 
 class Concept(BaseModel):
-    """A concept as stored: its place in the tree and the state of its children."""
+    """A concept as stored: its place in the tree and the state of its children. Frozen,
+    like ``ConceptMap``."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     map_id: int
@@ -453,3 +460,100 @@ class MapTree(BaseModel):
                 yield from down(concept.children or [], depth + 1)
 
         return down(self.concepts, 1)
+
+
+# -- learning together: quizzes and review decks -------------------------------------------
+
+QUIZ_PROMPT_MAX = 300  # one question, read on a card
+QUIZ_OPTION_MAX = 80  # an answer is a button label
+QUIZ_OPTIONS_MIN, QUIZ_OPTIONS_MAX = 3, 5  # one row of buttons at most
+QUIZ_EXPLANATION_MAX = 300  # one sentence of why
+
+QuizPrompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_PROMPT_MAX)
+]
+QuizOption = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_OPTION_MAX)
+]
+QuizExplanation = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_EXPLANATION_MAX)
+]
+
+
+class QuizDraft(BaseModel):
+    """One multiple-choice question about a concept: built from the map's own text, or
+    written by Claude. ``correct`` is the index of the right option."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: QuizPrompt
+    options: list[QuizOption] = Field(min_length=QUIZ_OPTIONS_MIN, max_length=QUIZ_OPTIONS_MAX)
+    correct: int = Field(ge=0, lt=QUIZ_OPTIONS_MAX)
+    explanation: QuizExplanation
+
+    @field_validator("correct")
+    @classmethod
+    def _among_options(cls, correct: int, info) -> int:
+        options = info.data.get("options") or []
+        if correct >= len(options):
+            raise ValueError("correct must be the index of one of the options")
+        return correct
+
+    @field_validator("options")
+    @classmethod
+    def _distinct(cls, options: list[str]) -> list[str]:
+        if len({option.casefold() for option in options}) != len(options):
+            raise ValueError("the options must differ from each other")
+        return options
+
+
+class QuestionState(enum.StrEnum):
+    WAITING = "waiting"  # not posted yet
+    OPEN = "open"  # on its card, taking answers until its deadline
+    CLOSED = "closed"  # revealed
+
+
+class QuizQuestion(BaseModel):
+    """A question of a quiz round, as stored."""
+
+    id: int
+    quiz_id: int
+    position: int  # from 1
+    concept_id: int | None
+    prompt: str
+    options: list[str]
+    correct: int
+    explanation: str
+    state: QuestionState
+    message_id: int | None = None
+    deadline: float | None = None
+
+
+class Quiz(BaseModel):
+    """A round of questions in one channel, started by one member."""
+
+    id: int
+    scope: int
+    channel_id: int
+    map_id: int
+    concept_id: int | None
+    starter_id: int
+    seconds: int
+    questions: int
+    written_by: str | None = None  # the model that wrote its questions; None: the map's text
+
+
+class ReviewCard(BaseModel):
+    """A concept in a member's own review deck: its text as it was remembered, and its
+    FSRS scheduling state (the ``fsrs`` package's card, as JSON)."""
+
+    id: int
+    user_id: int
+    concept_id: int | None  # None once the concept's map was forgotten
+    topic: str
+    title: str
+    prompt: str
+    answer: str
+    fsrs: str
+    due: float
+    added_at: float

@@ -11,12 +11,17 @@ import time
 from collections.abc import Callable
 
 from bot.config import Settings
+from bot.explore.cache import KnownMaps
 from bot.explore.concepts import Concepts
+from bot.explore.discussions import Discussions
 from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.pictures import Pictures
+from bot.explore.progress import Progress
 from bot.explore.questions import Questions
+from bot.explore.quizzes import Quizzes
+from bot.explore.reviews import Reviews
 from bot.explore.scopes import Preferences
 from bot.explore.sessions import Sessions
 from bot.explore.topics import Topics
@@ -29,7 +34,8 @@ from bot.storage import Storage
 
 
 class Explorer:
-    """Maps, concepts, questions, limits, sessions, upkeep and pictures of the bot.
+    """Maps, concepts, questions, limits, sessions, upkeep, pictures, and learning together
+    (quizzes, review decks, progress, threads) of the bot.
 
     ``generator`` is None when the bot has no working API key; ``generation_off``
     then says why, as the end of a sentence members read.
@@ -55,12 +61,15 @@ class Explorer:
         clock = self._now
         self.budget = Budget(storage, settings, clock)
         self.preferences = Preferences(storage, settings)
+        # The maps and concepts read so far, so that known cards read nothing.
+        self.known = KnownMaps(storage)
         # Every kind of generation is started under one lock (see ``Flights``).
         starting = asyncio.Lock()
         # Curated maps in the scope's language: only Claude can translate them.
         self.translations = Translations(storage, generator, clock) if generator else None
         self.concepts = Concepts(
             storage,
+            self.known,
             bundled,
             settings,
             self.budget,
@@ -73,6 +82,7 @@ class Explorer:
         )
         self.topics = Topics(
             storage,
+            self.known,
             bundled,
             self.preferences,
             self.budget,
@@ -95,6 +105,18 @@ class Explorer:
         self.sessions = Sessions(storage, self.concepts, clock)
         self.upkeep = Upkeep(storage, settings, clock)
         self.pictures = Pictures(storage)
+        # Learning together: quizzes, review decks, progress, threads.
+        self.quizzes = Quizzes(
+            storage,
+            self.concepts,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            clock,
+        )
+        self.reviews = Reviews(storage, self.concepts, clock)
+        self.progress = Progress(storage, self.reviews, clock)
+        self.discussions = Discussions(storage, clock)
 
     def _now(self) -> float:
         return self.clock()

@@ -45,9 +45,11 @@ from bot.generator.base import (
     Generated,
     OnSketch,
     Progress,
+    QuizRequest,
     TranslateRequest,
 )
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote
+from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
 from bot.generator.translating import _translation, translate_fields
 from bot.i18n import N_
@@ -65,6 +67,7 @@ from bot.models import (
     Expansion,
     Level,
     MapDraft,
+    QuizDraft,
     Usage,
 )
 from bot.prompts import Prompts
@@ -308,6 +311,9 @@ class AnthropicGenerator:
             raise GenerationError(EMPTY_ANSWER, usage=list(usage))
         return Generated(text, list(usage))
 
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        return await write_quiz(self, request)
+
     async def _generate(
         self,
         prompt: str,
@@ -381,6 +387,7 @@ class AnthropicGenerator:
         output_config: Any = anthropic.omit,
         on_text: Callable[[str], None] | None = None,
         max_tokens: int = MAX_TOKENS,
+        system: list[TextBlockParam] | None = None,
     ) -> Message:
         """One streamed Messages API call (the SDK retries its start); the final message.
 
@@ -397,7 +404,7 @@ class AnthropicGenerator:
         manager = self._client.messages.stream(
             model=self.model,
             max_tokens=max_tokens,
-            system=self.system,
+            system=system if system is not None else self.system,
             messages=messages,
             output_config=output_config,
             timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),

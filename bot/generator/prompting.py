@@ -35,6 +35,10 @@ REPAIR_FIELDS = frozenset({"problems"})
 TRANSLATE_FIELDS = frozenset({"language", "topic", "path", "part", "answer", "count", "source"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
 ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "length"}
+QUIZ_SYSTEM_FIELDS = frozenset(
+    {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
+)
+QUIZ_FIELDS = frozenset({"topic", "language", "level", "cards"})
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -43,6 +47,8 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "translate": TRANSLATE_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
+    "quiz_system": QUIZ_SYSTEM_FIELDS,
+    "quiz": QUIZ_FIELDS,
 }
 
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.

@@ -29,6 +29,8 @@ from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     Asked,
+    Change,
+    Changed,
     Limit,
     Limits,
     MapListing,
@@ -44,6 +46,8 @@ __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
     "Asked",
+    "Change",
+    "Changed",
     "DatabaseInUse",
     "Limit",
     "Limits",

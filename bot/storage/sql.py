@@ -9,7 +9,7 @@ locks) live in its module, and the schema in ``migrations/``.
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level, m.opened, m.total
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
@@ -21,7 +21,7 @@ INSERT_MAP = """
     RETURNING id
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
-DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
+DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ? RETURNING id"
 # A forgotten map moves to ``FORGOTTEN_SCOPE`` (``records.py``) at once, its key free;
 # its rows go afterwards, a batch at a time.
 FORGET_MAP = """
@@ -55,6 +55,7 @@ RECOUNT_MAP = """
 COUNT_FIRST_OPEN = """
     UPDATE maps SET opened = opened + 1
     WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
+    RETURNING id
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 # The first maps whose key starts with the typed text: a range of an index on (scope, key)
@@ -111,6 +112,7 @@ COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
 CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
+    RETURNING map_id
 """
 # Settling first locks the row (PostgreSQL), so of two generations that outlived
 # their leases only one stores its sub-concepts.
@@ -122,6 +124,7 @@ FINISH_EXPANSION = """
 RELEASE_EXPANSION = """
     UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
     WHERE id = ? AND state = 'pending'
+    RETURNING map_id
 """
 
 # -- sessions -----------------------------------------------------------------

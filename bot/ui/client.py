@@ -15,6 +15,7 @@ from bot import languages
 from bot.config import Settings
 from bot.errors import StorageBusy, StorageFull
 from bot.explore import Explorer
+from bot.ui.quiz_clock import QuizClock
 from bot.ui.replies import reply_error
 from bot.ui.speech import CatalogTranslator, speak_to
 
@@ -61,18 +62,24 @@ class KinapseBot(commands.AutoShardedBot):
         self.settings = settings
         self.explorer = explorer
         self.force_sync = force_sync
+        self.quiz_clock = QuizClock(self)
 
     async def setup_hook(self) -> None:
         await asyncio.to_thread(languages.warm)
         await self.add_cogs()
         await self.tree.set_translator(CatalogTranslator())
         await self.sync_commands(force=self.force_sync)
+        await self.quiz_clock.start()
 
     async def add_cogs(self) -> None:
         """Every command, button and form of the bot."""
         from bot.ui.cog import ExploreCog  # the cog's flows type their interactions with us
 
         await self.add_cog(ExploreCog(self))
+
+    async def close(self) -> None:
+        await self.quiz_clock.stop()
+        await super().close()
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync the app commands when their definition changed since the last sync.

@@ -178,12 +178,16 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor what 8 to 13 add).
+    # The database as schema 6 left it: no counts on the map row (nor what 8 and later add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
             " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations; DROP TABLE retries;"
             " DROP TABLE asks; DROP TABLE translations;"
+            " DROP TABLE quiz_answers; DROP TABLE quiz_questions; DROP TABLE quizzes;"
+            " DROP TABLE concept_questions; DROP TABLE review_log; DROP TABLE review_cards;"
+            " DROP TABLE explored; DROP TABLE member_names; DROP TABLE threads;"
+            " DROP TABLE learning_settings; ALTER TABLE maps DROP COLUMN explorers;"
             " PRAGMA user_version = 6;"
         )
     async with open_storage(path) as storage:

@@ -17,6 +17,7 @@ from bot.generator import (
     Generated,
     OnSketch,
     Progress,
+    QuizRequest,
     TranslateRequest,
 )
 from bot.models import (
@@ -29,6 +30,7 @@ from bot.models import (
     Level,
     MapDraft,
     Meaning,
+    QuizDraft,
     Source,
     Usage,
     topic_key,
@@ -66,12 +68,21 @@ def default_answer(request: AskRequest) -> str:
     )
 
 
+def default_question(title: str, summary: str, others: list[str]) -> QuizDraft:
+    return QuizDraft(
+        prompt=f"Claude asks: which concept is {summary}",
+        options=[title, *others[:3]],
+        correct=0,
+        explanation=f"Claude explains: {title} is the one.",
+    )
+
+
 @dataclass
 class Call:
-    kind: str  # "map", "expand", "ask" or "translate"
+    kind: str  # "map", "expand", "ask", "quiz" or "translate"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | TranslateRequest | None = None
+    request: ExpandRequest | AskRequest | QuizRequest | TranslateRequest | None = None
     level: Level = Level.STANDARD
 
 
@@ -174,6 +185,14 @@ class FakeGenerator:
             for end in range(1, len(words) + 1):
                 await on_text(" ".join(words[:end]))
         return Generated(text, [self.usage])
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        self.calls.append(Call("quiz", request.topic, request.language, request, request.level))
+        await self._hold()
+        value: list[QuizDraft | None] = [
+            default_question(c.title, c.summary, c.others) for c in request.concepts
+        ]
+        return Generated(value, [self.usage])
 
 
 def write_map_file(

@@ -26,6 +26,7 @@ from bot.ui.cards.blocks import (
 from bot.ui.cards.explore import (
     concept_card,
     concept_nav,
+    concept_tools,
     footer,
     map_card,
     map_nav,
@@ -54,6 +55,7 @@ __all__ = [
     "answered_card",
     "concept_card",
     "concept_nav",
+    "concept_tools",
     "footer",
     "literal",
     "map_card",

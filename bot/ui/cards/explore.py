@@ -27,10 +27,10 @@ from bot.ui.cards.fit import (
     concept_blocks,
     phrase,
 )
+from bot.ui.cards.kept import kept
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
-# Our own layout choices.
 # Our own layout choices.
 BREADCRUMB_SEPARATOR = " › "
 BREADCRUMB_MAX = 256  # one small-text line above the heading
@@ -45,6 +45,9 @@ QUEUED_NOTE = N_(
 LEAF_NOTE = N_("*This concept has no sub-concepts: it is as deep as this map goes.*")
 NO_KEY_NOTE = N_("*Its sub-concepts can't be mapped in this server for now.*")
 ASK_LABEL = N_("Ask")
+QUIZ_LABEL = N_("Quiz")
+REMEMBER_LABEL = N_("Remember")
+DISCUSS_LABEL = N_("Discuss")
 NO_KEY_ASK_NOTE = N_("-# Ask is off in this server for now.")
 PICTURE_FILENAME = "map.png"
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
@@ -106,9 +109,17 @@ def footer(view: MapView | ConceptView) -> str:
         concept_map.total,
         opened=concept_map.opened,
     )
+    if concept_map.explorers:
+        explored = ngettext(
+            "{explored} by {count} member",
+            "{explored} by {count} members",
+            concept_map.explorers,
+            explored=explored,
+        )
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
+@kept
 def map_card(
     view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
 ) -> Card:
@@ -172,11 +183,14 @@ def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
+    """The map card's row of buttons: Back when there is somewhere to go back to, Ask, and
+    Quiz."""
     back = (Control(Action.BACK, 0, _("Back")),) if can_go_back else ()
-    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
+    quiz = Control(Action.QUIZ_MAP, view.map.id, _(QUIZ_LABEL))
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz)
 
 
+@kept
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     status = status or Status()
     concept = view.concept
@@ -197,7 +211,12 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     if status.sketch is not None and status.mapping and not view.children:
         # Sub-concepts still streaming: listed without buttons, they have no ids yet.
         drafts += _sketched(status.sketch.concepts)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), Row(concept_nav(view))]
+    tail: list[Draft] = [
+        Divider(),
+        TextDraft(_footer_lines(view)),
+        Row(concept_nav(view)),
+        Row(concept_tools(view)),
+    ]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(view.map.key))
@@ -212,6 +231,17 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.HOME, view.map.id, _("Overview")),
         Control(Action.PICTURE, concept.id, _("Map")),
         _ask(Action.ASK, concept.id, view.can_ask),
+    )
+
+
+def concept_tools(view: ConceptView) -> tuple[Control, ...]:
+    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss)
+    and the card's sources (issue 20: Sources, Refresh): at most five (BUTTONS_PER_ROW)."""
+    concept = view.concept
+    return (
+        Control(Action.QUIZ, concept.id, _(QUIZ_LABEL)),
+        Control(Action.REMEMBER, concept.id, _(REMEMBER_LABEL)),
+        Control(Action.DISCUSS, concept.id, _(DISCUSS_LABEL)),
     )
 
 

@@ -1,7 +1,30 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export and the admin commands. Importing this package registers the handler
+/maps, /export, the admin commands, and learning together (quiz, review, progress,
+discuss). Importing this package registers the handler
 of every button and menu (``bot.ui.items.route``)."""
 
-from bot.ui.flows import admin, ask, export, maps, navigation, new_topic
+from bot.ui.flows import (
+    admin,
+    ask,
+    discuss,
+    export,
+    maps,
+    navigation,
+    new_topic,
+    progress,
+    quiz,
+    review,
+)
 
-__all__ = ["admin", "ask", "export", "maps", "navigation", "new_topic"]
+__all__ = [
+    "admin",
+    "ask",
+    "discuss",
+    "export",
+    "maps",
+    "navigation",
+    "new_topic",
+    "progress",
+    "quiz",
+    "review",
+]

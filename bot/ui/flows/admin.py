@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.errors import NotFound
+from bot.errors import KinapseError, NotFound
 from bot.i18n import N_, _, number
 from bot.i18n import language as speaking
 from bot.languages import canonical, name_of
@@ -47,11 +47,19 @@ async def settings(
     language: str | None,
     daily_budget: int | None,
     level: Level | None,
+    forum: int | None = None,
+    forum_posts: bool | None = None,
 ) -> None:
     """Change what is given, then show the server's settings."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
+        if forum_posts is False:
+            await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
+        elif forum is not None:
+            await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
+        elif forum_posts:
+            raise KinapseError(N_("Choose the forum channel to post maps in (the forum option)."))
         if language is not None:
             language = canonical(clean_topic(language))
         if language is not None or daily_budget is not None or level is not None:
@@ -62,6 +70,10 @@ async def settings(
         current_language = await explorer.preferences.language(scope)
         current_level = await explorer.preferences.level(scope)
         budget = await explorer.budget.daily_budget(scope)
+        chosen = await explorer.discussions.forum(scope)
+        # The channel id as text: a number would be written with the language's separators.
+        where = _("maps posted in <#{channel}>", channel=str(chosen)) if chosen is not None else ""
+        posts = f" · {where}" if where else ""
         await send_text(
             interaction,
             _(
@@ -70,7 +82,8 @@ async def settings(
                 language=cards.literal(name_of(current_language, speaking())),
                 level=_(LEVEL_NAMES[current_level]),
                 budget=budget,
-            ),
+            )
+            + posts,
         )
 
 
