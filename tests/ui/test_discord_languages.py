@@ -70,16 +70,19 @@ async def test_a_french_member_sees_buttons_and_messages_in_french_and_the_map_a
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     assert heading(message) == "AI Agents"
     assert bundled.overview in card_text(message)
-    assert set(labels(message)) == {"Ouvrir", "Demander"}
+    assert set(labels(message)) == {"Ouvrir", "Demander", "Quiz"}
     assert small_lines(message)[-1].startswith("Collection · à jour en ")
     assert small_lines(message)[-1].endswith(" explorés sur 31")
 
     opened = (await click_open(world.alice, message, first.title)).response
     assert heading(opened) == first.title
-    assert labels(opened)[-5:] == ["Retour", "Remonter", "Vue d'ensemble", "Carte", "Demander"]
+    assert labels(opened)[-8:] == [
+        *("Retour", "Remonter", "Vue d'ensemble", "Carte", "Demander"),
+        *("Quiz", "Retenir", "Discuter"),
+    ]
 
     # Bob's Discord is in English: his own copy of the card speaks English.
-    bob = await world.bob.click(opened, custom_id=custom_ids(opened)[-4])  # Overview
+    bob = await world.bob.click(opened, custom_id=custom_ids(opened)[-6])  # Overview
     assert bob.ephemeral and "Open" in labels(bob.response)
 
     # A reply to a command, and the Ask form, in French too.
@@ -88,7 +91,7 @@ async def test_a_french_member_sees_buttons_and_messages_in_french_and_the_map_a
     assert missing.response.content == (
         "Il n'existe pas encore de carte nommée Rien\u00a0; explore-la d'abord avec /explorer."
     )
-    form = await world.alice.click(opened, custom_id=custom_ids(opened)[-1])
+    form = await world.alice.click(opened, custom_id=custom_ids(opened)[-4])  # Ask
     assert form.modal["title"] == f"Question sur {first.title}"[:45]
 
 
