@@ -215,6 +215,16 @@ class BundledConcept(ConceptDraft):
     sources: list[Citation] = Field(default_factory=list)
 
 
+class TreeConcept(BundledConcept):
+    """A concept as an export carries it: what is stored, however many sub-concepts an
+    older version stored (the limits are for writing maps, not for reading them back).
+    A ``BundledConcept`` is read as one by its attributes."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    children: list[TreeConcept] | None = None
+
+
 class MapDraft(BaseModel):
     """What the *map* generation returns: an overview and the key concepts.
 
@@ -436,7 +446,8 @@ class MapTree(BaseModel):
     model: str | None = None  # the model that generated the map; None for a curated one
     as_of: str | None = None  # a curated map's date, when its facts were last checked
     overview: Overview
-    concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    # As many as are stored: an older version's map may have more than maps have now.
+    concepts: list[TreeConcept] = Field(min_length=1)
 
     @classmethod
     def of_bundled(cls, bundled: BundledMap) -> MapTree:
@@ -446,7 +457,7 @@ class MapTree(BaseModel):
             source=Source.BUNDLED,
             as_of=bundled.as_of,
             overview=bundled.overview,
-            concepts=bundled.concepts,
+            concepts=bundled.concepts,  # type: ignore[arg-type]  # read by their attributes
         )
 
     def walk(self) -> Iterator[tuple[int, BundledConcept]]:

@@ -21,13 +21,13 @@ from bot.i18n import N_
 from bot.languages import same_language
 from bot.maps import BundledMaps
 from bot.models import (
-    BundledConcept,
     ChildState,
     Concept,
     ConceptDraft,
     ConceptMap,
     MapTree,
     Source,
+    TreeConcept,
 )
 from bot.storage import FORGOTTEN_SCOPE, Storage
 
@@ -298,14 +298,14 @@ def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
 async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
     """A stored map with every concept stored at every depth."""
 
-    async def down(concepts: list[Concept]) -> list[BundledConcept]:
+    async def down(concepts: list[Concept]) -> list[TreeConcept]:
         tree = []
         for concept in concepts:
             children = None
             if concept.state is ChildState.EXPANDED:
                 children = await down(await storage.children(concept.id))
             tree.append(
-                BundledConcept(
+                TreeConcept(
                     title=concept.title,
                     summary=concept.summary,
                     detail=concept.detail,

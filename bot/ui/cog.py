@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
-BUDGET_MAX = 100_000_000
-
 
 class ExploreCog(commands.Cog):
     """/explore, /maps and /export work wherever a member can reach Kinapse: servers that
@@ -216,19 +213,19 @@ class ExploreCog(commands.Cog):
     async def settings(
         self,
         interaction: Interaction,
-        language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
-        daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
-        level: app_commands.Choice[str] | None = None,
+        language: app_commands.Range[str, 1, managing.LANGUAGE_MAX] | None = None,
+        daily_budget: app_commands.Range[int, 0, managing.BUDGET_MAX] | None = None,
+        level: str | None = None,
         forum: discord.ForumChannel | None = None,
         forum_posts: bool | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
-        chosen = Level(level.value) if level is not None else None
+        # Plain values: the flow checks each one, whatever the client enforced.
         await managing.settings(
             interaction,
             language=language,
             daily_budget=daily_budget,
-            level=chosen,
+            level=level,
             forum=forum.id if forum is not None else None,
             forum_posts=forum_posts,
         )

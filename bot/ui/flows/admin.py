@@ -9,7 +9,7 @@ from bot.errors import KinapseError, NotFound
 from bot.i18n import N_, _, number
 from bot.i18n import language as speaking
 from bot.languages import canonical, name_of
-from bot.models import Level, clean_topic
+from bot.models import Level, clean_topic, normalize_spaces
 from bot.ui import cards
 from bot.ui.context import Interaction, scope_of
 from bot.ui.in_time import answered_in_time, in_time
@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 
 TOP_USERS_SHOWN = 5
 LEVEL_NAMES = {Level.INTRO: N_("intro"), Level.STANDARD: N_("standard"), Level.EXPERT: N_("expert")}
+LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
+BUDGET_MAX = 100_000_000
+LEVELS = {level.value: level for level in Level}
+BAD_LANGUAGE = N_(
+    "A language is 1 to {count} characters, for example English or de.", count=LANGUAGE_MAX
+)
+BAD_BUDGET = N_("The daily budget is a number of tokens from 0 to {count}.", count=BUDGET_MAX)
+BAD_LEVEL = N_("Choose a level from the list: {levels}.", levels=", ".join(LEVELS))
 
 
 async def forget(interaction: Interaction, topic: str) -> None:
@@ -46,25 +54,25 @@ async def settings(
     *,
     language: str | None,
     daily_budget: int | None,
-    level: Level | None,
+    level: str | None,
     forum: int | None = None,
     forum_posts: bool | None = None,
 ) -> None:
-    """Change what is given, then show the server's settings."""
+    """Change what is given, then show the server's settings. Every option is checked here,
+    whatever the client enforced: a request made by hand skips Discord's checks."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
+        language, daily_budget, picked = _checked(language, daily_budget, level)
         if forum_posts is False:
             await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
         elif forum is not None:
             await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
         elif forum_posts:
             raise KinapseError(N_("Choose the forum channel to post maps in (the forum option)."))
-        if language is not None:
-            language = canonical(clean_topic(language))
-        if language is not None or daily_budget is not None or level is not None:
+        if language is not None or daily_budget is not None or picked is not None:
             changing = explorer.preferences.update(
-                scope, language=language, budget=daily_budget, level=level
+                scope, language=language, budget=daily_budget, level=picked
             )
             await in_time(interaction, changing, ephemeral=True)
         current_language = await explorer.preferences.language(scope)
@@ -85,6 +93,24 @@ async def settings(
             )
             + posts,
         )
+
+
+def _checked(
+    language: str | None, budget: int | None, level: str | None
+) -> tuple[str | None, int | None, Level | None]:
+    """The settings' options as given, or a ``KinapseError`` saying which is wrong."""
+    if language is not None:
+        language = normalize_spaces(language)
+        if not 1 <= len(language) <= LANGUAGE_MAX:
+            raise KinapseError(BAD_LANGUAGE)
+        language = canonical(clean_topic(language))
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or not 0 <= budget <= BUDGET_MAX
+    ):
+        raise KinapseError(BAD_BUDGET)
+    if level is not None and level not in LEVELS:
+        raise KinapseError(BAD_LEVEL)
+    return language, budget, LEVELS[level] if level is not None else None
 
 
 async def usage(interaction: Interaction) -> None:
