@@ -21,6 +21,7 @@ from bot.i18n import N_
 from bot.languages import same_language
 from bot.maps import BundledMaps
 from bot.models import (
+    BundledConcept,
     ChildState,
     Concept,
     ConceptDraft,
