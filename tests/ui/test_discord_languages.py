@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import discord
 import pytest
 
 from bot.config import PROJECT_ROOT
@@ -187,3 +188,52 @@ async def test_without_a_key_a_curated_map_is_shown_as_written_and_says_why(
         "This curated map is in English; translating it into Japanese needs an Anthropic "
         "API key." in small_lines(card)
     )
+
+
+@pytest.mark.anthropic
+async def test_a_french_member_of_a_japanese_server_sees_french_buttons_on_a_japanese_map(
+    world: World, kinapse: Kinapse, standin: s.StandIn, locales: Locales
+):
+    """The map is written in the server's language (its preferred locale, Japanese); the
+    buttons, footer and replies in the member's own (French)."""
+    channel, member = japanese_server(world, locales)
+    locales.users[member.id] = "fr"
+    written = MAPS["ja"]
+    standin.script(s.answer({"kind": "map", **written}))
+
+    card = (await member.slash(channel, "explore", topic=written["title"])).response
+
+    assert "<language>Japanese (ja)</language>" in standin.requests[0].prompt
+    assert heading(card) == "金利" and written["overview"] in card_text(card)
+    assert set(labels(card)) == {"Ouvrir", "Demander", "Quiz"}
+    assert small_lines(card)[-1].startswith("Cartographiée par ")  # "Mapped by"
+    assert "explorés sur" in small_lines(card)[-1]
+    missing = await member.slash(channel, "export", topic="Rien", format="json")
+    assert len(world.env.errors) == 1  # answered by the tree's error handler
+    assert missing.response.content.startswith("Il n'existe pas encore de carte nommée Rien")
+
+
+async def test_a_server_that_never_chose_a_language_speaks_its_preferred_locale(
+    world: World, kinapse: Kinapse, locales: Locales
+):
+    """No /kinapse settings language: the server's preferred locale (French) is its
+    language, for new maps, their sub-concepts and answers; once chosen, the setting wins."""
+    locales.guilds[world.guild.id] = "fr"
+    card = (await world.alice.slash(world.channel, "explore", topic="Photosynthèse")).response
+    assert kinapse.generator.calls[-1].kind == "map"
+    assert kinapse.generator.calls[-1].language == "fr"
+    await world.env.settle()
+    first = concept_lines(card)[0].split(" · ", 1)[1]
+    await click_open(world.alice, card, first)
+    await world.env.settle()
+    assert kinapse.generator.calls[-1].kind == "expand"
+    assert kinapse.generator.calls[-1].language == "fr"
+
+    role = world.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    admin = world.guild.add_member(world.env.create_user("root"), roles=[role])
+    shown = await admin.slash(world.channel, "kinapse settings")
+    assert shown.response.content.startswith("Language: **French** · ")  # admin reads English
+
+    await admin.slash(world.channel, "kinapse settings", language="de")
+    await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
+    assert kinapse.generator.calls[-1].language == "de"
