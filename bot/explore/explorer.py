@@ -77,8 +77,9 @@ class Explorer:
             generator,
             generation_off,
             clock,
-            self.translations,
             self.preferences,
+            Flights(starting, self.budget.release),
+            self.translations,
         )
         self.topics = Topics(
             storage,
@@ -120,6 +121,10 @@ class Explorer:
 
     def _now(self) -> float:
         return self.clock()
+
+    async def aclose(self) -> None:
+        """Before storage closes: write what was answered and not yet written."""
+        await self.sessions.flush()
 
     async def stored_value(self, key: str) -> str | None:
         """A value the bot keeps for itself across restarts (the hash of its commands)."""

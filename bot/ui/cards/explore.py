@@ -28,6 +28,14 @@ from bot.ui.cards.fit import (
     phrase,
 )
 from bot.ui.cards.kept import kept
+from bot.ui.cards.sources import (
+    UNCHECKED_NOTE,
+    card_sources,
+    footnote,
+    provenance_line,
+    refresh_button,
+    sources_button,
+)
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
@@ -90,19 +98,16 @@ LEVEL_NOTES = {Level.INTRO: N_("for beginners"), Level.EXPERT: N_("expert level"
 
 
 def footer(view: MapView | ConceptView) -> str:
+    """Where the card's text comes from, and how much of the map is explored."""
     concept_map = view.map
-    if concept_map.source is not Source.BUNDLED:
-        model = literal(shorten(concept_map.model or "Claude", MODEL_NAME_MAX))
-        source = _("Mapped by {model}", model=model)
-        if concept_map.level in LEVEL_NOTES:
-            source += f" · {_(LEVEL_NOTES[concept_map.level])}"
-    else:
-        source = _("Curated · as of {date}", date=view.as_of) if view.as_of else _("Curated map")
-        if view.translated_from is not None:
-            original = name_of(view.translated_from, language())
-            source += " · " + _(
-                "translated by Claude from the curated {language} map", language=original
-            )
+    source = provenance_line(view.provenance, len(card_sources(view.sources)))
+    if concept_map.source is not Source.BUNDLED and concept_map.level in LEVEL_NOTES:
+        source += f" · {_(LEVEL_NOTES[concept_map.level])}"
+    if view.translated_from is not None:
+        original = name_of(view.translated_from, language())
+        source += " · " + _(
+            "translated by Claude from the curated {language} map", language=original
+        )
     explored = ngettext(
         "{opened} of {count} concept explored",
         "{opened} of {count} concepts explored",
@@ -119,6 +124,20 @@ def footer(view: MapView | ConceptView) -> str:
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
+def _footer_section(view: MapView | ConceptView, button: Control) -> SectionDraft:
+    """The footnote naming the card's first sources, the reason Ask is off when it is, and
+    the footer, beside the Sources button."""
+    lines = [_footer_lines(view)]
+    if (note := footnote(card_sources(view.sources))) is not None:
+        lines.insert(0, note)
+    return SectionDraft(button, "\n".join(lines))
+
+
+def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
+    """The small note under text Claude wrote from its training data alone."""
+    return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
+
+
 @kept
 def map_card(
     view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
@@ -132,7 +151,8 @@ def map_card(
             Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
             "\n",
             Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "overview"),
     ]
     if picture is not None:
         description = _("Map of {topic}", topic=concept_map.topic)
@@ -140,7 +160,8 @@ def map_card(
         if picture.png is not None:
             drafts.append(TextDraft(_(MAP_LEGEND)))
     nav = map_nav(view, can_go_back=can_go_back)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
+    sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
+    tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += concept_blocks(items, parent=0, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(concept_map.key))
@@ -203,7 +224,8 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
             Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
             "**\n",
             Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "concept"),
     ]
     note = _note(view, status)
     if note is not None:
@@ -213,7 +235,7 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
         drafts += _sketched(status.sketch.concepts)
     tail: list[Draft] = [
         Divider(),
-        TextDraft(_footer_lines(view)),
+        _footer_section(view, sources_button(Action.SOURCES, concept.id)),
         Row(concept_nav(view)),
         Row(concept_tools(view)),
     ]
@@ -238,10 +260,12 @@ def concept_tools(view: ConceptView) -> tuple[Control, ...]:
     """The concept card's second row, shared by learning together (Quiz, Remember, Discuss)
     and the card's sources (issue 20: Sources, Refresh): at most five (BUTTONS_PER_ROW)."""
     concept = view.concept
+    refresh = (refresh_button(concept.id),) if view.can_refresh else ()
     return (
         Control(Action.QUIZ, concept.id, _(QUIZ_LABEL)),
         Control(Action.REMEMBER, concept.id, _(REMEMBER_LABEL)),
         Control(Action.DISCUSS, concept.id, _(DISCUSS_LABEL)),
+        *refresh,
     )
 
 

@@ -1,7 +1,7 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export, the admin commands, and learning together (quiz, review, progress,
-discuss). Importing this package registers the handler
-of every button and menu (``bot.ui.items.route``)."""
+/maps, /export, sources, the admin commands, and learning together (quiz, review,
+progress, discuss). Importing this package registers the handler of every button and menu
+(``bot.ui.items.route``)."""
 
 from bot.ui.flows import (
     admin,
@@ -14,6 +14,7 @@ from bot.ui.flows import (
     progress,
     quiz,
     review,
+    sources,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "progress",
     "quiz",
     "review",
+    "sources",
 ]
