@@ -31,6 +31,8 @@ NOT_SHOWN = {
     ("bot/ui/client.py", "all servers"),  # logged
     ("bot/ui/cards/explore.py", "Claude"),  # the model's name when none is stored
     ("bot/ui/cards/lists.py", "Claude"),
+    ("bot/ui/cards/sources.py", "Claude"),
+    ("bot/ui/cards/sources.py", "d MMM"),  # Babel's date patterns (Unicode LDML)
 }
 FIX = (
     "member-facing text must come from the catalogs: wrap it in _() (N_() for a constant), "

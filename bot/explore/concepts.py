@@ -37,8 +37,8 @@ from bot.storage import FORGOTTEN_SCOPE, Storage
 log = logging.getLogger(__name__)
 
 AVAILABLE_TOPICS_SHOWN = 10
-REFRESH_OFF = "Concepts can't be refreshed in this server for now."
-NOT_DUE = (
+REFRESH_OFF = N_("Concepts can't be refreshed in this server for now.")
+NOT_DUE = N_(
     "This concept is not due for a refresh: only what Claude wrote more than 90 days ago "
     "about a topic whose facts change is."
 )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from bot.config import Settings
 from bot.errors import KinapseError
 from bot.generator import Search
+from bot.i18n import N_
 from bot.languages import place_locale
 from bot.models import Level
 from bot.storage import ScopeSettings, Storage
@@ -97,9 +98,11 @@ def parse_domains(text: str) -> list[str]:
         site = re.sub(r"^[a-z]+://", "", part.casefold()).removeprefix("www.").rstrip("/")
         if _DOMAIN.fullmatch(site) is None:
             shown = part[:60].replace("`", "'")
-            raise KinapseError(f"`{shown}` is not a site; write sites like iea.org, eia.gov.")
+            raise KinapseError(
+                N_("`{site}` is not a site; write sites like iea.org, eia.gov.", site=shown)
+            )
         if site not in found:
             found.append(site)
     if len(found) > DOMAINS_MAX:
-        raise KinapseError(f"Name at most {DOMAINS_MAX} sites.")
+        raise KinapseError(N_("Name at most {count} sites.", count=DOMAINS_MAX))
     return found

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from bot.explore.provenance import bundled_at
 from bot.generator import Generated, Generator, TranslateRequest
 from bot.languages import canonical, for_model
 from bot.models import BundledConcept, BundledMap, ConceptDraft, MapDraft
@@ -69,7 +70,7 @@ class Translations:
         """The curated children of the concept at ``positions`` (from the key concept down)
         in ``language``, ``path`` being the translated titles down to it; None when the
         English has none there (the concept is generated, or a leaf)."""
-        english = curated_at(bundled, positions)
+        english = bundled_at(bundled, positions)
         if english is None or not english.children:
             return None
         request = TranslateRequest(
@@ -120,18 +121,6 @@ class Translations:
         )
         log.info("Translated %s (part %r) into %s", key, part, language)
         return translated
-
-
-def curated_at(bundled: BundledMap, positions: Sequence[int]) -> BundledConcept | None:
-    """The curated concept at ``positions`` (0-based, from the key concept down)."""
-    concepts: list[BundledConcept] | None = bundled.concepts
-    found = None
-    for position in positions:
-        if not concepts or not 0 <= position < len(concepts):
-            return None
-        found = concepts[position]
-        concepts = found.children
-    return found
 
 
 def _draft(concept: BundledConcept) -> ConceptDraft:

@@ -54,7 +54,15 @@ from bot.generator.base import (
     TranslateRequest,
 )
 from bot.generator.grounding import Grounding, as_params, search_tool
-from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
+from bot.generator.prompting import (
+    ASK_WORDS_MAX,
+    ASK_WORDS_MIN,
+    PROMPT_FIELDS,
+    _outline,
+    _quote,
+    answer_length,
+    search_note,
+)
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
 from bot.generator.translating import _translation, translate_fields
@@ -79,7 +87,6 @@ from bot.models import (
     Usage,
 )
 from bot.prompts import Prompts
-from bot.text import unspaced_writing
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +101,6 @@ STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and
 # between words as many characters as say about that much; in the scripts that cost the most
 # tokens a character (Thai, Khmer...) that is about 1,500 tokens.
 ASK_MAX_TOKENS = 2048
-ASK_WORDS_MIN = 80
-ASK_WORDS_MAX = 250
-ASK_CHARACTERS = {
-    "chinese": (150, 450),  # about 1.7 characters an English word says
-    "japanese": (200, 600),  # kana make Japanese about 2.5 characters a word
-    "thai": (400, 1200),  # Thai, Lao, Khmer and Burmese spell words out in letters
-    "lao": (400, 1200),
-    "khmer": (400, 1200),
-    "burmese": (400, 1200),
-}
 
 # Searches one call may run (the tool's max_uses): each costs what SEARCH_TOKENS says, and
 # its results are read as input tokens besides.
@@ -128,15 +125,6 @@ ASK_SOURCES_SHOWN = 12
 
 OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
-
-
-def answer_length(question: str) -> str:
-    """How long an answer to ``question`` is, in the units of the writing it is asked in."""
-    writing = unspaced_writing(question)
-    if writing is None:
-        return f"{ASK_WORDS_MIN} to {ASK_WORDS_MAX} words"
-    low, high = ASK_CHARACTERS[writing]
-    return f"{low} to {high} characters"
 
 
 class AnthropicGenerator:
@@ -416,7 +404,9 @@ class AnthropicGenerator:
     async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
         return await self._generate(
             lambda searching: self._prompts.render("translate", **translate_fields(request)),
-            lambda answer, lenient, grounding: _translation(answer, request, lenient=lenient),
+            lambda answer, lenient, grounding: _translation(
+                answer, request, grounding, lenient=lenient
+            ),
             refused=TRANSLATE_REFUSED,
             what=f"translation of {request.topic!r} into {request.language!r}",
             on_progress=None,

@@ -10,6 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.generator.base import OutlineNode
+from bot.text import unspaced_writing
+
+# An answer to a reader's question (prompts/ask.md) is 80 to 250 words; in a writing without
+# spaces between words, as many characters as say about that much.
+ASK_WORDS_MIN = 80
+ASK_WORDS_MAX = 250
+ASK_CHARACTERS = {
+    "chinese": (150, 450),  # about 1.7 characters an English word says
+    "japanese": (200, 600),  # kana make Japanese about 2.5 characters a word
+    "thai": (400, 1200),  # Thai, Lao, Khmer and Burmese spell words out in letters
+    "lao": (400, 1200),
+    "khmer": (400, 1200),
+    "burmese": (400, 1200),
+}
+
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset(
@@ -118,3 +133,12 @@ def _outline(nodes: Sequence[OutlineNode], depth: int = 0) -> str:
         if node.children:
             lines.append(_outline(node.children, depth + 1))
     return "\n".join(lines)
+
+
+def answer_length(question: str) -> str:
+    """How long an answer to ``question`` is, in the units of the writing it is asked in."""
+    writing = unspaced_writing(question)
+    if writing is None:
+        return f"{ASK_WORDS_MIN} to {ASK_WORDS_MAX} words"
+    low, high = ASK_CHARACTERS[writing]
+    return f"{low} to {high} characters"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.generator.answers import _expansion, _map_answer, _Unusable
 from bot.generator.base import ExpandRequest, TranslateRequest
+from bot.generator.grounding import Grounding
 from bot.generator.prompting import _quote
 from bot.models import ConceptDraft, MapDraft
 
@@ -42,10 +43,14 @@ def translate_fields(request: TranslateRequest) -> dict[str, str]:
     }
 
 
-def _translation(answer: str, request: TranslateRequest, *, lenient: bool) -> MapDraft:
-    """The translated part as a ``MapDraft`` (no title or overview for children)."""
+def _translation(
+    answer: str, request: TranslateRequest, grounding: Grounding, *, lenient: bool
+) -> MapDraft:
+    """The translated part as a ``MapDraft`` (no title or overview for children). A
+    translation runs no search (``grounding`` is empty): the curated file's sources stay
+    the copy's, read from the file as the English copy's are."""
     if request.overview is not None:
-        value = _map_answer(answer, "", lenient=lenient)
+        value = _map_answer(answer, "", grounding, lenient=lenient)
         if isinstance(value, list):
             raise _Unusable(['kind: a translation is answered with kind "map"'])
         translated = value
@@ -60,7 +65,7 @@ def _translation(answer: str, request: TranslateRequest, *, lenient: bool) -> Ma
             ],
             siblings=[],
         )
-        expansion = _expansion(answer, expand, lenient=lenient)
+        expansion = _expansion(answer, expand, grounding, lenient=lenient)
         if expansion.leaf:
             raise _Unusable(['kind: a translation is answered with kind "subconcepts"'])
         translated = MapDraft.model_construct(title=None, overview="", concepts=expansion.concepts)

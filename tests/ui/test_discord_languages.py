@@ -71,7 +71,7 @@ async def test_a_french_member_sees_buttons_and_messages_in_french_and_the_map_a
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     assert heading(message) == "AI Agents"
     assert bundled.overview in card_text(message)
-    assert set(labels(message)) == {"Ouvrir", "Demander", "Quiz"}
+    assert set(labels(message)) == {"Ouvrir", "Demander", "Quiz", "Sources"}
     assert small_lines(message)[-1].startswith("Collection · à jour en ")
     assert small_lines(message)[-1].endswith(" explorés sur 31")
 
@@ -205,8 +205,8 @@ async def test_a_french_member_of_a_japanese_server_sees_french_buttons_on_a_jap
 
     assert "<language>Japanese (ja)</language>" in standin.requests[0].prompt
     assert heading(card) == "金利" and written["overview"] in card_text(card)
-    assert set(labels(card)) == {"Ouvrir", "Demander", "Quiz"}
-    assert small_lines(card)[-1].startswith("Cartographiée par ")  # "Mapped by"
+    assert set(labels(card)) == {"Ouvrir", "Demander", "Quiz", "Sources"}
+    assert small_lines(card)[-1].startswith("Écrit par ")  # "Written by"
     assert "explorés sur" in small_lines(card)[-1]
     missing = await member.slash(channel, "export", topic="Rien", format="json")
     assert len(world.env.errors) == 1  # answered by the tree's error handler

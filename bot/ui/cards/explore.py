@@ -29,7 +29,7 @@ from bot.ui.cards.fit import (
 )
 from bot.ui.cards.kept import kept
 from bot.ui.cards.sources import (
-    UNCHECKED_NOTE,
+    UNCHECKED_NOTES,
     card_sources,
     footnote,
     provenance_line,
@@ -135,7 +135,7 @@ def _footer_section(view: MapView | ConceptView, button: Control) -> SectionDraf
 
 def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
     """The small note under text Claude wrote from its training data alone."""
-    return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
+    return [TextDraft(_(UNCHECKED_NOTES[part]))] if view.provenance.unchecked else []
 
 
 @kept

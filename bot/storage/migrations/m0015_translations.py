@@ -1,4 +1,4 @@
-"""14: curated maps translated, once per language, shared by every scope.
+"""15: curated maps translated, once per language, shared by every scope.
 
 A part is the map's top (its topic, overview and key concepts: ``part`` "") or the
 children of one curated concept (``part`` its positions from the key concept down,
