@@ -79,7 +79,7 @@ class Topics:
             if (canonical := await self.storage.alias_of(scope, topic_key(topic))) is not None:
                 return await self.storage.find_map(scope, canonical)
             return None
-        shown, model = bundled, None
+        shown = bundled
         language = await self.preferences.language(scope)
         if self.translations is not None and not same_language(language, bundled.language):
             shown = await self.translations.map_in(
@@ -89,7 +89,6 @@ class Topics:
                     scope, user_id, "translate", f"translate:{bundled.key}", translate
                 ),
             )
-            model = self.translations.generator.model
         created = await self.storage.create_map(
             scope=scope,
             key=bundled.key,
@@ -97,7 +96,9 @@ class Topics:
             language=shown.language,
             overview=shown.overview,
             source=Source.BUNDLED,
-            model=model,
+            # None, as for the English copy: its texts are the curated file's (translated;
+            # the translation's model is stored with it), not written by a model here.
+            model=None,
             concepts=shown.concepts,
             now=self.clock(),
         )

@@ -382,14 +382,14 @@ def test_every_card_fits_the_v2_limits_in_every_language(locale: str):
             for topic, _ in bundled_maps.names()
             for card in cards_of_bundled(bundled_maps.find(topic.casefold()))
         ]
-        view = ConceptView(translated, path, [], "2026-08", False, "en", None)
+        view = ConceptView(translated, path, [], "2026-08", False, translated_from="en")
         for status in (Status(mapping=True), Status(queued=True), Status(no_generator=True)):
             found.append(cards.concept_card(view, status))
         found.append(cards.concept_card(view, Status(error=long)))
         found.append(
-            cards.concept_card(ConceptView(translated, path, kids, None, False, None, "ja"))
+            cards.concept_card(ConceptView(translated, path, kids, None, False, untranslated="ja"))
         )
-        found.append(cards.map_card(MapView(translated, kids, "2026-08", False, None, "ja")))
+        found.append(cards.map_card(MapView(translated, kids, "2026-08", False, untranslated="ja")))
         page = MapsPage([], 0, 1)
         found += [cards.maps_card(page, title=long), cards.suggestions_card(long, [])]
         found.append(

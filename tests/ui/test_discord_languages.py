@@ -160,8 +160,10 @@ async def test_a_curated_map_is_translated_once_for_every_server_of_a_language(
     children = AI_AGENTS_JA["what_makes_an_agent"]
     standin.script(s.answer({"kind": "subconcepts", **children}))
     first = AI_AGENTS_JA["top"]["concepts"][0]["title"]
-    await click_open(member, card, first)
+    opened = (await click_open(member, card, first)).response
     await world.env.settle()
+    # The translated key concept is still the curated file's: its date, not "Written by".
+    assert small_lines(opened)[-1].startswith(f"Curated · as of {bundled.as_of}")
     assert len(standin.requests) == 2
     assert "エージェントの条件" in standin.requests[1].prompt  # the path, translated
     assert bundled.concepts[0].children[0].title in standin.requests[1].prompt  # the English
