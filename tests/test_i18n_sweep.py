@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT
 BOT = PROJECT_ROOT / "bot"
 UI = BOT / "ui"
 MESSAGE_CALLS = {"_", "N_", "ngettext", "pgettext"}
-LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical"}
+LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
 # respond.quietly(what, work): ``what`` goes to the log.
 LOGGED_BY = {"quietly"}
 # Prose: words with a space between them, a capitalised word, or letters of other scripts.

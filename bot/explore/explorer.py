@@ -18,6 +18,7 @@ from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.pictures import Pictures
+from bot.explore.posts import Posts
 from bot.explore.progress import Progress
 from bot.explore.questions import Questions
 from bot.explore.quizzes import Quizzes
@@ -105,7 +106,8 @@ class Explorer:
         )
         self.sessions = Sessions(storage, self.concepts, clock)
         self.upkeep = Upkeep(storage, settings, clock)
-        self.pictures = Pictures(storage)
+        self.pictures = Pictures(storage, self.known)
+        self.posts = Posts()  # private cards posted in their channel
         # Learning together: quizzes, review decks, progress, threads.
         self.quizzes = Quizzes(
             storage,

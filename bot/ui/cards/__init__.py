@@ -24,6 +24,7 @@ from bot.ui.cards.blocks import (
     literal,
 )
 from bot.ui.cards.explore import (
+    Post,
     concept_card,
     concept_nav,
     concept_tools,
@@ -46,6 +47,7 @@ __all__ = [
     "Control",
     "Divider",
     "Picture",
+    "Post",
     "Row",
     "Section",
     "Status",
