@@ -51,6 +51,7 @@ from bot.generator.base import (
     QuizRequest,
     RefreshRequest,
     Search,
+    Sketch,
     TranslateRequest,
 )
 from bot.generator.grounding import Grounding, as_params, search_tool
@@ -62,10 +63,11 @@ from bot.generator.prompting import (
     _quote,
     answer_length,
     search_note,
+    sources_list,
 )
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
-from bot.generator.translating import _translation, translate_fields
+from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
 from bot.i18n import N_
 from bot.languages import for_model
 from bot.models import (
@@ -78,7 +80,6 @@ from bot.models import (
     MEANINGS_MIN,
     SUMMARY_MAX,
     TITLE_MAX,
-    Citation,
     ConceptDraft,
     Expansion,
     Level,
@@ -97,9 +98,7 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
-# An answer is 80 to 250 words (prompts/ask.md), or for a question in a writing without spaces
-# between words as many characters as say about that much; in the scripts that cost the most
-# tokens a character (Thai, Khmer...) that is about 1,500 tokens.
+# An answer's length (prompting.answer_length) in Thai or Khmer is about 1,500 tokens.
 ASK_MAX_TOKENS = 2048
 
 # Searches one call may run (the tool's max_uses): each costs what SEARCH_TOKENS says, and
@@ -119,9 +118,6 @@ EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")
 REFRESH_REFUSED = N_("Claude declined to write this concept again.")
 ASK_REFUSED = N_("Claude declined to answer this question.")
 EMPTY_ANSWER = N_("Claude's answer was empty; please try again.")
-TRANSLATE_REFUSED = N_("Claude declined to translate this map.")
-# Of a reader's question, written into the sources list of the ask prompt.
-ASK_SOURCES_SHOWN = 12
 
 OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
@@ -357,7 +353,7 @@ class AnthropicGenerator:
                 concept_detail=_quote(request.detail),
                 subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
                 provenance=_quote(request.provenance or "(not recorded)"),
-                sources=_sources_list(request.sources),
+                sources=sources_list(request.sources),
                 question=_quote(request.question),
                 length=answer_length(request.question),
                 search=search_note(
@@ -404,9 +400,7 @@ class AnthropicGenerator:
     async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
         return await self._generate(
             lambda searching: self._prompts.render("translate", **translate_fields(request)),
-            lambda answer, lenient, grounding: _translation(
-                answer, request, grounding, lenient=lenient
-            ),
+            translation_of(request),
             refused=TRANSLATE_REFUSED,
             what=f"translation of {request.topic!r} into {request.language!r}",
             on_progress=None,
@@ -433,6 +427,7 @@ class AnthropicGenerator:
         usage: list[Usage] = []
         grounding = Grounding()
         on_text = _sketcher(on_progress) if on_progress is not None else None
+        on_search = _search_sketch(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
                 message, prompt = await self._call(
@@ -444,6 +439,7 @@ class AnthropicGenerator:
                     grounding=grounding,
                     output_config=_STRUCTURED,
                     on_text=on_text,
+                    on_search=on_search,
                 )
                 answer = self._answer(message, usage, refused)
                 try:
@@ -532,6 +528,7 @@ class AnthropicGenerator:
         *,
         output_config: Any = anthropic.omit,
         on_text: OnText | None = None,
+        on_search: Callable[[], None] | None = None,
         max_tokens: int = MAX_TOKENS,
         system: list[TextBlockParam] | None = None,
         tools: list[dict[str, Any]] | None = None,
@@ -539,9 +536,10 @@ class AnthropicGenerator:
         """One streamed Messages API call (the SDK retries its start); the final message.
 
         ``on_text`` gets the answer's whole text so far (after any search) after each
-        piece. Usage is appended to ``usage``, also for a stream that breaks off. Every
-        SDK or transport failure becomes a ``GenerationError`` with a user-safe message
-        here, the one place that maps them; a refused search tool is ``SearchRejected``.
+        piece; ``on_search`` is called as each web search starts. Usage is appended to
+        ``usage``, also for a stream that breaks off. Every SDK or transport failure
+        becomes a ``GenerationError`` with a user-safe message here, the one place that
+        maps them; a refused search tool is ``SearchRejected``.
         """
         when = deadline.when()
         assert when is not None
@@ -567,6 +565,8 @@ class AnthropicGenerator:
                             shown = on_text(_text(stream.current_message_snapshot) or "")
                             if inspect.isawaitable(shown):
                                 await shown
+                        elif on_search is not None and _search_starts(event):
+                            on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
             # What a stream that broke off had already reported is billed all the same.
@@ -579,17 +579,22 @@ class AnthropicGenerator:
 _STRUCTURED = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
 
 
+def _search_starts(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if event.type != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
+def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
+    """What tells the card a web search is running (a card already showing part of the
+    answer keeps it: the card decides)."""
+
+    def on_search() -> None:
+        on_progress(Sketch(searching=True))
+
+    return on_search
+
+
 def _note(searching: bool, uses: int, search: Search | None) -> str:
     return search_note(searching, uses, search.prefer if search else ())
-
-
-def _sources_list(sources: list[Citation]) -> str:
-    """The card's sources as the ask prompt quotes them, one a line."""
-    lines = []
-    for source in sources[:ASK_SOURCES_SHOWN]:
-        about = ", ".join(part for part in (source.publisher, source.date) if part)
-        line = f"- {_quote(source.title)}" + (f" ({_quote(about)})" if about else "")
-        if source.quote:
-            line += f': "{_quote(source.quote)}"'
-        lines.append(line)
-    return "\n".join(lines) or "(none: this card has not been checked against sources)"

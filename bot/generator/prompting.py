@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.generator.base import OutlineNode
+from bot.models import Citation
 from bot.text import unspaced_writing
 
 # An answer to a reader's question (prompts/ask.md) is 80 to 250 words; in a writing without
@@ -142,3 +143,19 @@ def answer_length(question: str) -> str:
         return f"{ASK_WORDS_MIN} to {ASK_WORDS_MAX} words"
     low, high = ASK_CHARACTERS[writing]
     return f"{low} to {high} characters"
+
+
+# Of a reader's question, written into the sources list of the ask prompt.
+ASK_SOURCES_SHOWN = 12
+
+
+def sources_list(sources: list[Citation]) -> str:
+    """The card's sources as the ask prompt quotes them, one a line."""
+    lines = []
+    for source in sources[:ASK_SOURCES_SHOWN]:
+        about = ", ".join(part for part in (source.publisher, source.date) if part)
+        line = f"- {_quote(source.title)}" + (f" ({_quote(about)})" if about else "")
+        if source.quote:
+            line += f': "{_quote(source.quote)}"'
+        lines.append(line)
+    return "\n".join(lines) or "(none: this card has not been checked against sources)"

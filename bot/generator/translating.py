@@ -8,12 +8,16 @@ the cached prefix, stays the same for every call. It is checked as those answers
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.generator.answers import _expansion, _map_answer, _Unusable
 from bot.generator.base import ExpandRequest, TranslateRequest
 from bot.generator.grounding import Grounding
 from bot.generator.prompting import _quote
+from bot.i18n import N_
 from bot.models import ConceptDraft, MapDraft
 
+TRANSLATE_REFUSED = N_("Claude declined to translate this map.")
 TOP = "the topic's title, its overview and its key concepts"
 CHILDREN = "the sub-concepts of the concept named last in the path tag"
 TOP_ANSWER = 'kind "map", with the title, the overview and the concepts translated'
@@ -73,3 +77,10 @@ def _translation(
     if got != wanted:
         raise _Unusable([f"concepts: translate all {wanted} concepts, one for one; got {got}"])
     return translated
+
+
+def translation_of(request: TranslateRequest) -> Callable[[str, bool, Grounding], MapDraft]:
+    """What turns an answer into the translated part (``_generate``'s ``build``)."""
+    return lambda answer, lenient, grounding: _translation(
+        answer, request, grounding, lenient=lenient
+    )
