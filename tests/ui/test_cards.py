@@ -397,3 +397,17 @@ def test_every_card_fits_the_v2_limits_in_every_language(locale: str):
         )
     for card in found:
         assert_within_v2_limits(card)
+
+
+def test_a_kept_card_is_kept_for_each_language():
+    """Cards are kept once built (cards/kept.py): the same view read by a French member
+    and then an English one gets each its own labels, not the first reader's."""
+    view = MapView(a_map(), [concept(1, "One")])
+    with speaking("fr"):
+        french = cards.map_card(view)
+    english = cards.map_card(view)
+    with speaking("fr"):
+        again = cards.map_card(view)
+    assert [c.label for c in french.controls if c.action is Action.OPEN] == ["Ouvrir"]
+    assert [c.label for c in english.controls if c.action is Action.OPEN] == ["Open"]
+    assert again is french  # kept
