@@ -267,3 +267,22 @@ async def test_a_quiz_speaks_the_servers_language_and_each_member_is_answered_in
     revealed = card_text(world.env.backend.get_message(channel.id, card.id))
     assert "Bonne réponse\u00a0: bob" in revealed
     assert "Manche terminée" in revealed
+
+
+async def test_a_french_members_review_deck_is_in_french(
+    world: World, kinapse: Kinapse, locales: Locales
+):
+    """Remember and /review answer a French member in French, and the card's front is
+    written in French when it is added (it is theirs: the deck and its Anki export)."""
+    locales.users[world.alice.id] = "fr"
+    concept = kinapse.bundled.find("ai agents").concepts[0]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    card = (await click_open(world.alice, message, concept.title)).response
+    pressed = await world.alice.click(card, label="Retenir")
+    assert "ajouté à ton paquet de révision" in pressed.response.content
+
+    review = (await world.alice.slash(world.channel, "review")).response
+    front = f"Qu'est-ce que «\u00a0{concept.title}\u00a0» dans AI Agents, et pourquoi"
+    assert front in card_text(review)
+    assert "1 à revoir · 1 dans ton paquet" in card_text(review)
+    assert labels(review) == ["Voir la réponse", "Mon paquet"]
