@@ -131,6 +131,7 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
                 for task in background:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await explorer.aclose()
 
 
 @contextlib.contextmanager

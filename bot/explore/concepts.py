@@ -7,14 +7,17 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from bot.config import Settings
-from bot.errors import GenerationError, NoGenerator, NotFound
+from bot.errors import GenerationError, KinapseError, NoGenerator, NotFound
 from bot.explore.cache import KnownMaps
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
-from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView
-from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode
+from bot.explore.provenance import Provenance, Provenances
+from bot.explore.scopes import Preferences
+from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView, SourcesView
+from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode, RefreshRequest
 from bot.maps import BundledMaps
 from bot.models import (
     ChildState,
@@ -30,6 +33,11 @@ from bot.storage import FORGOTTEN_SCOPE, Storage
 log = logging.getLogger(__name__)
 
 AVAILABLE_TOPICS_SHOWN = 10
+REFRESH_OFF = "Concepts can't be refreshed in this server for now."
+NOT_DUE = (
+    "This concept is not due for a refresh: only what Claude wrote more than 90 days ago "
+    "about a topic whose facts change is."
+)
 
 
 class Concepts:
@@ -46,6 +54,8 @@ class Concepts:
         generator: Generator | None,
         generation_off: str,
         clock: Callable[[], float],
+        preferences: Preferences,
+        refreshes: Flights[int, None],
     ) -> None:
         self.storage = storage
         self.known = known  # what the cards read
@@ -55,8 +65,11 @@ class Concepts:
         self.generator = generator
         self.generation_off = generation_off
         self.clock = clock
+        self.preferences = preferences
+        self.provenances = Provenances(bundled, clock)
         # One expansion per concept at a time (ids are unique across scopes).
         self._flights = flights
+        self._refreshes = refreshes  # and one refresh per concept
 
     # -- cards -----------------------------------------------------------------
 
@@ -71,7 +84,13 @@ class Concepts:
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
         concepts = await self.known.key_concepts(concept_map.id)
-        return MapView(concept_map, concepts, self.as_of(concept_map), self.generator is not None)
+        return MapView(
+            concept_map,
+            concepts,
+            self.as_of(concept_map),
+            self.generator is not None,
+            self.provenances.of_overview(concept_map, concepts),
+        )
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card; with ``scope``, only if the concept belongs to that scope."""
@@ -83,9 +102,30 @@ class Concepts:
             raise NotFound("This map no longer exists; run /explore again.")
         check_scope(concept_map, scope)
         children = await self.known.children(concept_id)
+        own = self.provenances.of_concept(concept_map, path)
         return ConceptView(
-            concept_map, path, children, self.as_of(concept_map), self.generator is not None
+            concept_map,
+            path,
+            children,
+            self.as_of(concept_map),
+            self.generator is not None,
+            own,
+            self.generator is not None and self.provenances.due_for_refresh(concept_map, own),
         )
+
+    async def sources(
+        self, *, concept_id: int | None, map_id: int | None, scope: int
+    ) -> SourcesView:
+        """What a card's Sources button shows: the sources of each of its texts, and a
+        refreshed concept's earlier versions."""
+        if concept_id is not None:
+            view = await self.concept_view(concept_id, scope)
+            earlier = tuple(await self.storage.versions(concept_id))
+            return SourcesView(view.map, view.concept.title, view.sources, concept_id, earlier)
+        if map_id is None:
+            raise ValueError("sources needs a concept_id or a map_id")
+        overview = await self.map_view(map_id, scope)
+        return SourcesView(overview.map, overview.map.topic, overview.sources)
 
     async def get(self, concept_id: int) -> Concept | None:
         """One stored concept, whatever its scope (for ids a button carries)."""
@@ -124,8 +164,9 @@ class Concepts:
         return bundled.as_of if bundled is not None else None
 
     async def tree_of(self, concept_map: ConceptMap) -> MapTree:
-        """A stored map with every concept stored at every depth, and its curated date."""
-        tree = await stored_tree(self.storage, concept_map)
+        """A stored map with every concept stored at every depth, each with its sources and
+        provenance, and its curated date."""
+        tree = await stored_tree(self.storage, concept_map, self.provenances)
         return tree.model_copy(update={"as_of": self.as_of(concept_map)})
 
     # -- expansion ---------------------------------------------------------------
@@ -185,12 +226,13 @@ class Concepts:
                 )
         try:
             request = await self._request(concept_id)
+            search = await self.preferences.search(scope)
             result = await self.budget.call(
                 scope,
                 user_id,
                 "expand",
                 f"concept:{concept_id}",
-                lambda: generator.expand(request, on_progress=flight.report),
+                lambda: generator.expand(request, on_progress=flight.report, search=search),
                 flight,
             )
         except BaseException as exc:
@@ -198,7 +240,55 @@ class Concepts:
             await asyncio.shield(self.storage.release_expansion(concept_id, error))
             raise
         await self.storage.store_expansion(
-            concept_id, result.value.concepts, leaf=result.value.leaf
+            concept_id,
+            result.value.concepts,
+            leaf=result.value.leaf,
+            model=generator.model,
+            now=self.clock(),
+        )
+
+    # -- refresh -----------------------------------------------------------------
+
+    async def refresh(self, scope: int, user_id: int, concept_id: int) -> ConceptView:
+        """Write a generated concept of a volatile topic again, with sources where the
+        search finds them; its earlier text stays retrievable (``sources``). Counts like
+        any generation (cooldown, budget); one at a time per concept."""
+        view = await self.concept_view(concept_id, scope)
+        if self.generator is None:
+            raise NoGenerator(REFRESH_OFF, [], detail=self.generation_off)
+        if concept_id not in self._refreshes and not view.can_refresh:
+            raise KinapseError(NOT_DUE)
+        await self._refreshes.join(
+            concept_id,
+            lambda: self.budget.start(scope, user_id, f"refresh:{concept_id}"),
+            lambda flight: self._refresh(scope, user_id, view, flight),
+        )
+        return await self.concept_view(concept_id)
+
+    async def _refresh(self, scope: int, user_id: int, view: ConceptView, flight: Flight) -> None:
+        generator = self.generator
+        assert generator is not None
+        concept = view.concept
+        request = RefreshRequest(
+            topic=view.map.topic,
+            language=view.map.language,
+            level=view.map.level,
+            path=[
+                ConceptDraft(title=c.title, summary=c.summary, detail=c.detail) for c in view.path
+            ],
+            written=written_on(view.provenance) or "at a date not recorded",
+        )
+        search = await self.preferences.search(scope)
+        result = await self.budget.call(
+            scope,
+            user_id,
+            "refresh",
+            f"refresh:{concept.id}",
+            lambda: generator.refresh(request, search=search),
+            flight,
+        )
+        await self.storage.refresh_concept(
+            concept.id, result.value, model=generator.model, now=self.clock()
         )
 
     async def _request(self, concept_id: int) -> ExpandRequest:
@@ -232,34 +322,59 @@ def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
         raise NotFound("That card belongs to another server's maps.")
 
 
-async def stored_tree(storage: Storage, concept_map: ConceptMap) -> MapTree:
-    """A stored map with every concept stored at every depth."""
+async def stored_tree(
+    storage: Storage, concept_map: ConceptMap, provenances: Provenances
+) -> MapTree:
+    """A stored map with every concept stored at every depth, each with its sources and
+    who wrote it when."""
 
-    async def down(concepts: list[Concept]) -> list[TreeConcept]:
+    async def down(concepts: list[Concept], above: list[Concept]) -> list[TreeConcept]:
         tree = []
         for concept in concepts:
             children = None
+            path = [*above, concept]
             if concept.state is ChildState.EXPANDED:
-                children = await down(await storage.children(concept.id))
+                children = await down(await storage.children(concept.id), path)
+            provenance = provenances.of_concept(concept_map, path)
             tree.append(
                 TreeConcept(
                     title=concept.title,
                     summary=concept.summary,
                     detail=concept.detail,
+                    sources=list(provenance.sources),
                     children=children,
                     leaf=concept.state is ChildState.LEAF,
+                    model=None if provenance.curated else provenance.model or "Claude",
+                    written=iso_day(provenance.written),
                 )
             )
         return tree
 
+    overview = provenances.of_map(concept_map)
     return MapTree(
         topic=concept_map.topic,
         language=concept_map.language,
         source=concept_map.source,
         model=concept_map.model,
+        written=None if overview.curated else iso_day(overview.written),
         overview=concept_map.overview,
-        concepts=await down(await storage.key_concepts(concept_map.id)),
+        sources=list(overview.sources),
+        concepts=await down(await storage.key_concepts(concept_map.id), []),
     )
+
+
+def iso_day(moment: float | None) -> str | None:
+    """A Unix time as its UTC day, ``2026-12-07``."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).date().isoformat()
+
+
+def written_on(provenance: Provenance) -> str | None:
+    """When a generated text was written, as people read a date: ``7 December 2026``."""
+    if provenance.written is None:
+        return None
+    return datetime.fromtimestamp(provenance.written, UTC).strftime("%-d %B %Y")
 
 
 def outline(concepts: list[Concept], path: set[int]) -> list[OutlineNode]:

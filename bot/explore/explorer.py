@@ -18,6 +18,7 @@ from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.pictures import Pictures
+from bot.explore.posts import Posts
 from bot.explore.progress import Progress
 from bot.explore.questions import Questions
 from bot.explore.quizzes import Quizzes
@@ -74,6 +75,8 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.preferences,
+            Flights(starting, self.budget.release),
         )
         self.topics = Topics(
             storage,
@@ -98,7 +101,8 @@ class Explorer:
         )
         self.sessions = Sessions(storage, self.concepts, clock)
         self.upkeep = Upkeep(storage, settings, clock)
-        self.pictures = Pictures(storage)
+        self.pictures = Pictures(storage, self.known)
+        self.posts = Posts()  # private cards posted in their channel
         # Learning together: quizzes, review decks, progress, threads.
         self.quizzes = Quizzes(
             storage,
@@ -114,6 +118,10 @@ class Explorer:
 
     def _now(self) -> float:
         return self.clock()
+
+    async def aclose(self) -> None:
+        """Before storage closes: write what was answered and not yet written."""
+        await self.sessions.flush()
 
     async def stored_value(self, key: str) -> str | None:
         """A value the bot keeps for itself across restarts (the hash of its commands)."""

@@ -46,8 +46,9 @@ UNRECORDED_MAX = 1_000  # usage kept in memory while the database cannot take it
 
 @dataclass(frozen=True)
 class UsageReport:
-    """What /kinapse usage shows: this UTC day's and month's usage, the top users of the
-    month with their tokens, and the daily budget."""
+    """What /kinapse usage shows: this UTC day's and month's usage (web searches included,
+    at their price in tokens), the top users of the month with their tokens, and the daily
+    budget."""
 
     today: UsageTotals
     month: UsageTotals

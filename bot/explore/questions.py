@@ -11,6 +11,7 @@ from bot.errors import KinapseError, NoGenerator, NotFound, StorageBusy, Storage
 from bot.explore.concepts import Concepts, check_scope
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
+from bot.explore.provenance import described, unique_sources
 from bot.explore.views import QUESTIONS_OFF, AnswerView, ConceptView, View
 from bot.generator import AskRequest, Generator, Progress
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question, question_key
@@ -134,8 +135,14 @@ class Questions:
         generator = self.generator
         assert generator is not None
         request = _request(view, question)
+        search = await self.concepts.preferences.search(scope)
         result = await self.budget.call(
-            scope, user_id, "ask", subject, lambda: generator.ask(request, on_text), flight
+            scope,
+            user_id,
+            "ask",
+            subject,
+            lambda: generator.ask(request, on_text, search=search),
+            flight,
         )
         concept = view.concept if isinstance(view, ConceptView) else None
         stored = await self.storage.save_answer(
@@ -147,6 +154,7 @@ class Questions:
             text=result.value,
             model=generator.model,
             now=self.clock(),
+            sources=result.sources,
         )
         return AnswerView(stored, view.map, concept)
 
@@ -176,6 +184,8 @@ def _request(view: View, question: str) -> AskRequest:
             detail=view.concept.detail,
             subconcepts=[c.title for c in view.children],
             question=question,
+            provenance=described(view.provenance),
+            sources=list(view.provenance.sources),
         )
     return AskRequest(
         topic=view.map.topic,
@@ -187,4 +197,6 @@ def _request(view: View, question: str) -> AskRequest:
         detail=OVERVIEW_DETAIL,
         subconcepts=[c.title for c in view.concepts],
         question=question,
+        provenance=described(view.provenance),
+        sources=unique_sources(view.sources),
     )

@@ -152,6 +152,7 @@ class Topics:
         await self._ask_meaning(scope, topic)
         language = await self.preferences.language(scope)
         level = await self.preferences.level(scope)
+        search = await self.preferences.search(scope)
         try:
             result = await self.budget.call(
                 scope,
@@ -159,7 +160,7 @@ class Topics:
                 "map",
                 f"map:{key}",
                 lambda: generator.generate_map(
-                    topic, language, level=level, on_progress=flight.report
+                    topic, language, level=level, on_progress=flight.report, search=search
                 ),
                 flight,
             )
@@ -189,6 +190,8 @@ class Topics:
             concepts=result.value.concepts,
             now=self.clock(),
             level=level,
+            sources=result.value.sources,
+            volatile=result.value.volatile,
         )
         if canonical != key:
             await self.storage.save_alias(scope, key, canonical)

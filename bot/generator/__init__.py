@@ -24,6 +24,8 @@ from bot.generator.base import (
     Progress,
     QuizConcept,
     QuizRequest,
+    RefreshRequest,
+    Search,
     Sketch,
     SketchConcept,
 )
@@ -39,12 +41,14 @@ __all__ = [
     "Progress",
     "QuizConcept",
     "QuizRequest",
+    "RefreshRequest",
+    "Search",
     "Sketch",
     "SketchConcept",
 ]
 
 # Where the hook below looks, in order; claude imports the others.
-_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting")
+_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting", "grounding")
 
 
 def __getattr__(name: str) -> Any:

@@ -25,15 +25,26 @@ SYSTEM_FIELDS = frozenset(
         "meanings_max",
     }
 )
-MAP_FIELDS = frozenset({"today", "topic", "language", "level"})
+MAP_FIELDS = frozenset({"today", "topic", "language", "level", "search"})
 # What a prompt about one card quotes: the map's topic and language, and the card itself.
 CARD_FIELDS = frozenset(
     {"topic", "language", "path", "concept_title", "concept_summary", "concept_detail"}
 )
-EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings"}
+EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings", "search"}
+REFRESH_FIELDS = CARD_FIELDS | {"today", "level", "written", "search"}
 REPAIR_FIELDS = frozenset({"problems"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
-ASK_FIELDS = CARD_FIELDS | {"level", "subconcepts", "question", "words_min", "words_max"}
+ASK_FIELDS = CARD_FIELDS | {
+    "level",
+    "subconcepts",
+    "question",
+    "words_min",
+    "words_max",
+    "today",
+    "provenance",
+    "sources",
+    "search",
+}
 QUIZ_SYSTEM_FIELDS = frozenset(
     {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
 )
@@ -42,12 +53,47 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
     "expand": EXPAND_FIELDS,
+    "refresh": REFRESH_FIELDS,
     "repair": REPAIR_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
     "quiz_system": QUIZ_SYSTEM_FIELDS,
     "quiz": QUIZ_FIELDS,
 }
+
+# The {search} paragraph of a task: what the model may do, and what "sources" then holds.
+SEARCHING = (
+    "Web search is available for this task (at most {uses} searches). Search for the facts "
+    "that may have changed or that you are not sure of, write the texts from what you find "
+    'and know, and fill every "sources" list with the URLs of the search results that '
+    "support that text, copied exactly from the results."
+)
+PREFERRING = " Where they cover the point, prefer results from these sites: {domains}."
+NOT_SEARCHING = (
+    "Web search is not available for this task: write from what you know, and leave every "
+    '"sources" list empty ([]).'
+)
+ASK_SEARCHING = (
+    "Web search is available (at most {uses} searches). Use it when the question needs a "
+    "fact the card does not give, or one that may have changed since the card was written; "
+    "the answer then rests on what you found, and the citations the search gives are shown "
+    "to the reader as its sources."
+)
+ASK_NOT_SEARCHING = (
+    "Web search is not available: answer from the card and what you know, and say so when "
+    "the question needs facts newer than the card."
+)
+
+
+def search_note(searching: bool, uses: int, prefer: Sequence[str], *, ask: bool = False) -> str:
+    """The {search} paragraph of a task."""
+    if not searching:
+        return ASK_NOT_SEARCHING if ask else NOT_SEARCHING
+    note = (ASK_SEARCHING if ask else SEARCHING).format(uses=uses)
+    if prefer:
+        note += PREFERRING.format(domains=", ".join(_quote(d) for d in prefer))
+    return note
+
 
 # Data goes inside <tags> in the prompts; these stand-ins keep it from closing a tag.
 _TAG_QUOTES = str.maketrans({"<": "‹", ">": "›"})

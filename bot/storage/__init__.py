@@ -28,9 +28,11 @@ from bot.storage.errors import (
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    SESSION_HISTORY_MAX,
     Asked,
     Change,
     Changed,
+    ConceptVersion,
     Limit,
     Limits,
     MapListing,
@@ -44,9 +46,11 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "SESSION_HISTORY_MAX",
     "Asked",
     "Change",
     "Changed",
+    "ConceptVersion",
     "DatabaseInUse",
     "Limit",
     "Limits",

@@ -45,8 +45,15 @@ def a_map(topic: str = "Topic", **kw) -> ConceptMap:
     )
 
 
+def concept_sections(card: cards.Card) -> list[cards.Section]:
+    """The sections that open a concept (not the footer beside its Sources button)."""
+    return [
+        b for b in card.blocks if isinstance(b, cards.Section) and b.button.action is Action.OPEN
+    ]
+
+
 def section_lines(card: cards.Card) -> list[str]:
-    return [b.content.splitlines()[0] for b in card.blocks if isinstance(b, cards.Section)]
+    return [b.content.splitlines()[0] for b in concept_sections(card)]
 
 
 def heading(card: cards.Card) -> str:
@@ -78,7 +85,7 @@ def test_map_card_has_a_section_with_an_open_button_per_key_concept():
     assert heading(card) == "Topic"
     assert "An overview." in card.texts[0]
     assert section_lines(card) == [f"**{n} · Concept {n}**" for n in range(1, 6)]
-    sections = [b for b in card.blocks if isinstance(b, cards.Section)]
+    sections = concept_sections(card)
     assert [s.button.custom_id for s in sections] == [f"kin:open:{n}" for n in range(1, 6)]
     assert all(s.content.endswith(f"Concept {n} in a sentence.") for n, s in enumerate(sections, 1))
     assert small_lines(card) == ["Curated map · 3 of 30 concepts explored"]
@@ -100,7 +107,8 @@ def test_curated_map_footer_shows_its_date():
 
 def test_generated_map_footer_names_the_model():
     view = MapView(a_map(source=Source.GENERATED, model="claude-x"), [concept(1, "A")])
-    assert small_lines(cards.map_card(view))[-1].startswith("Mapped by claude-x")
+    footer = small_lines(cards.map_card(view))[-1]
+    assert footer.startswith("Written by claude-x · not checked against sources")
 
 
 def test_generated_map_footer_names_a_level_other_than_standard():
@@ -108,13 +116,10 @@ def test_generated_map_footer_names_a_level_other_than_standard():
         concept_map = a_map(source=Source.GENERATED, model="claude-x", level=level)
         return small_lines(cards.map_card(MapView(concept_map, [concept(1, "A")])))[-1]
 
-    assert footer_of(Level.STANDARD) == "Mapped by claude-x · 3 of 30 concepts explored"
-    assert footer_of(Level.INTRO) == (
-        "Mapped by claude-x · for beginners · 3 of 30 concepts explored"
-    )
-    assert footer_of(Level.EXPERT) == (
-        "Mapped by claude-x · expert level · 3 of 30 concepts explored"
-    )
+    written = "Written by claude-x · not checked against sources"
+    assert footer_of(Level.STANDARD) == f"{written} · 3 of 30 concepts explored"
+    assert footer_of(Level.INTRO) == f"{written} · for beginners · 3 of 30 concepts explored"
+    assert footer_of(Level.EXPERT) == f"{written} · expert level · 3 of 30 concepts explored"
 
 
 def test_accent_colour_is_stable_per_map():
@@ -154,7 +159,9 @@ def test_mapping_error_and_leaf_notes():
     queued = cards.concept_card(view, Status(mapping=True, queued=True)).texts
     assert QUEUED_NOTE in queued and MAPPING_NOTE not in queued
     failed = cards.concept_card(view, Status(error="Claude is busy."))
-    [note] = [b for b in failed.blocks if isinstance(b, cards.Section)]
+    [note] = [
+        b for b in failed.blocks if isinstance(b, cards.Section) and b.button.action is Action.RETRY
+    ]
     assert "Claude is busy." in note.content
     assert note.button.action is Action.RETRY and note.button.label == "Retry"
     assert failed.controls[0].action is Action.RETRY

@@ -19,6 +19,7 @@ from bot.ui.cards.fit import (
     TextDraft,
     assemble,
 )
+from bot.ui.cards.sources import answer_sources
 from bot.ui.ids import Action
 from bot.ui.limits import TEXT_TOTAL_MAX
 
@@ -39,11 +40,12 @@ def answer_card(
     accent: int | None,
     share: int | None = None,
     shared: bool = False,
+    sources: str | None = None,
 ) -> Card:
     """A reader's question and its answer: the card it was asked on, the question quoted,
     the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
     ``share`` (the answer's id), the button that posts it in the channel (``shared``:
-    greyed out once it has been)."""
+    greyed out once it has been); ``sources``: the line of links to what it cites."""
     drafts: list[Draft] = [
         TextDraft(
             "-# Question about **",
@@ -55,7 +57,7 @@ def answer_card(
     ]
     if answer:
         drafts.append(TextDraft(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
-    drafts.append(TextDraft(note))
+    drafts.append(TextDraft(f"{sources}\n{note}" if sources else note))
     if share is not None:
         label = SHARED_LABEL if shared else SHARE_LABEL
         button = Control(Action.SHARE, share, label, discord.ButtonStyle.primary, shared)
@@ -78,4 +80,5 @@ def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) ->
         accent=accent_of(view.map.key),
         share=view.asked if can_share else None,
         shared=shared,
+        sources=answer_sources(answer.sources),
     )

@@ -3,6 +3,8 @@ the Map button's picture card."""
 
 from __future__ import annotations
 
+import enum
+
 import discord
 
 from bot.explore import ConceptView, MapView
@@ -25,6 +27,14 @@ from bot.ui.cards.fit import (
     concept_blocks,
 )
 from bot.ui.cards.kept import kept
+from bot.ui.cards.sources import (
+    UNCHECKED_NOTE,
+    card_sources,
+    footnote,
+    provenance_line,
+    refresh_button,
+    sources_button,
+)
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
@@ -55,10 +65,29 @@ MAP_LEGEND = (
     "-# 🟧 the topic · 🟦 explored · ⬜ not explored yet · sub-concepts appear once explored"
 )
 LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
+DRAWING_NOTE = "-# ⏳ Drawing the map's picture…"  # in its place until it is edited in
+POST_LABEL = "Post in channel"
+POSTED_LABEL = "Posted in channel"
 NO_PICTURE_NOTE = (
     "-# The picture's fonts cannot draw some characters of this map ({chars}), "
     "so here it is as an outline; **bold**: explored."
 )
+
+
+class Post(enum.Enum):
+    """A private card's Post in channel button: offered, or pressed (greyed out)."""
+
+    OFFERED = "offered"
+    DONE = "done"
+
+
+def post_control(action: Action, target: int, post: Post | None) -> tuple[Control, ...]:
+    """The Post in channel button of a private card (none on a public one)."""
+    if post is None:
+        return ()
+    if post is Post.DONE:
+        return (Control(action, target, POSTED_LABEL, disabled=True),)
+    return (Control(action, target, POST_LABEL, discord.ButtonStyle.primary),)
 
 
 def breadcrumb(parts: list[str]) -> str:
@@ -84,13 +113,11 @@ LEVEL_NOTES = {Level.INTRO: "for beginners", Level.EXPERT: "expert level"}
 
 
 def footer(view: MapView | ConceptView) -> str:
+    """Where the card's text comes from, and how much of the map is explored."""
     concept_map = view.map
-    if concept_map.source is not Source.BUNDLED:
-        source = f"Mapped by {literal(shorten(concept_map.model or 'Claude', MODEL_NAME_MAX))}"
-        if concept_map.level in LEVEL_NOTES:
-            source += f" · {LEVEL_NOTES[concept_map.level]}"
-    else:
-        source = f"Curated · as of {view.as_of}" if view.as_of else "Curated map"
+    source = provenance_line(view.provenance, len(card_sources(view.sources)))
+    if concept_map.source is not Source.BUNDLED and concept_map.level in LEVEL_NOTES:
+        source += f" · {LEVEL_NOTES[concept_map.level]}"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
     if concept_map.explorers:
         members = "member" if concept_map.explorers == 1 else "members"
@@ -98,12 +125,32 @@ def footer(view: MapView | ConceptView) -> str:
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
+def _footer_section(view: MapView | ConceptView, button: Control) -> SectionDraft:
+    """The footnote naming the card's first sources, the reason Ask is off when it is, and
+    the footer, beside the Sources button."""
+    lines = [_footer_lines(view)]
+    if (note := footnote(card_sources(view.sources))) is not None:
+        lines.insert(0, note)
+    return SectionDraft(button, "\n".join(lines))
+
+
+def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
+    """The small note under text Claude wrote from its training data alone."""
+    return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
+
+
 @kept
 def map_card(
-    view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
+    view: MapView,
+    *,
+    can_go_back: bool = False,
+    picture: MapPicture | None = None,
+    drawing: bool = False,
+    post: Post | None = None,
 ) -> Card:
     """The map's card; with ``picture``, the map drawn under the overview (or, when its
-    labels cannot be drawn, its outline)."""
+    labels cannot be drawn, its outline); ``drawing``: a note where the picture will be
+    once it is drawn. ``post``: a private card's Post in channel button."""
     concept_map = view.map
     drafts: list[Draft] = [
         TextDraft(
@@ -111,15 +158,19 @@ def map_card(
             Said(concept_map.topic, HEADING_MAX, TITLE_FLOOR),
             "\n",
             Said(concept_map.overview, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "overview"),
     ]
     if picture is not None:
         description = f"Map of {concept_map.topic}"
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
         if picture.png is not None:
             drafts.append(TextDraft(MAP_LEGEND))
-    nav = map_nav(view, can_go_back=can_go_back)
-    tail: list[Draft] = [Divider(), TextDraft(_footer_lines(view)), *([Row(nav)] if nav else [])]
+    elif drawing:
+        drafts.append(TextDraft(DRAWING_NOTE))
+    nav = map_nav(view, can_go_back=can_go_back, post=post)
+    sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
+    tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
     drafts += concept_blocks(items, parent=0, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(concept_map.key))
@@ -159,16 +210,20 @@ def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
     ]
 
 
-def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons: Back when there is somewhere to go back to, Ask, and
-    Quiz."""
+def map_nav(view: MapView, *, can_go_back: bool, post: Post | None = None) -> tuple[Control, ...]:
+    """The map card's row of buttons: Back when there is somewhere to go back to, Ask,
+    Quiz, and on a private card Post in channel (four at most: BUTTONS_PER_ROW is five)."""
     back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
     quiz = Control(Action.QUIZ_MAP, view.map.id, QUIZ_LABEL)
-    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz)
+    posting = post_control(Action.POST_MAP, view.map.id, post)
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz, *posting)
 
 
 @kept
-def concept_card(view: ConceptView, status: Status | None = None) -> Card:
+def concept_card(
+    view: ConceptView, status: Status | None = None, *, post: Post | None = None
+) -> Card:
+    """A concept's card; ``post``: a private card's Post in channel button."""
     status = status or Status()
     concept = view.concept
     trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path[:-1]])
@@ -180,7 +235,8 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
             Said(concept.summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
             "**\n",
             Said(concept.detail, TEXT_TOTAL_MAX, BODY_FLOOR),
-        )
+        ),
+        *_unchecked(view, "concept"),
     ]
     note = _note(view, status)
     if note is not None:
@@ -190,9 +246,9 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
         drafts += _sketched(status.sketch.concepts)
     tail: list[Draft] = [
         Divider(),
-        TextDraft(_footer_lines(view)),
+        _footer_section(view, sources_button(Action.SOURCES, concept.id)),
         Row(concept_nav(view)),
-        Row(concept_tools(view)),
+        Row(concept_tools(view, post)),
     ]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
@@ -211,14 +267,18 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
     )
 
 
-def concept_tools(view: ConceptView) -> tuple[Control, ...]:
-    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss)
-    and the card's sources (issue 20: Sources, Refresh): at most five (BUTTONS_PER_ROW)."""
+def concept_tools(view: ConceptView, post: Post | None = None) -> tuple[Control, ...]:
+    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss),
+    a private card's Post in channel and the card's sources (issue 20: Refresh): at most
+    five (BUTTONS_PER_ROW)."""
     concept = view.concept
+    refresh = (refresh_button(concept.id),) if view.can_refresh else ()
     return (
         Control(Action.QUIZ, concept.id, QUIZ_LABEL),
         Control(Action.REMEMBER, concept.id, REMEMBER_LABEL),
         Control(Action.DISCUSS, concept.id, DISCUSS_LABEL),
+        *refresh,
+        *post_control(Action.POST, concept.id, post),
     )
 
 

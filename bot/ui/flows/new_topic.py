@@ -15,12 +15,13 @@ import discord
 from bot.errors import ChooseMeaning, LimitReached, NoGenerator
 from bot.explore import MapView
 from bot.generator import Sketch
+from bot.i18n import N_, _
 from bot.models import clean_topic
 from bot.ui import cards
 from bot.ui.cards import Control
 from bot.ui.context import Interaction, scope_of, server_installed
 from bot.ui.flows.discuss import post_in_forum
-from bot.ui.flows.navigation import map_card
+from bot.ui.flows.map_cards import map_card, picture_later
 from bot.ui.ids import TOPIC_RETRY_TEMPLATE, Action, topic_retry_id
 from bot.ui.in_time import in_time
 from bot.ui.items import CardButton, route
@@ -28,12 +29,14 @@ from bot.ui.layout import line, message_kwargs
 from bot.ui.limits import CUSTOM_ID_MAX
 from bot.ui.live import LiveEdits
 from bot.ui.replies import describe, explain, managers_note, reply_error
-from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+from bot.ui.respond import acknowledge, edit_finally, edit_once
+from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
 RETRY_LABEL = "Retry"
 MAPPING = "Mapping *{topic}*…"
+SEARCHING = N_("Mapping *{topic}*… searching the web for sources")
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 SUGGESTIONS_SHOWN = 5  # one row of buttons
 
@@ -91,6 +94,9 @@ async def map_new_topic(
         if sketch.overview or sketch.concepts:
             grown = True
             live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
+        elif sketch.searching and not grown:
+            # No text of the answer yet: the API is running a web search for its sources.
+            live.offer(**line(_(SEARCHING, topic=shown), v2=v2))
 
     async def say_queued() -> None:
         live.offer(**line(QUEUED.format(topic=shown), v2=v2 or grown))
@@ -104,7 +110,7 @@ async def map_new_topic(
             concept_map = await explorer.topics.choose_meaning(
                 scope, interaction.user.id, meaning, on_queued=say_queued, on_progress=grow
             )
-        card = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
+        drawn = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
     except ChooseMeaning as choice:
         await live.settle()
         card = cards.meanings_card(choice.topic, choice.choices)
@@ -119,18 +125,16 @@ async def map_new_topic(
         await edit_finally(interaction, **line(text, retry=button, v2=v2 or grown))
         return
     await live.settle()
-    message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+    message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
     if message is not None:
-        await quietly(
-            "save the session of a new map",
-            explorer.sessions.start(
-                message_id=message.id,
-                owner_id=interaction.user.id,
-                scope=scope,
-                map_id=concept_map.id,
-                concept_id=None,
-            ),
+        explorer.sessions.start(
+            message_id=message.id,
+            owner_id=interaction.user.id,
+            scope=scope,
+            map_id=concept_map.id,
+            concept_id=None,
         )
+        await picture_later(interaction, drawn, message.id)
 
 
 @route(Action.RETRY_TOPIC)
@@ -187,6 +191,7 @@ class TopicRetry(discord.ui.DynamicItem[discord.ui.Button], template=TOPIC_RETRY
         return cls(match["topic"])
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        speak_to(interaction)
         try:
             await retry_typed_topic(interaction, self.topic)
         except Exception as exc:
@@ -226,26 +231,26 @@ async def explore(interaction: Interaction, topic: str) -> None:
         await map_new_topic(interaction, topic)
         return
     # Known topic: the card is the first response, no waiting.
-    card = await map_card(interaction, known)
+    drawn = await map_card(interaction, known)
     forum = await explorer.discussions.forum(scope) if server_installed(interaction) else None
     if forum is not None:  # the server posts its maps in a forum: there, as a post of its own
-        await post_in_forum(interaction, known, card, forum)
+        await post_in_forum(interaction, known, drawn, forum)
         return
     if interaction.response.is_done():
-        message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+        message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
         message_id = message.id if message else None
     else:
-        response = await interaction.response.send_message(**message_kwargs(card))
+        response = await interaction.response.send_message(**message_kwargs(drawn.card))
         message_id = response.message_id
     if message_id is not None:
-        started = explorer.sessions.start(
+        explorer.sessions.start(
             message_id=message_id,
             owner_id=interaction.user.id,
             scope=scope,
             map_id=known.map.id,
             concept_id=None,
         )
-        await quietly("save the session", started)
+        await picture_later(interaction, drawn, message_id)
 
 
 async def _known(interaction: Interaction, scope: int, topic: str) -> MapView | None:

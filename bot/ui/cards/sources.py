@@ -1,0 +1,238 @@
+"""Where a card's facts come from, as a card shows it: the provenance line of its footer,
+a footnote naming its first sources ("Sources: IEA 2025 · EIA 2024 · +2"), the note on
+text not checked against sources, and the private card the Sources button answers with
+(every source as a link), a refreshed concept's earlier texts, and an answer's sources.
+
+Every link is a stored source: a curated file's entry, or a web search result the API
+returned. Links are whole or not shown: a card that runs out of room says how many more
+there are instead of cutting a URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+import discord
+
+from bot.explore import Provenance, SourceGroup, SourcesView, unique_sources
+from bot.models import Citation
+from bot.storage import ConceptVersion
+from bot.text import shorten, width
+from bot.ui.cards.blocks import Card, Control, Row, Text, accent_of, literal
+from bot.ui.ids import Action
+from bot.ui.limits import TEXT_TOTAL_MAX
+
+SOURCES_LABEL = "Sources"
+EARLIER_LABEL = "Earlier version"
+REFRESH_LABEL = "Refresh"
+FOOTNOTE_SHOWN = 3  # sources named in a card's footnote; the rest are "+N"
+FOOTNOTE_LABEL_MAX = 28  # a publisher longer than this is named by its site
+FOOTNOTE_MAX = 200
+MODEL_SHOWN_MAX = 60
+UNCHECKED_NOTE = (
+    "-# This {part} comes from Claude's training data and has not been checked against sources."
+)
+# The Sources card: one line per source, whole, and a link only when its URL is short
+# enough to leave room for the rest (a longer one is named by its site).
+SOURCE_TITLE_MAX = 150
+SOURCE_QUOTE_MAX = 200
+LINKED_URL_MAX = 500
+ANSWER_SOURCES_MAX = 700  # characters of links under an answer
+MORE_NOTE = "-# …and {count} more: `/export` the map to see them all."
+EARLIER_SHOWN = 3
+EARLIER_DETAIL_MIN = 100  # an earlier version is shown with at least this much of its detail
+EARLIER_DETAIL_MAX = 1000
+
+
+def written_on(moment: float | None, *, short: bool = True) -> str | None:
+    """``7 Dec 2026`` (or ``7 December 2026``), UTC."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).strftime("%-d %b %Y" if short else "%-d %B %Y")
+
+
+def provenance_line(provenance: Provenance, count: int) -> str:
+    """ "Curated · as of 2026-12", "Written by claude-sonnet-4-6 on 7 Dec 2026 · 3 sources",
+    "Written by claude-sonnet-4-6 on 7 Dec 2026 · not checked against sources"."""
+    if provenance.curated:
+        return f"Curated · as of {provenance.as_of}" if provenance.as_of else "Curated map"
+    model = literal(shorten(provenance.model or "Claude", MODEL_SHOWN_MAX))
+    who = f"Written by {model}"
+    if (day := written_on(provenance.written)) is not None:
+        who += f" on {day}"
+    if count:
+        return f"{who} · {count} source{'s' if count > 1 else ''}"
+    return f"{who} · not checked against sources"
+
+
+def short_name(source: Citation) -> str:
+    """How a footnote names a source: its publisher (or site) and year, "IEA 2025"."""
+    name = source.publisher
+    if name is None or width(name) > FOOTNOTE_LABEL_MAX:
+        name = (urlsplit(source.url).hostname or source.url).removeprefix("www.")
+    name = shorten(name, FOOTNOTE_LABEL_MAX)
+    year = source.date[:4] if source.date else None
+    return f"{name} {year}" if year else name
+
+
+def footnote(sources: Sequence[Citation]) -> str | None:
+    """ "-# Sources: IEA 2025 · EIA 2024 · +2", or None when there are none."""
+    if not sources:
+        return None
+    names = list(dict.fromkeys(short_name(s) for s in sources))
+    shown = names[:FOOTNOTE_SHOWN]
+    rest = len(names) - len(shown)
+    text = " · ".join(literal(name) for name in shown) + (f" · +{rest}" if rest else "")
+    return shorten(f"-# Sources: {text}", FOOTNOTE_MAX)
+
+
+def card_sources(groups: Sequence[SourceGroup]) -> list[Citation]:
+    return unique_sources(groups)
+
+
+def link(source: Citation, title_max: int = SOURCE_TITLE_MAX) -> str:
+    """A source as a markdown link (its URL whole, never cut), or its title and site when
+    the URL is too long to show."""
+    title = literal(shorten(source.title, title_max)).replace("[", "(").replace("]", ")")
+    if len(source.url) > LINKED_URL_MAX:
+        site = urlsplit(source.url).hostname or ""
+        return f"{title} ({literal(site)})"
+    # <...> keeps a URL with brackets or parentheses whole; > and spaces cannot be in it.
+    url = quote(source.url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    return f"[{title}](<{url}>)"
+
+
+def entry(source: Citation) -> str:
+    """One line of the Sources card: the link, who and when, and the claim it supports."""
+    about = ", ".join(
+        literal(shorten(part, SOURCE_TITLE_MAX)) for part in (source.publisher, source.date) if part
+    )
+    line = f"- {link(source)}" + (f" — {about}" if about else "")
+    if source.quote:
+        line += f"\n  -# “{literal(shorten(source.quote, SOURCE_QUOTE_MAX))}”"
+    return line
+
+
+def provenance_detail(provenance: Provenance) -> str:
+    """The provenance of one text, in full, for the Sources card."""
+    if provenance.curated:
+        where = f"Curated map file `{provenance.file}`" if provenance.file else "Curated map"
+        when = f", facts checked as of {provenance.as_of}" if provenance.as_of else ""
+        return f"-# {where}{when}."
+    model = literal(shorten(provenance.model or "Claude", MODEL_SHOWN_MAX))
+    day = written_on(provenance.written, short=False)
+    who = f"Written by {model}" + (f" on {day}" if day else "")
+    if provenance.sources:
+        return f"-# {who}, from the web search results below."
+    return f"-# {who} from its training data; not checked against sources."
+
+
+def sources_card(view: SourcesView) -> Card:
+    """The Sources button's private answer: each text's provenance and its sources as
+    links, within Discord's limits however many and however long they are."""
+    header = f"## Sources\n-# Where **{literal(shorten(view.subject, 200))}** comes from"
+    blocks: list[Text | Row] = [Text(header)]
+    used = width(header)
+    more = 0
+    for group in view.groups:
+        lines = []
+        if group.heading is not None:
+            lines.append(f"**{literal(shorten(group.heading, 200))}**")
+        lines.append(provenance_detail(group.provenance))
+        entries = [entry(source) for source in group.provenance.sources]
+        head = "\n".join(lines)
+        # Room for the "and N more" line, whatever comes after.
+        budget = TEXT_TOTAL_MAX - used - width(MORE_NOTE) - 10 - width(head) - 1
+        if budget <= 0:
+            more += len(entries)
+            continue
+        kept = []
+        for line in entries:
+            if width(line) + 1 > budget:
+                more += len(entries) - len(kept)
+                break
+            kept.append(line)
+            budget -= width(line) + 1
+        text = "\n".join([head, *kept])
+        blocks.append(Text(text))
+        used += width(text)
+    if more:
+        blocks.append(Text(MORE_NOTE.format(count=more)))
+    if view.earlier and view.concept_id is not None:
+        when = written_on(view.earlier[0].replaced_at, short=False)
+        note = f"-# Refreshed on {when}; its earlier text is kept." if when else ""
+        if note and used + width(note) < TEXT_TOTAL_MAX - width(MORE_NOTE) - 10:
+            blocks.append(Text(note))
+        blocks.append(Row((Control(Action.EARLIER, view.concept_id, EARLIER_LABEL),)))
+    return Card(tuple(blocks), accent_of(view.map.key))
+
+
+def earlier_card(subject: str, key: str, versions: Sequence[ConceptVersion]) -> Card:
+    """A refreshed concept's earlier texts, the latest first, each with where it came from
+    and as many of its sources as fit."""
+    header = f"## Earlier versions\n-# Of **{literal(shorten(subject, 200))}**"
+    blocks = [Text(header)]
+    used = width(header)
+    for version in versions[:EARLIER_SHOWN]:
+        provenance = Provenance(
+            curated=False,
+            model=version.model,
+            written=version.created_at,
+            sources=tuple(version.sources),
+        )
+        head = (
+            f"**Until {written_on(version.replaced_at, short=False)}**\n"
+            f"{provenance_detail(provenance)}\n"
+            f"**{literal(shorten(version.summary, 300))}**\n"
+        )
+        room = TEXT_TOTAL_MAX - used - width(head)
+        if room < EARLIER_DETAIL_MIN:
+            break
+        text = head + _fitted(version.detail, min(room, EARLIER_DETAIL_MAX))
+        for line in (entry(source) for source in version.sources):
+            if used + width(text) + 1 + width(line) > TEXT_TOTAL_MAX:
+                break
+            text += "\n" + line
+        blocks.append(Text(text))
+        used += width(text)
+    return Card(tuple(blocks), accent_of(key))
+
+
+def _fitted(text: str, limit: int) -> str:
+    """``text`` escaped for markdown, its escaped form within ``limit``."""
+    cut = limit
+    while cut > 0:
+        shown = literal(shorten(text, cut))
+        if width(shown) <= limit:
+            return shown
+        cut -= width(shown) - limit
+    return ""
+
+
+def answer_sources(sources: Sequence[Citation]) -> str | None:
+    """The sources an answer cites, as one small line of links that fits its budget."""
+    if not sources:
+        return None
+    line = "-# Sources: "
+    shown = 0
+    for source in sources:
+        piece = ("" if shown == 0 else " · ") + link(source, 80)
+        if width(line) + width(piece) > ANSWER_SOURCES_MAX:
+            break
+        line += piece
+        shown += 1
+    if shown == 0:
+        return None
+    if shown < len(sources):
+        line += f" · +{len(sources) - shown}"
+    return line
+
+
+def sources_button(action: Action, target: int) -> Control:
+    return Control(action, target, SOURCES_LABEL, discord.ButtonStyle.secondary)
+
+
+def refresh_button(concept_id: int) -> Control:
+    return Control(Action.REFRESH, concept_id, REFRESH_LABEL, discord.ButtonStyle.primary)
