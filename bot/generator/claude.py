@@ -201,7 +201,10 @@ class AnthropicGenerator:
             await self._client.close()
 
     def _today(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).strftime("%-d %B %Y")
+        return self._now().strftime("%-d %B %Y")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     def _searching(self, search: Search | None) -> bool:
         """Whether this call carries the search tool: asked for, and not refused lately."""
@@ -352,7 +355,7 @@ class AnthropicGenerator:
             )
 
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
 
         async def shown(written: str) -> None:
             if on_text is not None:
@@ -406,7 +409,7 @@ class AnthropicGenerator:
         tool: the results of the first call are still the ones its sources may name.
         """
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
         on_text = _sketcher(on_progress) if on_progress is not None else None
         on_search = _search_sketch(on_progress) if on_progress is not None else None
         try:
