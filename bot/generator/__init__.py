@@ -28,6 +28,7 @@ from bot.generator.base import (
     Search,
     Sketch,
     SketchConcept,
+    TranslateRequest,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Search",
     "Sketch",
     "SketchConcept",
+    "TranslateRequest",
 ]
 
 # Where the hook below looks, in order; claude imports the others.

@@ -52,11 +52,24 @@ from bot.generator.base import (
     RefreshRequest,
     Search,
     Sketch,
+    TranslateRequest,
 )
 from bot.generator.grounding import Grounding, as_params, search_tool
-from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
+from bot.generator.prompting import (
+    ASK_WORDS_MAX,
+    ASK_WORDS_MIN,
+    PROMPT_FIELDS,
+    _outline,
+    _quote,
+    answer_length,
+    search_note,
+    sources_list,
+)
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
+from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
+from bot.i18n import N_
+from bot.languages import for_model
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -67,7 +80,6 @@ from bot.models import (
     MEANINGS_MIN,
     SUMMARY_MAX,
     TITLE_MAX,
-    Citation,
     ConceptDraft,
     Expansion,
     Level,
@@ -86,10 +98,8 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
-# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
-ASK_MAX_TOKENS = 1024
-ASK_WORDS_MIN = 80
-ASK_WORDS_MAX = 250
+# An answer's length (prompting.answer_length) in Thai or Khmer is about 1,500 tokens.
+ASK_MAX_TOKENS = 2048
 
 # Searches one call may run (the tool's max_uses): each costs what SEARCH_TOKENS says, and
 # its results are read as input tokens besides.
@@ -103,13 +113,11 @@ PAUSES_CONTINUED = 2
 # without it for this long before trying it again.
 SEARCH_REFUSED_PAUSE = 3600.0
 
-MAP_REFUSED = "Claude declined to map this topic."
-EXPAND_REFUSED = "Claude declined to go deeper into this concept."
-REFRESH_REFUSED = "Claude declined to write this concept again."
-ASK_REFUSED = "Claude declined to answer this question."
-EMPTY_ANSWER = "Claude's answer was empty; please try again."
-# Of a reader's question, written into the sources list of the ask prompt.
-ASK_SOURCES_SHOWN = 12
+MAP_REFUSED = N_("Claude declined to map this topic.")
+EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")
+REFRESH_REFUSED = N_("Claude declined to write this concept again.")
+ASK_REFUSED = N_("Claude declined to answer this question.")
+EMPTY_ANSWER = N_("Claude's answer was empty; please try again.")
 
 OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
@@ -184,9 +192,12 @@ class AnthropicGenerator:
                 max_retries=0, timeout=STARTUP_CHECK_TIMEOUT
             ).models.retrieve(self.model)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
-            return "the bot's Anthropic API key was rejected"
+            return N_("the bot's Anthropic API key was rejected")
         except anthropic.NotFoundError:
-            return f"the model {self.model} (KINAPSE_MODEL) is unknown to the Anthropic API"
+            return N_(
+                "the model {model} (KINAPSE_MODEL) is unknown to the Anthropic API",
+                model=self.model,
+            )
         except anthropic.APIStatusError as exc:
             log.warning("Could not check the Anthropic key and model: HTTP %s", exc.status_code)
         except anthropic.APIConnectionError as exc:
@@ -224,7 +235,7 @@ class AnthropicGenerator:
                 "map",
                 today=self._today(),
                 topic=_quote(topic),
-                language=_quote(language),
+                language=_quote(for_model(language)),
                 level=level.value,
                 search=_note(searching, MAP_SEARCHES, search),
             )
@@ -262,7 +273,7 @@ class AnthropicGenerator:
                 "expand",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 outline=_outline(request.outline) or "(no outline)",
                 path=path or "(none: the concept is a key concept of the topic)",
@@ -297,7 +308,7 @@ class AnthropicGenerator:
                 "refresh",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 path="\n".join(
                     f"{depth}. {_quote(a.title)}" for depth, a in enumerate(ancestors, start=1)
@@ -334,7 +345,7 @@ class AnthropicGenerator:
                 "ask",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 path="\n".join(
                     f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
@@ -345,10 +356,9 @@ class AnthropicGenerator:
                 concept_detail=_quote(request.detail),
                 subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
                 provenance=_quote(request.provenance or "(not recorded)"),
-                sources=_sources_list(request.sources),
+                sources=sources_list(request.sources),
                 question=_quote(request.question),
-                words_min=ASK_WORDS_MIN,
-                words_max=ASK_WORDS_MAX,
+                length=answer_length(request.question),
                 search=search_note(
                     searching, ASK_SEARCHES, search.prefer if search else (), ask=True
                 ),
@@ -389,6 +399,15 @@ class AnthropicGenerator:
 
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         return await write_quiz(self, request)
+
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        return await self._generate(
+            lambda searching: self._prompts.render("translate", **translate_fields(request)),
+            translation_of(request),
+            refused=TRANSLATE_REFUSED,
+            what=f"translation of {request.topic!r} into {request.language!r}",
+            on_progress=None,
+        )
 
     async def _generate(
         self,
@@ -582,15 +601,3 @@ def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
 
 def _note(searching: bool, uses: int, search: Search | None) -> str:
     return search_note(searching, uses, search.prefer if search else ())
-
-
-def _sources_list(sources: list[Citation]) -> str:
-    """The card's sources as the ask prompt quotes them, one a line."""
-    lines = []
-    for source in sources[:ASK_SOURCES_SHOWN]:
-        about = ", ".join(part for part in (source.publisher, source.date) if part)
-        line = f"- {_quote(source.title)}" + (f" ({_quote(about)})" if about else "")
-        if source.quote:
-            line += f': "{_quote(source.quote)}"'
-        lines.append(line)
-    return "\n".join(lines) or "(none: this card has not been checked against sources)"

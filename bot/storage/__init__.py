@@ -40,6 +40,7 @@ from bot.storage.records import (
     Pruned,
     Reservation,
     ScopeSettings,
+    StoredTranslation,
     UsageTotals,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "StoredTranslation",
     "Transaction",
     "UsageTotals",
     "is_postgres_url",

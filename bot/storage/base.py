@@ -93,6 +93,7 @@ from bot.storage.sql import (
     SELECT_SESSION,
     SELECT_TOPICS,
 )
+from bot.storage.translations import Translations
 from bot.storage.versions import Versions
 from bot.storage.whole_tables import WholeTables
 
@@ -126,6 +127,7 @@ class Storage(
     Shares,
     StoredSettings,
     Versions,
+    Translations,
     QuizStore,
     LearningStore,
     WholeTables,

@@ -48,6 +48,7 @@ COPY_ORDER = [
     "member_names",
     "threads",
     "learning_settings",
+    "translations",
 ]
 
 

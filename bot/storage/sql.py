@@ -300,3 +300,17 @@ UPSERT_META = """
 COUNT_ROWS = "SELECT COUNT(*) FROM {table}"
 SELECT_ROWS = "SELECT {columns} FROM {table} ORDER BY {order}"
 INSERT_ROWS = "INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+
+# Curated maps translated (storage/translations.py).
+SELECT_TRANSLATION = """
+    SELECT source_hash, content, model FROM translations
+    WHERE source_key = ? AND language = ? AND part = ?
+"""
+SAVE_TRANSLATION = """
+    INSERT INTO translations
+        (source_key, language, part, source_hash, content, model, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source_key, language, part) DO UPDATE SET
+        source_hash = excluded.source_hash, content = excluded.content,
+        model = excluded.model, created_at = excluded.created_at
+"""
