@@ -67,6 +67,13 @@ def publisher_of(url: str) -> str | None:
     return host.removeprefix("www.") or None
 
 
+def starts_search(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if getattr(event, "type", None) != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
 def page_date(page_age: object, now: datetime | None = None) -> str | None:
     """A result's ``page_age`` ("April 30, 2025", "2025-04-30") as an ISO date, or None.
 
