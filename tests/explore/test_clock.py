@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -120,3 +121,33 @@ async def test_a_sqlite_bot_tells_the_time_by_its_own_clock(tmp_path):
     settings = Settings(database=tmp_path / "kinapse.db")
     async with open_explorer(settings) as explorer:
         assert explorer.clock is time.time
+
+
+async def test_python_m_bot_with_its_clock_a_day_ahead_says_so_in_one_line_and_exits_2(
+    postgres_url: str,
+):
+    # `python -m bot run` with the machine's clock a day ahead. Discord's API is pointed
+    # at a closed local port, so a bot that did not refuse would fail to log in (exit 1)
+    # without reaching the internet.
+    code = (
+        "import sys, time; real = time.time; time.time = lambda: real() + 86_400\n"
+        "import discord.http; discord.http.Route.BASE = 'http://127.0.0.1:9/api/v10'\n"
+        "from bot.__main__ import main; sys.exit(main(['run']))"
+    )
+    environment = dict(os.environ, KINAPSE_DATABASE=postgres_url, DISCORD_TOKEN="not-a-token")
+    environment.pop("ANTHROPIC_API_KEY", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), LINE_WAIT)
+    said = err.decode()
+
+    assert process.returncode == 2, said
+    assert "Traceback" not in said
+    errors = [line for line in said.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "86,400 s ahead of the database's" in errors[0]
