@@ -5,7 +5,9 @@ HTML mind map (markmap, with its JavaScript inlined: it opens offline). Each
 format carries every concept of the tree at every depth, escaped by that
 format's own rules, and where its facts come from: Markdown as footnotes, OPML
 in the notes, JSON as fields, HTML as a list of links (a mindmap has no room).
-Nothing here reads storage or talks to Discord.
+Nothing here reads storage or talks to Discord. The few words of its own (where the map
+comes from, "Sources") are in the language being spoken (``bot.i18n``): the member's in
+/export, English from the command line.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.i18n import N_
+from bot.i18n import N_, _, ngettext
 from bot.models import Citation, MapTree, Source, TreeConcept
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -81,9 +83,11 @@ def provenance(tree: MapTree) -> str:
     """Where the map comes from, in a line: "Curated · as of 2026-06" or "Written by
     claude-sonnet-4-6 on 2026-12-07"."""
     if tree.source is Source.BUNDLED:
-        return f"Curated · as of {tree.as_of}" if tree.as_of else "Curated map"
-    who = f"Written by {tree.model or 'Claude'}"
-    return f"{who} on {tree.written}" if tree.written else who
+        return _("Curated · as of {date}", date=tree.as_of) if tree.as_of else _("Curated map")
+    model = tree.model or "Claude"
+    if tree.written:
+        return _("Written by {model} on {day}", model=model, day=tree.written)
+    return _("Written by {model}", model=model)
 
 
 def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
@@ -91,9 +95,13 @@ def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
     under a curated map, or a generated concept not checked against sources."""
     if concept.model is None:
         return None
-    who = f"Written by {concept.model}" + (f" on {concept.written}" if concept.written else "")
+    who = (
+        _("Written by {model} on {day}", model=concept.model, day=concept.written)
+        if concept.written
+        else _("Written by {model}", model=concept.model)
+    )
     if not concept.sources:
-        return f"{who}; not checked against sources"
+        return _("{who}; not checked against sources", who=who)
     if tree.source is Source.BUNDLED:
         return who
     return None
@@ -222,7 +230,7 @@ def _opml_sources(sources: list[Citation], written: str | None = None) -> str:
         for source in sources:
             about = f" ({_about(source)})" if _about(source) else ""
             lines.append(f"- {source.title}{about}: {source.url}")
-        parts.append("Sources:\n" + "\n".join(lines))
+        parts.append(_("Sources:") + "\n" + "\n".join(lines))
     return "".join(f"\n\n{part}" for part in parts)
 
 
@@ -334,7 +342,8 @@ def html_sources(tree: MapTree) -> str:
     if not items:
         return line
     listed = "".join(items)
-    return f"{line}<details><summary>Sources ({len(items)})</summary><ol>{listed}</ol></details>"
+    summary = html.escape(ngettext("Sources ({count})", "Sources ({count})", len(items)))
+    return f"{line}<details><summary>{summary}</summary><ol>{listed}</ol></details>"
 
 
 def to_html(tree: MapTree) -> str:
