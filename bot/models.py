@@ -21,6 +21,7 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
@@ -128,6 +129,14 @@ class Source(enum.StrEnum):
     GENERATED = "generated"
 
 
+class MaterialKind(enum.StrEnum):
+    """What a map of a member's own material was made from (stored in ``maps.material``)."""
+
+    PDF = "pdf"
+    TEXT = "text"  # plain text or Markdown
+    PAGE = "page"  # a web page, fetched by the API's web fetch tool
+
+
 _ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 CITATION_TITLE_MAX = 300
 CITATION_PUBLISHER_MAX = 120
@@ -162,20 +171,30 @@ def date_floor(value: str) -> datetime.date:
 
 
 class Citation(BaseModel):
-    """Where a statement comes from: an entry of a curated map's ``sources``, or a web
-    search result the API returned for a generated concept (never a URL a model wrote)."""
+    """Where a statement comes from: an entry of a curated map's ``sources``, a web search
+    result the API returned for a generated concept (never a URL a model wrote), or a
+    location in a member's own material that the API cited: pages of a PDF, a passage of
+    a text file (no ``url``), or a passage of a fetched page (its ``url``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_TITLE_MAX)
     ]
-    url: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, max_length=CITATION_URL_MAX, pattern=r"^https?://[^\s/]+\S*$"
-        ),
-    ]
+    # None only for a location in an attached file (which has no address to link to).
+    url: (
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True,
+                max_length=CITATION_URL_MAX,
+                pattern=r"^https?://[^\s/]+\S*$",
+            ),
+        ]
+        | None
+    ) = None
+    # A PDF's cited pages, first and last, counted from 1 (the API's page_location).
+    pages: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
     publisher: (
         Annotated[
             str,
@@ -200,6 +219,29 @@ class Citation(BaseModel):
     def _iso(cls, value: Any) -> Any:
         return iso_date(value)
 
+    @model_validator(mode="after")
+    def _located(self) -> Citation:
+        if self.url is None and self.pages is None and self.quote is None:
+            raise ValueError("a source needs a url, or the pages or passage it cites")
+        if self.pages is not None and self.pages[1] < self.pages[0]:
+            raise ValueError("pages: the last page comes before the first")
+        return self
+
+    @property
+    def key(self) -> tuple[str | None, tuple[int, int] | None, str | None]:
+        """What makes two sources one: the same address, or the same place in a material."""
+        if self.url is not None and self.pages is None:
+            return (self.url, None, None)
+        return (self.url, self.pages, self.quote)
+
+    @property
+    def pages_label(self) -> str | None:
+        """ "p. 4" or "p. 4-5", for a PDF's location."""
+        if self.pages is None:
+            return None
+        first, last = self.pages
+        return f"p. {first}" if first == last else f"p. {first}-{last}"
+
 
 def stored_citations(value: Any) -> Any:
     """Sources as a column stores them (JSON text, NULL for none) read back as a list."""
@@ -217,6 +259,13 @@ def citations_json(sources: list[Citation]) -> str | None:
     return json.dumps([s.model_dump(exclude_none=True) for s in sources], ensure_ascii=False)
 
 
+def linked_sources(sources: list[Citation]) -> list[Citation]:
+    """A curated map's sources, each of which must have its URL."""
+    if any(source.url is None for source in sources):
+        raise ValueError("every source needs its url")
+    return sources
+
+
 class ConceptDraft(BaseModel):
     """One concept's text, as written in a map file or returned by the model, and what it
     rests on: a curated file's ``sources``, or the web search results the API returned
@@ -232,6 +281,11 @@ class ConceptDraft(BaseModel):
 
 class BundledConcept(ConceptDraft):
     """A concept in a bundled map file: optionally with its sub-concepts and sources."""
+
+    @field_validator("sources")
+    @classmethod
+    def _linked(cls, value: list[Citation]) -> list[Citation]:
+        return linked_sources(value)
 
     children: list[BundledConcept] | None = Field(
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
@@ -335,6 +389,11 @@ class BundledMap(BaseModel):
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
     sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
 
+    @field_validator("sources")
+    @classmethod
+    def _linked(cls, value: list[Citation]) -> list[Citation]:
+        return linked_sources(value)
+
     @field_validator("as_of", mode="before")
     @classmethod
     def _as_of_date(cls, value: Any) -> Any:
@@ -431,6 +490,8 @@ class ConceptMap(BaseModel):
     # change (a curated map's come from its file).
     sources: list[Citation] = Field(default_factory=list)
     volatile: bool = False
+    # A map of a member's own material (a file or a page), or None.
+    material: MaterialKind | None = None
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -517,6 +578,12 @@ class TreeConcept(BundledConcept):
     children: list[TreeConcept] | None = None  # type: ignore[assignment]
     model: str | None = None
     written: str | None = None  # ISO date
+
+    @field_validator("sources")
+    @classmethod
+    def _linked(cls, value: list[Citation]) -> list[Citation]:
+        # Generated concepts may cite a member's own file, which has no URL.
+        return value
 
 
 class MapTree(BaseModel):

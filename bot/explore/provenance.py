@@ -129,13 +129,14 @@ class Provenances:
 
 
 def unique_sources(groups: Sequence[SourceGroup]) -> list[Citation]:
-    """Every source of a card's texts, each URL once, in the order the card shows them."""
-    seen: set[str] = set()
+    """Every source of a card's texts, each once (a URL, or a place in a material), in the
+    order the card shows them."""
+    seen: set[object] = set()
     found: list[Citation] = []
     for group in groups:
         for source in group.provenance.sources:
-            if source.url not in seen:
-                seen.add(source.url)
+            if source.key not in seen:
+                seen.add(source.key)
                 found.append(source)
     return found
 
