@@ -6,7 +6,8 @@ only supplies connections: reads outside a transaction, and ``transaction()`` yi
 ``Transaction``. Some parts of it are mixins of their own, each with the hooks it needs of
 a backend: what generations spend and what bounds them (``limits.py``), answers
 (``answers.py``), a scope's settings (``settings.py``), a refreshed concept's versions
-(``versions.py``), and whole tables for ``db copy`` (``whole_tables.py``).
+(``versions.py``), the material of a map made from a member's file or page
+(``materials.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bot.models import (
 from bot.storage.answers import Answers
 from bot.storage.errors import SchemaTooNew
 from bot.storage.limits import UsageAndLimits
+from bot.storage.materials import Materials, NewMaterial, insert_material
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
@@ -120,7 +122,7 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Answers, StoredSettings, Versions, WholeTables, ABC):
+class Storage(UsageAndLimits, Answers, StoredSettings, Versions, Materials, WholeTables, ABC):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -209,11 +211,13 @@ class Storage(UsageAndLimits, Answers, StoredSettings, Versions, WholeTables, AB
         level: Level = Level.STANDARD,
         sources: Sequence[Citation] = (),
         volatile: bool = False,
+        material: NewMaterial | None = None,
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins.
 
         A generated map (``model`` given) stores who wrote each concept, when, and the
-        search results it rests on; a curated map's sources stay in its file.
+        search results it rests on; a curated map's sources stay in its file. A map of a
+        member's ``material`` stores it with the map.
         """
         written = _Written(model, now) if model is not None else None
         async with self.transaction() as db:
@@ -236,6 +240,8 @@ class Storage(UsageAndLimits, Answers, StoredSettings, Versions, WholeTables, AB
             if inserted is not None:
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts, written)
+                if material is not None:
+                    await insert_material(db, map_id, material, now)
                 await db.execute(RECOUNT_MAP, (map_id,))
             else:  # stored meanwhile, maybe by another process
                 existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
@@ -274,7 +280,7 @@ class Storage(UsageAndLimits, Answers, StoredSettings, Versions, WholeTables, AB
         """``limit`` of the scope's maps from ``offset`` on: most explored first, then by
         topic (case aside), then oldest first."""
         rows = await self._all(LIST_MAPS, (scope, limit, offset))
-        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     async def count_maps(self, scope: int) -> int:
         # Counting walks the scope's index entries: cheap, but it grows with the scope.
