@@ -19,9 +19,11 @@ from bot.generator.base import (
     ExpandRequest,
     Generated,
     Generator,
+    Material,
     OnSketch,
     OutlineNode,
     Progress,
+    Read,
     RefreshRequest,
     Search,
     Sketch,
@@ -34,9 +36,11 @@ __all__ = [
     "ExpandRequest",
     "Generated",
     "Generator",
+    "Material",
     "OnSketch",
     "OutlineNode",
     "Progress",
+    "Read",
     "RefreshRequest",
     "Search",
     "Sketch",
@@ -44,7 +48,16 @@ __all__ = [
 ]
 
 # Where the hook below looks, in order; claude imports the others.
-_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting", "grounding")
+_IMPLEMENTATION = (
+    "claude",
+    "answers",
+    "sketches",
+    "api",
+    "prompting",
+    "grounding",
+    "documents",
+    "cited",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -46,11 +46,13 @@ from bot.generator.base import (
     Clock,
     ExpandRequest,
     Generated,
+    Material,
     OnSketch,
     Progress,
     RefreshRequest,
     Search,
 )
+from bot.generator.documents import GROUNDED, DocumentCalls
 from bot.generator.grounding import Grounding, as_params, search_tool
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
 from bot.generator.sketches import _sketcher
@@ -168,6 +170,7 @@ class AnthropicGenerator:
         ]
         # Until when calls go without the search tool, after the API refused it.
         self._search_off_until = 0.0
+        self.documents = DocumentCalls(self)  # calls grounded in a member's material
 
     async def check(self) -> str | None:
         """Why generation cannot work with this key and model, or None when it can.
@@ -211,7 +214,13 @@ class AnthropicGenerator:
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[MapDraft]:
+        if material is not None:
+            return await self.documents.generate_map(
+                topic, language, level=level, on_progress=on_progress, material=material
+            )
+
         def render(searching: bool) -> str:
             return self._prompts.render(
                 "map",
@@ -240,6 +249,7 @@ class AnthropicGenerator:
         *,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[Expansion]:
         if not request.path:
             raise ValueError("ExpandRequest.path must end with the concept to expand")
@@ -263,9 +273,11 @@ class AnthropicGenerator:
                 concept_summary=_quote(concept.summary),
                 concept_detail=_quote(concept.detail),
                 siblings=siblings or "(none)",
-                search=_note(searching, EXPAND_SEARCHES, search),
+                search=_note(searching, EXPAND_SEARCHES, search) if not material else GROUNDED,
             )
 
+        if material is not None:
+            return await self.documents.expand(request, render(False), material, on_progress)
         return await self._generate(
             render,
             lambda answer, lenient, grounding: _expansion(
@@ -321,6 +333,7 @@ class AnthropicGenerator:
         on_text: Progress | None = None,
         *,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[str]:
         def render(searching: bool) -> str:
             return self._prompts.render(
@@ -344,9 +357,17 @@ class AnthropicGenerator:
                 words_max=ASK_WORDS_MAX,
                 search=search_note(
                     searching, ASK_SEARCHES, search.prefer if search else (), ask=True
-                ),
+                )
+                if material is None
+                else GROUNDED,
             )
 
+        if material is not None:
+            kwargs = {"refused": ASK_REFUSED, "empty": EMPTY_ANSWER, "max_tokens": ASK_MAX_TOKENS}
+            task = render(False)
+            return await self.documents.ask(
+                request, task, material, on_text, system=self._ask_system, **kwargs
+            )
         usage: list[Usage] = []
         grounding = Grounding()
 
@@ -379,6 +400,15 @@ class AnthropicGenerator:
         if grounding.results or grounding.failures:
             log.info("Answer grounded: %s; %d sources kept", grounding.summary(), len(sources))
         return Generated(text, list(usage), sources)
+
+    async def count_tokens(self, topic: str, language: str, material: Material) -> int:
+        return await self.documents.count_tokens(topic, language, material)
+
+    async def upload(self, material: Material) -> str | None:
+        return await self.documents.upload(material)
+
+    async def delete_file(self, file_id: str) -> None:
+        await self.documents.delete_file(file_id)
 
     async def _generate(
         self,

@@ -45,6 +45,10 @@ ASK_FIELDS = CARD_FIELDS | {
     "sources",
     "search",
 }
+# A map of a member's own material: its own system prompt (a tagged answer, since the
+# API's citations cannot come with structured output), its map task, and its repair.
+MATERIAL_SYSTEM_FIELDS = SYSTEM_FIELDS - {"meanings_min", "meanings_max"}
+MATERIAL_MAP_FIELDS = frozenset({"today", "topic", "language", "level", "material"})
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -53,6 +57,9 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "repair": REPAIR_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
+    "material_system": MATERIAL_SYSTEM_FIELDS,
+    "material_map": MATERIAL_MAP_FIELDS,
+    "material_repair": REPAIR_FIELDS,
 }
 
 # The {search} paragraph of a task: what the model may do, and what "sources" then holds.
