@@ -15,6 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote as urlquote
 
 from pydantic import ValidationError
 
@@ -33,6 +34,7 @@ from bot.text import shorten
 
 PLACES_PER_CONCEPT = 4  # places a concept keeps, the first it cites
 PLACES_PER_ANSWER = 5
+FRAGMENT_WORDS = 8  # words of a cited passage its link's text fragment looks for
 _TAG = r"<{0}>(.*?)</{0}>"
 _CONCEPT = re.compile(r"<concept>(.*?)</concept>", re.DOTALL)
 _EMPTY_TAG = re.compile(r"<(declined|unusable|leaf)\s*/>")
@@ -62,12 +64,21 @@ def place(citation: object, material: Material) -> Citation | None:
     try:
         return Citation(
             title=shorten(title, CITATION_TITLE_MAX),
-            url=material.url,
+            url=passage_link(material.url, quote),
             pages=pages,
             quote=shorten(quote, CITATION_QUOTE_MAX) if quote else None,
         )
     except ValidationError:
         return None
+
+
+def passage_link(url: str | None, quote: str) -> str | None:
+    """A fetched page's address, pointing at the cited passage with a text fragment
+    (``#:~:text=``, which browsers scroll to and highlight): each passage its own link."""
+    if url is None or not quote:
+        return url
+    words = quote.split()[:FRAGMENT_WORDS]
+    return f"{url.split('#', 1)[0]}#:~:text={urlquote(' '.join(words), safe='')}"
 
 
 @dataclass
