@@ -6,6 +6,8 @@ returns into cards, and the errors it raises (``bot.errors``) into replies.
 
 from bot.explore.explorer import Explorer
 from bot.explore.limits import RESERVED_TOKENS
+from bot.explore.material import MaterialMap
+from bot.explore.reading import page_label, shown_name
 from bot.explore.provenance import Provenance, SourceGroup, unique_sources
 from bot.explore.views import (
     NO_KEY,
@@ -28,6 +30,7 @@ __all__ = [
     "Explorer",
     "MapRef",
     "MapView",
+    "MaterialMap",
     "MapsPage",
     "Provenance",
     "SourceGroup",
@@ -35,5 +38,7 @@ __all__ = [
     "View",
     "bundled_number",
     "lock_wait_listener",
+    "page_label",
+    "shown_name",
     "unique_sources",
 ]

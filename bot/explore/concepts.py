@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.errors import GenerationError, KinapseError, NoGenerator, NotFound
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
+from bot.explore.material import material_for
 from bot.explore.provenance import Provenance, Provenances
 from bot.explore.scopes import Preferences
 from bot.explore.views import ConceptView, MapView, SourcesView
@@ -80,6 +81,7 @@ class Concepts:
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
         concepts = await self.storage.key_concepts(concept_map.id)
+        material = await self.storage.material(concept_map.id) if concept_map.material else None
         return MapView(
             concept_map,
             concepts,
@@ -87,6 +89,7 @@ class Concepts:
             self.generator is not None,
             self.generation_off,
             self.provenances.of_overview(concept_map, concepts),
+            material,
         )
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
@@ -211,14 +214,18 @@ class Concepts:
                     "These sub-concepts are already being mapped; try again in a minute."
                 )
         try:
-            request = await self._request(concept_id)
-            search = await self.preferences.search(scope)
+            request, concept_map = await self._request(concept_id)
+            # A map of a member's material: grounded in it, not in the web.
+            material = await material_for(self.storage, concept_map)
+            search = None if material else await self.preferences.search(scope)
             result = await self.budget.call(
                 scope,
                 user_id,
                 "expand",
                 f"concept:{concept_id}",
-                lambda: generator.expand(request, on_progress=flight.report, search=search),
+                lambda: generator.expand(
+                    request, on_progress=flight.report, search=search, material=material
+                ),
                 flight,
             )
         except BaseException as exc:
@@ -278,15 +285,16 @@ class Concepts:
             concept.id, result.value, model=generator.model, now=self.clock()
         )
 
-    async def _request(self, concept_id: int) -> ExpandRequest:
-        """What the model needs to expand the concept: its path, siblings and the map so far."""
+    async def _request(self, concept_id: int) -> tuple[ExpandRequest, ConceptMap]:
+        """What the model needs to expand the concept: its path, siblings and the map so
+        far; and its map."""
         view = await self.concept_view(concept_id)
         parent = view.concept.parent_id
         if parent is None:
             siblings = await self.storage.key_concepts(view.map.id)
         else:
             siblings = await self.storage.children(parent)
-        return ExpandRequest(
+        request = ExpandRequest(
             topic=view.map.topic,
             language=view.map.language,
             level=view.map.level,
@@ -298,6 +306,7 @@ class Concepts:
                 await self.storage.map_concepts(view.map.id), {c.id for c in view.path}
             ),
         )
+        return request, view.map
 
 
 def check_scope(concept_map: ConceptMap, scope: int | None) -> None:

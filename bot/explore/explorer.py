@@ -15,6 +15,7 @@ from bot.explore.concepts import Concepts
 from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
+from bot.explore.material import Materials
 from bot.explore.pictures import Pictures
 from bot.explore.questions import Questions
 from bot.explore.scopes import Preferences
@@ -89,7 +90,17 @@ class Explorer:
             clock,
         )
         self.sessions = Sessions(storage, self.concepts, clock)
-        self.upkeep = Upkeep(storage, settings, clock)
+        self.materials = Materials(
+            storage,
+            settings,
+            self.preferences,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            generation_off,
+            clock,
+        )
+        self.upkeep = Upkeep(storage, settings, clock, self.materials)
         self.pictures = Pictures(storage)
 
     def _now(self) -> float:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.explore.provenance import Provenance, SourceGroup
 from bot.models import Answer, Concept, ConceptMap, Source
-from bot.storage import ConceptVersion, MapListing
+from bot.storage import ConceptVersion, MapListing, MaterialInfo
 
 NO_KEY = "ANTHROPIC_API_KEY is not set"
 
@@ -23,6 +23,7 @@ class MapView:
     generation_off: str = NO_KEY  # why not, when it cannot: the end of a sentence
     # Where the card's texts come from: its overview first, then each key concept.
     sources: tuple[SourceGroup, ...] = ()
+    material: MaterialInfo | None = None  # what a map of a member's file or page was made from
 
     @property
     def provenance(self) -> Provenance:
