@@ -7,8 +7,8 @@ returns into cards, and the errors it raises (``bot.errors``) into replies.
 from bot.explore.explorer import Explorer
 from bot.explore.limits import RESERVED_TOKENS
 from bot.explore.material import MaterialMap
-from bot.explore.reading import page_label, shown_name
 from bot.explore.provenance import Provenance, SourceGroup, unique_sources
+from bot.explore.reading import page_label, shown_name
 from bot.explore.views import (
     NO_KEY,
     AnswerView,
@@ -30,8 +30,8 @@ __all__ = [
     "Explorer",
     "MapRef",
     "MapView",
-    "MaterialMap",
     "MapsPage",
+    "MaterialMap",
     "Provenance",
     "SourceGroup",
     "SourcesView",

@@ -120,9 +120,7 @@ class Budget:
         await self.check_refusal(scope, subject)
         return await self.reserve(scope, user_id)
 
-    async def reserve(
-        self, scope: int, user_id: int, tokens: int = RESERVED_TOKENS
-    ) -> Reservation:
+    async def reserve(self, scope: int, user_id: int, tokens: int = RESERVED_TOKENS) -> Reservation:
         """Count a new generation of about ``tokens`` against the limits, or raise
         ``LimitReached``."""
         limits = await self._limits(scope)
