@@ -69,6 +69,12 @@ def language_name(language: str) -> str:
     return LANGUAGE_NAMES.get(text.split("-")[0].split("_")[0], text)
 
 
+def language_label(language: str) -> str:
+    """A language as a card names it: "English" for "en", else as it was set."""
+    name = language_name(language)
+    return name.title() if name in LANGUAGE_NAMES.values() else language.strip()
+
+
 def other_language(material: str | None, maps: str) -> str | None:
     """The material's language when it is not the one the map is written in."""
     if not material or not material.strip():

@@ -10,13 +10,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import KinapseError
 from bot.models import TOPIC_MAX, Level
 from bot.render.export import ExportFormat
 from bot.ui.context import Interaction, scope_of
 
 # Importing the flows registers the handler of every button and menu (bot.ui.items.route).
 from bot.ui.flows import admin as managing
-from bot.ui.flows import ask, new_topic
+from bot.ui.flows import ask, material, new_topic
 from bot.ui.flows import export as exporting
 from bot.ui.flows import maps as listing
 from bot.ui.items import CardButton, CardSelect
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
 BUDGET_MAX = 100_000_000
 SITES_MAX = 300  # a list of sites, comma-separated
+URL_OPTION_MAX = 500  # longer than any page the fetch tool takes (250), to say so clearly
+NOTHING_TO_MAP = "Give a topic to explore, or attach a file or a link to map."
 
 
 class ExploreCog(commands.Cog):
@@ -55,12 +58,25 @@ class ExploreCog(commands.Cog):
     @app_commands.command(name="explore")
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
+    @app_commands.describe(
+        topic="What to map, for example Interest Rates or AI Agents",
+        file="Your own material to map: a PDF, a text or a Markdown file",
+        url="A web page to map (fetched by Claude's web fetch tool)",
+    )
     async def explore(
-        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX] | None = None,
+        file: discord.Attachment | None = None,
+        url: app_commands.Range[str, 1, URL_OPTION_MAX] | None = None,
     ) -> None:
-        """Explore a topic as a concept map you walk through with buttons."""
-        await new_topic.explore(interaction, topic)
+        """Explore a topic, or your own file or page, as a concept map you walk through."""
+        if file is not None or url is not None:
+            await material.explore_material(interaction, topic, file, url)
+        elif topic is None:
+            raise KinapseError(NOTHING_TO_MAP)
+        else:
+            await new_topic.explore(interaction, topic)
 
     @explore.autocomplete("topic")
     async def explore_topics(

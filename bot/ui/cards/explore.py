@@ -24,6 +24,7 @@ from bot.ui.cards.fit import (
     components_left,
     concept_blocks,
 )
+from bot.ui.cards.material import material_line
 from bot.ui.cards.sources import (
     UNCHECKED_NOTE,
     card_sources,
@@ -125,6 +126,8 @@ def map_card(
         ),
         *_unchecked(view, "overview"),
     ]
+    if view.material is not None:
+        drafts.insert(1, TextDraft(material_line(view.material, concept_map.language)))
     if picture is not None:
         description = f"Map of {concept_map.topic}"
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)

@@ -22,6 +22,7 @@ from bot.ui.cards.fit import (
     TextDraft,
     assemble,
 )
+from bot.ui.cards.material import mark
 from bot.ui.ids import Action
 from bot.ui.limits import BUTTON_LABEL_MAX, BUTTONS_PER_ROW, TEXT_TOTAL_MAX
 
@@ -43,13 +44,15 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
     for number, listing in enumerate(shown, start=page * MAPS_PER_PAGE + 1):
         if listing.source is Source.BUNDLED:
             source = "curated"
+        elif listing.material is not None:
+            source = "from a page" if listing.material == "page" else "from a file"
         else:
             source = f"mapped by {literal(shorten(listing.model or 'Claude', MODEL_NAME_MAX))}"
         ref = MapRef.of_listing(listing)
         drafts.append(
             SectionDraft(
                 open_map_control(ref),
-                f"**{number}. ",
+                f"**{number}. {mark(listing.material)}",
                 Said(listing.topic, HEADING_MAX, TITLE_FLOOR),
                 f"**\n-# {listing.opened} of {listing.total} opened · {source}",
             )
