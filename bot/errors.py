@@ -98,5 +98,5 @@ class BadMaterial(KinapseError):
     that cannot be fetched); nothing was stored."""
 
 
-class FetchFailed(GenerationError, BadMaterial):
+class FetchFailed(GenerationError):
     """The API's web fetch tool could not fetch the page a member gave."""

@@ -118,6 +118,10 @@ class Materials:
             check_file(name, content_type, b"", limit_mb=1, max_pages=1)  # raises its message
         check_size(name, size, self.settings.material_max_mb)
 
+    def check_link(self, url: str) -> None:
+        """A link that is not a web page's address is refused before anyone waits."""
+        check_url(url)
+
     def _need_generator(self) -> Generator:
         if self.generator is None:
             why = f"Mapping your own material needs Claude, and {self.generation_off}."

@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import KinapseError
 from bot.models import TOPIC_MAX, Level
 from bot.render.export import ExportFormat
 from bot.ui.context import Interaction, scope_of
@@ -21,6 +20,7 @@ from bot.ui.flows import ask, material, new_topic
 from bot.ui.flows import export as exporting
 from bot.ui.flows import maps as listing
 from bot.ui.items import CardButton, CardSelect
+from bot.ui.respond import send_text
 
 if TYPE_CHECKING:
     from bot.ui.client import KinapseBot
@@ -74,7 +74,7 @@ class ExploreCog(commands.Cog):
         if file is not None or url is not None:
             await material.explore_material(interaction, topic, file, url)
         elif topic is None:
-            raise KinapseError(NOTHING_TO_MAP)
+            await send_text(interaction, NOTHING_TO_MAP)
         else:
             await new_topic.explore(interaction, topic)
 

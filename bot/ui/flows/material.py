@@ -18,7 +18,7 @@ from functools import partial
 
 import discord
 
-from bot.errors import KinapseError
+from bot.errors import BadMaterial, KinapseError
 from bot.explore import MaterialMap, language_label, page_label, shown_name
 from bot.generator import Sketch
 from bot.ui import cards
@@ -28,7 +28,7 @@ from bot.ui.flows.navigation import map_card
 from bot.ui.layout import line, message_kwargs
 from bot.ui.live import LiveEdits
 from bot.ui.replies import explain
-from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly, send_text
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,22 @@ async def explore_material(
 ) -> None:
     """Map ``file`` or the page at ``url`` (of ``topic`` as the material treats it, when
     given); the card in the channel, everything else privately."""
-    if file is not None and url is not None:
-        raise KinapseError(BOTH)
     explorer = interaction.client.explorer
     materials = explorer.materials
-    if file is not None:
-        # Before anything is downloaded: from Discord's CDN, a kind Kinapse maps, in size.
-        materials.check_attachment(file.filename, file.content_type, file.size, file.url)
-        name = f"*{cards.literal(shown_name(file.filename))}*"
-    else:
-        assert url is not None
-        name = cards.literal(page_label(url.strip().strip("<>")))
+    try:
+        if file is not None and url is not None:
+            raise KinapseError(BOTH)
+        if file is not None:
+            # Before anything is downloaded: from Discord's CDN, a kind Kinapse maps, in size.
+            materials.check_attachment(file.filename, file.content_type, file.size, file.url)
+            name = f"*{cards.literal(shown_name(file.filename))}*"
+        else:
+            assert url is not None
+            materials.check_link(url)  # only checked: the API's fetch tool opens it
+            name = cards.literal(page_label(url.strip().strip("<>")))
+    except KinapseError as exc:
+        await send_text(interaction, exc.message)  # privately, before anyone waits
+        return
     await acknowledge(interaction, thinking=True, ephemeral=True)
     await edit_once(interaction, **line(READING.format(name=name)))
     live = LiveEdits(partial(edit_once, interaction))
@@ -96,9 +101,9 @@ async def explore_material(
     except Exception as exc:
         await live.settle()
         why = explain(interaction, exc)
-        await edit_finally(
-            interaction, **line(FAILED.format(name=name, why=why), v2=live.edits > 0)
-        )
+        # A file's own problem names the file already.
+        text = why if isinstance(exc, BadMaterial) else FAILED.format(name=name, why=why)
+        await edit_finally(interaction, **line(text, v2=live.edits > 0))
         return
     await live.settle()
     await _post(interaction, made, card, v2=live.edits > 0)
