@@ -170,31 +170,27 @@ def date_floor(value: str) -> datetime.date:
     return datetime.date(year, month, day)
 
 
+CitationUrl = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=CITATION_URL_MAX, pattern=r"^https?://[^\s/]+\S*$"
+    ),
+]
+
+
 class Citation(BaseModel):
-    """Where a statement comes from: an entry of a curated map's ``sources``, a web search
-    result the API returned for a generated concept (never a URL a model wrote), or a
-    location in a member's own material that the API cited: pages of a PDF, a passage of
-    a text file (no ``url``), or a passage of a fetched page (its ``url``)."""
+    """Where a statement comes from: a curated map's source (with its URL), a web search
+    result the API returned (never a URL a model wrote), or a place the API cited in a
+    member's material: a PDF's pages or a file's passage (no ``url``), a page's passage."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_TITLE_MAX)
     ]
-    # None only for a location in an attached file (which has no address to link to).
-    url: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True,
-                max_length=CITATION_URL_MAX,
-                pattern=r"^https?://[^\s/]+\S*$",
-            ),
-        ]
-        | None
-    ) = None
-    # A PDF's cited pages, first and last, counted from 1 (the API's page_location).
-    pages: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
+    # None only for a place in an attached file (which has no address to link to).
+    url: CitationUrl | None = None
+    pages: tuple[Annotated[int, Field(ge=1)], int] | None = None  # first and last cited
     publisher: (
         Annotated[
             str,
@@ -230,17 +226,14 @@ class Citation(BaseModel):
     @property
     def key(self) -> tuple[str | None, tuple[int, int] | None, str | None]:
         """What makes two sources one: the same address, or the same place in a material."""
-        if self.url is not None and self.pages is None:
-            return (self.url, None, None)
-        return (self.url, self.pages, self.quote)
+        whole_page = self.url is not None and self.pages is None
+        return (self.url, None, None) if whole_page else (self.url, self.pages, self.quote)
 
     @property
     def pages_label(self) -> str | None:
         """ "p. 4" or "p. 4-5", for a PDF's location."""
-        if self.pages is None:
-            return None
-        first, last = self.pages
-        return f"p. {first}" if first == last else f"p. {first}-{last}"
+        first, last = self.pages or (0, 0)
+        return None if not first else f"p. {first}" if first == last else f"p. {first}-{last}"
 
 
 def stored_citations(value: Any) -> Any:
@@ -259,13 +252,6 @@ def citations_json(sources: list[Citation]) -> str | None:
     return json.dumps([s.model_dump(exclude_none=True) for s in sources], ensure_ascii=False)
 
 
-def linked_sources(sources: list[Citation]) -> list[Citation]:
-    """A curated map's sources, each of which must have its URL."""
-    if any(source.url is None for source in sources):
-        raise ValueError("every source needs its url")
-    return sources
-
-
 class ConceptDraft(BaseModel):
     """One concept's text, as written in a map file or returned by the model, and what it
     rests on: a curated file's ``sources``, or the web search results the API returned
@@ -281,11 +267,6 @@ class ConceptDraft(BaseModel):
 
 class BundledConcept(ConceptDraft):
     """A concept in a bundled map file: optionally with its sub-concepts and sources."""
-
-    @field_validator("sources")
-    @classmethod
-    def _linked(cls, value: list[Citation]) -> list[Citation]:
-        return linked_sources(value)
 
     children: list[BundledConcept] | None = Field(
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
@@ -388,11 +369,6 @@ class BundledMap(BaseModel):
     overview: Overview
     concepts: list[BundledConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
     sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
-
-    @field_validator("sources")
-    @classmethod
-    def _linked(cls, value: list[Citation]) -> list[Citation]:
-        return linked_sources(value)
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -578,12 +554,6 @@ class TreeConcept(BundledConcept):
     children: list[TreeConcept] | None = None  # type: ignore[assignment]
     model: str | None = None
     written: str | None = None  # ISO date
-
-    @field_validator("sources")
-    @classmethod
-    def _linked(cls, value: list[Citation]) -> list[Citation]:
-        # Generated concepts may cite a member's own file, which has no URL.
-        return value
 
 
 class MapTree(BaseModel):

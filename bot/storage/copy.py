@@ -25,6 +25,7 @@ COPY_ORDER = [
     "maps",
     "concepts",
     "concept_versions",
+    "materials",
     "sessions",
     "answers",
     "meanings",

@@ -178,8 +178,8 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor what 8, 9, 10 and 12
-    # add).
+    # The database as schema 6 left it: no counts on the map row (nor what 8, 9, 10, 12
+    # and 13 add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
@@ -192,6 +192,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
             " ALTER TABLE scope_settings DROP COLUMN sources;"
             " ALTER TABLE scope_settings DROP COLUMN prefer_domains;"
             " ALTER TABLE scope_settings DROP COLUMN block_domains;"
+            " DROP TABLE materials; ALTER TABLE maps DROP COLUMN material;"
             " PRAGMA user_version = 6;"
         )
     async with open_storage(path) as storage:

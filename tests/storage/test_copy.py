@@ -7,8 +7,17 @@ from typing import Any
 
 import pytest
 
-from bot.models import Citation, Meaning, Session, Source, Usage
-from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage, postgres, sqlite
+from bot.models import Citation, MaterialKind, Meaning, Session, Source, Usage
+from bot.storage import (
+    Limits,
+    NewMaterial,
+    Reservation,
+    ScopeSettings,
+    Storage,
+    open_storage,
+    postgres,
+    sqlite,
+)
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
 from bot.storage.whole_tables import COPY_BATCH
 from tests.storage.test_storage import bundled_map
@@ -100,6 +109,28 @@ async def populate(storage: Storage) -> int:
     await storage.save_alias(GUILD, "cell", "cells")
     chosen = (await storage.meanings(GUILD, "cell"))[0]
     await storage.save_retry(GUILD, chosen.title, meaning_id=chosen.id, now=15.0)
+    # A map of a member's PDF: its bytes (not text) must come through whole.
+    lecture = await storage.create_map(
+        scope=GUILD,
+        key="lecture 3",
+        topic="Lecture 3",
+        language="en",
+        overview=cells.overview,
+        source=Source.GENERATED,
+        model="claude-sonnet-4-6",
+        concepts=cells.concepts,
+        now=16.0,
+        material=NewMaterial(
+            kind=MaterialKind.PDF,
+            name="lecture-3.pdf",
+            media_type="application/pdf",
+            data=b"%PDF-1.4\x00\xff\xfe binary",
+            digest="d" * 64,
+            pages=3,
+            shared_by=SNOWFLAKE - 3,
+        ),
+    )
+    await storage.set_material_file(lecture.id, "file_011CNha8iCJcU1wXNR6q4V8w")
     forgotten = maps[(GUILD, "forgotten")].id
     assert await storage.delete_map(GUILD, "forgotten")
     return forgotten
