@@ -25,11 +25,16 @@ class NotFound(KinapseError):
 
 
 class NoGenerator(KinapseError):
-    """A new topic asked for while no API key is configured."""
+    """Something only Claude can do, asked for while generation is off.
 
-    def __init__(self, message: str, available: list[str]) -> None:
+    ``message`` is for any member; ``detail`` says why generation is off (the bot's
+    configuration), for the server's managers and the log only.
+    """
+
+    def __init__(self, message: str, available: list[str], *, detail: str = "") -> None:
         super().__init__(message)
         self.available = available
+        self.detail = detail
 
 
 class GenerationError(KinapseError):

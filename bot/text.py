@@ -143,3 +143,29 @@ ZERO_WIDTH_SPACE = "\u200b"
 def defuse_mentions(text: str) -> str:
     """``@everyone``, ``@here`` and ``<@id>`` with a zero-width space after the "@"."""
     return _MENTION.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, text)
+
+
+# Words that say little about what a sentence means, left out when sentences are compared.
+_STOPWORDS = (
+    "a an the and or but nor of to in on at by for from with as into onto over under about "
+    "between through after before during since until than then so such not no is are was were "
+    "be been being it its this that these those which who whom whose what when where why how "
+    "their they them there he she his her we our you your i can could may might will would "
+    "shall should do does did has have had also more most many much other each any all some "
+    "one only very while both either neither own same up down out off again further once here "
+    "just too"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+WORD = regex.compile(r"\w+")
+
+
+def content_words(text: str) -> frozenset[str]:
+    """The words that carry a sentence's meaning, folded so that "rates" matches "rate"."""
+    words = set()
+    for word in WORD.findall(text.casefold()):
+        if word in STOPWORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    return frozenset(words)

@@ -22,7 +22,10 @@ SMOKE = {
         ["--maps", "10", "--interactions", "20", "--concurrency", "2"],
         "interactions/s",
     ),
-    "streaming.py": (["--rounds", "1", "--rate", "100000"], "ratio first/whole"),
+    "streaming.py": (
+        ["--rounds", "1", "--rate", "100000", "--first-token", "0.1", "--edit-latency", "0"],
+        "ratio first/whole",
+    ),
 }
 
 

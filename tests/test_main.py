@@ -145,10 +145,15 @@ def test_the_preview_console_shows_the_url_line_only(tmp_path: Path):
     assert out == "" and err == "", (out, err)
 
 
-def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path):
-    database = tmp_path / "k.db"
+@pytest.mark.parametrize("name", ["its path", "a hard link"])
+def test_a_second_bot_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path, name: str):
+    held = database = tmp_path / "k.db"
+    if name == "a hard link":
+        sqlite3.connect(held).close()
+        database = tmp_path / "linked.db"
+        database.hardlink_to(held)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_DATABASE, str(database)],
+        [sys.executable, "-c", HOLD_DATABASE, str(held)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -49,7 +49,7 @@ async def test_a_rejected_key_or_unknown_model_turns_generation_off_and_says_why
             assert explorer.generator is None
             with pytest.raises(NoGenerator) as raised:
                 await explorer.topics.check_can_generate(1, 2, "Photosynthesis")
-    assert reason in str(raised.value) and "New topics need Claude" in str(raised.value)
+    assert reason in raised.value.detail and "New topics can't be mapped" in str(raised.value)
     assert any(reason in r.getMessage() for r in caplog.records)
     assert not standin.requests  # no generation was tried
 

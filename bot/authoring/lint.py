@@ -27,7 +27,6 @@ from pydantic import ValidationError
 from bot.authoring.sources import SourceChecks
 from bot.authoring.words import (
     Sentence,
-    content_words,
     figures,
     map_sentences,
     near_duplicates,
@@ -35,7 +34,7 @@ from bot.authoring.words import (
     wanted,
 )
 from bot.models import BundledConcept, BundledMap, TopicError, clean_topic, topic_key
-from bot.text import clean_text, count_sentences
+from bot.text import clean_text, content_words, count_sentences
 
 # What a curated map needs beyond what the model accepts (4-7 key concepts, 3-6 children).
 BUNDLED_KEY_CONCEPTS = (5, 7)

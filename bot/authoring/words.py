@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import regex
 
 from bot.models import BundledConcept, BundledMap
-from bot.text import shorten, split_sentences
+from bot.text import content_words, shorten, split_sentences
 
 # Near-duplicate sentences: share this much of their content words (Jaccard), counted only
 # for sentences of at least NEAR_MIN_WORDS content words, so short generic ones never clash.
@@ -21,18 +21,6 @@ NEAR_MIN_WORDS = 5
 HISTORY_YEARS = 10
 QUOTE_MAX = 60  # how much of a sentence a problem quotes
 
-# Words that say little about what a sentence means, left out when sentences are compared.
-_STOPWORDS = (
-    "a an the and or but nor of to in on at by for from with as into onto over under about "
-    "between through after before during since until than then so such not no is are was were "
-    "be been being it its this that these those which who whom whose what when where why how "
-    "their they them there he she his her we our you your i can could may might will would "
-    "shall should do does did has have had also more most many much other each any all some "
-    "one only very while both either neither own same up down out off again further once here "
-    "just too"
-)
-STOPWORDS = frozenset(_STOPWORDS.split())
-WORD = regex.compile(r"\w+")
 # A number standing on its own: "4.25", "3.50-3.75%", "$120", "12 members"; not "G7", "ERC-20"
 # or a decade ("the 1920s").
 FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?![\p{L}\d]|[.,]\d)")
@@ -40,18 +28,6 @@ FIGURE = regex.compile(r"(?<![\p{L}\d.,-])\d+(?:[.,]\d+)*(?![\p{L}\d]|[.,]\d)")
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 DAY = regex.compile(rf"(?:{MONTHS}) \d{{1,2}}(?!\d)|(?<!\d)\d{{1,2}} (?:{MONTHS})")
 YEAR = regex.compile(r"1\d{3}|20\d{2}")
-
-
-def content_words(text: str) -> frozenset[str]:
-    """The words that carry a sentence's meaning, folded so that "rates" matches "rate"."""
-    words = set()
-    for word in WORD.findall(text.casefold()):
-        if word in STOPWORDS:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    return frozenset(words)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.explore.limits import LEASE_SLACK, Budget
 from bot.explore.material import material_for
 from bot.explore.provenance import Provenance, Provenances
 from bot.explore.scopes import Preferences
-from bot.explore.views import ConceptView, MapView, SourcesView
+from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView, SourcesView
 from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode, RefreshRequest
 from bot.maps import BundledMaps
 from bot.models import (
@@ -33,6 +33,7 @@ from bot.storage import FORGOTTEN_SCOPE, Storage
 log = logging.getLogger(__name__)
 
 AVAILABLE_TOPICS_SHOWN = 10
+REFRESH_OFF = "Concepts can't be refreshed in this server for now."
 NOT_DUE = (
     "This concept is not due for a refresh: only what Claude wrote more than 90 days ago "
     "about a topic whose facts change is."
@@ -87,7 +88,6 @@ class Concepts:
             concepts,
             self.as_of(concept_map),
             self.generator is not None,
-            self.generation_off,
             self.provenances.of_overview(concept_map, concepts),
             material,
         )
@@ -109,7 +109,6 @@ class Concepts:
             children,
             self.as_of(concept_map),
             self.generator is not None,
-            self.generation_off,
             own,
             self.generator is not None and self.provenances.due_for_refresh(concept_map, own),
         )
@@ -185,8 +184,9 @@ class Concepts:
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
-                    f"Sub-concepts need Claude, and {self.generation_off}.",
+                    SUB_CONCEPTS_OFF,
                     self.bundled.topics(AVAILABLE_TOPICS_SHOWN),
+                    detail=self.generation_off,
                 )
         await self._flights.join(
             concept_id,
@@ -248,8 +248,7 @@ class Concepts:
         any generation (cooldown, budget); one at a time per concept."""
         view = await self.concept_view(concept_id, scope)
         if self.generator is None:
-            why = f"Refreshing a concept needs Claude, and {self.generation_off}."
-            raise NoGenerator(why, [])
+            raise NoGenerator(REFRESH_OFF, [], detail=self.generation_off)
         if concept_id not in self._refreshes and not view.can_refresh:
             raise KinapseError(NOT_DUE)
         await self._refreshes.join(

@@ -4,6 +4,8 @@ storage reads a page's own rows and ranks the scope's best matches itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from bot.errors import NotFound
 from bot.explore.concepts import Concepts
 from bot.explore.topics import Topics
@@ -11,12 +13,11 @@ from bot.explore.views import MapRef, MapsPage, bundled_number
 from bot.maps import BundledMaps
 from bot.models import BundledConcept, ConceptMap, MapTree, Source, search_key, topic_key
 from bot.storage import MapListing, Storage
+from bot.text import content_words
 
 AUTOCOMPLETE_MAX = 25  # Discord's limit on autocomplete choices
 CHOICE_NAME_MAX = 100  # Discord's limit on a choice's name
 MAPS_PER_PAGE = 10  # /maps: a section and a button each, well within a message's 40 components
-# Words too common to make two topics alike ("History of Rome", "Theory of Mind").
-LINKING_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "for", "to", "with", "vs"})
 
 
 class Library:
@@ -76,15 +77,34 @@ class Library:
         return [listing.topic[:CHOICE_NAME_MAX] for listing in listings[:AUTOCOMPLETE_MAX]]
 
     async def nearest(self, scope: int, text: str, limit: int) -> list[MapRef]:
-        """Maps to offer instead of a topic that cannot be generated now: those autocomplete
-        would offer for ``text``, then those sharing a word with it, then the chips."""
+        """Maps related to ``text``, to offer instead of a topic that cannot be generated
+        now: those autocomplete would offer for it, then those whose topic or aliases
+        share a word with it, then curated maps with a concept titled with its words, then
+        those whose concepts speak of them. None at all rather than unrelated ones."""
         names = self._with_bundled(await self.storage.topics(scope))
         needle = search_key(text)
         topics = _rank_by_match(needle, names) if needle else []
         topics += _rank_by_shared_words(needle, names)
-        topics += await self.chips(scope)
+        words = content_words(needle)
+        topics += self._by_concepts(words, lambda c: c.title, needed=1)
+        # A word met in running text says less: two of them, when two were typed.
+        topics += self._by_concepts(words, lambda c: f"{c.summary} {c.detail}", needed=2)
         chosen = list(dict.fromkeys(topics))[:limit]  # first occurrence wins, order kept
         return [ref for topic in chosen if (ref := await self.ref(scope, topic)) is not None]
+
+    def _by_concepts(
+        self, words: frozenset[str], text_of: Callable[[BundledConcept], str], *, needed: int
+    ) -> list[str]:
+        """Curated topics with concepts whose ``text_of`` holds ``needed`` of ``words`` (or
+        all, if fewer were typed), the most first."""
+        found = []
+        for bundled in self.bundled.maps:
+            shared: set[str] = set()
+            for concept in _every_concept(bundled.concepts):
+                shared |= words & content_words(text_of(concept))
+            if shared and len(shared) >= min(needed, len(words)):
+                found.append((-len(shared), bundled.topic.casefold(), bundled.topic))
+        return [topic for *_, topic in sorted(found)]
 
     async def ref(self, scope: int, topic: str) -> MapRef | None:
         """What a button needs to open ``topic``'s map in ``scope``."""
@@ -149,11 +169,18 @@ def _rank_by_match(needle: str, names: dict[str, list[str]]) -> list[str]:
     return [topic for _, topic in ranked]
 
 
+def _every_concept(concepts: list[BundledConcept]) -> Iterator[BundledConcept]:
+    for concept in concepts:
+        yield concept
+        yield from _every_concept(concept.children or [])
+
+
 def _rank_by_shared_words(needle: str, names: dict[str, list[str]]) -> list[str]:
     """Topics sharing words with ``needle``, the most shared first."""
-    words = set(needle.split()) - LINKING_WORDS
+    words = content_words(needle)
     shared = [
-        (max(len(words & set(key.split())) for key in keys), topic) for topic, keys in names.items()
+        (max(len(words & content_words(key)) for key in keys), topic)
+        for topic, keys in names.items()
     ]
     shared.sort(key=lambda item: (-item[0], item[1].casefold()))
     return [topic for count, topic in shared if count > 0]

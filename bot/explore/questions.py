@@ -3,20 +3,26 @@ the same question is answered from storage the next time."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable
 
-from bot.errors import KinapseError, NoGenerator, NotFound
+from bot.errors import KinapseError, NoGenerator, NotFound, StorageBusy, StorageFull
 from bot.explore.concepts import Concepts, check_scope
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
 from bot.explore.material import material_for
 from bot.explore.provenance import described, unique_sources
-from bot.explore.views import AnswerView, ConceptView, View
+from bot.explore.views import QUESTIONS_OFF, AnswerView, ConceptView, View
 from bot.generator import AskRequest, Generator, Progress
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question, question_key
 from bot.storage import Storage
 from bot.text import shorten
 
+log = logging.getLogger(__name__)
+
+NOT_YOURS = "Only the member who asked this question can share its answer."
+ALREADY_SHARED = "This answer is already shared in the channel."
 OVERVIEW_DETAIL = "(This is the overview card of the whole topic; its text is the summary.)"
 
 
@@ -73,16 +79,49 @@ class Questions:
         concept = view.concept if isinstance(view, ConceptView) else None
         stored = await self.storage.find_answer(view.map.id, concept_id, key)
         if stored is not None:
-            return AnswerView(stored, view.map, concept)
-        if self.generator is None:
-            raise NoGenerator(f"Questions need Claude, and {self.generation_off}.", [])
-        subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
-        return await self._flights.join(
-            (view.map.id, concept_id or 0, key),
-            lambda: self.budget.start(scope, user_id, subject),
-            lambda flight: self._answer(scope, user_id, view, question, subject, on_text, flight),
-            on_queued=on_queued,
-        )
+            answered = AnswerView(stored, view.map, concept)
+        elif self.generator is None:
+            raise NoGenerator(QUESTIONS_OFF, [], detail=self.generation_off)
+        else:
+            subject = f"ask:{view.map.id}:{concept_id or 0}:{key}"
+            answered = await self._flights.join(
+                (view.map.id, concept_id or 0, key),
+                lambda: self.budget.start(scope, user_id, subject),
+                lambda flight: self._answer(
+                    scope, user_id, view, question, subject, on_text, flight
+                ),
+                on_queued=on_queued,
+            )
+        return await self._asked_by(answered, user_id)
+
+    async def _asked_by(self, answered: AnswerView, user_id: int) -> AnswerView:
+        """The answer as ``user_id``'s: their asking recorded, for their Share button."""
+        try:
+            asked = await self.storage.record_ask(answered.answer.id, user_id, now=self.clock())
+        except (StorageFull, StorageBusy):
+            # The answer stands; only its Share button needs the row.
+            log.warning("Could not record who asked answer %s", answered.answer.id)
+            return answered
+        return dataclasses.replace(answered, asked=asked)
+
+    async def share(self, ask_id: int, user_id: int, scope: int) -> AnswerView:
+        """Claim the asking ``ask_id`` for posting in the channel: only its asker may, and
+        only once (the claim is stored, so two presses at once claim it once). After a
+        post that failed, ``unshare`` lets it be shared again."""
+        asked = await self.storage.get_ask(ask_id)
+        if asked is None:
+            raise NotFound("This answer no longer exists; ask again from the card.")
+        if asked.user_id != user_id:
+            raise KinapseError(NOT_YOURS)
+        view = await self.answer_view(asked.answer_id, scope)
+        if asked.shared_at is not None or not await self.storage.claim_share(
+            ask_id, user_id, now=self.clock()
+        ):
+            raise KinapseError(ALREADY_SHARED)
+        return dataclasses.replace(view, asked=ask_id)
+
+    async def unshare(self, ask_id: int) -> None:
+        await self.storage.release_share(ask_id)
 
     async def _answer(
         self,

@@ -88,12 +88,13 @@ def parse_domains(text: str) -> list[str]:
     if text.casefold() in ("", "none", "-"):
         return []
     found: list[str] = []
-    for part in re.split(r"[\s,;]+", text):
-        if not part:
+    for part in re.split(r"[,;\n]+", text):
+        if not (part := part.strip()):
             continue
         site = re.sub(r"^[a-z]+://", "", part.casefold()).removeprefix("www.").rstrip("/")
         if _DOMAIN.fullmatch(site) is None:
-            raise KinapseError(f"{part[:60]} is not a site; write sites like iea.org or eia.gov.")
+            shown = part[:60].replace("`", "'")
+            raise KinapseError(f"`{shown}` is not a site; write sites like iea.org, eia.gov.")
         if site not in found:
             found.append(site)
     if len(found) > DOMAINS_MAX:

@@ -16,6 +16,7 @@ from bot.explore.concepts import AVAILABLE_TOPICS_SHOWN
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
 from bot.explore.scopes import Preferences
+from bot.explore.views import MAPS_OFF
 from bot.generator import Generator, OnSketch
 from bot.maps import BundledMaps
 from bot.models import ConceptMap, Source, StoredMeaning, StoredRetry, clean_topic, topic_key
@@ -103,7 +104,7 @@ class Topics:
     async def _check_topic(self, scope: int, topic: str) -> None:
         if self.generator is None:
             available = self.bundled.topics(AVAILABLE_TOPICS_SHOWN)
-            raise NoGenerator(f"New topics need Claude, and {self.generation_off}.", available)
+            raise NoGenerator(MAPS_OFF, available, detail=self.generation_off)
         await self.budget.check_refusal(scope, f"map:{topic_key(topic)}")
 
     async def generate_map(

@@ -60,8 +60,8 @@ class Upkeep:
 
     async def prune(self) -> Pruned:
         """Forget sessions untouched for ``session_days``, expired refusals and reservations,
-        old usage, and the retries of failed new topics once they are ``session_days`` old
-        (like a session, a retry is what a message's button stands on)."""
+        old usage, and the retries of failed new topics and askings of answers once they
+        are ``session_days`` old (like a session, each is what a message's button stands on)."""
         now = self.clock()
         kept_since = now - self.settings.session_days * DAY
         await self.storage.purge_forgotten()  # any a stopped process left
@@ -72,13 +72,14 @@ class Upkeep:
             retries_before=kept_since,
         )
         log.info(
-            "Pruned %d sessions, %d refusals, %d usage rows, %d expired reservations"
-            " and %d retries",
+            "Pruned %d sessions, %d refusals, %d usage rows, %d expired reservations,"
+            " %d retries and %d askings of answers",
             pruned.sessions,
             pruned.refusals,
             pruned.usage,
             pruned.reservations,
             pruned.retries,
+            pruned.asks,
         )
         return pruned
 

@@ -10,6 +10,11 @@ from bot.models import Answer, Concept, ConceptMap, Source
 from bot.storage import ConceptVersion, MapListing, MaterialInfo
 
 NO_KEY = "ANTHROPIC_API_KEY is not set"
+# What members read while generation is off; the reason why (``Explorer.generation_off``)
+# is configuration, for the log, /kinapse usage and the server's managers.
+MAPS_OFF = "New topics can't be mapped in this server for now."
+SUB_CONCEPTS_OFF = "Sub-concepts can't be mapped in this server for now."
+QUESTIONS_OFF = "Questions are off in this server for now."
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,6 @@ class MapView:
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True  # questions can be answered (the bot has an API key)
-    generation_off: str = NO_KEY  # why not, when it cannot: the end of a sentence
     # Where the card's texts come from: its overview first, then each key concept.
     sources: tuple[SourceGroup, ...] = ()
     material: MaterialInfo | None = None  # what a map of a member's file or page was made from
@@ -50,7 +54,6 @@ class ConceptView:
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True
-    generation_off: str = NO_KEY
     own: Provenance | None = None  # where the concept's text comes from
     # A generated concept of a volatile topic, old enough to be written again (by a manager).
     can_refresh: bool = False
@@ -114,11 +117,14 @@ class MapRef:
 
 @dataclass(frozen=True)
 class AnswerView:
-    """An answer and the card it answers: a concept, or the map's overview."""
+    """An answer and the card it answers: a concept, or the map's overview; ``asked``:
+    the asking that answered a member with it, which their Share button names (None:
+    not recorded, so not shareable)."""
 
     answer: Answer
     map: ConceptMap
     concept: Concept | None
+    asked: int | None = None
 
     @property
     def subject(self) -> str:

@@ -32,21 +32,21 @@ def _sketcher(on_progress: OnSketch) -> Callable[[str], None]:
 def sketch_of(snapshot: str) -> Sketch | None:
     """The complete texts of a partial JSON answer; None if it has nothing to show yet.
 
-    jiter's trailing-strings mode keeps the last, unfinished string too; structured
-    output writes properties in the schema's order, so a text is complete once the
-    next property has begun (a summary once its concept's "detail" has).
+    jiter's partial mode leaves out the string still being written, so every text it
+    gives is complete as soon as its closing quote has arrived: a concept shows once
+    its title and summary are written, without waiting for its detail to begin.
     """
     try:
-        data = jiter.from_json(snapshot.encode(), partial_mode="trailing-strings")
+        data = jiter.from_json(snapshot.encode(), partial_mode="on")
     except ValueError:
         return None
     if not isinstance(data, dict) or data.get("kind") not in ("map", "subconcepts"):
         return None
-    title = data.get("title") if "overview" in data else None
-    overview = data.get("overview") if "sources" in data or "concepts" in data else None
+    title, overview = data.get("title"), data.get("overview")
     concepts = []
     for item in data.get("concepts") or []:
-        if not isinstance(item, dict) or "detail" not in item:
+        # Concepts are written in order: one without its summary is the last so far.
+        if not isinstance(item, dict):
             break
         title_text, summary = item.get("title"), item.get("summary")
         if not isinstance(title_text, str) or not isinstance(summary, str):

@@ -29,6 +29,7 @@ from bot.storage.materials import MaterialInfo, NewMaterial
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    Asked,
     ConceptVersion,
     Limit,
     Limits,
@@ -43,6 +44,7 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "Asked",
     "ConceptVersion",
     "DatabaseInUse",
     "Limit",

@@ -5,9 +5,10 @@ SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
 ``Transaction``. Some parts of it are mixins of their own, each with the hooks it needs of
 a backend: what generations spend and what bounds them (``limits.py``), answers
-(``answers.py``), a scope's settings (``settings.py``), a refreshed concept's versions
-(``versions.py``), the material of a map made from a member's file or page
-(``materials.py``), and whole tables for ``db copy`` (``whole_tables.py``).
+(``answers.py``), who asked for an answer and shared it (``shares.py``), a scope's settings
+(``settings.py``), a refreshed concept's versions (``versions.py``), the material of a map
+made from a member's file or page (``materials.py``), and whole tables for ``db copy``
+(``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from bot.storage.records import (
     _state_of,
 )
 from bot.storage.settings import StoredSettings
+from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
     COUNT_FIRST_OPEN,
@@ -70,6 +72,7 @@ from bot.storage.sql import (
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
+    PRUNE_ASKS,
     PRUNE_REFUSALS,
     PRUNE_RESERVATIONS,
     PRUNE_RETRIES,
@@ -122,7 +125,9 @@ class Transaction(Protocol):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
 
-class Storage(UsageAndLimits, Answers, StoredSettings, Versions, Materials, WholeTables, ABC):
+class Storage(
+    UsageAndLimits, Answers, Shares, StoredSettings, Versions, Materials, WholeTables, ABC
+):
     """The database. Use ``async with open_storage(database) as storage``.
 
     ``database`` is a SQLite file path or a ``postgresql://`` URL.
@@ -446,8 +451,8 @@ class Storage(UsageAndLimits, Answers, StoredSettings, Versions, Materials, Whol
         retries_before: float,
     ) -> Pruned:
         """Delete sessions untouched since ``sessions_before``, refusals and reservations
-        that have expired, usage recorded before ``usage_before`` and retries stored before
-        ``retries_before``, in one transaction."""
+        that have expired, usage recorded before ``usage_before``, and retries and askings
+        of answers stored before ``retries_before``, in one transaction."""
         async with self.transaction() as db:
             return Pruned(
                 sessions=await db.execute(PRUNE_SESSIONS, (sessions_before,)),
@@ -455,6 +460,7 @@ class Storage(UsageAndLimits, Answers, StoredSettings, Versions, Materials, Whol
                 usage=await db.execute(PRUNE_USAGE, (usage_before,)),
                 retries=await db.execute(PRUNE_RETRIES, (retries_before,)),
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
+                asks=await db.execute(PRUNE_ASKS, (retries_before,)),
             )
 
     # -- meanings and aliases -------------------------------------------------

@@ -2,20 +2,22 @@
 
 Between a SQLite file and PostgreSQL, either way. Ids are kept (custom_ids on
 Discord carry them), and the target never hands out an id the source already
-used. The target must be empty; the rows of each table are counted on both
-sides afterwards.
+used. Both ends are checked first without being changed (``probe``): the source
+must be a Kinapse database, the target empty or a current Kinapse schema with no
+rows, so a refused copy leaves another application's database as it was. The
+rows of each table are counted on both sides afterwards.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.storage import StorageError, is_postgres_url, open_storage
+from bot.storage import SCHEMA_VERSION, StorageError, open_storage
+from bot.storage.probe import Found, probe
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ COPY_ORDER = [
     "materials",
     "sessions",
     "answers",
+    "asks",
     "meanings",
     "aliases",
     "retries",
@@ -52,10 +55,10 @@ class Copied:
 async def copy_database(
     source: Path | SecretStr | str, target: Path | SecretStr | str
 ) -> list[Copied]:
-    """Copy every table; raises ``CopyError`` (nothing written) if the target has rows."""
-    # Opening a missing SQLite file would create an empty one.
-    if not is_postgres_url(source) and not await asyncio.to_thread(Path(str(source)).is_file):
-        raise CopyError(f"no database at {source}")
+    """Copy every table; raises ``CopyError``, with both ends unchanged, if the source is
+    not a Kinapse database or the target is not an empty one."""
+    _check_source(await probe(source))
+    _check_target(await probe(target, tuple(COPY_ORDER)))
     async with (
         open_storage(source, exclusive=True) as origin,
         open_storage(target, exclusive=True) as destination,
@@ -88,3 +91,41 @@ async def copy_database(
                 log.info("Copied %d rows of %s", found, table)
                 copied.append(Copied(table, found))
         return copied
+
+
+def _check_source(found: Found) -> None:
+    if not found.exists:
+        raise CopyError(f"no database at {found.where}")
+    if found.version == 0:
+        held = _names(found.tables) if found.tables else "nothing"
+        raise CopyError(f"{found.where} is not a Kinapse database (it holds {held})")
+    if found.version > SCHEMA_VERSION:
+        raise CopyError(
+            f"{found.where} has schema version {found.version}, newer than this Kinapse "
+            f"understands ({SCHEMA_VERSION}); copy it with a newer Kinapse"
+        )
+
+
+def _check_target(found: Found) -> None:
+    if found.empty:
+        return
+    if found.version == 0:
+        raise CopyError(
+            f"{found.where} holds another application's tables ({_names(found.tables)}); "
+            "copy into a new database"
+        )
+    if found.version != SCHEMA_VERSION or found.tables != set(COPY_ORDER):
+        raise CopyError(
+            f"{found.where} has Kinapse schema version {found.version}, not the current "
+            f"{SCHEMA_VERSION}; copy into a new database"
+        )
+    if found.filled:
+        raise CopyError(
+            f"{found.where} is not empty ({found.filled[0]} has rows); copy into a new database"
+        )
+
+
+def _names(tables: frozenset[str], shown: int = 5) -> str:
+    names = sorted(tables)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

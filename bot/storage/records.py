@@ -43,6 +43,7 @@ class Pruned:
     usage: int
     reservations: int = 0
     retries: int = 0
+    asks: int = 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,16 @@ class Reservation:
     def held(self, now: float) -> int:
         """The tokens it still counts against the budget (none once expired)."""
         return self.tokens if self.expires_at > now else 0
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One member answered with one stored answer: what their Share button names."""
+
+    id: int
+    answer_id: int
+    user_id: int
+    shared_at: float | None  # when it was shared (None: not yet)
 
 
 @dataclass(frozen=True)

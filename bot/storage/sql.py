@@ -241,6 +241,14 @@ INSERT_ANSWER = """
     ON CONFLICT DO NOTHING
 """
 
+# Each time a member is answered; their Share button carries the id.
+INSERT_ASK = "INSERT INTO asks (answer_id, user_id, created_at) VALUES (?, ?, ?) RETURNING id"
+SELECT_ASK = "SELECT id, answer_id, user_id, shared_at FROM asks WHERE id = ?"
+# The flag is set by the statement that claims the share: of two presses at once, the
+# second finds it set and changes nothing.
+CLAIM_SHARE = "UPDATE asks SET shared_at = ? WHERE id = ? AND user_id = ? AND shared_at IS NULL"
+RELEASE_SHARE = "UPDATE asks SET shared_at = NULL WHERE id = ?"
+
 # -- meanings and aliases -----------------------------------------------------
 
 MEANING_COLUMNS = "SELECT id, scope, key, topic, title, line FROM meanings"
@@ -272,6 +280,7 @@ PRUNE_REFUSALS = "DELETE FROM refusals WHERE until <= ?"
 PRUNE_USAGE = "DELETE FROM usage WHERE created_at < ?"
 PRUNE_RETRIES = "DELETE FROM retries WHERE created_at < ?"
 PRUNE_RESERVATIONS = "DELETE FROM reservations WHERE expires_at <= ?"
+PRUNE_ASKS = "DELETE FROM asks WHERE created_at < ?"
 
 # -- meta ---------------------------------------------------------------------
 

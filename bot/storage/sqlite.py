@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -41,7 +42,6 @@ BUSY_TIMEOUT_MS = 5_000  # how long a read waits for a lock (rare in WAL mode)
 # waiting leaves nothing behind in it.
 WRITE_PATIENCE = 15.0  # seconds before a write is reported as busy
 LOCK_POLL = 0.05  # seconds between attempts to take the lock
-LOCK_SUFFIX = ".lock"
 SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"
 RAISE_SEQUENCE = "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?"
@@ -255,30 +255,34 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 @contextlib.contextmanager
 def _process_lock(path: Path) -> Iterator[None]:
-    """Hold ``<file>.lock`` for the block: one bot process per SQLite file.
+    """Hold a lock on the database file itself for the block: one bot process per file.
 
     SQLite's own locks keep two writers from corrupting the file, but two bot
     processes would each keep their generation single-flight and caches to
-    themselves; sharing one store is what PostgreSQL is for. The kernel drops
-    the lock when the process ends, however it ends.
+    themselves; sharing one store is what PostgreSQL is for. The lock is the file's,
+    not its name's: a symlink or a hard link reaches the same lock (two processes on
+    one file under two names would also keep two write-ahead logs, which corrupts it).
+    SQLite locks with fcntl, never flock, so the two never meet. The kernel drops the
+    lock when the process ends, however it ends.
     """
-    lock_path = path.with_name(path.name + LOCK_SUFFIX)
     try:
-        lock_file = lock_path.open("a")
+        # Created if missing: SQLite takes an empty file as an empty database.
+        held = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise _unavailable(lock_path, exc) from None
-    with lock_file:
+        raise _unavailable(path, exc) from None
+    try:
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise DatabaseInUse(
                 f"{path} is in use by another Kinapse process; a SQLite file is not shared "
                 "between processes (set KINAPSE_DATABASE to a postgresql:// URL to run several)."
             ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+        yield
+    finally:
+        # Closed after SQLite's connections (the block): closing any descriptor of a
+        # file drops the fcntl locks this process holds on it.
+        os.close(held)
 
 
 async def _connect(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:

@@ -33,7 +33,10 @@ class Action(enum.StrEnum):
     PICTURE = "picture"  # the map's picture; id: the concept to highlight
     ASK = "ask"  # the Ask form about a concept; id: the concept the card shows
     ASK_MAP = "askmap"  # the Ask form about the topic; id: the map
-    SHARE = "share"  # post an answer in the channel; id: the answer
+    SHARE = "shareask"  # post the presser's own answer in the channel; id: their asking
+    # Share from before askers were recorded (id: the answer): it cannot tell who asked,
+    # so it is refused, forged or not.
+    SHARE_UNRECORDED = "share"
     MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
     RETRY_TOPIC = "topicretry"  # map a new topic again after a failure; id: the stored retry
     SOURCES = "sources"  # a concept card's sources, privately; id: the concept

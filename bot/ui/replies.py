@@ -45,6 +45,15 @@ def describe(error: BaseException) -> str | None:
     return None
 
 
+def managers_note(interaction: discord.Interaction, error: BaseException) -> str:
+    """Why generation is off, on a line of its own, for a member who manages the server
+    (the bot's configuration is nobody else's business); "" for anyone else."""
+    manager = interaction.guild_id is not None and interaction.permissions.manage_guild
+    if manager and isinstance(error, NoGenerator) and error.detail:
+        return f"\n-# For this server's managers: generation is off because {error.detail}."
+    return ""
+
+
 async def reply_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Answer ``interaction`` with a short message about ``error``, privately."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
@@ -56,13 +65,13 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
     """The line to show for ``error``; an unexpected one is logged and answered with an
     apology naming the reference under which it was logged."""
     text = describe(error)
-    if text is None:
-        reference = secrets.token_hex(3)
-        log.error(
-            "Unexpected error [%s] in %s",
-            reference,
-            where(interaction),
-            exc_info=(type(error), error, error.__traceback__),
-        )
-        text = f"Sorry, something went wrong on our side (reference `{reference}`)."
-    return text
+    if text is not None:
+        return text + managers_note(interaction, error)
+    reference = secrets.token_hex(3)
+    log.error(
+        "Unexpected error [%s] in %s",
+        reference,
+        where(interaction),
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    return f"Sorry, something went wrong on our side (reference `{reference}`)."

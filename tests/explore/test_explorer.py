@@ -113,7 +113,8 @@ async def test_unknown_topic_without_generator(offline: Explorer, storage: Stora
     assert await offline.topics.lookup(GUILD_A, "Quantum Physics") is None
     with pytest.raises(NoGenerator) as raised:
         await offline.topics.check_can_generate(GUILD_A, ALICE, "Quantum Physics")
-    assert "ANTHROPIC_API_KEY" in str(raised.value)
+    assert str(raised.value) == "New topics can't be mapped in this server for now."
+    assert raised.value.detail == "ANTHROPIC_API_KEY is not set"
     assert raised.value.available == [
         "Language Acquisition",
         "Large Language Models",
@@ -448,23 +449,23 @@ async def test_autocomplete_returns_at_most_25(explorer: Explorer, storage: Stor
     assert chips[0] == "Topic 01"  # the server's own maps before the bundled ones
 
 
-async def test_nearest_maps_by_match_then_shared_words_then_chips(
+async def test_nearest_maps_by_match_then_shared_words_then_what_maps_speak_of(
     explorer: Explorer, storage: Storage
 ) -> None:
     llm = await explorer.topics.lookup(GUILD_A, "LLM")
     assert llm is not None
-    refs = await explorer.library.nearest(GUILD_A, "large", 3)
-    assert refs[0] == MapRef("Large Language Models", map_id=llm.id)
-    assert refs[1].bundled == bundled_number("language acquisition")  # not opened: no row
+    refs = await explorer.library.nearest(GUILD_A, "langu", 3)
+    assert refs[0] == MapRef("Language Acquisition", bundled=bundled_number("language acquisition"))
+    assert refs[1] == MapRef("Large Language Models", map_id=llm.id)  # opened: its row
     # No match as typed: the most words in common first ("of" and "the" count for nothing),
-    # then the chips (the server's maps first).
+    # and only maps related to the words: never the general list.
     shared = await explorer.library.nearest(GUILD_A, "Sign of the times in language", 4)
     assert [r.topic for r in shared] == [
         "Sign Language",
         "Language Acquisition",
         "Large Language Models",
-        "Macroeconomics",
     ]
+    assert await explorer.library.nearest(GUILD_A, "Volcanoes of Iceland", 4) == []
     opened = await explorer.library.open_bundled(GUILD_A, shared[0].bundled)
     assert opened.topic == "Sign Language" and opened.scope == GUILD_A
     with pytest.raises(NotFound):

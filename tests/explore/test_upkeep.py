@@ -178,12 +178,12 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor what 8, 9, 10, 12
-    # and 13 add).
+    # The database as schema 6 left it: no counts on the map row (nor what 8 to 14 add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
             " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations; DROP TABLE retries;"
+            " DROP TABLE asks;"
             " DROP TABLE concept_versions; ALTER TABLE concepts DROP COLUMN model;"
             " ALTER TABLE concepts DROP COLUMN created_at;"
             " ALTER TABLE concepts DROP COLUMN sources;"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.models import Citation, MaterialKind, Meaning, Session, Source, Usage
@@ -90,7 +93,7 @@ async def populate(storage: Storage) -> int:
     )
     await storage.remember_refusal(GUILD, "map:nope", 99.5)
     await storage.set_meta("commands_hash", "abc")
-    await storage.save_answer(
+    answer = await storage.save_answer(
         scope=GUILD,
         map_id=first.id,
         concept_id=membrane.id,
@@ -101,6 +104,9 @@ async def populate(storage: Storage) -> int:
         now=14.0,
         sources=[SOURCE],
     )
+    asked = await storage.record_ask(answer.id, SNOWFLAKE - 3, now=14.5)
+    await storage.claim_share(asked, SNOWFLAKE - 3, now=14.75)
+    await storage.record_ask(answer.id, SNOWFLAKE - 4, now=14.5)
     meanings = [
         Meaning(title="Cell (biology)", line="The smallest unit of life."),
         Meaning(title="Cell (battery)", line="One unit of a battery."),
@@ -197,3 +203,96 @@ async def test_a_non_empty_target_is_refused_untouched(tmp_path: Path, database:
     async with open_storage(database) as storage:
         assert await storage.count_rows("maps") == 0
         assert await storage.get_meta("mine") == "keep"
+
+
+def foreign_sqlite(path: Path) -> bytes:
+    """Another application's SQLite file, with a row; its bytes."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO notes (body) VALUES ('mine')")
+        db.commit()
+    return path.read_bytes()
+
+
+async def foreign_postgres(url: str) -> set[str]:
+    """Another application's tables, with a row, in the PostgreSQL schema; their names."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT)")
+        await connection.execute("INSERT INTO notes (body) VALUES ('mine')")
+        return await postgres_tables(url, connection)
+    finally:
+        await connection.close()
+
+
+async def postgres_tables(url: str, connection: asyncpg.Connection | None = None) -> set[str]:
+    own = connection or await asyncpg.connect(url)
+    try:
+        rows = await own.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        )
+        return {row[0] for row in rows}
+    finally:
+        if connection is None:
+            await own.close()
+
+
+async def kinapse_file(path: Path) -> None:
+    async with open_storage(path) as storage:
+        await populate(storage)
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def test_another_applications_sqlite_file_is_refused_unchanged_at_either_end(
+    tmp_path: Path,
+):
+    theirs, ours = tmp_path / "theirs.db", tmp_path / "ours.db"
+    before = foreign_sqlite(theirs)
+    await kinapse_file(ours)
+
+    with pytest.raises(CopyError) as into:
+        await copy_database(ours, theirs)
+    assert theirs.read_bytes() == before
+    assert str(into.value).endswith(
+        "theirs.db holds another application's tables (notes); copy into a new database"
+    )
+    with pytest.raises(CopyError) as out_of:
+        await copy_database(theirs, tmp_path / "new.db")
+    assert theirs.read_bytes() == before
+    assert str(out_of.value).endswith("theirs.db is not a Kinapse database (it holds notes)")
+    assert not (tmp_path / "new.db").exists()  # the target was not made either
+    assert [n for n in names(tmp_path) if not n.startswith("ours.db")] == ["theirs.db"]
+
+
+async def test_another_applications_postgres_schema_is_refused_unchanged_at_either_end(
+    tmp_path: Path, postgres_url: str
+):
+    ours = tmp_path / "ours.db"
+    await kinapse_file(ours)
+    before = await foreign_postgres(postgres_url)
+
+    with pytest.raises(CopyError) as into:
+        await copy_database(ours, postgres_url)
+    assert await postgres_tables(postgres_url) == before == {"notes"}
+    assert "holds another application's tables (notes)" in str(into.value)
+    with pytest.raises(CopyError) as out_of:
+        await copy_database(postgres_url, tmp_path / "new.db")
+    assert await postgres_tables(postgres_url) == before
+    assert "is not a Kinapse database (it holds notes)" in str(out_of.value)
+    assert not (tmp_path / "new.db").exists()
+
+
+async def test_an_empty_postgres_schema_or_an_empty_kinapse_one_takes_a_copy(
+    tmp_path: Path, postgres_url: str, postgres_server: Any
+):
+    ours = tmp_path / "ours.db"
+    await kinapse_file(ours)
+    await copy_database(ours, postgres_url)  # empty: migrated, then filled
+    migrated_empty = await postgres_server.create_database()
+    async with open_storage(migrated_empty):
+        pass
+    await copy_database(ours, migrated_empty)  # a current schema with no rows
+    assert await everything(migrated_empty) == await everything(ours)

@@ -191,6 +191,28 @@ async def test_a_second_process_may_not_open_a_sqlite_file_the_bot_holds(tmp_pat
         pass
 
 
+@pytest.mark.parametrize("reached_by", ["symlink", "hard link"])
+async def test_another_name_for_the_same_sqlite_file_meets_the_same_lock(
+    tmp_path: Path, reached_by: str
+) -> None:
+    path = tmp_path / "kinapse.db"
+    async with open_storage(path):
+        pass  # the file exists, as a running bot's does
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    other = elsewhere / "other.db"
+    if reached_by == "symlink":
+        other.symlink_to(path)
+    else:
+        other.hardlink_to(path)
+    async with open_storage(path, exclusive=True):
+        with pytest.raises(DatabaseInUse, match="in use by another Kinapse process"):
+            async with open_storage(other, exclusive=True):
+                pass
+    async with open_storage(other, exclusive=True):  # released with its holder
+        pass
+
+
 async def test_postgres_waiters_in_another_process_wake_on_the_result(postgres_url: str) -> None:
     """Two pools on one database, as two processes have: the waiter hears the
     NOTIFY sooner than its poll would have looked again."""

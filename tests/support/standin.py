@@ -6,9 +6,12 @@ recorded and answered with the next scripted reply, or, when nothing is
 scripted, with a valid map or expansion (whichever task the prompt sets), or a
 plain-text answer to a question (a request with no output schema).
 
-A request with ``"stream": true`` is answered with server-sent events, the
-text in pieces of ``chunk`` characters at ``rate`` characters a second; a
-reply's ``interrupt`` breaks such a stream off part way (the connection
+A request with ``"stream": true`` is answered with server-sent events in the
+order Anthropic's streaming docs give (message_start, content_block_start, a
+ping, the deltas, content_block_stop, message_delta, message_stop), the first
+text ``first_token`` seconds after the request and the rest in pieces of
+``chunk`` characters at ``rate`` characters a second; a reply's ``interrupt``
+breaks such a stream off part way (the connection
 dropped, or an error event). With ``caching`` on, usage is computed the way
 the API bills prompt caching: the prefix up to the last ``cache_control``
 breakpoint, with the output schema, is written once and read afterwards when
@@ -326,7 +329,10 @@ class StandIn:
         # How GET /v1/models/{model} answers (the bot's startup check): 200, or an error.
         self.model_reply: Reply | None = None
         self.base_url = ""
-        # Streams: characters a second, and characters per event.
+        # Streams: seconds before the first text (the model reading the prompt; about
+        # 1 s for Claude), characters a second after it (Claude writes about 250), and
+        # characters per event.
+        self.first_token = 0.0
         self.rate = 20_000.0
         self.chunk = 24
         self.caching = False
@@ -445,7 +451,10 @@ class StandIn:
         usage: dict[str, Any],
         searches: list[Searched] | None = None,
     ) -> web.StreamResponse:
-        """The reply as server-sent events, its text at ``rate`` characters a second."""
+        """The reply as server-sent events, its text at ``rate`` characters a second
+        from ``first_token`` seconds after the request."""
+        loop = asyncio.get_running_loop()
+        first_text = loop.time() + self.first_token
         response = web.StreamResponse(
             status=200, headers={"content-type": "text/event-stream", **reply.headers}
         )
@@ -475,6 +484,7 @@ class StandIn:
                 "content_block_start",
                 {"type": "content_block_start", "index": index, "content_block": block},
             )
+            await send("ping", {"type": "ping"})
             for found in cites:
                 delta = {"type": "citations_delta", "citation": _citation(found, text)}
                 await send(
@@ -484,11 +494,9 @@ class StandIn:
             cut = int(len(text) * reply.interrupt_at) if reply.interrupt else len(text)
             if reply.stream_error:
                 cut = min(self.chunk, len(text))
-            loop = asyncio.get_running_loop()
-            began = loop.time()
             for sent in range(0, cut, self.chunk):
                 # A steady rate: each piece leaves when the clock says it is due.
-                due = began + sent / self.rate
+                due = first_text + sent / self.rate
                 if (wait := due - loop.time()) > 0:
                     await asyncio.sleep(wait)
                 delta = {"type": "text_delta", "text": text[sent : min(sent + self.chunk, cut)]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import discord
 import pytest
 
 from tests.support.fakes import store_many_maps
@@ -85,7 +86,7 @@ async def test_maps_lists_most_explored_first_and_pages(world: World, kinapse: K
     entries = [line for line, _ in sections(listing)]
     assert entries[0] == "1. Blockchain"
     total = sum(1 + len(c.children or []) for c in bundled.concepts)
-    assert small_lines(listing)[0] == f"1 of {total} opened · curated"
+    assert small_lines(listing)[0] == f"1 of {total} explored · curated"
     assert len(entries) == min(10, len(kinapse.bundled.maps))
     if len(kinapse.bundled.maps) > 10:
         after = (await world.bob.click(listing, label="Next")).response
@@ -153,17 +154,25 @@ async def test_a_maps_entry_opens_its_map_privately(world: World, kinapse: Kinap
 async def test_new_topic_without_api_key_offers_the_nearest_maps_to_open(
     world: World, kinapse: Kinapse
 ):
-    result = await world.alice.slash(world.channel, "explore", topic="Agents of change")
+    result = await world.bob.slash(world.channel, "explore", topic="Agents of change")
     assert result.ephemeral
     assert card_text(result.response).startswith(
-        "No map of Agents of change yet. New topics need Claude, and ANTHROPIC_API_KEY is not set."
+        "No map of Agents of change yet. New topics can't be mapped in this server for now."
     )
-    # Shared words first ("agents"), then the chips; one row of buttons.
+    assert "ANTHROPIC" not in card_text(result.response)  # Bob does not manage the server
+    # Maps related to the words: shared words in topics ("agents") first, then concept
+    # titles; one row of buttons.
     offered = labels(result.response)
     assert offered[0] == "AI Agents" and len(offered) == 5
     assert handled(world) == []  # a suggestion, not an error
+    # A member who manages the server also reads why, in small text.
+    managers = world.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    manager = world.guild.add_member(world.env.create_user("root"), roles=[managers])
+    told = (await manager.slash(world.channel, "explore", topic="Agents of change")).response
+    note = "For this server's managers: generation is off because ANTHROPIC_API_KEY is not set."
+    assert note in card_text(told)
 
-    opened = await world.alice.click(result.response, label="AI Agents")
+    opened = await world.bob.click(result.response, label="AI Agents")
     assert opened.ephemeral and heading(opened.response) == "AI Agents"
 
     # What autocomplete would offer comes first: a half-typed topic finds its map.
@@ -171,9 +180,10 @@ async def test_new_topic_without_api_key_offers_the_nearest_maps_to_open(
     assert labels(typed.response)[0] == "Blockchain"
     opened = await world.alice.click(typed.response, label="Blockchain")
     assert heading(opened.response) == "Blockchain"
-    # Nothing alike: the chips, the server's maps first.
+    # Nothing related: no unrelated maps, and where to find them all.
     nothing = await world.alice.slash(world.channel, "explore", topic="Photosynthesis")
-    assert labels(nothing.response)[:2] == ["AI Agents", "Blockchain"]
+    assert labels(nothing.response) == []
+    assert "/maps lists every map you can open" in card_text(nothing.response)
 
 
 @pytest.mark.no_generator
@@ -183,8 +193,8 @@ async def test_unexpanded_concept_without_api_key_says_so(world: World, kinapse:
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     card = (await click_open(world.alice, message, first.title)).response
     sub = (await click_open(world.alice, card, first.children[0].title)).response
-    assert "ANTHROPIC_API_KEY" in card_text(sub)
-    assert "Mapping" not in card_text(sub)
+    assert "Its sub-concepts can't be mapped in this server for now." in card_text(sub)
+    assert "ANTHROPIC" not in card_text(sub) and "Mapping" not in card_text(sub)
 
 
 async def test_unexpected_error_is_logged_and_answered_with_an_apology(

@@ -71,10 +71,10 @@ async def test_a_refused_topic_is_answered_politely(world: World, standin):
 async def test_cooldown_answer_names_a_relative_time(world: World, kinapse: Kinapse):
     for n in range(kinapse.settings.cooldown_generations):
         await world.alice.slash(world.channel, "explore", topic=f"Topic {n}")
-    result = await world.alice.slash(world.channel, "explore", topic="One too many")
+    result = await world.alice.slash(world.channel, "explore", topic="Topic too many")
     assert result.ephemeral
     assert re.search(r"try again <t:\d+:R>\.$", texts(result.response)[0])
-    # What can be opened now: the maps made so far come first, and open.
+    # What can be opened now: the related maps made so far, and they open.
     assert labels(result.response)[0] == "Topic 0"
     opened = await world.alice.click(result.response, label="Topic 0")
     assert heading(opened.response) == "Topic 0"

@@ -66,8 +66,9 @@ def answer_card(
 
 
 def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) -> Card:
-    """A stored answer: privately with its Share button (greyed out once ``shared``),
-    or without it, as posted in the channel."""
+    """A stored answer: privately with its asker's Share button (greyed out once
+    ``shared``; none when the asking was not recorded), or without it, as posted in the
+    channel."""
     answer = view.answer
     model = literal(shorten(answer.model, MODEL_NAME_MAX))
     topic = literal(shorten(view.map.topic, HEADING_MAX))
@@ -77,7 +78,7 @@ def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) ->
         answer=answer.text,
         note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
         accent=accent_of(view.map.key),
-        share=answer.id if can_share else None,
+        share=view.asked if can_share else None,
         shared=shared,
         sources=answer_sources(answer.sources),
     )

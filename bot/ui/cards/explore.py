@@ -48,16 +48,18 @@ STREAMING_NOTE = "-# ⏳ Mapping… {count} {concepts} so far"
 STREAMING_SUB_NOTE = "⏳ *Mapping sub-concepts… {count} so far*"
 QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
-NO_KEY_NOTE = "*Sub-concepts of this concept need Claude, and {why}.*"
+NO_KEY_NOTE = "*Its sub-concepts can't be mapped in this server for now.*"
 ASK_LABEL = "Ask"
-NO_KEY_ASK_NOTE = "-# Ask is off: questions need Claude, and {why}."
+NO_KEY_ASK_NOTE = "-# Ask is off in this server for now."
 PICTURE_FILENAME = "map.png"
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
 OUTLINE_ON_PICTURE_CARD_MAX = 2800  # leaves room for the heading, note and footer
 OUTLINE_INDENT = "  "  # Discord nests a list item indented by two spaces
-LEGEND = "-# 🟦 explored · ⬜ not opened yet (dashed)"
+LEGEND = "-# 🟦 explored · ⬜ not explored yet (dashed)"
 # The map card's small picture: the topic in orange, its key concepts and what was explored.
-MAP_LEGEND = "-# 🟧 the topic · 🟦 explored · ⬜ not opened yet · sub-concepts appear once explored"
+MAP_LEGEND = (
+    "-# 🟧 the topic · 🟦 explored · ⬜ not explored yet · sub-concepts appear once explored"
+)
 LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
 NO_PICTURE_NOTE = (
     "-# The picture's fonts cannot draw some characters of this map ({chars}), "
@@ -284,7 +286,7 @@ def _footer_lines(view: MapView | ConceptView) -> str:
     """The footer, after the reason Ask is off when it is."""
     if view.can_ask:
         return footer(view)
-    return f"{NO_KEY_ASK_NOTE.format(why=view.generation_off)}\n{footer(view)}"
+    return f"{NO_KEY_ASK_NOTE}\n{footer(view)}"
 
 
 def _note(view: ConceptView, status: Status) -> Draft | None:
@@ -293,7 +295,7 @@ def _note(view: ConceptView, status: Status) -> Draft | None:
     if view.concept.state is ChildState.LEAF:
         return TextDraft(LEAF_NOTE)
     if status.no_generator:
-        return TextDraft(NO_KEY_NOTE.format(why=view.generation_off))
+        return TextDraft(NO_KEY_NOTE)
     if status.error and not status.mapping:
         retry = Control(Action.RETRY, view.concept.id, "Retry", discord.ButtonStyle.primary)
         return SectionDraft(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))

@@ -29,6 +29,7 @@ from bot.ui.limits import BUTTON_LABEL_MAX, BUTTONS_PER_ROW, TEXT_TOTAL_MAX
 MEANING_LABEL = "Map this"
 MEANINGS_INTRO = "This topic has several meanings; choose the one you mean."
 MEANINGS_NOTE = "-# Anyone who sees this card may choose."
+NO_RELATED_NOTE = "-# No map here is related yet; /maps lists every map you can open."
 
 
 def maps_card(maps: MapsPage, *, title: str) -> Card:
@@ -54,7 +55,7 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
                 open_map_control(ref),
                 f"**{number}. {mark(listing.material)}",
                 Said(listing.topic, HEADING_MAX, TITLE_FLOOR),
-                f"**\n-# {listing.opened} of {listing.total} opened · {source}",
+                f"**\n-# {listing.opened} of {listing.total} explored · {source}",
             )
         )
     controls = [
@@ -84,14 +85,16 @@ def open_map_control(ref: MapRef, label: str = OPEN_LABEL) -> Control:
 
 def suggestions_card(message: str, refs: list[MapRef]) -> Card:
     """``message`` (why the topic asked for cannot be mapped now), then buttons that open
-    the closest maps there are."""
+    the related maps there are, or where to look when none is."""
     drafts: list[Draft] = [TextDraft(message)]
     if refs:
         buttons = tuple(
             open_map_control(ref, shorten(ref.topic, BUTTON_LABEL_MAX))
             for ref in refs[:BUTTONS_PER_ROW]
         )
-        drafts += [TextDraft("-# Maps you can open now:"), Row(buttons)]
+        drafts += [TextDraft("-# Related maps you can open now:"), Row(buttons)]
+    else:
+        drafts.append(TextDraft(NO_RELATED_NOTE))
     return assemble(drafts, MAP_COLOURS[0])
 
 

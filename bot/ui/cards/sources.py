@@ -42,6 +42,8 @@ LINKED_URL_MAX = 500
 ANSWER_SOURCES_MAX = 700  # characters of links under an answer
 MORE_NOTE = "-# …and {count} more: `/export` the map to see them all."
 EARLIER_SHOWN = 3
+EARLIER_DETAIL_MIN = 100  # an earlier version is shown with at least this much of its detail
+EARLIER_DETAIL_MAX = 1000
 
 
 def written_on(moment: float | None, *, short: bool = True) -> str | None:
@@ -175,34 +177,45 @@ def sources_card(view: SourcesView) -> Card:
 
 
 def earlier_card(subject: str, key: str, versions: Sequence[ConceptVersion]) -> Card:
-    """A refreshed concept's earlier texts, the latest first, each with where it came from."""
+    """A refreshed concept's earlier texts, the latest first, each with where it came from
+    and as many of its sources as fit."""
     header = f"## Earlier versions\n-# Of **{literal(shorten(subject, 200))}**"
     blocks = [Text(header)]
     used = width(header)
     for version in versions[:EARLIER_SHOWN]:
-        replaced = written_on(version.replaced_at, short=False)
         provenance = Provenance(
             curated=False,
             model=version.model,
             written=version.created_at,
             sources=tuple(version.sources),
         )
-        head = f"**Until {replaced}**\n{provenance_detail(provenance)}"
-        links = [entry(source) for source in version.sources]
-        room = TEXT_TOTAL_MAX - used - width(head) - 20
-        if room < 100:
-            break
-        body = f"**{literal(shorten(version.summary, 300))}**\n" + literal(
-            shorten(version.detail, max(room // 2, 80))
+        head = (
+            f"**Until {written_on(version.replaced_at, short=False)}**\n"
+            f"{provenance_detail(provenance)}\n"
+            f"**{literal(shorten(version.summary, 300))}**\n"
         )
-        text = "\n".join([head, body])
-        for line in links:
-            if used + width(text) + width(line) + 1 > TEXT_TOTAL_MAX:
+        room = TEXT_TOTAL_MAX - used - width(head)
+        if room < EARLIER_DETAIL_MIN:
+            break
+        text = head + _fitted(version.detail, min(room, EARLIER_DETAIL_MAX))
+        for line in (entry(source) for source in version.sources):
+            if used + width(text) + 1 + width(line) > TEXT_TOTAL_MAX:
                 break
             text += "\n" + line
         blocks.append(Text(text))
         used += width(text)
     return Card(tuple(blocks), accent_of(key))
+
+
+def _fitted(text: str, limit: int) -> str:
+    """``text`` escaped for markdown, its escaped form within ``limit``."""
+    cut = limit
+    while cut > 0:
+        shown = literal(shorten(text, cut))
+        if width(shown) <= limit:
+            return shown
+        cut -= width(shown) - limit
+    return ""
 
 
 def answer_sources(sources: Sequence[Citation]) -> str | None:

@@ -3,13 +3,14 @@ privately onto the reply as it arrives, and Share, which posts it in the channel
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any
 
 import discord
 
-from bot.errors import NotFound
+from bot.errors import KinapseError, NotFound
 from bot.explore import View
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question
 from bot.text import shorten
@@ -27,6 +28,10 @@ from bot.ui.respond import answering
 
 log = logging.getLogger(__name__)
 
+OLD_SHARE = (
+    "This Share button is from an older version of Kinapse; ask the question again "
+    "to share its answer."
+)
 FORM_TOO_LATE = "The question form couldn't open in time; please press Ask again."
 
 
@@ -182,10 +187,24 @@ async def _edit(interaction: Interaction, **fields: Any) -> None:
 
 
 @route(Action.SHARE)
-async def share(interaction: Interaction, answer_id: int) -> None:
-    """Post an answer publicly in the channel, quoting its question and naming its card;
-    the private answer's Share button greys out, so one press posts it once."""
-    view = await interaction.client.explorer.questions.answer_view(answer_id, scope_of(interaction))
-    private = cards.answered_card(view, can_share=True, shared=True)
-    await answer_in_place(interaction, private)
-    await interaction.followup.send(**message_kwargs(cards.answered_card(view, can_share=False)))
+async def share(interaction: Interaction, ask_id: int) -> None:
+    """Post the presser's own answer publicly in the channel, quoting its question and
+    naming its card, once: the claim is stored before anything is posted, and the
+    private answer's Share button greys out."""
+    questions = interaction.client.explorer.questions
+    view = await questions.share(ask_id, interaction.user.id, scope_of(interaction))
+    try:
+        await answer_in_place(interaction, cards.answered_card(view, can_share=True, shared=True))
+        await interaction.followup.send(
+            **message_kwargs(cards.answered_card(view, can_share=False))
+        )
+    except BaseException:
+        # Not posted: the member may press Share again.
+        await asyncio.shield(questions.unshare(ask_id))
+        await _edit_answer(interaction, cards.answered_card(view, can_share=True))
+        raise
+
+
+@route(Action.SHARE_UNRECORDED)
+async def share_unrecorded(interaction: Interaction, answer_id: int) -> None:
+    raise KinapseError(OLD_SHARE)

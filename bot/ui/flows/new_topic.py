@@ -4,6 +4,7 @@ a topic whose map failed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from functools import partial
@@ -25,7 +26,7 @@ from bot.ui.items import CardButton, route
 from bot.ui.layout import line, message_kwargs
 from bot.ui.limits import CUSTOM_ID_MAX
 from bot.ui.live import LiveEdits
-from bot.ui.replies import describe, explain, reply_error
+from bot.ui.replies import describe, explain, managers_note, reply_error
 from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
 
 log = logging.getLogger(__name__)
@@ -71,20 +72,27 @@ async def map_new_topic(
     explorer = interaction.client.explorer
     scope = scope_of(interaction)
     shown = cards.literal(topic)
-    # A slash command gets a new "thinking" message; a Retry click edits its own.
-    await acknowledge(interaction, thinking=interaction.message is None)
     # A message that is already a V2 card (a Retry of a streamed map) can only stay one.
     v2 = interaction.message is not None and interaction.message.flags.components_v2
-    await edit_once(interaction, **line(MAPPING.format(topic=shown), v2=v2))
-    live = LiveEdits(partial(edit_once, interaction))
+    # The model starts at once, while Discord acknowledges (a slash command gets a new
+    # "thinking" message; a Retry click edits its own) and then shows "Mapping…": every
+    # state until the final one goes through the throttle, in order, after that.
+    acknowledged = asyncio.create_task(
+        acknowledge(interaction, thinking=interaction.message is None)
+    )
+    live = LiveEdits(partial(edit_once, interaction), after=acknowledged)
+    live.offer(**line(MAPPING.format(topic=shown), v2=v2))
+    grown = False  # a sketch was offered: the message may be a V2 card from then on
 
     def grow(sketch: Sketch) -> None:
         # The card grows concept by concept; a sketch with nothing new to show is skipped.
+        nonlocal grown
         if sketch.overview or sketch.concepts:
+            grown = True
             live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
 
     async def say_queued() -> None:
-        await edit_once(interaction, **line(QUEUED.format(topic=shown), v2=v2))
+        live.offer(**line(QUEUED.format(topic=shown), v2=v2 or grown))
 
     try:
         if meaning is None:
@@ -107,7 +115,7 @@ async def map_new_topic(
         button = await retry_button(interaction, scope, topic, meaning)
         if button is None:
             text += " Run /explore again to retry."
-        await edit_finally(interaction, **line(text, retry=button, v2=v2 or live.edits > 0))
+        await edit_finally(interaction, **line(text, retry=button, v2=v2 or grown))
         return
     await live.settle()
     message = await edit_finally(interaction, **message_kwargs(card, edit=True))
@@ -246,7 +254,10 @@ async def _suggest(
 ) -> None:
     """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
     # The buttons stand in for NoGenerator's list of available topics.
-    why = refused.message if isinstance(refused, NoGenerator) else describe(refused)
+    if isinstance(refused, NoGenerator):
+        why = refused.message + managers_note(interaction, refused)
+    else:
+        why = describe(refused)
     library = interaction.client.explorer.library
     refs = await library.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
     card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
