@@ -37,6 +37,7 @@ class Provenance:
     model: str | None = None
     written: float | None = None
     sources: tuple[Citation, ...] = ()
+    material: bool = False  # generated from a member's own file or page, which it cites
 
     @property
     def unchecked(self) -> bool:
@@ -81,6 +82,7 @@ class Provenances:
             model=concept_map.model,
             written=concept_map.created_at,
             sources=tuple(concept_map.sources),
+            material=concept_map.material is not None,
         )
 
     def of_concept(self, concept_map: ConceptMap, path: Sequence[Concept]) -> Provenance:
@@ -104,6 +106,7 @@ class Provenances:
             model=concept.model or concept_map.model,
             written=concept.created_at,
             sources=tuple(concept.sources),
+            material=concept_map.material is not None,
         )
 
     def of_overview(
@@ -155,6 +158,8 @@ def described(provenance: Provenance) -> str:
     who = f"Written by {provenance.model or 'Claude'}"
     if provenance.written is not None:
         who += " on " + datetime.fromtimestamp(provenance.written, UTC).strftime("%-d %B %Y")
+    if provenance.material:
+        return f"{who} from a member's own material, citing the places of it it rests on"
     if provenance.sources:
         count = len(provenance.sources)
         return f"{who} from {count} web search result{'s' if count > 1 else ''} (the sources)"

@@ -86,6 +86,9 @@ async def test_a_pdf_becomes_a_map_whose_concepts_cite_their_pages(
     # The concept's card says so, and opening it maps its sub-concepts from the same PDF.
     respiration = (await click_open(world.alice, card, "Respiration Burns Sugar For")).response
     assert "Sources: p. 2" in card_text(respiration)
+    listed = card_text((await world.alice.click(respiration, label="Sources")).response)
+    assert "from the shared material: the places it cites are below." in listed
+    assert f"- lecture-3.pdf, p. 2\n  -# “{PAGES[1]}”" in listed
     expand = standin.requests[-1]
     assert expand.messages[0]["content"][0]["source"] == {
         "type": "file",

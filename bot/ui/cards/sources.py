@@ -131,6 +131,8 @@ def provenance_detail(provenance: Provenance) -> str:
     model = literal(shorten(provenance.model or "Claude", MODEL_SHOWN_MAX))
     day = written_on(provenance.written, short=False)
     who = f"Written by {model}" + (f" on {day}" if day else "")
+    if provenance.material:
+        return f"-# {who}, from the shared material: the places it cites are below."
     if provenance.sources:
         return f"-# {who}, from the web search results below."
     return f"-# {who} from its training data; not checked against sources."
