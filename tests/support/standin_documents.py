@@ -56,6 +56,9 @@ class MaterialWorld:
     fetched: list[str] = field(default_factory=list)  # URLs the fetch tool was asked for
     language: str = "English"  # what an unscripted map says the material is written in
     token_count: int | None = None  # count_tokens' answer, when a test sets it
+    # Answers to give, in order, before the made-up ones: each its text blocks (with the
+    # citations a test chose), after the fetch tool's blocks when the request fetches.
+    scripted: list[list[dict[str, Any]]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
@@ -236,6 +239,8 @@ def answer_material(standin: StandIn, request: Request) -> list[dict[str, Any]] 
         blocks.append({"type": "web_fetch_tool_result", "tool_use_id": use_id, "content": result})
         doc = _text_doc(title, text)
     prompt = request.prompt
+    if world.scripted:
+        return blocks + world.scripted.pop(0)
     if "Task: map the material." in prompt:
         pieces = _map_pieces(doc, prompt, world.language)
     elif "Task: break one concept" in prompt:
