@@ -21,7 +21,15 @@ from bot.config import Settings
 from bot.errors import BadMaterial, NoGenerator
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import RESERVED_TOKENS, Budget
-from bot.explore.reading import Checked, check_file, check_size, check_url, kind_of, shown_name
+from bot.explore.reading import (
+    UNSUPPORTED,
+    Checked,
+    check_file,
+    check_size,
+    check_url,
+    kind_of,
+    shown_name,
+)
 from bot.explore.scopes import Preferences
 from bot.generator import Generator, Material, OnSketch
 from bot.models import ConceptMap, MaterialKind, Source, clean_topic, topic_key
@@ -115,7 +123,7 @@ class Materials:
         if not url.startswith("https://") or _host(url) not in hosts:
             raise BadMaterial(NOT_FROM_DISCORD)
         if kind_of(name, content_type) is None:
-            check_file(name, content_type, b"", limit_mb=1, max_pages=1)  # raises its message
+            raise BadMaterial(UNSUPPORTED.format(name=shown_name(name)))
         check_size(name, size, self.settings.material_max_mb)
 
     def check_link(self, url: str) -> None:
