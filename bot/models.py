@@ -6,9 +6,7 @@ the generator and the explore core.
 
 from __future__ import annotations
 
-import datetime
 import enum
-import json
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -21,8 +19,18 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     field_validator,
-    model_validator,
 )
+
+# Re-exported: a citation is part of the map model.
+from bot.citations import CITATION_PUBLISHER_MAX as CITATION_PUBLISHER_MAX
+from bot.citations import CITATION_QUOTE_MAX as CITATION_QUOTE_MAX
+from bot.citations import CITATION_TITLE_MAX as CITATION_TITLE_MAX
+from bot.citations import CITATION_URL_MAX as CITATION_URL_MAX
+from bot.citations import Citation as Citation
+from bot.citations import citations_json as citations_json
+from bot.citations import date_floor as date_floor
+from bot.citations import iso_date as iso_date
+from bot.citations import stored_citations as stored_citations
 
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
 SUMMARY_MAX = 160
@@ -135,121 +143,6 @@ class MaterialKind(enum.StrEnum):
     PDF = "pdf"
     TEXT = "text"  # plain text or Markdown
     PAGE = "page"  # a web page, fetched by the API's web fetch tool
-
-
-_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-CITATION_TITLE_MAX = 300
-CITATION_PUBLISHER_MAX = 120
-CITATION_QUOTE_MAX = 500
-CITATION_URL_MAX = 2000
-
-
-def iso_date(value: Any) -> Any:
-    """A date as ISO text ("2026", "2026-12" or "2026-12-01"), checked to be a real one.
-
-    YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): both stay text.
-    """
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        value = value.strip()
-        match = _ISO_DATE.fullmatch(value)
-        if match is None:
-            raise ValueError("write a date as YYYY-MM-DD, YYYY-MM or YYYY")
-        year, month, day = (int(part) if part else 1 for part in match.groups())
-        try:
-            datetime.date(year, month, day)
-        except ValueError:
-            raise ValueError(f"{value} is not a date") from None
-    return value
-
-
-def date_floor(value: str) -> datetime.date:
-    """The first day an ISO date (``iso_date``) may mean: 2026-12 is 1 December 2026."""
-    year, month, day = (int(part) if part else 1 for part in _ISO_DATE.fullmatch(value).groups())  # type: ignore[union-attr]
-    return datetime.date(year, month, day)
-
-
-CitationUrl = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, max_length=CITATION_URL_MAX, pattern=r"^https?://[^\s/]+\S*$"
-    ),
-]
-
-
-class Citation(BaseModel):
-    """Where a statement comes from: a curated map's source (with its URL), a web search
-    result the API returned (never a URL a model wrote), or a place the API cited in a
-    member's material: a PDF's pages or a file's passage (no ``url``), a page's passage."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_TITLE_MAX)
-    ]
-    # None only for a place in an attached file (which has no address to link to).
-    url: CitationUrl | None = None
-    pages: tuple[Annotated[int, Field(ge=1)], int] | None = None  # first and last cited
-    publisher: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True, min_length=1, max_length=CITATION_PUBLISHER_MAX
-            ),
-        ]
-        | None
-    ) = None
-    date: str | None = None  # ISO: YYYY-MM-DD, YYYY-MM or YYYY
-    # The claim as the source words it (a curated map's choice, or the text the API cited).
-    quote: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_QUOTE_MAX),
-        ]
-        | None
-    ) = None
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _iso(cls, value: Any) -> Any:
-        return iso_date(value)
-
-    @model_validator(mode="after")
-    def _located(self) -> Citation:
-        if self.url is None and self.pages is None and self.quote is None:
-            raise ValueError("a source needs a url, or the pages or passage it cites")
-        if self.pages is not None and self.pages[1] < self.pages[0]:
-            raise ValueError("pages: the last page comes before the first")
-        return self
-
-    @property
-    def key(self) -> tuple[str | None, tuple[int, int] | None, str | None]:
-        """What makes two sources one: the same address, or the same place in a material."""
-        whole_page = self.url is not None and self.pages is None
-        return (self.url, None, None) if whole_page else (self.url, self.pages, self.quote)
-
-    @property
-    def pages_label(self) -> str | None:
-        """ "p. 4" or "p. 4-5", for a PDF's location."""
-        first, last = self.pages or (0, 0)
-        return None if not first else f"p. {first}" if first == last else f"p. {first}-{last}"
-
-
-def stored_citations(value: Any) -> Any:
-    """Sources as a column stores them (JSON text, NULL for none) read back as a list."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str | bytes):
-        return json.loads(value)
-    return value
-
-
-def citations_json(sources: list[Citation]) -> str | None:
-    """Sources as a column stores them: JSON text, or NULL for none."""
-    if not sources:
-        return None
-    return json.dumps([s.model_dump(exclude_none=True) for s in sources], ensure_ascii=False)
 
 
 class ConceptDraft(BaseModel):
@@ -474,6 +367,8 @@ class ConceptMap(BaseModel):
     def _stored_sources(cls, value: Any) -> Any:
         return stored_citations(value)
 
+    explorers: int = 0  # members who opened at least one of its concepts
+
 
 class Concept(BaseModel):
     """A concept as stored: its place in the tree and the state of its children."""
@@ -598,3 +493,100 @@ class MapTree(BaseModel):
                 yield from down(concept.children or [], depth + 1)
 
         return down(self.concepts, 1)
+
+
+# -- learning together: quizzes and review decks -------------------------------------------
+
+QUIZ_PROMPT_MAX = 300  # one question, read on a card
+QUIZ_OPTION_MAX = 80  # an answer is a button label
+QUIZ_OPTIONS_MIN, QUIZ_OPTIONS_MAX = 3, 5  # one row of buttons at most
+QUIZ_EXPLANATION_MAX = 300  # one sentence of why
+
+QuizPrompt = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_PROMPT_MAX)
+]
+QuizOption = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_OPTION_MAX)
+]
+QuizExplanation = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUIZ_EXPLANATION_MAX)
+]
+
+
+class QuizDraft(BaseModel):
+    """One multiple-choice question about a concept: built from the map's own text, or
+    written by Claude. ``correct`` is the index of the right option."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: QuizPrompt
+    options: list[QuizOption] = Field(min_length=QUIZ_OPTIONS_MIN, max_length=QUIZ_OPTIONS_MAX)
+    correct: int = Field(ge=0, lt=QUIZ_OPTIONS_MAX)
+    explanation: QuizExplanation
+
+    @field_validator("correct")
+    @classmethod
+    def _among_options(cls, correct: int, info) -> int:
+        options = info.data.get("options") or []
+        if correct >= len(options):
+            raise ValueError("correct must be the index of one of the options")
+        return correct
+
+    @field_validator("options")
+    @classmethod
+    def _distinct(cls, options: list[str]) -> list[str]:
+        if len({option.casefold() for option in options}) != len(options):
+            raise ValueError("the options must differ from each other")
+        return options
+
+
+class QuestionState(enum.StrEnum):
+    WAITING = "waiting"  # not posted yet
+    OPEN = "open"  # on its card, taking answers until its deadline
+    CLOSED = "closed"  # revealed
+
+
+class QuizQuestion(BaseModel):
+    """A question of a quiz round, as stored."""
+
+    id: int
+    quiz_id: int
+    position: int  # from 1
+    concept_id: int | None
+    prompt: str
+    options: list[str]
+    correct: int
+    explanation: str
+    state: QuestionState
+    message_id: int | None = None
+    deadline: float | None = None
+
+
+class Quiz(BaseModel):
+    """A round of questions in one channel, started by one member."""
+
+    id: int
+    scope: int
+    channel_id: int
+    map_id: int
+    concept_id: int | None
+    starter_id: int
+    seconds: int
+    questions: int
+    written_by: str | None = None  # the model that wrote its questions; None: the map's text
+
+
+class ReviewCard(BaseModel):
+    """A concept in a member's own review deck: its text as it was remembered, and its
+    FSRS scheduling state (the ``fsrs`` package's card, as JSON)."""
+
+    id: int
+    user_id: int
+    concept_id: int | None  # None once the concept's map was forgotten
+    topic: str
+    title: str
+    prompt: str
+    answer: str
+    fsrs: str
+    due: float
+    added_at: float

@@ -28,6 +28,7 @@ RANKS = {
     "bot.render": 1,
     "bot.maps": 1,
     "bot.models": 0,
+    "bot.citations": 0,
     "bot.text": 0,
     "bot.config": 0,
     "bot.errors": 0,

@@ -20,9 +20,6 @@ from bot.models import BundledConcept, BundledMap, Citation, date_floor
 
 # A volatile map's as_of older than this many months is due a check (a warning only).
 STALE_AFTER_MONTHS = 6
-# Whether a concept of a volatile map without sources fails the lint or only warns.
-SOURCES_REQUIRED_IN_VOLATILE = False
-
 Report = Callable[[Sequence[str], str], None]
 
 
@@ -83,8 +80,7 @@ class SourceChecks:
             trail = (*path, concept.title)
             self._check_list(trail, "sources", concept.sources, bundled.as_of)
             if bundled.volatile and not concept.sources:
-                report = self.add if SOURCES_REQUIRED_IN_VOLATILE else self.warn
-                report(trail, "has no sources; a volatile map gives each concept at least one")
+                self.add(trail, "has no sources; a volatile map gives each concept at least one")
             self._walk(concept.children or [], trail, bundled)
 
     def _check_list(

@@ -12,12 +12,16 @@ from collections.abc import Callable
 
 from bot.config import Settings
 from bot.explore.concepts import Concepts
+from bot.explore.discussions import Discussions
 from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.material import Materials
 from bot.explore.pictures import Pictures
+from bot.explore.progress import Progress
 from bot.explore.questions import Questions
+from bot.explore.quizzes import Quizzes
+from bot.explore.reviews import Reviews
 from bot.explore.scopes import Preferences
 from bot.explore.sessions import Sessions
 from bot.explore.topics import Topics
@@ -29,7 +33,8 @@ from bot.storage import Storage
 
 
 class Explorer:
-    """Maps, concepts, questions, limits, sessions, upkeep and pictures of the bot.
+    """Maps, concepts, questions, limits, sessions, upkeep, pictures, and learning together
+    (quizzes, review decks, progress, threads) of the bot.
 
     ``generator`` is None when the bot has no working API key; ``generation_off``
     then says why, as the end of a sentence members read.
@@ -102,6 +107,18 @@ class Explorer:
         )
         self.upkeep = Upkeep(storage, settings, clock, self.materials)
         self.pictures = Pictures(storage)
+        # Learning together: quizzes, review decks, progress, threads.
+        self.quizzes = Quizzes(
+            storage,
+            self.concepts,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            clock,
+        )
+        self.reviews = Reviews(storage, self.concepts, clock)
+        self.progress = Progress(storage, self.reviews, clock)
+        self.discussions = Discussions(storage, clock)
 
     def _now(self) -> float:
         return self.clock()

@@ -6,7 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from bot.models import Citation, ConceptDraft, Expansion, Level, MapDraft, MaterialKind, Usage
+from bot.models import (
+    Citation,
+    ConceptDraft,
+    Expansion,
+    Level,
+    MapDraft,
+    MaterialKind,
+    QuizDraft,
+    Usage,
+)
 
 T = TypeVar("T")
 
@@ -149,6 +158,28 @@ class RefreshRequest:
     level: Level = Level.STANDARD
 
 
+@dataclass(frozen=True)
+class QuizConcept:
+    """A concept to write a quiz question about: its card, where it sits, and the map's
+    other titles (wrong answers come from the map, so they are plausible)."""
+
+    title: str
+    summary: str
+    detail: str
+    path: list[str]  # titles above it, from the key concept down to its parent
+    others: list[str]
+
+
+@dataclass(frozen=True)
+class QuizRequest:
+    """Concepts of one map, each to get one multiple-choice question grounded in its card."""
+
+    topic: str
+    language: str
+    concepts: list[QuizConcept]
+    level: Level = Level.STANDARD
+
+
 # Called with the whole answer so far, cleaned, each time more of it arrives.
 Progress = Callable[[str], Awaitable[None]]
 
@@ -203,6 +234,12 @@ class Generator(Protocol):
         """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
         written, with the search results it cited as ``sources``; raises
         ``GenerationError`` (``Refused`` when Claude declines)."""
+        ...
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        """One question per concept of ``request``, in its order (None for a concept it
+        could not write one for), each answerable from the concept's card; raises
+        ``GenerationError``."""
         ...
 
     async def count_tokens(self, topic: str, language: str, material: Material) -> int:

@@ -49,12 +49,14 @@ from bot.generator.base import (
     Material,
     OnSketch,
     Progress,
+    QuizRequest,
     RefreshRequest,
     Search,
 )
 from bot.generator.documents import GROUNDED, DocumentCalls
 from bot.generator.grounding import Grounding, as_params, search_tool
 from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
+from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
 from bot.models import (
     CHILDREN_MAX,
@@ -71,6 +73,7 @@ from bot.models import (
     Expansion,
     Level,
     MapDraft,
+    QuizDraft,
     Usage,
 )
 from bot.prompts import Prompts
@@ -400,6 +403,9 @@ class AnthropicGenerator:
         if grounding.results or grounding.failures:
             log.info("Answer grounded: %s; %d sources kept", grounding.summary(), len(sources))
         return Generated(text, list(usage), sources)
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        return await write_quiz(self, request)
 
     async def count_tokens(self, topic: str, language: str, material: Material) -> int:
         return await self.documents.count_tokens(topic, language, material)

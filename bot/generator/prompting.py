@@ -45,6 +45,10 @@ ASK_FIELDS = CARD_FIELDS | {
     "sources",
     "search",
 }
+QUIZ_SYSTEM_FIELDS = frozenset(
+    {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
+)
+QUIZ_FIELDS = frozenset({"topic", "language", "level", "cards"})
 # A map of a member's own material: its own system prompt (a tagged answer, since the
 # API's citations cannot come with structured output), its map task, and its repair.
 MATERIAL_SYSTEM_FIELDS = SYSTEM_FIELDS - {"meanings_min", "meanings_max"}
@@ -57,6 +61,8 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "repair": REPAIR_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
+    "quiz_system": QUIZ_SYSTEM_FIELDS,
+    "quiz": QUIZ_FIELDS,
     "material_system": MATERIAL_SYSTEM_FIELDS,
     "material_map": MATERIAL_MAP_FIELDS,
     "material_repair": REPAIR_FIELDS,

@@ -3,11 +3,12 @@
 ``Storage`` holds every use case, on the statements of ``sql.py`` (``?`` placeholders,
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
-``Transaction``. Some parts of it are mixins of their own, each with the hooks it needs of
-a backend: what generations spend and what bounds them (``limits.py``), answers
+``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
+backend: what generations spend and what bounds them (``limits.py``), answers
 (``answers.py``), who asked for an answer and shared it (``shares.py``), a scope's settings
-(``settings.py``), a refreshed concept's versions (``versions.py``), the material of a map
-made from a member's file or page (``materials.py``), and whole tables for ``db copy``
+(``settings.py``), a refreshed concept's versions (``versions.py``), quizzes
+(``quizzes.py``), members' progress, decks and threads (``learning.py``), the material of a
+map made from a member's file or page (``materials.py``), and whole tables for ``db copy``
 (``whole_tables.py``).
 """
 
@@ -41,9 +42,11 @@ from bot.models import (
 )
 from bot.storage.answers import Answers
 from bot.storage.errors import SchemaTooNew
+from bot.storage.learning import LearningStore, note_exploration
 from bot.storage.limits import UsageAndLimits
 from bot.storage.materials import Materials, NewMaterial, insert_material
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     MapListing,
@@ -126,7 +129,16 @@ class Transaction(Protocol):
 
 
 class Storage(
-    UsageAndLimits, Answers, Shares, StoredSettings, Versions, Materials, WholeTables, ABC
+    UsageAndLimits,
+    Answers,
+    Shares,
+    StoredSettings,
+    Versions,
+    QuizStore,
+    LearningStore,
+    Materials,
+    WholeTables,
+    ABC,
 ):
     """The database. Use ``async with open_storage(database) as storage``.
 
@@ -358,6 +370,8 @@ class Storage(
             if opened is not None:
                 await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
                 await db.execute(COUNT_OPEN, (opened,))
+                if session is not None:  # the member who opened it: their own progress
+                    await note_exploration(db, session, opened, now)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""

@@ -39,6 +39,16 @@ COPY_ORDER = [
     "scope_settings",
     "refusals",
     "meta",
+    "explored",
+    "quizzes",
+    "quiz_questions",
+    "quiz_answers",
+    "concept_questions",
+    "review_cards",
+    "review_log",
+    "member_names",
+    "threads",
+    "learning_settings",
 ]
 
 

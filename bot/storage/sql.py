@@ -11,8 +11,8 @@ from bot.models import SEARCH_TOKENS
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.created_at, m.sources,
-           m.volatile, m.material
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers, m.created_at,
+           m.sources, m.volatile, m.material
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"

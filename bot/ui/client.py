@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.errors import StorageBusy, StorageFull
 from bot.explore import Explorer
+from bot.ui.quiz_clock import QuizClock
 from bot.ui.replies import reply_error
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,18 @@ class KinapseBot(commands.AutoShardedBot):
         self.settings = settings
         self.explorer = explorer
         self.force_sync = force_sync
+        self.quiz_clock = QuizClock(self)
 
     async def setup_hook(self) -> None:
         from bot.ui.cog import ExploreCog  # the cog's flows type their interactions with us
 
         await self.add_cog(ExploreCog(self))
         await self.sync_commands(force=self.force_sync)
+        await self.quiz_clock.start()
+
+    async def close(self) -> None:
+        await self.quiz_clock.stop()
+        await super().close()
 
     async def sync_commands(self, *, force: bool = False) -> None:
         """Sync the app commands when their definition changed since the last sync.

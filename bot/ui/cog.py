@@ -10,6 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.explore.quizzes import (
+    QUESTIONS_MAX,
+    QUESTIONS_MIN,
+    SECONDS_MAX,
+    SECONDS_MIN,
+)
 from bot.models import TOPIC_MAX, Level
 from bot.render.export import ExportFormat
 from bot.ui.context import Interaction, scope_of
@@ -17,9 +23,13 @@ from bot.ui.context import Interaction, scope_of
 # Importing the flows registers the handler of every button and menu (bot.ui.items.route).
 from bot.ui.flows import admin as managing
 from bot.ui.flows import ask, material, new_topic
+from bot.ui.flows import discuss as _discuss  # noqa: F401 - registers Discuss
 from bot.ui.flows import export as exporting
 from bot.ui.flows import maps as listing
-from bot.ui.items import CardButton, CardSelect
+from bot.ui.flows import progress as progressing
+from bot.ui.flows import quiz as quizzing
+from bot.ui.flows import review as reviewing
+from bot.ui.items import CardButton, CardSelect, PairButton
 from bot.ui.respond import send_text
 
 if TYPE_CHECKING:
@@ -43,10 +53,10 @@ class ExploreCog(commands.Cog):
 
     async def cog_load(self) -> None:
         # Buttons from before a restart: matched by custom_id pattern, state from storage.
-        self.bot.add_dynamic_items(CardButton, CardSelect, new_topic.TopicRetry)
+        self.bot.add_dynamic_items(CardButton, CardSelect, PairButton, new_topic.TopicRetry)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(CardButton, CardSelect, new_topic.TopicRetry)
+        self.bot.remove_dynamic_items(CardButton, CardSelect, PairButton, new_topic.TopicRetry)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: Interaction) -> None:
@@ -119,15 +129,79 @@ class ExploreCog(commands.Cog):
 
     export.autocomplete("topic")(explore_topics)
 
+    @app_commands.command(name="quiz")
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.describe(
+        topic="The map to quiz on, for example AI Agents",
+        concept="Only this concept and what is under it (its title)",
+        questions="How many questions (1 to 10; 5 if left out)",
+        seconds="Seconds to answer each question (10 to 600; 30 if left out)",
+    )
+    async def quiz(
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX],
+        concept: app_commands.Range[str, 1, TOPIC_MAX] | None = None,
+        questions: app_commands.Range[int, QUESTIONS_MIN, QUESTIONS_MAX] | None = None,
+        seconds: app_commands.Range[int, SECONDS_MIN, SECONDS_MAX] | None = None,
+    ) -> None:
+        """Start a quiz on a map in this channel: everyone may answer, once each."""
+        await quizzing.quiz_command(interaction, topic, concept, questions, seconds)
+
+    quiz.autocomplete("topic")(explore_topics)
+
+    @app_commands.command(name="review")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.describe(show="The cards due (the default), your whole deck, or a file for Anki")
+    @app_commands.choices(
+        show=[
+            app_commands.Choice(name="cards due now", value=reviewing.ReviewView.DUE),
+            app_commands.Choice(name="my deck", value=reviewing.ReviewView.DECK),
+            app_commands.Choice(name="export for Anki (CSV)", value=reviewing.ReviewView.EXPORT),
+        ]
+    )
+    async def review(
+        self, interaction: Interaction, show: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Review the concepts you chose to remember, when they are due (only you see it)."""
+        await reviewing.review_command(
+            interaction, show.value if show else reviewing.ReviewView.DUE
+        )
+
+    @app_commands.command(name="progress")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def progress(self, interaction: Interaction) -> None:
+        """What you explored, your quiz score and your review streak (only you see it)."""
+        await progressing.progress_command(interaction)
+
+    # A server's own: only where the server installed Kinapse. Its managing commands
+    # check Manage Server each; the leaderboard is for every member.
     admin = app_commands.Group(
         name="kinapse",
-        description="Manage Kinapse in this server",
+        description="Kinapse in this server: the leaderboard, and its managers' commands",
         guild_only=True,
-        # A server's settings are its own: only where the server installed Kinapse.
         allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         allowed_contexts=app_commands.AppCommandContext(guild=True),
-        default_permissions=discord.Permissions(manage_guild=True),
     )
+
+    @admin.command(name="leaderboard")
+    @app_commands.describe(period="This week's board (the default) or all time")
+    @app_commands.choices(
+        period=[
+            app_commands.Choice(name="this week", value="week"),
+            app_commands.Choice(name="all time", value="all"),
+        ]
+    )
+    async def leaderboard(
+        self, interaction: Interaction, period: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Top explorers and quiz scores of this server, by display name (nobody is pinged)."""
+        weekly = period is None or period.value == "week"
+        await progressing.leaderboard_command(interaction, weekly=weekly)
 
     @admin.command(name="forget")
     @app_commands.describe(topic="The map to delete, with every concept opened or generated in it")
@@ -148,6 +222,8 @@ class ExploreCog(commands.Cog):
         sources="web: check new maps and answers with web searches (billed per search); off",
         prefer_sites="Sites to prefer as sources, e.g. iea.org, eia.gov (none to clear)",
         block_sites="Sites never to use as sources, e.g. example.com (none to clear)",
+        forum="A forum channel where /explore posts each map as a post of its own",
+        forum_posts="False stops posting maps in the forum",
     )
     @app_commands.choices(
         level=[
@@ -170,6 +246,8 @@ class ExploreCog(commands.Cog):
         sources: app_commands.Choice[str] | None = None,
         prefer_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
         block_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
+        forum: discord.ForumChannel | None = None,
+        forum_posts: bool | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
         chosen = Level(level.value) if level is not None else None
@@ -181,6 +259,8 @@ class ExploreCog(commands.Cog):
             sources=sources.value == "web" if sources is not None else None,
             prefer_sites=prefer_sites,
             block_sites=block_sites,
+            forum=forum.id if forum is not None else None,
+            forum_posts=forum_posts,
         )
 
     @admin.command(name="usage")

@@ -23,9 +23,27 @@ def scope_of(interaction: discord.Interaction) -> int:
     return interaction.guild_id
 
 
+def server_installed(interaction: discord.Interaction) -> bool:
+    """Whether the interaction is in a server that installed Kinapse (so the bot is a
+    member there and can post, open threads, keep a server's quiz)."""
+    return interaction.guild_id is not None and scope_of(interaction) == interaction.guild_id
+
+
 def maps_title(interaction: discord.Interaction) -> str:
     """The heading of /maps: whose maps they are."""
     if scope_of(interaction) == interaction.user.id:
         return "Your maps"
     name = interaction.guild.name if interaction.guild else None
     return f"Maps in {name}" if name else "This server's maps"
+
+
+THREAD_TYPES = (
+    discord.ChannelType.public_thread,
+    discord.ChannelType.private_thread,
+    discord.ChannelType.news_thread,
+)
+
+
+def in_thread(interaction: discord.Interaction) -> bool:
+    """Whether the interaction comes from a thread (a forum post is one too)."""
+    return getattr(interaction.channel, "type", None) in THREAD_TYPES

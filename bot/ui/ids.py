@@ -1,7 +1,8 @@
 """Every custom_id format, in one place: they outlive the process (buttons stay on
 Discord for good), so each is written here once and every reader and writer uses it.
 
-A button or menu's custom_id is ``kin:<action>:<id>``; the Ask form's is
+A button or menu's custom_id is ``kin:<action>:<id>`` (a quiz answer and a review's
+rating carry a digit more: ``kin:<action>:<id>:<digit>``); the Ask form's is
 ``kin:askform:<c|m>:<id>``; a failed new topic's Retry from before retries were
 stored carried the topic itself, ``kin:topic:<topic>``.
 """
@@ -43,12 +44,30 @@ class Action(enum.StrEnum):
     MAP_SOURCES = "mapsources"  # a map card's sources, privately; id: the map
     EARLIER = "earlier"  # a refreshed concept's earlier texts, privately; id: the concept
     REFRESH = "refresh"  # write a concept again with today's facts; id: the concept
+    # Learning together.
+    QUIZ = "quiz"  # start a quiz on a concept and what is under it; id: the concept
+    QUIZ_MAP = "quizmap"  # start a quiz on a map; id: the map
+    REVEAL = "reveal"  # its starter reveals a quiz question early; id: the question
+    REMEMBER = "remember"  # add a concept to the member's review deck; id: the concept
+    DISCUSS = "discuss"  # open (or reopen) the concept's thread; id: the concept
+    SHOW_ANSWER = "showcard"  # turn a review card over; id: the card
+    DECK = "deck"  # the member's deck, a page at a time; id: the page
+    UNREMEMBER = "unremember"  # take a card out of the member's deck; id: the card
+    EXPORT_DECK = "deckcsv"  # the deck as a CSV file for Anki; id: 0
+    REVIEW = "review"  # the member's next card due; id: 0
+    BOARD = "board"  # the server's leaderboard; id: 1 this week, 0 all time
+    # Two ids: ``kin:<action>:<id>:<digit>``.
+    ANSWER = "qa"  # a quiz answer; id: the question, digit: the option (0 to 4)
+    GRADE = "grade"  # a review's rating; id: the card, digit: 1 Again, 2 Hard, 3 Good, 4 Easy
 
 
-BUTTON_ACTIONS = tuple(action for action in Action if action is not Action.PICK)
+PAIR_ACTIONS = (Action.ANSWER, Action.GRADE)
+BUTTON_ACTIONS = tuple(a for a in Action if a is not Action.PICK and a not in PAIR_ACTIONS)
 
 
-def custom_id(action: Action, target: int) -> str:
+def custom_id(action: Action, target: int, detail: int | None = None) -> str:
+    if detail is not None:
+        return f"{PREFIX}:{action.value}:{target}:{detail}"
     return f"{PREFIX}:{action.value}:{target}"
 
 
@@ -57,6 +76,10 @@ BUTTON_TEMPLATE = (
     rf"{PREFIX}:(?P<action>{'|'.join(a.value for a in BUTTON_ACTIONS)}):(?P<target>{ID})"
 )
 MENU_TEMPLATE = rf"{PREFIX}:{Action.PICK.value}:(?P<parent>{ID})"
+PAIR_TEMPLATE = (
+    rf"{PREFIX}:(?P<action>{'|'.join(a.value for a in PAIR_ACTIONS)})"
+    rf":(?P<target>{ID}):(?P<detail>[0-9])"
+)
 
 # Before retries were stored, a failed new topic's Retry carried the topic itself. Such
 # buttons stay on Discord for good, so they keep working.

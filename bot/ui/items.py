@@ -15,7 +15,7 @@ import discord
 
 from bot.errors import NotFound
 from bot.ui.cards import Control
-from bot.ui.ids import BUTTON_TEMPLATE, MENU_TEMPLATE, Action, is_id
+from bot.ui.ids import BUTTON_TEMPLATE, MENU_TEMPLATE, PAIR_TEMPLATE, Action, is_id
 from bot.ui.in_time import run_safely
 from bot.ui.replies import reply_error
 
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from bot.ui.context import Interaction
 
 Handler = Callable[["Interaction", int], Awaitable[None]]
+PairHandler = Callable[["Interaction", int, int], Awaitable[None]]
 ROUTES: dict[Action, Handler] = {}
+PAIR_ROUTES: dict[Action, PairHandler] = {}
 
 
 def route(action: Action) -> Callable[[Handler], Handler]:
@@ -33,6 +35,18 @@ def route(action: Action) -> Callable[[Handler], Handler]:
         if action in ROUTES:
             raise ValueError(f"{action} already has a handler: {ROUTES[action].__qualname__}")
         ROUTES[action] = handler
+        return handler
+
+    return register
+
+
+def pair_route(action: Action) -> Callable[[PairHandler], PairHandler]:
+    """Register the handler of a pair action's presses (``ids.PAIR_ACTIONS``)."""
+
+    def register(handler: PairHandler) -> PairHandler:
+        if action in PAIR_ROUTES:
+            raise ValueError(f"{action} already has a handler: {PAIR_ROUTES[action].__qualname__}")
+        PAIR_ROUTES[action] = handler
         return handler
 
     return register
@@ -60,6 +74,39 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMP
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         await run_safely(interaction, ROUTES[self.action], self.target)
+
+
+class PairButton(discord.ui.DynamicItem[discord.ui.Button], template=PAIR_TEMPLATE):
+    """A button carrying two ids: a quiz answer (question, option), a rating (card, grade)."""
+
+    def __init__(self, control: Control) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=control.label,
+                style=control.style,
+                custom_id=control.custom_id,
+                disabled=control.disabled,
+            )
+        )
+        self.action = control.action
+        self.target = control.target
+        self.detail = control.detail or 0
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> PairButton:
+        action, target, detail = Action(match["action"]), int(match["target"]), int(match["detail"])
+        return cls(Control(action, target, item.label or "", detail=detail))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        handler = PAIR_ROUTES[self.action]
+        detail = self.detail
+
+        async def pressed(interaction: Interaction, target: int) -> None:
+            await handler(interaction, target, detail)
+
+        await run_safely(interaction, pressed, self.target)
 
 
 class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=MENU_TEMPLATE):

@@ -9,7 +9,7 @@ import discord
 
 from bot.ui import cards
 from bot.ui.cards import Card, Control
-from bot.ui.items import CardButton, CardSelect
+from bot.ui.items import CardButton, CardSelect, PairButton
 
 V = TypeVar("V", discord.ui.View, discord.ui.LayoutView)
 
@@ -51,7 +51,9 @@ def _item(block: cards.Block) -> discord.ui.Item[Any]:
 
 
 def _control(control: Control) -> discord.ui.Item[Any]:
-    return CardSelect(control) if control.options else CardButton(control)
+    if control.options:
+        return CardSelect(control)
+    return PairButton(control) if control.detail is not None else CardButton(control)
 
 
 def message_kwargs(card: Card, *, edit: bool = False) -> dict[str, Any]:

@@ -13,6 +13,9 @@ SELECT_PLACEHOLDER_MAX = 150
 CUSTOM_ID_MAX = 100
 MEDIA_DESCRIPTION_MAX = 1024  # a media gallery item's alt text
 
+# Threads (channels reference).
+THREAD_NAME_MAX = 100
+
 # Modals.
 FORM_TITLE_MAX = 45
 LABEL_TEXT_MAX = 45

@@ -477,9 +477,8 @@ MADE = [
     ),
     (
         volatile_concept_without_sources,
-        # A warning until the shipped volatile maps all carry sources (issue 24).
-        "Tide Pools > Crabs > Molting: warning: has no sources; a volatile map gives each "
-        "concept at least one",
+        "Tide Pools > Crabs > Molting: has no sources; a volatile map gives each concept at "
+        "least one",
     ),
 ]
 

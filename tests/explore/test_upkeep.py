@@ -178,7 +178,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         assert [(m.opened, m.total) for m in await storage.list_maps(GUILD, 10)] == [
             (2, rates.total)
         ]
-    # The database as schema 6 left it: no counts on the map row (nor what 8 to 14 add).
+    # The database as schema 6 left it: no counts on the map row (nor what 8 and later add).
     with sqlite3.connect(path) as db:
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
@@ -192,6 +192,10 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
             " ALTER TABLE scope_settings DROP COLUMN sources;"
             " ALTER TABLE scope_settings DROP COLUMN prefer_domains;"
             " ALTER TABLE scope_settings DROP COLUMN block_domains;"
+            " DROP TABLE quiz_answers; DROP TABLE quiz_questions; DROP TABLE quizzes;"
+            " DROP TABLE concept_questions; DROP TABLE review_log; DROP TABLE review_cards;"
+            " DROP TABLE explored; DROP TABLE member_names; DROP TABLE threads;"
+            " DROP TABLE learning_settings; ALTER TABLE maps DROP COLUMN explorers;"
             " DROP TABLE materials; ALTER TABLE maps DROP COLUMN material;"
             " PRAGMA user_version = 6;"
         )

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.models import Citation, MaterialKind, Meaning, Session, Source, Usage
+from bot.models import Citation, MaterialKind, Meaning, QuizDraft, Session, Source, Usage
 from bot.storage import (
     Limits,
     NewMaterial,
@@ -115,6 +115,7 @@ async def populate(storage: Storage) -> int:
     await storage.save_alias(GUILD, "cell", "cells")
     chosen = (await storage.meanings(GUILD, "cell"))[0]
     await storage.save_retry(GUILD, chosen.title, meaning_id=chosen.id, now=15.0)
+    await populate_learning(storage, first.id, organelles.id)
     # A map of a member's PDF: its bytes (not text) must come through whole.
     lecture = await storage.create_map(
         scope=GUILD,
@@ -140,6 +141,54 @@ async def populate(storage: Storage) -> int:
     forgotten = maps[(GUILD, "forgotten")].id
     assert await storage.delete_map(GUILD, "forgotten")
     return forgotten
+
+
+async def populate_learning(storage: Storage, map_id: int, concept_id: int) -> None:
+    """A member's exploration, a quiz answered, a deck reviewed, a thread and a forum."""
+    member = SNOWFLAKE - 3
+    session = Session(
+        message_id=SNOWFLAKE + 1, owner_id=member, scope=GUILD, map_id=map_id, concept_id=None
+    )
+    await storage.save_click(session, concept_id, now=16.0)
+    question = QuizDraft(
+        prompt="Which?", options=["A", "B", "C"], correct=1, explanation="B is right."
+    )
+    _, first = await storage.create_quiz(
+        scope=GUILD,
+        channel_id=SNOWFLAKE + 2,
+        map_id=map_id,
+        concept_id=None,
+        starter_id=member,
+        seconds=30,
+        questions=[(concept_id, question)],
+        written_by=None,
+        now=17.0,
+    )
+    await storage.answer_question(
+        first.id, user_id=member, scope=GUILD, name="Ada", choice=1, now=18.0
+    )
+    await storage.save_concept_questions([(concept_id, question)], model="claude", now=18.5)
+    card, _ = await storage.add_card(
+        user_id=member,
+        concept_id=concept_id,
+        topic="Cells",
+        title="Organelles",
+        prompt="What?",
+        answer="That.",
+        fsrs="{}",
+        due=19.0,
+        now=19.0,
+    )
+    await storage.review_card(card.id, member, fsrs="{}", due=99.0, rating=3, now=20.0)
+    await storage.save_thread(
+        scope=GUILD,
+        kind="concept",
+        target=concept_id,
+        channel_id=SNOWFLAKE + 2,
+        thread_id=SNOWFLAKE + 3,
+        now=21.0,
+    )
+    await storage.set_forum_channel(GUILD, SNOWFLAKE + 4)
 
 
 async def everything(database: Path | str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from bot.generator import (
     Material,
     OnSketch,
     Progress,
+    QuizRequest,
     RefreshRequest,
     Search,
 )
@@ -28,6 +29,7 @@ from bot.models import (
     Level,
     MapDraft,
     Meaning,
+    QuizDraft,
     Source,
     Usage,
     topic_key,
@@ -65,12 +67,21 @@ def default_answer(request: AskRequest) -> str:
     )
 
 
+def default_question(title: str, summary: str, others: list[str]) -> QuizDraft:
+    return QuizDraft(
+        prompt=f"Claude asks: which concept is {summary}",
+        options=[title, *others[:3]],
+        correct=0,
+        explanation=f"Claude explains: {title} is the one.",
+    )
+
+
 @dataclass
 class Call:
-    kind: str  # "map", "expand", "refresh" or "ask"
+    kind: str  # "map", "expand", "refresh", "ask" or "quiz"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | RefreshRequest | None = None
+    request: ExpandRequest | AskRequest | RefreshRequest | QuizRequest | None = None
     level: Level = Level.STANDARD
     search: Search | None = None
 
@@ -179,6 +190,14 @@ class FakeGenerator:
             for end in range(1, len(words) + 1):
                 await on_text(" ".join(words[:end]))
         return Generated(text, [self.usage], list(self.cited))
+
+    async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
+        self.calls.append(Call("quiz", request.topic, request.language, request, request.level))
+        await self._hold()
+        value: list[QuizDraft | None] = [
+            default_question(c.title, c.summary, c.others) for c in request.concepts
+        ]
+        return Generated(value, [self.usage])
 
     async def count_tokens(self, topic: str, language: str, material: Material) -> int:
         return len(material.data or b"") // 4

@@ -3,7 +3,7 @@
 The SDK is pointed at it through ``base_url``; it listens on 127.0.0.1 on a
 random port, so no test reaches the internet. Each POST /v1/messages is
 recorded and answered with the next scripted reply, or, when nothing is
-scripted, with a valid map or expansion (whichever task the prompt sets), or a
+scripted, with a valid map, expansion or quiz (whichever task the prompt sets), or a
 plain-text answer to a question (a request with no output schema).
 
 A request with ``"stream": true`` is answered with server-sent events in the
@@ -220,6 +220,22 @@ def valid_expansion(count: int = 3, *, prefix: str = "Sub-concept") -> dict[str,
     return {
         "kind": "subconcepts",
         "concepts": [concept(f"{prefix} {n}") for n in range(1, count + 1)],
+    }
+
+
+def valid_quiz(titles: list[str]) -> dict[str, Any]:
+    """A question per card title, its right answer first."""
+    return {
+        "questions": [
+            {
+                "concept": title,
+                "prompt": f"What does the card on {title} say matters most?",
+                "options": [f"What {title} explains", "An unrelated idea", "The opposite claim"],
+                "correct": 0,
+                "explanation": f"The card on {title} says so in its own words.",
+            }
+            for title in titles
+        ]
     }
 
 
@@ -705,6 +721,8 @@ def _default(request: Request) -> Reply:
         return answer(plain_answer(title[1] if title else "This concept"))
     if "<written>" in request.prompt:
         return answer(refreshed())
+    if "<quiz>" in request.prompt:
+        return answer(valid_quiz(re.findall(r"<title>(.*?)</title>", request.prompt)))
     if "<concept>" in request.prompt:
         return answer(valid_expansion())
     # The topic as its own canonical title.

@@ -67,6 +67,15 @@ def small_lines(card: cards.Card) -> list[str]:
 
 
 def nav_row(card: cards.Card) -> cards.Row:
+    """The row of a card's navigation (a concept card's first row, above its tools)."""
+    return next(
+        b
+        for b in card.blocks
+        if isinstance(b, cards.Row) and any(c.label == "Ask" for c in b.controls)
+    )
+
+
+def tools_row(card: cards.Card) -> cards.Row:
     return [b for b in card.blocks if isinstance(b, cards.Row)][-1]
 
 
@@ -81,9 +90,10 @@ def test_map_card_has_a_section_with_an_open_button_per_key_concept():
     assert all(s.content.endswith(f"Concept {n} in a sentence.") for n, s in enumerate(sections, 1))
     assert small_lines(card) == ["Curated map · 3 of 30 concepts explored"]
     (row,) = [b for b in card.blocks if isinstance(b, cards.Row)]
-    assert [c.custom_id for c in row.controls] == ["kin:askmap:1"]  # nowhere to go back to
+    # Nowhere to go back to; Ask about the map, and a quiz on it.
+    assert [c.custom_id for c in row.controls] == ["kin:askmap:1", "kin:quizmap:1"]
     back = cards.map_card(view, can_go_back=True)
-    assert [c.label for c in back.controls][-2:] == ["Back", "Ask"]
+    assert [c.label for c in back.controls][-3:] == ["Back", "Ask", "Quiz"]
 
 
 def test_curated_map_footer_shows_its_date():
@@ -130,6 +140,12 @@ def test_concept_card_breadcrumb_heading_and_navigation():
     assert first[:3] == ["-# Topic › Parent", "## Child", "**Child in a sentence.**"]
     assert first[3] == "Child in detail. Two sentences."
     assert [c.label for c in nav_row(card).controls] == ["Back", "Up", "Overview", "Map", "Ask"]
+    # The second row: learning together (and, beside it, the card's sources: issue 20).
+    assert [c.custom_id for c in tools_row(card).controls] == [
+        "kin:quiz:2",
+        "kin:remember:2",
+        "kin:discuss:2",
+    ]
     ids = [c.custom_id for c in card.controls]
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["kin:open:3", "kin:open:4", "kin:open:5"]

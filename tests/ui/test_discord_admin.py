@@ -83,6 +83,17 @@ async def test_usage_reports_tokens_calls_and_top_users_without_pinging(
 
 
 async def test_members_without_manage_server_are_refused(world: World, kinapse: Kinapse):
+    """/kinapse is offered to every member for its leaderboard (issue 22); its managing
+    commands refuse whoever lacks Manage Server, and change nothing."""
     commands = world.alice.available_commands(world.channel)
-    assert "explore" in commands
-    assert not any(name.startswith("kinapse") for name in commands)
+    assert "explore" in commands and "kinapse leaderboard" in commands
+    for command, options in (
+        ("kinapse settings", {"daily_budget": 1}),
+        ("kinapse usage", {}),
+        ("kinapse forget", {"topic": "AI Agents"}),
+    ):
+        refused = await world.alice.slash(world.channel, command, **options)
+        assert refused.response.ephemeral
+        assert refused.response.content == "You need the Manage Server permission for this command."
+    assert (await kinapse.storage.scope_settings(world.guild.id)).daily_token_budget is None
+    assert len(world.env.errors) == 3

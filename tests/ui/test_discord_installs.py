@@ -88,3 +88,38 @@ async def test_a_user_install_in_a_server_without_kinapse_uses_the_members_own_m
 async def test_admin_commands_are_not_offered_in_dms(world: World):
     with pytest.raises(simcord.SetupError, match="not visible"):
         await world.env.create_user("dora").slash("kinapse settings")
+
+
+async def test_learning_commands_are_declared_where_they_work(world: World):
+    commands = synced_commands(world)
+    for name in ("review", "progress"):
+        assert sorted(commands[name]["integration_types"]) == [GUILD_INSTALL, USER_INSTALL]
+        assert sorted(commands[name]["contexts"]) == [GUILD, BOT_DM, PRIVATE_CHANNEL]
+    # A quiz posts its questions as the bot: only where a server installed Kinapse.
+    assert commands["quiz"]["integration_types"] == [GUILD_INSTALL]
+    assert commands["quiz"]["contexts"] == [GUILD]
+
+
+async def test_remember_and_review_with_a_user_install(
+    world: World, kinapse: Kinapse, user_installed: set[int]
+):
+    """The deck is the member's own: Remember in a server that never installed Kinapse,
+    /review in DMs; Quiz and Discuss there say what they need."""
+    elsewhere = world.env.create_guild(name="Elsewhere")
+    channel = elsewhere.create_text_channel("general")
+    carol_user = world.env.create_user("carol")
+    carol = elsewhere.add_member(carol_user)
+    user_installed.add(carol.id)
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    card = (await carol.slash(channel, "explore", topic="AI Agents")).response
+    concept = (await click_open(carol, card, first.title)).response
+
+    remembered = await carol.click(concept, label="Remember")
+    assert "to your review deck" in remembered.response.content
+    quiz = await carol.click(concept, label="Quiz")
+    assert quiz.response.ephemeral and "where Kinapse is installed" in quiz.response.content
+    discuss = await carol.click(concept, label="Discuss")
+    assert discuss.response.ephemeral and "where Kinapse is installed" in discuss.response.content
+
+    review = (await carol_user.slash("review")).response
+    assert review.ephemeral and heading(review) == first.title

@@ -43,7 +43,16 @@ async def test_map_concept_subconcept_back_up_overview(world: World, kinapse: Ki
     assert concept_lines(card) == [
         f"{n} · {c.title}" for n, c in enumerate(first.children, start=1)
     ]
-    assert labels(card)[-5:] == ["Back", "Up", "Overview", "Map", "Ask"]
+    assert labels(card)[-8:] == [
+        "Back",
+        "Up",
+        "Overview",
+        "Map",
+        "Ask",
+        "Quiz",
+        "Remember",
+        "Discuss",
+    ]
 
     sub = first.children[0]
     deeper = (await click_open(world.alice, card, sub.title)).response
@@ -257,7 +266,16 @@ async def test_a_press_on_an_old_embed_card_turns_it_into_the_v2_card(
     assert stored.flags & COMPONENTS_V2_FLAG
     assert not stored.embeds and not stored.content
     assert heading(card) == first.title and first.summary in card_text(card)
-    assert labels(card)[-5:] == ["Back", "Up", "Overview", "Map", "Ask"]
+    assert labels(card)[-8:] == [
+        "Back",
+        "Up",
+        "Overview",
+        "Map",
+        "Ask",
+        "Quiz",
+        "Remember",
+        "Discuss",
+    ]
     back = (await world.alice.click(card, label="Back")).response
     assert heading(back) == "AI Agents" and concept_lines(back)[0] == f"1 · {first.title}"
 

@@ -53,7 +53,7 @@ def test_a_concept_card_with_many_long_sources_stays_within_the_limits() -> None
     card = cards.concept_card(view)
 
     assert_within_v2_limits(card)
-    assert [c.label for c in card.controls][-2:] == ["Ask", "Refresh"]
+    assert [c.label for c in card.controls][-2:] == ["Discuss", "Refresh"]
     small = [line for line in "\n".join(card.texts).splitlines() if line.startswith("-# ")]
     assert small[-2].startswith("-# Sources: publisher-1.example 2026 · ")
     assert small[-2].endswith(" · +37") and width(small[-2]) <= FOOTNOTE_MAX

@@ -34,10 +34,11 @@ class Control:
     style: discord.ButtonStyle = discord.ButtonStyle.secondary
     disabled: bool = False
     options: tuple[tuple[int, str, str], ...] = ()  # (concept id, label, description)
+    detail: int | None = None  # the second id of a pair action (ids.PAIR_ACTIONS)
 
     @property
     def custom_id(self) -> str:
-        return custom_id(self.action, self.target)
+        return custom_id(self.action, self.target, self.detail)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ QUEUED_NOTE = "⏳ *Queued: other maps are being generated; these sub-concepts a
 LEAF_NOTE = "*This concept has no sub-concepts: it is as deep as this map goes.*"
 NO_KEY_NOTE = "*Its sub-concepts can't be mapped in this server for now.*"
 ASK_LABEL = "Ask"
+QUIZ_LABEL = "Quiz"
+REMEMBER_LABEL = "Remember"
+DISCUSS_LABEL = "Discuss"
 NO_KEY_ASK_NOTE = "-# Ask is off in this server for now."
 PICTURE_FILENAME = "map.png"
 OUTLINE_ON_MAP_CARD_MAX = 1200  # the map card also lists the key concepts
@@ -96,6 +99,9 @@ def footer(view: MapView | ConceptView) -> str:
     if concept_map.source is not Source.BUNDLED and concept_map.level in LEVEL_NOTES:
         source += f" · {LEVEL_NOTES[concept_map.level]}"
     explored = f"{concept_map.opened} of {concept_map.total} concepts explored"
+    if concept_map.explorers:
+        members = "member" if concept_map.explorers == 1 else "members"
+        explored += f" by {concept_map.explorers} {members}"
     return shorten(f"-# {source} · {explored}", FOOTER_MAX)
 
 
@@ -178,9 +184,11 @@ def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
 
 
 def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons: Back when there is somewhere to go back to, and Ask."""
+    """The map card's row of buttons: Back when there is somewhere to go back to, Ask, and
+    Quiz."""
     back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
-    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask))
+    quiz = Control(Action.QUIZ_MAP, view.map.id, QUIZ_LABEL)
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz)
 
 
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
@@ -208,9 +216,8 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
         Divider(),
         _footer_section(view, sources_button(Action.SOURCES, concept.id)),
         Row(concept_nav(view)),
+        Row(concept_tools(view)),
     ]
-    if view.can_refresh:
-        tail.append(Row((refresh_button(concept.id),)))
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
     return assemble(drafts + tail, accent_of(view.map.key))
@@ -225,6 +232,19 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.HOME, view.map.id, "Overview"),
         Control(Action.PICTURE, concept.id, "Map"),
         _ask(Action.ASK, concept.id, view.can_ask),
+    )
+
+
+def concept_tools(view: ConceptView) -> tuple[Control, ...]:
+    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss)
+    and the card's sources (issue 20: Sources, Refresh): at most five (BUTTONS_PER_ROW)."""
+    concept = view.concept
+    refresh = (refresh_button(concept.id),) if view.can_refresh else ()
+    return (
+        Control(Action.QUIZ, concept.id, QUIZ_LABEL),
+        Control(Action.REMEMBER, concept.id, REMEMBER_LABEL),
+        Control(Action.DISCUSS, concept.id, DISCUSS_LABEL),
+        *refresh,
     )
 
 

@@ -1,7 +1,34 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export, sources and the admin commands. Importing this package registers the handler
-of every button and menu (``bot.ui.items.route``)."""
+/maps, /export, sources, the admin commands, and learning together (quiz, review,
+progress, discuss). Importing this package registers the handler of every button and menu
+(``bot.ui.items.route``)."""
 
-from bot.ui.flows import admin, ask, export, maps, material, navigation, new_topic, sources
+from bot.ui.flows import (
+    admin,
+    ask,
+    discuss,
+    export,
+    maps,
+    material,
+    navigation,
+    new_topic,
+    progress,
+    quiz,
+    review,
+    sources,
+)
 
-__all__ = ["admin", "ask", "export", "maps", "material", "navigation", "new_topic", "sources"]
+__all__ = [
+    "admin",
+    "ask",
+    "discuss",
+    "export",
+    "maps",
+    "material",
+    "navigation",
+    "new_topic",
+    "progress",
+    "quiz",
+    "review",
+    "sources",
+]

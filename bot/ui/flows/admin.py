@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.errors import NotFound
+from bot.errors import KinapseError, NotFound
 from bot.explore.scopes import parse_domains
 from bot.models import SEARCH_TOKENS, Level, clean_topic
 from bot.ui import cards
@@ -41,11 +41,19 @@ async def settings(
     sources: bool | None = None,
     prefer_sites: str | None = None,
     block_sites: str | None = None,
+    forum: int | None = None,
+    forum_posts: bool | None = None,
 ) -> None:
     """Change what is given, then show the server's settings."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
+        if forum_posts is False:
+            await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
+        elif forum is not None:
+            await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
+        elif forum_posts:
+            raise KinapseError("Choose the forum channel to post maps in (the forum option).")
         if language is not None:
             language = clean_topic(language)
         prefer = parse_domains(prefer_sites) if prefer_sites is not None else None
@@ -65,11 +73,13 @@ async def settings(
         current_language = await explorer.preferences.language(scope)
         current_level = await explorer.preferences.level(scope)
         budget = await explorer.budget.daily_budget(scope)
+        chosen = await explorer.discussions.forum(scope)
+        posts = f" · maps posted in <#{chosen}>" if chosen is not None else ""
         await send_text(
             interaction,
             f"Language: **{cards.literal(current_language)}** · "
             f"level: **{current_level.value}** · "
-            f"daily generation budget: **{budget:,}** tokens\n"
+            f"daily generation budget: **{budget:,}** tokens{posts}\n"
             + await _sources_setting(interaction),
         )
 

@@ -16,7 +16,7 @@ from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question
 from bot.text import shorten
 from bot.ui import cards
 from bot.ui.cards import Card
-from bot.ui.context import Interaction, scope_of
+from bot.ui.context import Interaction, in_thread, scope_of
 from bot.ui.deliver import answer_in_place
 from bot.ui.ids import FORM_ID, FORM_INPUT, Action, form_id
 from bot.ui.items import route
@@ -143,14 +143,16 @@ async def open_form(interaction: Interaction, form: AskForm) -> None:
 
 async def answer_question(interaction: Interaction, form: AskForm, question: str) -> None:
     """Answer privately: the question at once, then the answer as it is written, then
-    the whole answer with its Share button, or what stood in the way."""
+    the whole answer with its Share button, or what stood in the way. In a concept's
+    Discuss thread the answer is the thread's: posted there for everyone."""
     shown = clean_question(question)
+    public = await in_discussion(interaction)
 
     def card(answer: str | None = None, note: str = cards.WRITING_NOTE) -> Card:
         return cards.answer_card(form.subject, shown, answer=answer, note=note, accent=form.accent)
 
     # The submission is answered before anything slow, so the form never shows an error.
-    await interaction.response.send_message(ephemeral=True, **message_kwargs(card()))
+    await interaction.response.send_message(ephemeral=not public, **message_kwargs(card()))
     live = LiveEdits(partial(_edit, interaction))
 
     async def on_text(text: str) -> None:
@@ -171,7 +173,19 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
         await _edit_answer(interaction, card(note=f"⚠️ {explain(interaction, exc)}"))
         return
     await live.settle()
-    await _edit_answer(interaction, cards.answered_card(answered, can_share=True))
+    await _edit_answer(interaction, cards.answered_card(answered, can_share=not public))
+
+
+async def in_discussion(interaction: Interaction) -> bool:
+    """Whether the interaction comes from a concept's Discuss thread."""
+    if not in_thread(interaction) or interaction.channel_id is None:
+        return False
+    try:
+        explorer = interaction.client.explorer
+        return await explorer.discussions.concept_of(interaction.channel_id) is not None
+    except Exception:
+        log.warning("Could not tell whether %s is a discussion", interaction.channel_id)
+        return False
 
 
 async def _edit_answer(interaction: Interaction, card: Card) -> None:

@@ -18,7 +18,8 @@ from bot.generator import Sketch
 from bot.models import clean_topic
 from bot.ui import cards
 from bot.ui.cards import Control
-from bot.ui.context import Interaction, scope_of
+from bot.ui.context import Interaction, scope_of, server_installed
+from bot.ui.flows.discuss import post_in_forum
 from bot.ui.flows.navigation import map_card
 from bot.ui.ids import TOPIC_RETRY_TEMPLATE, Action, topic_retry_id
 from bot.ui.in_time import in_time
@@ -226,6 +227,10 @@ async def explore(interaction: Interaction, topic: str) -> None:
         return
     # Known topic: the card is the first response, no waiting.
     card = await map_card(interaction, known)
+    forum = await explorer.discussions.forum(scope) if server_installed(interaction) else None
+    if forum is not None:  # the server posts its maps in a forum: there, as a post of its own
+        await post_in_forum(interaction, known, card, forum)
+        return
     if interaction.response.is_done():
         message = await edit_finally(interaction, **message_kwargs(card, edit=True))
         message_id = message.id if message else None

@@ -1,4 +1,4 @@
-"""13: where every card's facts come from (issue 20).
+"""14: where every card's facts come from (issue 20).
 
 A concept records who wrote it and when (``model``, ``created_at``; NULL for a curated
 concept, whose file says where its facts come from) and the web search results it rests on
