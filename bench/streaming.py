@@ -88,6 +88,9 @@ class Discord:
         self.client = SimpleNamespace(explorer=explorer)
         self.user = SimpleNamespace(id=MEMBER)
         self.guild_id = GUILD
+        # Installed in the server, as Discord's authorizing_integration_owners says it
+        # (discord.py keeps it in this attribute; bot.ui.context.scope_of reads it).
+        self._integration_owners = {0: GUILD}
         self.id = 1
         self.message = None  # a slash command: the flow's message is a new one
         self.type = SimpleNamespace(name="application_command")

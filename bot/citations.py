@@ -7,6 +7,7 @@ map files write them, and sources as a column stores them. Part of the foundatio
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import re
 from typing import Annotated, Any
@@ -51,6 +52,14 @@ def date_floor(value: str) -> datetime.date:
     """The first day an ISO date (``iso_date``) may mean: 2026-12 is 1 December 2026."""
     year, month, day = (int(part) if part else 1 for part in _ISO_DATE.fullmatch(value).groups())  # type: ignore[union-attr]
     return datetime.date(year, month, day)
+
+
+class MaterialKind(enum.StrEnum):
+    """What a map of a member's own material was made from (stored in ``maps.material``)."""
+
+    PDF = "pdf"
+    TEXT = "text"  # plain text or Markdown
+    PAGE = "page"  # a web page, fetched by the API's web fetch tool
 
 
 class Citation(BaseModel):

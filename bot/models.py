@@ -27,6 +27,7 @@ from bot.citations import CITATION_QUOTE_MAX as CITATION_QUOTE_MAX
 from bot.citations import CITATION_TITLE_MAX as CITATION_TITLE_MAX
 from bot.citations import CITATION_URL_MAX as CITATION_URL_MAX
 from bot.citations import Citation as Citation
+from bot.citations import MaterialKind as MaterialKind
 from bot.citations import citations_json as citations_json
 from bot.citations import date_floor as date_floor
 from bot.citations import iso_date as iso_date
@@ -137,14 +138,6 @@ class Source(enum.StrEnum):
     GENERATED = "generated"
 
 
-class MaterialKind(enum.StrEnum):
-    """What a map of a member's own material was made from (stored in ``maps.material``)."""
-
-    PDF = "pdf"
-    TEXT = "text"  # plain text or Markdown
-    PAGE = "page"  # a web page, fetched by the API's web fetch tool
-
-
 class ConceptDraft(BaseModel):
     """One concept's text, as written in a map file or returned by the model, and what it
     rests on: a curated file's ``sources``, or the web search results the API returned
@@ -165,6 +158,19 @@ class BundledConcept(ConceptDraft):
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
     )
     leaf: bool = False
+
+
+class TreeConcept(BundledConcept):
+    """A concept as an export carries it: what is stored, however many sub-concepts an
+    older version stored (the limits are for writing maps, not for reading them back).
+    A ``BundledConcept`` is read as one by its attributes. Its sources, and who wrote it
+    when (``model`` and ``written`` are None for a curated concept)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    children: list[TreeConcept] | None = None
+    model: str | None = None
+    written: str | None = None  # ISO date
 
 
 class MapDraft(BaseModel):
@@ -341,7 +347,10 @@ class Usage(BaseModel):
 
 
 class ConceptMap(BaseModel):
-    """A map as stored for one scope."""
+    """A map as stored for one scope. Frozen: the one read is shared by every card that
+    shows it (``bot.explore.cache``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     scope: int
@@ -357,7 +366,7 @@ class ConceptMap(BaseModel):
     created_at: float | None = None
     # A generated map's: the search results its overview rests on, and whether its facts
     # change (a curated map's come from its file).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
     volatile: bool = False
     # A map of a member's own material (a file or a page), or None.
     material: MaterialKind | None = None
@@ -371,7 +380,10 @@ class ConceptMap(BaseModel):
 
 
 class Concept(BaseModel):
-    """A concept as stored: its place in the tree and the state of its children."""
+    """A concept as stored: its place in the tree and the state of its children. Frozen,
+    like ``ConceptMap``."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     map_id: int
@@ -389,7 +401,7 @@ class Concept(BaseModel):
     model: str | None = None
     created_at: float | None = None
     # The web search results a generated concept rests on (a curated one's are in its file).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -434,21 +446,12 @@ class Answer(BaseModel):
     text: str
     model: str
     # The web search results the answer cited (as the API returned them).
-    sources: list[Citation] = Field(default_factory=list)
+    sources: tuple[Citation, ...] = ()
 
     @field_validator("sources", mode="before")
     @classmethod
     def _stored_sources(cls, value: Any) -> Any:
         return stored_citations(value)
-
-
-class TreeConcept(BundledConcept):
-    """A concept as an export carries it: its text and sources, and who wrote it when
-    (``model`` and ``written`` are None for a curated concept)."""
-
-    children: list[TreeConcept] | None = None  # type: ignore[assignment]
-    model: str | None = None
-    written: str | None = None  # ISO date
 
 
 class MapTree(BaseModel):
@@ -470,7 +473,8 @@ class MapTree(BaseModel):
     written: str | None = None  # a generated map's date (ISO), when it was written
     overview: Overview
     sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
-    concepts: list[TreeConcept] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    # As many as are stored: an older version's map may have more than maps have now.
+    concepts: list[TreeConcept] = Field(min_length=1)
 
     @classmethod
     def of_bundled(cls, bundled: BundledMap) -> MapTree:
@@ -481,7 +485,7 @@ class MapTree(BaseModel):
             as_of=bundled.as_of,
             overview=bundled.overview,
             sources=bundled.sources,
-            concepts=[TreeConcept.model_validate(c.model_dump()) for c in bundled.concepts],
+            concepts=bundled.concepts,  # type: ignore[arg-type]  # read by their attributes
         )
 
     def walk(self) -> Iterator[tuple[int, TreeConcept]]:

@@ -30,13 +30,21 @@ _CREDENTIALS_IN_URL = re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@")
 
 
 class RedactCredentials(logging.Filter):
-    """Replaces ``user:password@`` in any URL of a log line with ``***@``."""
+    """Replaces ``user:password@`` in any URL of a log line with ``***@``: in the message,
+    and in the traceback logged with it (an exception's text may hold the URL it failed on)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = _CREDENTIALS_IN_URL.sub("***@", message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Formatted here as the handler would, once: formatters reuse exc_text.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _CREDENTIALS_IN_URL.sub("***@", record.exc_text)
+        if record.stack_info:
+            record.stack_info = _CREDENTIALS_IN_URL.sub("***@", record.stack_info)
         return True
 
 

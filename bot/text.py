@@ -19,6 +19,8 @@ _KEPT_CONTROLS = "\n\t\r\f\v"
 
 def width(text: str) -> int:
     """Length as Discord counts it (UTF-16 code units)."""
+    if text.isascii():  # most text, and a card measures its pieces many times
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 

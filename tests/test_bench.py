@@ -15,7 +15,7 @@ from bot.config import PROJECT_ROOT
 BENCH = PROJECT_ROOT / "bench"
 # Each bench with its smallest settings, and a line its output must have.
 SMOKE = {
-    "clicks.py": (["--rounds", "2", "--scale-rounds", "2"], "ratio"),
+    "clicks.py": (["--rounds", "2", "--scale-rounds", "2", "--scales", "10,50"], "ratio"),
     "forget.py": (["--rounds", "1", "--sessions", "10"], "forget: median"),
     "pictures.py": (["--rounds", "1"], "renders"),
     "storage.py": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 import sys
@@ -76,6 +77,27 @@ def test_credentials_in_urls_never_reach_the_log() -> None:
     )
     assert RedactCredentials().filter(record)
     assert record.getMessage() == "Proxy http://***@proxy:3128 failed"
+
+
+def test_credentials_in_a_logged_exception_never_reach_the_log() -> None:
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactCredentials())
+    log = logging.getLogger("kinapse-test-redaction")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        try:
+            raise OSError("connect to postgresql://kinapse:hunter2@db.internal/kinapse failed")
+        except OSError:
+            log.exception("Could not reach the database")
+    finally:
+        log.removeHandler(handler)
+    text = written.getvalue()
+    assert "hunter2" not in text
+    assert "OSError: connect to postgresql://***@db.internal/kinapse failed" in text
+    assert "Traceback (most recent call last)" in text  # the traceback is still there
 
 
 def test_http_client_request_lines_stay_below_info(tmp_path: Path) -> None:

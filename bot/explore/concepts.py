@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.config import Settings
 from bot.errors import GenerationError, KinapseError, NoGenerator, NotFound
+from bot.explore.cache import KnownMaps
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
 from bot.explore.material import material_for
@@ -46,6 +47,7 @@ class Concepts:
     def __init__(
         self,
         storage: Storage,
+        known: KnownMaps,
         bundled: BundledMaps,
         settings: Settings,
         budget: Budget,
@@ -57,6 +59,7 @@ class Concepts:
         refreshes: Flights[int, None],
     ) -> None:
         self.storage = storage
+        self.known = known  # what the cards read
         self.bundled = bundled
         self.settings = settings
         self.budget = budget
@@ -73,7 +76,7 @@ class Concepts:
 
     async def map_view(self, map_id: int, scope: int | None = None) -> MapView:
         """The map's overview card; with ``scope``, only if the map belongs to that scope."""
-        concept_map = await self.storage.get_map(map_id)
+        concept_map = await self.known.map(map_id)
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         check_scope(concept_map, scope)
@@ -81,7 +84,7 @@ class Concepts:
 
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
-        concepts = await self.storage.key_concepts(concept_map.id)
+        concepts = await self.known.key_concepts(concept_map.id)
         material = await self.storage.material(concept_map.id) if concept_map.material else None
         return MapView(
             concept_map,
@@ -94,14 +97,14 @@ class Concepts:
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card; with ``scope``, only if the concept belongs to that scope."""
-        path = await self.storage.path(concept_id)
+        path = await self.known.path(concept_id)
         if not path:
             raise NotFound("This concept no longer exists; run /explore again.")
-        concept_map = await self.storage.get_map(path[-1].map_id)
+        concept_map = await self.known.map(path[-1].map_id)
         if concept_map is None:
             raise NotFound("This map no longer exists; run /explore again.")
         check_scope(concept_map, scope)
-        children = await self.storage.children(concept_id)
+        children = await self.known.children(concept_id)
         own = self.provenances.of_concept(concept_map, path)
         return ConceptView(
             concept_map,
@@ -129,7 +132,7 @@ class Concepts:
 
     async def get(self, concept_id: int) -> Concept | None:
         """One stored concept, whatever its scope (for ids a button carries)."""
-        return await self.storage.get_concept(concept_id)
+        return await self.known.concept(concept_id)
 
     async def open(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card, its visit counted toward how much of the map is explored."""
@@ -145,6 +148,15 @@ class Concepts:
             return view
         counted = view.map.model_copy(update={"opened": view.map.opened + 1})
         return replace(view, map=counted)
+
+    def counted(self, concept_id: int) -> None:
+        """The answer to an open of ``concept_id`` went out, and its count is written
+        behind: every card counts it from now on, until the write is ``written``."""
+        self.known.counted(concept_id)
+
+    def written(self, concept_ids: Iterable[int]) -> None:
+        """The counts of these opens were written, or given up on."""
+        self.known.written(concept_ids)
 
     def as_of(self, concept_map: ConceptMap) -> str | None:
         """A curated map's date, looked up at render time, so a server's stored copy shows
@@ -181,6 +193,7 @@ class Concepts:
             if concept is None:
                 raise NotFound("This concept no longer exists; run /explore again.")
             if concept.state.settled:
+                self.known.outdated(concept)  # it was not, as this process last heard
                 return await self.concept_view(concept_id)
             if self.generator is None:
                 raise NoGenerator(
@@ -205,6 +218,7 @@ class Concepts:
             # Another process holds the lease: its result is ours too.
             fresh = await self.storage.wait_for_expansion(concept_id, lease)
             if fresh is not None and fresh.state.settled:
+                self.known.outdated(fresh)
                 return
             if fresh is not None and fresh.error:
                 raise GenerationError(fresh.error)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from bot.config import Settings
+from bot.explore.cache import KnownMaps
 from bot.explore.concepts import Concepts
 from bot.explore.discussions import Discussions
 from bot.explore.flights import Flights
@@ -60,10 +61,13 @@ class Explorer:
         clock = self._now
         self.budget = Budget(storage, settings, clock)
         self.preferences = Preferences(storage, settings)
+        # The maps and concepts read so far, so that known cards read nothing.
+        self.known = KnownMaps(storage)
         # Every kind of generation is started under one lock (see ``Flights``).
         starting = asyncio.Lock()
         self.concepts = Concepts(
             storage,
+            self.known,
             bundled,
             settings,
             self.budget,
@@ -76,6 +80,7 @@ class Explorer:
         )
         self.topics = Topics(
             storage,
+            self.known,
             bundled,
             self.preferences,
             self.budget,

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from bot.errors import Ambiguous, ChooseMeaning, NoGenerator, NotFound
+from bot.explore.cache import KnownMaps
 from bot.explore.concepts import AVAILABLE_TOPICS_SHOWN
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
@@ -34,6 +35,7 @@ class Topics:
     def __init__(
         self,
         storage: Storage,
+        known: KnownMaps,
         bundled: BundledMaps,
         preferences: Preferences,
         budget: Budget,
@@ -43,6 +45,7 @@ class Topics:
         clock: Callable[[], float],
     ) -> None:
         self.storage = storage
+        self.known = known
         self.bundled = bundled
         self.preferences = preferences
         self.budget = budget
@@ -86,11 +89,10 @@ class Topics:
         """The scope's stored map for ``topic``, found by its key or a bundled alias, and
         with ``aliases`` by the meaning chosen for the typed topic in the scope."""
         key = topic_key(topic)
-        stored = await self.storage.find_map(scope, key)
-        if stored is None and (bundled := self.bundled.find(key)) is not None:
-            stored = await self.storage.find_map(scope, bundled.key)
+        bundled = self.bundled.find(key)
+        stored = await self.known.find(scope, key, or_key=bundled.key if bundled else None)
         if stored is None and aliases and (chosen := await self.storage.alias_of(scope, key)):
-            stored = await self.storage.find_map(scope, chosen)
+            stored = await self.known.find(scope, chosen)
         return stored
 
     # -- new topics --------------------------------------------------------------

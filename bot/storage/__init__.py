@@ -30,6 +30,8 @@ from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
     Asked,
+    Change,
+    Changed,
     ConceptVersion,
     Limit,
     Limits,
@@ -45,6 +47,8 @@ __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
     "Asked",
+    "Change",
+    "Changed",
     "ConceptVersion",
     "DatabaseInUse",
     "Limit",

@@ -4,12 +4,13 @@
 SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.py``)
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
 ``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
-backend: what generations spend and what bounds them (``limits.py``), answers
-(``answers.py``), who asked for an answer and shared it (``shares.py``), a scope's settings
-(``settings.py``), a refreshed concept's versions (``versions.py``), quizzes
-(``quizzes.py``), members' progress, decks and threads (``learning.py``), the material of a
-map made from a member's file or page (``materials.py``), and whole tables for ``db copy``
-(``whole_tables.py``).
+backend: the changes its writes report to readers holding what they read (``changes.py``),
+what generations spend and what bounds them (``limits.py``), answers (``answers.py``), the
+meanings, aliases and retries of new topics (``new_topics.py``), who asked for an answer and
+shared it (``shares.py``), a scope's settings (``settings.py``), a refreshed concept's
+versions (``versions.py``), quizzes (``quizzes.py``), members' progress, decks and threads
+(``learning.py``), the material of a map made from a member's file or page
+(``materials.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -33,22 +34,23 @@ from bot.models import (
     ConceptDraft,
     ConceptMap,
     Level,
-    Meaning,
     Session,
     Source,
-    StoredMeaning,
-    StoredRetry,
     citations_json,
 )
 from bot.storage.answers import Answers
+from bot.storage.changes import Changes
 from bot.storage.errors import SchemaTooNew
 from bot.storage.learning import LearningStore, note_exploration
 from bot.storage.limits import UsageAndLimits
 from bot.storage.materials import Materials, NewMaterial, insert_material
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
+from bot.storage.new_topics import NewTopics
 from bot.storage.quizzes import QuizStore
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    Change,
+    Changed,
     MapListing,
     Pruned,
     _concept,
@@ -70,8 +72,6 @@ from bot.storage.sql import (
     FORGET_MAP,
     INSERT_CONCEPT,
     INSERT_MAP,
-    INSERT_MEANING,
-    INSERT_RETRY,
     LIST_MAPS,
     MATCHING_TOPICS,
     PREFIX_TOPICS,
@@ -83,7 +83,6 @@ from bot.storage.sql import (
     PRUNE_USAGE,
     RECOUNT_MAP,
     RELEASE_EXPANSION,
-    SELECT_ALIAS,
     SELECT_CHILDREN,
     SELECT_CONCEPT,
     SELECT_FORGOTTEN,
@@ -93,14 +92,10 @@ from bot.storage.sql import (
     SELECT_MAP_BY_KEY,
     SELECT_MAP_CONCEPTS,
     SELECT_MAP_ID_BY_KEY,
-    SELECT_MEANING,
-    SELECT_MEANINGS,
     SELECT_OPENED_IDS,
     SELECT_PATH,
-    SELECT_RETRY,
     SELECT_SESSION,
     SELECT_TOPICS,
-    UPSERT_ALIAS,
     UPSERT_SESSION,
 )
 from bot.storage.versions import Versions
@@ -129,8 +124,10 @@ class Transaction(Protocol):
 
 
 class Storage(
+    Changes,
     UsageAndLimits,
     Answers,
+    NewTopics,
     Shares,
     StoredSettings,
     Versions,
@@ -237,7 +234,7 @@ class Storage(
         member's ``material`` stores it with the map.
         """
         written = _Written(model, now) if model is not None else None
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             inserted = await db.fetchone(
                 INSERT_MAP,
                 (
@@ -260,6 +257,7 @@ class Storage(
                 if material is not None:
                     await insert_material(db, map_id, material, now)
                 await db.execute(RECOUNT_MAP, (map_id,))
+                await note(db, Change(Changed.MAP, map_id, scope=scope, key=key))
             else:  # stored meanwhile, maybe by another process
                 existing = await db.fetchone(SELECT_MAP_ID_BY_KEY, (scope, key))
                 assert existing is not None
@@ -270,14 +268,20 @@ class Storage(
 
     async def delete_map(self, scope: int, key: str) -> bool:
         """Delete the map and everything of it, in one transaction."""
-        async with self.transaction() as db:
-            return await db.execute(DELETE_MAP, (scope, key)) > 0
+        async with self._changing() as note, self.transaction() as db:
+            deleted = await db.fetchone(DELETE_MAP, (scope, key))
+            if deleted is not None:
+                await note(db, Change(Changed.GONE, deleted[0], scope=scope, key=key))
+        return deleted is not None
 
     async def forget_map(self, scope: int, key: str) -> bool:
         """Take the map out of the scope at once: no lookup finds it and its key is free;
         ``purge_forgotten`` deletes its rows later."""
-        async with self.transaction() as db:
-            return await db.fetchone(FORGET_MAP, (FORGOTTEN_SCOPE, scope, key)) is not None
+        async with self._changing() as note, self.transaction() as db:
+            forgotten = await db.fetchone(FORGET_MAP, (FORGOTTEN_SCOPE, scope, key))
+            if forgotten is not None:
+                await note(db, Change(Changed.GONE, forgotten[0], scope=scope, key=key))
+        return forgotten is not None
 
     async def purge_forgotten(self) -> int:
         """Delete the forgotten maps with their concepts and sessions, in transactions
@@ -289,8 +293,10 @@ class Storage(
                     deleted = await db.execute(DELETE_SESSIONS_OF_MAP, (map_id, PURGE_BATCH))
                 if deleted < PURGE_BATCH:
                     break
-            async with self.transaction() as db:
-                purged += await db.execute(DELETE_MAP_BY_ID, (map_id,))
+            async with self._changing() as note, self.transaction() as db:
+                if await db.execute(DELETE_MAP_BY_ID, (map_id,)):
+                    purged += 1
+                    await note(db, Change(Changed.GONE, map_id, scope=FORGOTTEN_SCOPE))
         return purged
 
     async def list_maps(self, scope: int, limit: int, offset: int = 0) -> list[MapListing]:
@@ -364,19 +370,27 @@ class Storage(
         they opened, in one write transaction."""
         if session is None and opened is None:
             return
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             if session is not None:
                 await db.execute(UPSERT_SESSION, _session_row(session, now))
             if opened is not None:
-                await db.execute(COUNT_FIRST_OPEN, (opened,))  # before the concept's own count
+                # Before the concept's own count; its map's id if this is its first open.
+                first = await db.fetchone(COUNT_FIRST_OPEN, (opened,))
                 await db.execute(COUNT_OPEN, (opened,))
+                if first is not None:
+                    await note(db, Change(Changed.OPENED, first[0], opened))
                 if session is not None:  # the member who opened it: their own progress
-                    await note_exploration(db, session, opened, now)
+                    explored = await note_exploration(db, session, opened, now)
+                    if explored is not None:  # the map's explorers
+                        await note(db, Change(Changed.COUNTED, explored))
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""
-        async with self.transaction() as db:
-            return await db.execute(CLAIM_EXPANSION, (now + lease, concept_id, now)) == 1
+        async with self._changing() as note, self.transaction() as db:
+            claimed = await db.fetchone(CLAIM_EXPANSION, (now + lease, concept_id, now))
+            if claimed is not None:
+                await note(db, Change(Changed.CONCEPT, claimed[0], concept_id))
+        return claimed is not None
 
     async def store_expansion(
         self,
@@ -391,19 +405,23 @@ class Storage(
         ``model`` wrote them at ``now``, from the sources each carries."""
         state = ChildState.LEAF if leaf else ChildState.EXPANDED
         written = _Written(model, now) if model is not None else None
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
             if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
                 await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts, written)
                 await db.execute(RECOUNT_MAP, (parent[0],))
+            # Noted before the waiters are woken: what they read next is not held stale.
+            await note(db, Change(Changed.CONCEPT, parent[0], concept_id))
             await self._announce_expansion(db, concept_id)
 
     async def release_expansion(self, concept_id: int, error: str | None) -> None:
         """A generation failed: the next click tries again."""
-        async with self.transaction() as db:
-            if await db.execute(RELEASE_EXPANSION, (error, concept_id)):
+        async with self._changing() as note, self.transaction() as db:
+            released = await db.fetchone(RELEASE_EXPANSION, (error, concept_id))
+            if released is not None:
+                await note(db, Change(Changed.CONCEPT, released[0], concept_id))
                 await self._announce_expansion(db, concept_id)
 
     async def wait_for_expansion(self, concept_id: int, seconds: float) -> Concept | None:
@@ -476,54 +494,6 @@ class Storage(
                 reservations=await db.execute(PRUNE_RESERVATIONS, (now,)),
                 asks=await db.execute(PRUNE_ASKS, (retries_before,)),
             )
-
-    # -- meanings and aliases -------------------------------------------------
-
-    async def save_meanings(
-        self, scope: int, key: str, topic: str, meanings: Sequence[Meaning]
-    ) -> list[StoredMeaning]:
-        """Store the meanings of the typed topic ``key``; ones stored meanwhile win."""
-        async with self.transaction() as db:
-            await db.executemany(
-                INSERT_MEANING,
-                [
-                    (scope, key, topic, position, m.title, m.line)
-                    for position, m in enumerate(meanings, start=1)
-                ],
-            )
-        return await self.meanings(scope, key)
-
-    async def meanings(self, scope: int, key: str) -> list[StoredMeaning]:
-        rows = await self._all(SELECT_MEANINGS, (scope, key))
-        return [StoredMeaning.model_validate(dict(r)) for r in rows]
-
-    async def get_meaning(self, meaning_id: int) -> StoredMeaning | None:
-        row = await self._one(SELECT_MEANING, (meaning_id,))
-        return StoredMeaning.model_validate(dict(row)) if row else None
-
-    async def save_alias(self, scope: int, alias: str, key: str) -> None:
-        """Make the key ``alias`` find the scope's map stored under ``key``."""
-        async with self.transaction() as db:
-            await db.execute(UPSERT_ALIAS, (scope, alias, key))
-
-    async def alias_of(self, scope: int, alias: str) -> str | None:
-        row = await self._one(SELECT_ALIAS, (scope, alias))
-        return row[0] if row else None
-
-    # -- retries of failed new topics ------------------------------------------
-
-    async def save_retry(
-        self, scope: int, topic: str, *, meaning_id: int | None, now: float
-    ) -> StoredRetry:
-        """Store what the Retry of a failed new topic needs; its button carries the id."""
-        async with self.transaction() as db:
-            row = await db.fetchone(INSERT_RETRY, (scope, topic, meaning_id, now))
-        assert row is not None
-        return StoredRetry(id=row[0], scope=scope, topic=topic, meaning_id=meaning_id)
-
-    async def get_retry(self, retry_id: int) -> StoredRetry | None:
-        row = await self._one(SELECT_RETRY, (retry_id,))
-        return StoredRetry.model_validate(dict(row)) if row else None
 
 
 @dataclass(frozen=True)

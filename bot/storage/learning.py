@@ -53,11 +53,15 @@ class MapProgress:
     total: int
 
 
-async def note_exploration(db: Transaction, session: Session, concept_id: int, now: float) -> None:
+async def note_exploration(
+    db: Transaction, session: Session, concept_id: int, now: float
+) -> int | None:
     """In a click's transaction: the member behind ``session`` opened ``concept_id``
-    (counted once per member and concept; their first of a map makes them an explorer)."""
-    await db.execute(COUNT_EXPLORER, (concept_id, session.owner_id))
+    (counted once per member and concept; their first of a map makes them an explorer,
+    and then the map's id is returned: its count of explorers changed)."""
+    counted = await db.fetchone(COUNT_EXPLORER, (concept_id, session.owner_id))
     await db.execute(INSERT_EXPLORED, (session.owner_id, session.scope, now, concept_id))
+    return counted[0] if counted is not None else None
 
 
 class LearningStore:

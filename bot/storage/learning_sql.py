@@ -10,6 +10,7 @@ COUNT_EXPLORER = """
     UPDATE maps SET explorers = explorers + 1
     WHERE id = (SELECT map_id FROM concepts WHERE id = ?)
       AND NOT EXISTS (SELECT 1 FROM explored e WHERE e.map_id = maps.id AND e.user_id = ?)
+    RETURNING id
 """
 INSERT_EXPLORED = """
     INSERT INTO explored (concept_id, user_id, map_id, scope, first_at)

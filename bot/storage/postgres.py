@@ -8,6 +8,11 @@ A generation lease works across processes: the process that stores or
 releases an expansion sends ``NOTIFY`` in the same transaction, and a process
 waiting on it ``LISTEN``s on one extra connection. Notifications are not
 durable (a dropped listener misses them), so waiters also poll.
+
+Every change a reader may hold (``Storage.watch``) goes out the same way, on a
+channel of its own. A listener that is lost (its connection ends, or stops
+answering) makes the process's readers drop all they hold and hold nothing
+until it listens again, so nothing they missed is ever shown.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import functools
 import logging
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +34,7 @@ from bot.errors import StorageBusy, StorageFull
 from bot.storage.base import Row, Storage, Transaction
 from bot.storage.errors import STORAGE_BUSY, STORAGE_FULL, StorageUnavailable
 from bot.storage.migrations import Dialect
+from bot.storage.records import Change, Changed
 from bot.storage.whole_tables import COPY_BATCH
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,13 @@ POOL_MIN_SIZE = 1
 # waiting for ever. Migrations wait as long as they must.
 LOCK_PATIENCE_MS = 15_000
 EXPANSION_CHANNEL = "kinapse_expansion"
+CHANGES_CHANNEL = "kinapse_changes"  # payloads: Change.payload()
+# The listening connection is asked for a reply this often (seconds), and is taken for
+# lost when none comes within LISTENER_PATIENCE: a connection that died without a word
+# (a network gone quiet) would otherwise miss changes for good.
+LISTENER_CHECK = 10.0
+LISTENER_PATIENCE = 5.0
+RELISTEN_PAUSE = 1.0  # seconds between attempts to listen again after a loss
 # Taken by each migration's transaction, so processes starting together migrate one at a time.
 MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
 # Transaction-level locks on a user's and a scope's ids (Discord snowflakes, unique across
@@ -47,7 +60,7 @@ MIGRATION_LOCK_KEY = 0x6B696E61  # "kina"
 LOCK_LIMITS = "SELECT pg_advisory_xact_lock(?)"
 CREATE_SCHEMA_VERSION = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 SELECT_SCHEMA_VERSION = "SELECT version FROM schema_version"
-NOTIFY_EXPANSION = "SELECT pg_notify(?, ?)"
+NOTIFY = "SELECT pg_notify(?, ?)"
 SELECT_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
 SELECT_COLUMNS = """
     SELECT column_name FROM information_schema.columns
@@ -107,8 +120,12 @@ class PostgresStorage(Storage):
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         self.where = redact(url)
+        self._url = url  # to listen again after a loss; never shown (``where`` is)
         self._pool = pool
         self._listener: asyncpg.Connection | None = None
+        self._listening = False
+        self._closing = False
+        self._listener_tasks: set[asyncio.Task[None]] = set()
         self._waiters: defaultdict[int, set[asyncio.Event]] = defaultdict(set)
 
     @classmethod
@@ -132,23 +149,84 @@ class PostgresStorage(Storage):
         try:
             storage = cls(url, pool)
             await storage.migrate()
-            await storage._listen(url)
+            await storage._listen()
+            storage._start(storage._check_listener())
             try:
                 yield storage
             finally:
-                if storage._listener is not None:
-                    await storage._listener.close()
+                await storage._stop_listening()
         finally:
             await pool.close()
 
-    async def _listen(self, url: str) -> None:
+    @property
+    def sees_every_change(self) -> bool:
+        return self._listening
+
+    async def _listen(self) -> None:
         # Its own connection: a pooled one would be handed to others while listening.
-        self._listener = await asyncpg.connect(url)
-        await self._listener.add_listener(EXPANSION_CHANNEL, self._on_notification)
+        listener = await asyncpg.connect(self._url)
+        await listener.add_listener(EXPANSION_CHANNEL, self._on_notification)
+        await listener.add_listener(CHANGES_CHANNEL, self._on_change)
+        listener.add_termination_listener(self._on_listener_lost)
+        self._listener = listener
+        self._listening = True
+        # Whatever was written while nobody listened: readers start from nothing.
+        self._changed(Change(Changed.EVERYTHING))
 
     def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         for event in self._waiters.get(int(payload), ()):
             event.set()
+
+    def _on_change(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            change = Change.of_payload(payload)
+        except ValueError:
+            log.warning("Unreadable change notified: %r", payload)
+            change = Change(Changed.EVERYTHING)
+        self._changed(change)
+
+    def _on_listener_lost(self, _connection: object) -> None:
+        self._listening = False
+        self._changed(Change(Changed.EVERYTHING))
+        if not self._closing:
+            log.warning("Lost the connection listening to %s; listening again", self.where)
+            self._start(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(RELISTEN_PAUSE)
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("Cannot listen to %s yet: %s", self.where, exc)
+                continue
+            log.info("Listening to %s again", self.where)
+            return
+
+    async def _check_listener(self) -> None:
+        while True:
+            await asyncio.sleep(LISTENER_CHECK)
+            listener = self._listener
+            if listener is None or listener.is_closed():
+                continue  # lost, and being listened to again
+            try:
+                await asyncio.wait_for(listener.fetchval("SELECT 1"), LISTENER_PATIENCE)
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("The connection listening to %s stopped answering", self.where)
+                listener.terminate()  # its loss is handled as any other (_on_listener_lost)
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._listener_tasks.add(task)
+        task.add_done_callback(self._listener_tasks.discard)
+
+    async def _stop_listening(self) -> None:
+        self._closing = True
+        for task in list(self._listener_tasks):
+            task.cancel()
+        await asyncio.gather(*self._listener_tasks, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -173,7 +251,10 @@ class PostgresStorage(Storage):
             return await self._pool.fetch(numbered(sql), *params)
 
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
-        await db.execute(NOTIFY_EXPANSION, (EXPANSION_CHANNEL, str(concept_id)))
+        await db.execute(NOTIFY, (EXPANSION_CHANNEL, str(concept_id)))
+
+    async def _announce(self, db: Transaction, change: Change) -> None:
+        await db.execute(NOTIFY, (CHANGES_CHANNEL, change.payload()))
 
     @contextlib.contextmanager
     def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:

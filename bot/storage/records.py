@@ -60,6 +60,37 @@ class MapListing:
     material: str | None = None  # a map of a member's file or page: its kind
 
 
+class Changed(StrEnum):
+    """What a write changed of the maps and concepts a reader may hold (``Change``)."""
+
+    MAP = "map"  # a map stored under a (scope, key)
+    OPENED = "opened"  # a concept opened for the first time: its map's count of opened
+    COUNTED = "counted"  # a map's other counts (a member's first concept of it: explorers)
+    CONCEPT = "concept"  # a concept's sub-concepts or their state (and its map's total)
+    GONE = "gone"  # a map left its scope (forgotten), or was deleted with its concepts
+    EVERYTHING = "everything"  # anything may have changed: changes may have been missed
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed write, as ``Storage.watch`` reports it; ids that do not apply are 0."""
+
+    what: Changed
+    map_id: int = 0
+    concept_id: int = 0
+    scope: int = 0
+    key: str = ""
+
+    def payload(self) -> str:
+        """The change as one line of text (a NOTIFY payload); the key comes last, whole."""
+        return f"{self.what} {self.map_id} {self.concept_id} {self.scope} {self.key}"
+
+    @classmethod
+    def of_payload(cls, payload: str) -> Change:
+        what, map_id, concept_id, scope, key = payload.split(" ", 4)
+        return cls(Changed(what), int(map_id), int(concept_id), int(scope), key)
+
+
 @dataclass(frozen=True)
 class UsageTotals:
     calls: int

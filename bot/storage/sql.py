@@ -25,7 +25,7 @@ INSERT_MAP = """
     RETURNING id
 """
 SELECT_MAP_ID_BY_KEY = "SELECT id FROM maps WHERE scope = ? AND key = ?"
-DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ?"
+DELETE_MAP = "DELETE FROM maps WHERE scope = ? AND key = ? RETURNING id"
 # A forgotten map moves to ``FORGOTTEN_SCOPE`` (``records.py``) at once, its key free;
 # its rows go afterwards, a batch at a time.
 FORGET_MAP = """
@@ -59,6 +59,7 @@ RECOUNT_MAP = """
 COUNT_FIRST_OPEN = """
     UPDATE maps SET opened = opened + 1
     WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
+    RETURNING id
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 # The first maps whose key starts with the typed text: a range of an index on (scope, key)
@@ -122,6 +123,7 @@ INSERT_VERSION = """
 REFRESH_CONCEPT = """
     UPDATE concepts SET summary = ?, detail = ?, model = ?, created_at = ?, sources = ?
     WHERE id = ?
+    RETURNING map_id
 """
 SELECT_VERSIONS = """
     SELECT summary, detail, model, created_at, sources, replaced_at FROM concept_versions
@@ -132,6 +134,7 @@ COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
 CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
+    RETURNING map_id
 """
 # Settling first locks the row (PostgreSQL), so of two generations that outlived
 # their leases only one stores its sub-concepts.
@@ -143,6 +146,7 @@ FINISH_EXPANSION = """
 RELEASE_EXPANSION = """
     UPDATE concepts SET state = 'unexpanded', lease_until = NULL, error = ?
     WHERE id = ? AND state = 'pending'
+    RETURNING map_id
 """
 
 # -- sessions -----------------------------------------------------------------

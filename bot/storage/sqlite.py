@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -45,6 +46,12 @@ LOCK_POLL = 0.05  # seconds between attempts to take the lock
 SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 SELECT_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = ?"
 RAISE_SEQUENCE = "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?"
+# At the start of the one process a file has, a generation's lease still held is a dead
+# process's: the concept is free to generate at once, not when the lease runs out.
+ANY_LEASE = "SELECT 1 FROM concepts WHERE state = 'pending' LIMIT 1"
+RELEASE_LEASES = (
+    "UPDATE concepts SET state = 'unexpanded', lease_until = NULL WHERE state = 'pending'"
+)
 
 
 class SqliteTransaction:
@@ -88,7 +95,21 @@ class SqliteStorage(Storage):
             raise _unavailable(path, exc) from None
         with _process_lock(path) if exclusive else contextlib.nullcontext():
             async with cls._connected(path) as storage:
+                if exclusive:
+                    await storage._release_dead_leases()
                 yield storage
+
+    async def _release_dead_leases(self) -> None:
+        """The file is this process's alone (the lock): every lease is a previous process's."""
+        if await self._one(ANY_LEASE) is None:
+            return  # nothing to write: a file another process is writing to opens at once
+        try:
+            async with self.transaction() as db:
+                released = await db.execute(RELEASE_LEASES)
+        except (StorageBusy, StorageFull):
+            log.warning("Leases a previous process left run out on their own", exc_info=True)
+            return
+        log.info("Released %d generation leases a previous process left", released)
 
     @classmethod
     @asynccontextmanager
@@ -325,35 +346,80 @@ def backup(source: Path, target: Path) -> dict[str, int]:
     Safe while the bot runs: the copy is one consistent snapshot, whatever is
     written meanwhile. Returns the row count of each table in the copy, read
     back after an integrity check, so a backup that cannot be read is never
-    reported as made.
+    reported as made. A backup that fails says which file is at fault, in one
+    line, and leaves nothing behind.
     """
     if not source.is_file():
         raise StorageUnavailable(f"{source}: no database to back up")
-    if target.exists():
+    if os.path.lexists(target):  # a dangling symlink too: it would be written through
         raise StorageUnavailable(f"{target}: already exists; back up to a new file")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        # Not through SqliteStorage: no migration, no lock; a running bot keeps both.
-        with contextlib.closing(sqlite3.connect(source)) as db:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            with contextlib.closing(sqlite3.connect(target)) as copy:
-                db.backup(copy)
-                # A copy is one file: no WAL beside it to forget when it is moved.
-                copy.execute("PRAGMA journal_mode = DELETE")
-                problem = copy.execute("PRAGMA quick_check").fetchone()[0]
-                if problem != "ok":
-                    raise sqlite3.DatabaseError(f"the copy fails its check: {problem}")
-                tables = [
-                    name
-                    for (name,) in copy.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table'"
-                        " AND name NOT LIKE 'sqlite_%' ORDER BY name"
-                    )
-                ]
-                return {
-                    name: copy.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-                    for name in tables
-                }
+    except OSError as exc:
+        raise StorageUnavailable(
+            f"{target}: cannot make the folder for the backup ({exc.strerror or exc})"
+        ) from None
+    made = [p for p in _with_sidecars(target) if not os.path.lexists(p)]
+    try:
+        return _copy(source, target)
     except (OSError, sqlite3.Error) as exc:
-        target.unlink(missing_ok=True)
-        raise _unavailable(source, exc) from None
+        for path in made:  # the copy, and the journal a failed write leaves beside it
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        if isinstance(exc, sqlite3.Error) and _source_at_fault(exc):
+            raise _unavailable(source, exc) from None
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if _is_full(exc):
+            what = "the disk is full"
+        raise StorageUnavailable(f"{target}: could not write the backup ({what})") from None
+
+
+def _copy(source: Path, target: Path) -> dict[str, int]:
+    # Not through SqliteStorage: no migration, no lock; a running bot keeps both.
+    try:
+        db = sqlite3.connect(source)
+    except sqlite3.Error as exc:
+        raise _SourceError(str(exc)) from exc
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        db.close()
+        raise _SourceError(str(exc)) from exc
+    with contextlib.closing(db), contextlib.closing(sqlite3.connect(target)) as copy:
+        db.backup(copy)
+        # A copy is one file: no WAL beside it to forget when it is moved.
+        copy.execute("PRAGMA journal_mode = DELETE")
+        problem = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            raise sqlite3.DatabaseError(f"the copy fails its check: {problem}")
+        tables = [
+            name
+            for (name,) in copy.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        return {
+            name: copy.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables
+        }
+
+
+class _SourceError(sqlite3.DatabaseError):
+    """The database to back up cannot be read."""
+
+
+def _source_at_fault(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, _SourceError) or code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def _is_full(exc: OSError | sqlite3.Error) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+
+
+def _with_sidecars(path: Path) -> list[Path]:
+    """The file and what SQLite may write beside it."""
+    return [path] + [path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm")]

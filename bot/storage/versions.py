@@ -11,7 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from bot.models import ConceptDraft, citations_json
-from bot.storage.records import ConceptVersion
+from bot.storage.changes import Note
+from bot.storage.records import Change, Changed, ConceptVersion
 from bot.storage.sql import COUNT_VERSIONS, INSERT_VERSION, REFRESH_CONCEPT, SELECT_VERSIONS
 
 if TYPE_CHECKING:
@@ -29,14 +30,16 @@ class Versions:
 
         async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+        def _changing(self) -> AbstractAsyncContextManager[Note]: ...
+
     async def refresh_concept(
         self, concept_id: int, draft: ConceptDraft, *, model: str, now: float
     ) -> None:
         """Write a concept's text again (its title and place stay), keeping the text it had
-        as an earlier version, in one transaction."""
-        async with self.transaction() as db:
+        as an earlier version, in one transaction; readers holding it drop it."""
+        async with self._changing() as note, self.transaction() as db:
             await db.execute(INSERT_VERSION, (now, concept_id))
-            await db.execute(
+            refreshed = await db.fetchone(
                 REFRESH_CONCEPT,
                 (
                     draft.summary,
@@ -47,6 +50,8 @@ class Versions:
                     concept_id,
                 ),
             )
+            if refreshed is not None:
+                await note(db, Change(Changed.CONCEPT, refreshed[0], concept_id))
 
     async def versions(self, concept_id: int) -> list[ConceptVersion]:
         """A refreshed concept's earlier texts, the latest first."""

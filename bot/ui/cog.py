@@ -37,9 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
-BUDGET_MAX = 100_000_000
-SITES_MAX = 300  # a list of sites, comma-separated
 URL_OPTION_MAX = 500  # longer than any page the fetch tool takes (250), to say so clearly
 NOTHING_TO_MAP = "Give a topic to explore, or attach a file or a link to map."
 
@@ -240,23 +237,23 @@ class ExploreCog(commands.Cog):
     async def settings(
         self,
         interaction: Interaction,
-        language: app_commands.Range[str, 1, LANGUAGE_MAX] | None = None,
-        daily_budget: app_commands.Range[int, 0, BUDGET_MAX] | None = None,
-        level: app_commands.Choice[str] | None = None,
-        sources: app_commands.Choice[str] | None = None,
-        prefer_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
-        block_sites: app_commands.Range[str, 1, SITES_MAX] | None = None,
+        language: app_commands.Range[str, 1, managing.LANGUAGE_MAX] | None = None,
+        daily_budget: app_commands.Range[int, 0, managing.BUDGET_MAX] | None = None,
+        level: str | None = None,
+        sources: str | None = None,
+        prefer_sites: app_commands.Range[str, 1, managing.SITES_MAX] | None = None,
+        block_sites: app_commands.Range[str, 1, managing.SITES_MAX] | None = None,
         forum: discord.ForumChannel | None = None,
         forum_posts: bool | None = None,
     ) -> None:
         """Show or change this server's Kinapse settings."""
-        chosen = Level(level.value) if level is not None else None
+        # Plain values: the flow checks each one, whatever the client enforced.
         await managing.settings(
             interaction,
             language=language,
             daily_budget=daily_budget,
-            level=chosen,
-            sources=sources.value == "web" if sources is not None else None,
+            level=level,
+            sources=sources,
             prefer_sites=prefer_sites,
             block_sites=block_sites,
             forum=forum.id if forum is not None else None,

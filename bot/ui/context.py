@@ -11,16 +11,26 @@ if TYPE_CHECKING:
 
 Interaction = discord.Interaction["KinapseBot"]
 
+# Discord's application integration types, the keys of authorizing_integration_owners.
+GUILD_INSTALL, USER_INSTALL = 0, 1
+
 
 def scope_of(interaction: discord.Interaction) -> int:
-    """Whose maps and expansions these are: the server's where Kinapse is installed in it;
-    the member's own in DMs, group DMs, and servers where only they installed it (the
+    """Whose maps and expansions these are, by the install the interaction came through
+    (Discord's ``authorizing_integration_owners``): the server's where the server installed
+    Kinapse; where a member's own install brought it (a DM, a group DM, a server that did
+    not install it), that member's, for everyone who presses the cards it posted (the
     server's shared maps are not the bot's to write there)."""
-    if interaction.guild_id is None:
-        return interaction.user.id
-    if interaction.is_user_integration() and not interaction.is_guild_integration():
-        return interaction.user.id
-    return interaction.guild_id
+    # discord.py 2.7 keeps the owners to itself: is_user_integration() only says whether
+    # the presser is the installer, and a card is pressed by others too.
+    owners: dict[int, int] = interaction._integration_owners
+    guild = interaction.guild_id
+    if guild is not None and owners.get(GUILD_INSTALL) == guild:
+        return guild
+    installer = owners.get(USER_INSTALL)
+    if installer:
+        return installer
+    return guild if guild is not None else interaction.user.id
 
 
 def server_installed(interaction: discord.Interaction) -> bool:

@@ -61,21 +61,30 @@ async def answered_in_time(
     by another process), Discord hears from the bot in time: ``ACK_AFTER`` seconds after
     the interaction was created, one still unanswered is acknowledged (``thinking``, and
     ``ephemeral`` for a command whose answer is private; a button's message is edited
-    later), and the answer follows (``answer_in_place``, ``answer_privately``)."""
-    late = asyncio.create_task(_acknowledge_if_late(interaction, thinking, ephemeral))
+    later), and the answer follows (``answer_in_place``, ``answer_privately``).
+
+    A timer, not a task: most answers are ready long before it, and cancelling a timer
+    costs nothing."""
+    late: list[asyncio.Task[None]] = []
+
+    def acknowledge_late() -> None:
+        late.append(asyncio.ensure_future(_acknowledge_late(interaction, thinking, ephemeral)))
+
+    timer = asyncio.get_running_loop().call_later(patience(interaction), acknowledge_late)
     try:
         yield
     finally:
-        if answering(interaction).locked():
-            await late  # acknowledging this very moment: cut off, it could answer twice
-        else:
-            late.cancel()
+        timer.cancel()
+        for task in late:
+            if answering(interaction).locked():
+                await task  # acknowledging this very moment: cut off, it could answer twice
+            else:
+                task.cancel()
 
 
-async def _acknowledge_if_late(
+async def _acknowledge_late(
     interaction: discord.Interaction, thinking: bool, ephemeral: bool
 ) -> None:
-    await asyncio.sleep(patience(interaction))
     async with answering(interaction):
         if not interaction.response.is_done():
             log.info("Interaction %s acknowledged before its answer was ready", interaction.id)
@@ -91,22 +100,22 @@ async def in_time(
     window for the first response is kept whatever the wait; a deferred answer is
     edited in (privately if ``ephemeral``).
     """
-    contended = asyncio.Event()
-    listening = lock_wait_listener.set(contended.set)
+    # The work runs here, in the handler's own task (most often it never waits: what it
+    # reads is held), watched by a timer and by storage's word that it waits for a lock.
+    deferring: list[asyncio.Task[None]] = []
+
+    def defer_now(why: str) -> None:
+        if not deferring:
+            log.info("Interaction %s deferred: storage %s", interaction.id, why)
+            acknowledged = acknowledge(interaction, thinking=True, ephemeral=ephemeral)
+            deferring.append(asyncio.ensure_future(acknowledged))
+
+    timer = asyncio.get_running_loop().call_later(patience(interaction), defer_now, "is slow")
+    listening = lock_wait_listener.set(lambda: defer_now("waits for another process's lock"))
     try:
-        task = asyncio.ensure_future(work)  # its context carries the listener
+        return await work
     finally:
         lock_wait_listener.reset(listening)
-    told = asyncio.ensure_future(contended.wait())
-    try:
-        await asyncio.wait(
-            {task, told}, timeout=patience(interaction), return_when=asyncio.FIRST_COMPLETED
-        )
-        if not task.done():
-            why = "waits for another process's lock" if told.done() else "is slow"
-            log.info("Interaction %s deferred: storage %s", interaction.id, why)
-            await acknowledge(interaction, thinking=True, ephemeral=ephemeral)
-        return await task
-    finally:
-        told.cancel()
-        task.cancel()  # no-op once done; ends the work if the handler itself was cancelled
+        timer.cancel()
+        if deferring:
+            await deferring[0]  # the answer follows the acknowledgement, never races it

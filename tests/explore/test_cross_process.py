@@ -1,6 +1,7 @@
 """Two bot processes on one PostgreSQL: one generation between them, and a dead
-process's lease that runs out. Each process is ``tests/support/open_concept.py`` with
-its own pool; both talk to the stand-in API running here, which counts calls.
+process's lease that runs out; and a SQLite bot restarted after being killed
+mid-generation. Each process is ``tests/support/open_concept.py`` with its own
+pool; both talk to the stand-in API running here, which counts calls.
 
 One test, as the processes take seconds to start: they are started once.
 """
@@ -139,3 +140,48 @@ async def test_two_processes_generate_once_and_a_dead_ones_lease_expires(
         view = await later.concepts.expand(GUILD, 7, abandoned)
     assert [c.title for c in view.children] == [f"Neap tide part {n}" for n in (1, 2, 3)]
     assert len(standin.requests) == 3
+
+
+async def test_a_restarted_sqlite_bot_takes_over_the_lease_its_killed_process_left(
+    standin, tmp_path: Path
+):
+    """A SQLite file has one process: the lease of a generation that process was killed in
+    is released when the bot starts again, so the next open generates at once instead of
+    waiting for the lease to run out."""
+    database = str(tmp_path / "kinapse.db")
+    _, abandoned, _ = await unexpanded_concepts(database)
+    process = await BotProcess.start(standin, database)
+    try:
+        standin.script(s.Reply(content=s.valid_expansion(3), delay=60))
+        await process.send(abandoned, 1)
+        async with asyncio.timeout(30):
+            while not standin.requests:  # noqa: ASYNC110 (the stand-in only keeps a list)
+                await asyncio.sleep(0.05)
+        os.kill(process.process.pid, signal.SIGKILL)
+    finally:
+        await process.end()
+
+    settings = standin.settings(database=database, generation_deadline=DEADLINE)
+    # Opened as the restarted bot opens it (runtime.open_explorer): holding the file.
+    async with (
+        open_storage(database, exclusive=True) as storage,
+        open_generator(settings) as (generator, _),
+    ):
+        left = await storage.get_concept(abandoned)
+        assert left is not None and left.state is ChildState.UNEXPANDED
+        bundled = BundledMaps.load(Path(settings.maps_dir))
+        restarted = Explorer(storage, bundled, settings, generator)
+        standin.script(s.answer(s.valid_expansion(3, prefix="Neap tide part")))
+        async with asyncio.timeout(DEADLINE):  # the old lease had DEADLINE + LEASE_SLACK to go
+            view = await restarted.concepts.expand(GUILD, 7, abandoned)
+    assert [c.title for c in view.children] == [f"Neap tide part {n}" for n in (1, 2, 3)]
+
+
+async def test_a_sqlite_file_opened_beside_the_bot_leaves_its_leases_alone(tmp_path: Path):
+    database = tmp_path / "kinapse.db"
+    _, pending, _ = await unexpanded_concepts(str(database))
+    async with open_storage(database, exclusive=True) as bot:
+        assert await bot.claim_expansion(pending, now=time.time(), lease=60)
+        # A tool reading the file while the bot runs (maps export) is not its restart.
+        async with open_storage(database) as tool:
+            assert (await tool.get_concept(pending)).state is ChildState.PENDING

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +226,60 @@ async def test_matching_topics_are_ranked_by_storage_and_typed_wildcards_are_lit
     assert [t for t, _ in await storage.matching_topics(GUILD, "_", 25)] == ["Data_Science"]
     assert [t for t, _ in await storage.matching_topics(GUILD, "%", 25)] == ["100% Juice"]
     assert await storage.matching_topics(GUILD + 1, "data", 25) == []
+
+
+# Runs `db backup` with the file size this process may write capped: what a full disk
+# does to the copy's writes (RLIMIT_FSIZE; SIGXFSZ ignored, so a write fails instead).
+CAPPED_BACKUP = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+from bot.__main__ import main
+sys.exit(main(["db", "backup", sys.argv[1]]))
+"""
+
+
+def _capped_backup(source: Path, target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CAPPED_BACKUP, str(target)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "KINAPSE_DATABASE": str(source)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("where", ["full disk", "inside a file", "dangling symlink"])
+def test_a_backup_that_cannot_be_made_names_its_target_and_leaves_nothing(
+    tmp_path: Path, where: str
+) -> None:
+    source = tmp_path / "kinapse.db"
+    asyncio.run(_populated(source))  # about 1 MB: more than the capped disk takes
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    if where == "full disk":
+        target = folder / "copy.db"
+        result = _capped_backup(source, target)
+        says = "could not write the backup"
+    elif where == "inside a file":
+        (folder / "notes.txt").write_text("a file, not a folder")
+        target = folder / "notes.txt" / "copy.db"
+        result = run("db", "backup", str(target), KINAPSE_DATABASE=str(source))
+        says = "cannot make the folder for the backup"
+    else:
+        target = folder / "copy.db"
+        target.symlink_to(tmp_path / "nowhere" / "copy.db")
+        result = run("db", "backup", str(target), KINAPSE_DATABASE=str(source))
+        says = "already exists; back up to a new file"
+    before = _files(folder) if where != "full disk" else []
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {target}: {says}"), line
+    assert _files(folder) == before  # no copy, no journal beside it
+    assert not (tmp_path / "nowhere").exists()

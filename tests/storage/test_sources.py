@@ -50,10 +50,10 @@ async def test_a_generated_map_keeps_who_wrote_it_when_and_its_sources(
         prices, producers, *_ = await storage.key_concepts(oil.id)
         again = await storage.get_map(oil.id)
 
-    assert prices.sources == [IEA, EIA]
-    assert producers.sources == []
+    assert prices.sources == (IEA, EIA)
+    assert producers.sources == ()
     assert (prices.model, prices.created_at) == ("claude-sonnet-4-6", 1_765_000_000.0)
-    assert again is not None and again.sources == [EIA] and again.volatile
+    assert again is not None and again.sources == (EIA,) and again.volatile
     assert again.created_at == 1_765_000_000.0
 
 
@@ -83,9 +83,9 @@ async def test_sub_concepts_written_under_a_curated_map_say_who_wrote_them(
     assert (lipids.model, lipids.created_at, lipids.sources) == (
         "claude-sonnet-4-6",
         2_000.0,
-        [IEA],
+        (IEA,),
     )
-    assert proteins.model == "claude-sonnet-4-6" and proteins.sources == []
+    assert proteins.model == "claude-sonnet-4-6" and proteins.sources == ()
     assert path[-1] == lipids  # the path's read carries the same columns
 
 
@@ -107,7 +107,7 @@ async def test_a_refreshed_concept_keeps_its_earlier_text(database: Path | str) 
         "Prices today.",
         "m2",
     )
-    assert refreshed.sources == [EIA] and refreshed.created_at == 9_000.0
+    assert refreshed.sources == (EIA,) and refreshed.created_at == 9_000.0
     assert (earlier.summary, earlier.model, earlier.sources) == (
         prices.summary,
         "claude-sonnet-4-6",

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 import pytest
+from simcord import interactions as simcord_interactions
 
+from bot.errors import KinapseError
 from bot.models import Level
+from bot.storage import ScopeSettings
 from tests.support.harness import Kinapse, World, click_open, small_lines
 
 
@@ -97,3 +102,68 @@ async def test_members_without_manage_server_are_refused(world: World, kinapse: 
         assert refused.response.content == "You need the Manage Server permission for this command."
     assert (await kinapse.storage.scope_settings(world.guild.id)).daily_token_budget is None
     assert len(world.env.errors) == 3
+
+
+@pytest.fixture
+def by_hand(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Option values sent as a request made by hand would send them, past the client's
+    checks (SimCord checks options as Discord's client does): each named option of the
+    next command is replaced with its value here."""
+    raw: dict[str, object] = {}
+    original = simcord_interactions.base_payload
+
+    def base_payload(backend: Any, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        record, payload = original(backend, **fields)
+        for option in _options(payload["data"]):
+            if option.get("name") in raw:
+                option["value"] = raw[option["name"]]
+        return record, payload
+
+    monkeypatch.setattr(simcord_interactions, "base_payload", base_payload)
+    return raw
+
+
+def _options(data: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for option in data.get("options") or []:
+        found.append(option)
+        found.extend(_options(option))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("option", "sent", "says"),
+    [
+        ("daily_budget", -5, "The daily budget is a number of tokens from 0 to 100,000,000."),
+        ("daily_budget", 10**30, "The daily budget is a number of tokens from 0 to 100,000,000."),
+        (
+            "language",
+            "Klingon " * 50,
+            "A language is 1 to 35 characters, for example English or de.",
+        ),
+        ("level", "wizard", "Choose a level from the list: intro, standard, expert."),
+        ("sources", "maybe", "Sources are web or off."),
+        (
+            "block_sites",
+            "spam.example, " * 30,
+            "A list of sites is at most 300 characters, for example iea.org, eia.gov.",
+        ),
+    ],
+)
+async def test_settings_are_checked_by_the_bot_whatever_the_client_sent(
+    world: World, kinapse: Kinapse, admin, by_hand: dict[str, object], option, sent, says
+):
+    valid = {
+        "daily_budget": 5000,
+        "language": "Deutsch",
+        "level": "expert",
+        "sources": "off",
+        "block_sites": "spam.example",
+    }[option]
+    by_hand[option] = sent
+
+    result = await admin.slash(world.channel, "kinapse settings", **{option: valid})
+
+    assert result.ephemeral and result.response.content == says
+    assert await kinapse.storage.scope_settings(world.guild.id) == ScopeSettings()  # unchanged
+    assert [type(e.__cause__) for e in world.env.errors] == [KinapseError]  # no apology

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bot.models import MapTree
+from bot.models import MapTree, Source
+from bot.render.export import ExportFormat
 from tests.support.fakes import draft
 from tests.support.harness import Kinapse, World
 
@@ -53,3 +54,33 @@ async def test_export_of_an_unknown_topic_says_so(world: World):
 async def test_export_autocompletes_topics_like_explore(world: World):
     choices = await world.alice.autocomplete(world.channel, "export", "topic", "ai ag")
     assert [c["name"] for c in choices][:1] == ["AI Agents"]
+
+
+async def test_a_concept_with_more_sub_concepts_than_maps_have_now_still_exports(
+    world: World, kinapse: Kinapse
+):
+    """Older versions stored up to eight sub-concepts (and a map of eight key concepts);
+    the limits are for writing maps, and an export shows what is stored."""
+    many = [draft(f"Older part {n}") for n in range(1, 9)]
+    stored = await kinapse.storage.create_map(
+        scope=world.guild.id,
+        key="tides",
+        topic="Tides",
+        language="en",
+        overview="Tides are the rise and fall of the sea. The Moon drives them.",
+        source=Source.GENERATED,
+        model="claude-sonnet-4-6",
+        concepts=[draft(f"Tide part {n}") for n in range(1, 9)],
+        now=0.0,
+    )
+    first = (await kinapse.storage.key_concepts(stored.id))[0]
+    await kinapse.storage.store_expansion(first.id, many, leaf=False)
+
+    files = {}
+    for fmt in ExportFormat:
+        result = await world.alice.slash(world.channel, "export", topic="Tides", format=fmt.value)
+        [attachment] = result.response.attachments
+        files[fmt] = (await attachment.read()).decode()
+        assert all(f"Older part {n}" in files[fmt] for n in range(1, 9)), fmt
+    tree = MapTree.model_validate_json(files[ExportFormat.JSON])  # and reads back
+    assert len(tree.concepts) == 8 and len(tree.concepts[0].children) == 8

@@ -65,7 +65,7 @@ async def test_the_leaderboard_names_members_and_pings_nobody(world: World, kina
     assert not shown.ephemeral
     text = card_text(shown)
     assert "Leaderboard · this week" in text
-    assert "1. alice — 2 concepts" in text and "2. bob — 1 concepts" in text
+    assert "1. alice — 2 concepts" in text and "2. bob — 1 concept" in text
     assert "1. bob — 1 right" in text
     assert "<@" not in text  # names as text, never mentions (allowed mentions are none too)
 

@@ -110,7 +110,7 @@ async def test_the_deck_lists_removes_and_exports_for_anki(world: World, kinapse
 
     removed = await world.bob.click(deck, custom_id=_remove_id(deck, first.title))
     assert "Removed" in card_text(removed.response)
-    assert "Your review deck · 1 cards" in card_text(removed.response)
+    assert "Your review deck · 1 card" in card_text(removed.response)
     assert [c.title for c in await kinapse.storage.whole_deck(world.bob.id)] == [second.title]
 
 

@@ -104,7 +104,7 @@ async def test_a_url_the_model_wrote_is_never_stored_or_shown(
     assert not any(INVENTED in "\n".join(texts(m)) for m in everything)
     stored = await kinapse.storage.find_map(world.guild.id, "volcanoes")
     concepts = await kinapse.storage.key_concepts(stored.id)
-    assert concepts[1].sources == []
+    assert concepts[1].sources == ()
     assert [c.url for c in concepts[2].sources] == [results[2].url]
     assert INVENTED not in (await kinapse.storage.get_map(stored.id)).model_dump_json()
 

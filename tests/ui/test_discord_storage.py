@@ -302,6 +302,23 @@ async def test_the_ask_form_that_cannot_open_in_time_says_to_press_again(
     assert said.ephemeral and said.content == FORM_TOO_LATE
 
 
+async def test_an_ask_form_submitted_while_reads_are_slow_is_acknowledged_and_answered(
+    world: World, kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch
+):
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    opened = (await click_open(world.alice, card, first.title)).response
+    form = await world.alice.click(opened, label="Ask")
+    slow_down(monkeypatch, kinapse.explorer.concepts, "concept_view")  # once the form is open
+
+    answered = await world.alice.submit_modal(form, {"question": "Why does it matter?"})
+    await world.env.advance_time(11)
+
+    assert first_response_type(world, answered) == DEFERRED  # "thinking…" at 2 s, not 5
+    assert answered.ephemeral and "Why does it matter?" in card_text(answered.response)
+    assert "Share" in labels(answered.response)  # the answer took its place
+
+
 async def test_commands_whose_reads_are_slow_are_acknowledged_privately_and_answered(
     world: World, kinapse: Kinapse, monkeypatch: pytest.MonkeyPatch
 ):

@@ -24,6 +24,7 @@ from bot.ui.cards.fit import (
     components_left,
     concept_blocks,
 )
+from bot.ui.cards.kept import kept
 from bot.ui.cards.material import material_line
 from bot.ui.cards.sources import (
     UNCHECKED_NOTE,
@@ -36,7 +37,6 @@ from bot.ui.cards.sources import (
 from bot.ui.ids import Action
 from bot.ui.limits import MEDIA_DESCRIPTION_MAX, TEXT_TOTAL_MAX
 
-# Our own layout choices.
 # Our own layout choices.
 BREADCRUMB_SEPARATOR = " › "
 BREADCRUMB_MAX = 256  # one small-text line above the heading
@@ -119,6 +119,7 @@ def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
     return [TextDraft(UNCHECKED_NOTE.format(part=part))] if view.provenance.unchecked else []
 
 
+@kept
 def map_card(
     view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
 ) -> Card:
@@ -191,6 +192,7 @@ def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
     return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz)
 
 
+@kept
 def concept_card(view: ConceptView, status: Status | None = None) -> Card:
     status = status or Status()
     concept = view.concept

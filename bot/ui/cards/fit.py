@@ -4,6 +4,7 @@ pieces first; concepts beyond the component budget move to a menu, never rejecte
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -35,12 +36,12 @@ from bot.ui.limits import (
 
 MENU_COMPONENTS = 2  # an action row and its select menu
 # When text must be cut, no piece of model text goes below these lengths.
-# When text must be cut, no piece of model text goes below these lengths.
 TITLE_FLOOR = 30
 SUMMARY_FLOOR = 40
 BODY_FLOOR = 200
 OPEN_LABEL = "Open"
 HEADING_MAX = 256
+SHOWN_CACHED = 4_096  # pieces of card text kept escaped and cut (a few MB at most)
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,12 @@ def _join(parts: Iterable[str | Said], texts: Iterator[str]) -> str:
     return "".join(part if isinstance(part, str) else next(texts) for part in parts)
 
 
+@functools.lru_cache(maxsize=SHOWN_CACHED)
 def _shown(text: str, limit: int) -> str:
-    """``text`` escaped for markdown and cut so that the escaped form fits ``limit``."""
+    """``text`` escaped for markdown and cut so that the escaped form fits ``limit``.
+
+    Kept: the same titles and summaries come back card after card, and escaping them
+    is most of what building a card costs."""
     cut = limit
     while cut > 0:
         shown = literal(shorten(text, cut))

@@ -41,6 +41,11 @@ EMPTY_DECK = (
 )
 
 
+def counted(number: int, thing: str) -> str:
+    """``1 card``, ``2 cards``."""
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+
+
 def name_of(name: str, user_id: int) -> str:
     """A member's display name as text: literal, cut, never a mention."""
     shown = name or f"member {user_id}"
@@ -163,11 +168,11 @@ def review_card(due: Due, *, shown: bool, note: str | None = None) -> Card:
     card = due.card
     if card is None:
         return nothing_due_card(due, note)
-    counted = f"{due.due} due" if due.due != 1 else "1 due"
+    due_now = f"{due.due} due"
     drafts: list[Draft] = [TextDraft(note)] if note else []
     drafts += [
         TextDraft(
-            f"-# Review · {counted} · {due.total} in your deck · ",
+            f"-# Review · {due_now} · {due.total} in your deck · ",
             Said(card.topic, HEADING_MAX, TITLE_FLOOR),
             "\n## ",
             Said(card.title, HEADING_MAX, TITLE_FLOOR),
@@ -205,9 +210,7 @@ def nothing_due_card(due: Due, note: str | None = None) -> Card:
     drafts: list[Draft] = [TextDraft(note)] if note else []
     if not due.total:
         return assemble([*drafts, TextDraft(EMPTY_DECK)], MAP_COLOURS[0])
-    text = f"Nothing is due now; {due.total} cards in your deck."
-    if due.total == 1:
-        text = "Nothing is due now; 1 card in your deck."
+    text = f"Nothing is due now; {counted(due.total, 'card')} in your deck."
     if due.next_due is not None:
         text += f" The next one is due <t:{int(due.next_due)}:R>."
     return assemble([*drafts, TextDraft(text), Row((_deck_button(),))], MAP_COLOURS[0])
@@ -221,7 +224,7 @@ def deck_card(page: DeckPage, note: str | None = None) -> Card:
     """A page of the member's deck: each card with when it is due and its Remove button."""
     drafts: list[Draft] = [TextDraft(note)] if note else []
     if page.cards:
-        drafts.append(TextDraft(f"## Your review deck · {page.total} cards"))
+        drafts.append(TextDraft(f"## Your review deck · {counted(page.total, 'card')}"))
     else:
         drafts.append(TextDraft(EMPTY_DECK))
     for card in page.cards:
@@ -272,7 +275,7 @@ def progress_card(progress: MemberProgress, *, where: str) -> Card:
         lines.append("**Quizzes:** none answered yet (/quiz starts one)")
     days = "day" if progress.streak == 1 else "days"
     lines.append(
-        f"**Review:** {progress.deck} cards in your deck, {progress.due} due · "
+        f"**Review:** {counted(progress.deck, 'card')} in your deck, {progress.due} due · "
         f"streak {progress.streak} {days}"
     )
     return assemble([TextDraft("\n".join(lines))], MAP_COLOURS[0])
@@ -284,7 +287,7 @@ def board_card(board: Board, names: dict[int, str], *, server: str) -> Card:
     if board.since is not None:
         head += f" · since <t:{int(board.since)}:f>"
     explorers = [
-        f"{n}. {name_of(names.get(u, ''), u)} — {count} concepts"
+        f"{n}. {name_of(names.get(u, ''), u)} — {counted(count, 'concept')}"
         for n, (u, count) in enumerate(board.explorers, start=1)
     ] or ["Nobody has explored yet."]
     scorers = [

@@ -7,7 +7,7 @@ import logging
 
 from bot.errors import KinapseError, NotFound
 from bot.explore.scopes import parse_domains
-from bot.models import SEARCH_TOKENS, Level, clean_topic
+from bot.models import SEARCH_TOKENS, Level, clean_topic, normalize_spaces
 from bot.ui import cards
 from bot.ui.context import Interaction, scope_of
 from bot.ui.in_time import answered_in_time, in_time
@@ -16,6 +16,16 @@ from bot.ui.respond import send_text
 log = logging.getLogger(__name__)
 
 TOP_USERS_SHOWN = 5
+LANGUAGE_MAX = 35  # a BCP 47 tag or a language name
+BUDGET_MAX = 100_000_000
+LEVELS = {level.value: level for level in Level}
+BAD_LANGUAGE = f"A language is 1 to {LANGUAGE_MAX} characters, for example English or de."
+BAD_BUDGET = f"The daily budget is a number of tokens from 0 to {BUDGET_MAX:,}."
+BAD_LEVEL = "Choose a level from the list: " + ", ".join(LEVELS) + "."
+SITES_MAX = 300  # a list of sites, comma-separated
+SOURCES = {"web": True, "off": False}
+BAD_SOURCES = "Sources are web or off."
+BAD_SITES = f"A list of sites is at most {SITES_MAX} characters, for example iea.org, eia.gov."
 
 
 async def forget(interaction: Interaction, topic: str) -> None:
@@ -37,35 +47,36 @@ async def settings(
     *,
     language: str | None,
     daily_budget: int | None,
-    level: Level | None,
-    sources: bool | None = None,
+    level: str | None,
+    sources: str | None = None,
     prefer_sites: str | None = None,
     block_sites: str | None = None,
     forum: int | None = None,
     forum_posts: bool | None = None,
 ) -> None:
-    """Change what is given, then show the server's settings."""
+    """Change what is given, then show the server's settings. Every option is checked here,
+    whatever the client enforced: a request made by hand skips Discord's checks."""
     async with answered_in_time(interaction, thinking=True, ephemeral=True):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
+        language, daily_budget, picked = _checked(language, daily_budget, level)
+        web_search = _checked_sources(sources)
+        prefer = _checked_sites(prefer_sites)
+        block = _checked_sites(block_sites)
         if forum_posts is False:
             await in_time(interaction, explorer.discussions.set_forum(scope, None), ephemeral=True)
         elif forum is not None:
             await in_time(interaction, explorer.discussions.set_forum(scope, forum), ephemeral=True)
         elif forum_posts:
             raise KinapseError("Choose the forum channel to post maps in (the forum option).")
-        if language is not None:
-            language = clean_topic(language)
-        prefer = parse_domains(prefer_sites) if prefer_sites is not None else None
-        block = parse_domains(block_sites) if block_sites is not None else None
-        given = (language, daily_budget, level, sources, prefer, block)
+        given = (language, daily_budget, picked, web_search, prefer, block)
         if any(value is not None for value in given):
             changing = explorer.preferences.update(
                 scope,
                 language=language,
                 budget=daily_budget,
-                level=level,
-                web_search=sources,
+                level=picked,
+                web_search=web_search,
                 prefer=prefer,
                 block=block,
             )
@@ -82,6 +93,40 @@ async def settings(
             f"daily generation budget: **{budget:,}** tokens{posts}\n"
             + await _sources_setting(interaction),
         )
+
+
+def _checked(
+    language: str | None, budget: int | None, level: str | None
+) -> tuple[str | None, int | None, Level | None]:
+    """The settings' options as given, or a ``KinapseError`` saying which is wrong."""
+    if language is not None:
+        language = normalize_spaces(language)
+        if not 1 <= len(language) <= LANGUAGE_MAX:
+            raise KinapseError(BAD_LANGUAGE)
+        language = clean_topic(language)
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or not 0 <= budget <= BUDGET_MAX
+    ):
+        raise KinapseError(BAD_BUDGET)
+    if level is not None and level not in LEVELS:
+        raise KinapseError(BAD_LEVEL)
+    return language, budget, LEVELS[level] if level is not None else None
+
+
+def _checked_sources(sources: str | None) -> bool | None:
+    """The sources option as given (web: True), or a ``KinapseError``."""
+    if sources is not None and sources not in SOURCES:
+        raise KinapseError(BAD_SOURCES)
+    return SOURCES[sources] if sources is not None else None
+
+
+def _checked_sites(sites: str | None) -> list[str] | None:
+    """A list of sites as given, parsed, or a ``KinapseError`` saying what is wrong."""
+    if sites is None:
+        return None
+    if not isinstance(sites, str) or len(sites) > SITES_MAX:
+        raise KinapseError(BAD_SITES)
+    return parse_domains(sites)
 
 
 async def _sources_setting(interaction: Interaction) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.ui.cards import Card
 from bot.ui.context import Interaction, in_thread, scope_of
 from bot.ui.deliver import answer_in_place
 from bot.ui.ids import FORM_ID, FORM_INPUT, Action, form_id
+from bot.ui.in_time import answered_in_time
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
 from bot.ui.limits import FORM_TITLE_MAX, LABEL_DESCRIPTION_MAX, LABEL_TEXT_MAX
@@ -79,25 +81,29 @@ async def submit_form(interaction: Interaction) -> None:
     match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
     if match is None:
         return  # not a Kinapse form
-    try:
-        question = _submitted(data.get("components") or [], FORM_INPUT)
-        if question is None:
-            raise NotFound("The form arrived without a question; press Ask again.")
-        target = int(match["target"])
-        explorer = interaction.client.explorer
-        if match["kind"] == "c":
-            view: View = await explorer.concepts.concept_view(target, scope_of(interaction))
-            form = AskForm(
-                view.concept.title, cards.accent_of(view.map.key), concept_id=target, map_id=None
-            )
-        else:
-            view = await explorer.concepts.map_view(target, scope_of(interaction))
-            form = AskForm(
-                view.map.topic, cards.accent_of(view.map.key), concept_id=None, map_id=target
-            )
-        await answer_question(interaction, form, question)
-    except Exception as exc:
-        await reply_error(interaction, exc)
+    # Reading the card comes first and may be slow (a busy disk, a locked table): the
+    # submission is acknowledged in time all the same, as a button's press is.
+    async with answered_in_time(interaction, thinking=True, ephemeral=True):
+        try:
+            question = _submitted(data.get("components") or [], FORM_INPUT)
+            if question is None:
+                raise NotFound("The form arrived without a question; press Ask again.")
+            await answer_question(interaction, await _form_of(interaction, match), question)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+async def _form_of(interaction: Interaction, match: re.Match[str]) -> AskForm:
+    """The form a submission came from, rebuilt from its custom_id and the card it names."""
+    target = int(match["target"])
+    concepts = interaction.client.explorer.concepts
+    if match["kind"] == "c":
+        view: View = await concepts.concept_view(target, scope_of(interaction))
+        title, concept_id, map_id = view.concept.title, target, None
+    else:
+        view = await concepts.map_view(target, scope_of(interaction))
+        title, concept_id, map_id = view.map.topic, None, target
+    return AskForm(title, cards.accent_of(view.map.key), concept_id=concept_id, map_id=map_id)
 
 
 def _submitted(components: list[dict[str, Any]], custom_id: str) -> str | None:
@@ -151,8 +157,16 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
     def card(answer: str | None = None, note: str = cards.WRITING_NOTE) -> Card:
         return cards.answer_card(form.subject, shown, answer=answer, note=note, accent=form.accent)
 
-    # The submission is answered before anything slow, so the form never shows an error.
-    await interaction.response.send_message(ephemeral=not public, **message_kwargs(card()))
+    # Answered before anything slow, so the form never shows an error.
+    async with answering(interaction):
+        acknowledged = interaction.response.is_done()
+        if not acknowledged:
+            await interaction.response.send_message(ephemeral=not public, **message_kwargs(card()))
+    if acknowledged:
+        # Reading the card was slow and "thinking…" went out privately: the answer takes
+        # its place, private too.
+        public = False
+        await _edit_answer(interaction, card())
     live = LiveEdits(partial(_edit, interaction))
 
     async def on_text(text: str) -> None:

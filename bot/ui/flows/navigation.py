@@ -95,10 +95,13 @@ async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool
     (this version is drawn meanwhile, for the next card), else the first if ready in time."""
     explorer = interaction.client.explorer
     current = explorer.pictures.of(view.map, whole=False)  # drawn now unless it was
-    shown = None if current.done() else explorer.pictures.earlier(view.map, whole=False)
-    current.cancel()  # this wait only: the drawing goes on for whoever asks next
-    if shown is None:
-        shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
+    if current.done() and not current.cancelled() and current.exception() is None:
+        shown: MapPicture | None = current.result()  # drawn before: taken without a wait
+    else:
+        shown = explorer.pictures.earlier(view.map, whole=False)
+        current.cancel()  # this wait only: the drawing goes on for whoever asks next
+        if shown is None:
+            shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
     return cards.map_card(view, can_go_back=can_go_back, picture=shown)
 
 
