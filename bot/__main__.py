@@ -73,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("topic")
     export.add_argument("--format", choices=[f.value for f in ExportFormat], default="markdown")
     export.add_argument("--scope", type=int, default=None, help="server id of a stored map")
+    catalogs = sub.add_parser("catalogs", help="message catalog tools (translations)")
+    catalogs_sub = catalogs.add_subparsers(dest="catalogs_command", required=True)
+    catalogs_sub.add_parser("update", help="gather the messages and merge them into every catalog")
+    new = catalogs_sub.add_parser("new", help="start the catalog of a new language")
+    new.add_argument("locale", help="its Discord locale, e.g. it, es-419, zh-TW")
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     copy = db_sub.add_parser("copy", help="copy every row into an empty database")
@@ -112,6 +117,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
             # Piped into `head`: the reader has all it wanted.
             sys.stderr.close()
             return 0
+
+    if args.command == "catalogs":
+        from bot.authoring.catalogs import catalogs_command
+
+        return catalogs_command(args.catalogs_command, getattr(args, "locale", None))
 
     if args.command == "db":
         return copy_command(args.source, args.target)

@@ -118,6 +118,7 @@ async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
                 upkeep.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await upkeep
+                await explorer.aclose()
 
 
 @contextlib.contextmanager

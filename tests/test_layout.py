@@ -33,6 +33,7 @@ RANKS = {
     "bot.config": 0,
     "bot.errors": 0,
     "bot.prompts": 0,
+    "bot.i18n": 0,
 }
 APPLICATIONS = ("bot.__main__", "bot.preview", "bot.runtime", "bot.authoring")
 

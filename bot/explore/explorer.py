@@ -128,6 +128,10 @@ class Explorer:
     def _now(self) -> float:
         return self.clock()
 
+    async def aclose(self) -> None:
+        """Before storage closes: write what was answered and not yet written."""
+        await self.sessions.flush()
+
     async def stored_value(self, key: str) -> str | None:
         """A value the bot keeps for itself across restarts (the hash of its commands)."""
         return await self.storage.get_meta(key)

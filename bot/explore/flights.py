@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from bot.errors import GenerationError
@@ -171,6 +173,9 @@ class Flights(Generic[K, R]):
         when the last waiter gives up before it reached a slot, it leaves the queue.
         """
         flight.waiters += 1
+        # The generation's task tells each waiter in the waiter's own context (whose
+        # language a card is written in, say), not in that of the first asker.
+        on_queued, on_progress = _in_this_context(on_queued, on_progress)
         if on_queued is not None:
             flight.listeners.append(on_queued)
         if on_progress is not None:
@@ -189,6 +194,24 @@ class Flights(Generic[K, R]):
                 flight.watchers.remove(on_progress)
             if not flight.waiters and not flight.started and not flight.task.done():
                 flight.task.cancel()
+
+
+def _in_this_context(
+    on_queued: OnQueued | None, on_progress: OnSketch | None
+) -> tuple[OnQueued | None, OnSketch | None]:
+    """The callbacks, run in (a copy of) the caller's context wherever they are called."""
+    context = contextvars.copy_context()
+
+    async def queued(told: OnQueued) -> None:
+        await asyncio.create_task(told(), context=context.copy())
+
+    def progress(watcher: OnSketch, sketch: Sketch) -> None:
+        context.copy().run(watcher, sketch)
+
+    return (
+        partial(queued, on_queued) if on_queued is not None else None,
+        partial(progress, on_progress) if on_progress is not None else None,
+    )
 
 
 class Slots:

@@ -29,6 +29,7 @@ from bot.storage.materials import MaterialInfo, NewMaterial
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
+    SESSION_HISTORY_MAX,
     Asked,
     Change,
     Changed,
@@ -46,6 +47,7 @@ from bot.storage.records import (
 __all__ = [
     "FORGOTTEN_SCOPE",
     "SCHEMA_VERSION",
+    "SESSION_HISTORY_MAX",
     "Asked",
     "Change",
     "Changed",

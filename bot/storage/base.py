@@ -40,8 +40,9 @@ from bot.models import (
 )
 from bot.storage.answers import Answers
 from bot.storage.changes import Changes
+from bot.storage.clicks import Click, has_work, write_clicks
 from bot.storage.errors import SchemaTooNew
-from bot.storage.learning import LearningStore, note_exploration
+from bot.storage.learning import LearningStore
 from bot.storage.limits import UsageAndLimits
 from bot.storage.materials import Materials, NewMaterial, insert_material
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
@@ -55,16 +56,13 @@ from bot.storage.records import (
     Pruned,
     _concept,
     _map,
-    _session_row,
     _state_of,
 )
 from bot.storage.settings import StoredSettings
 from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
-    COUNT_FIRST_OPEN,
     COUNT_MAPS,
-    COUNT_OPEN,
     DELETE_MAP,
     DELETE_MAP_BY_ID,
     DELETE_SESSIONS_OF_MAP,
@@ -96,7 +94,6 @@ from bot.storage.sql import (
     SELECT_PATH,
     SELECT_SESSION,
     SELECT_TOPICS,
-    UPSERT_SESSION,
 )
 from bot.storage.versions import Versions
 from bot.storage.whole_tables import WholeTables
@@ -368,21 +365,15 @@ class Storage(
     async def save_click(self, session: Session | None, opened: int | None, *, now: float) -> None:
         """After a click was answered: save where the member stands and count the concept
         they opened, in one write transaction."""
-        if session is None and opened is None:
-            return
-        async with self._changing() as note, self.transaction() as db:
-            if session is not None:
-                await db.execute(UPSERT_SESSION, _session_row(session, now))
-            if opened is not None:
-                # Before the concept's own count; its map's id if this is its first open.
-                first = await db.fetchone(COUNT_FIRST_OPEN, (opened,))
-                await db.execute(COUNT_OPEN, (opened,))
-                if first is not None:
-                    await note(db, Change(Changed.OPENED, first[0], opened))
-                if session is not None:  # the member who opened it: their own progress
-                    explored = await note_exploration(db, session, opened, now)
-                    if explored is not None:  # the map's explorers
-                        await note(db, Change(Changed.COUNTED, explored))
+        await self.save_clicks([(session, opened)], now=now)
+
+    async def save_clicks(self, clicks: Sequence[Click], *, now: float) -> None:
+        """After many clicks were answered: save where each member stands and count every
+        concept opened, in one write transaction (``clicks.py``); what changed of the maps
+        and concepts is noted for their readers."""
+        if has_work(clicks):
+            async with self._changing() as note, self.transaction() as db:
+                await write_clicks(db, clicks, now, note)
 
     async def claim_expansion(self, concept_id: int, *, now: float, lease: float) -> bool:
         """Mark the concept pending for ``lease`` seconds; False if someone else holds it."""

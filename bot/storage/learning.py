@@ -53,15 +53,29 @@ class MapProgress:
     total: int
 
 
-async def note_exploration(
-    db: Transaction, session: Session, concept_id: int, now: float
-) -> int | None:
-    """In a click's transaction: the member behind ``session`` opened ``concept_id``
-    (counted once per member and concept; their first of a map makes them an explorer,
-    and then the map's id is returned: its count of explorers changed)."""
-    counted = await db.fetchone(COUNT_EXPLORER, (concept_id, session.owner_id))
-    await db.execute(INSERT_EXPLORED, (session.owner_id, session.scope, now, concept_id))
-    return counted[0] if counted is not None else None
+async def note_explorations(
+    db: Transaction, opened: Sequence[tuple[Session, int]], now: float
+) -> list[int]:
+    """In a transaction of clicks: the member behind each session opened the concept
+    beside it (counted once per member and concept; a member's first of a map makes them
+    its explorer, once however many of its concepts the transaction holds). Returns the
+    maps whose count of explorers changed."""
+    if not opened:
+        return []
+    firsts: dict[tuple[int, int], tuple[int, int]] = {}
+    explored: dict[tuple[int, int], tuple[int, int, float, int]] = {}
+    for session, concept_id in opened:
+        firsts.setdefault((session.map_id, session.owner_id), (concept_id, session.owner_id))
+        explored[concept_id, session.owner_id] = (session.owner_id, session.scope, now, concept_id)
+    # Every explorer counted before any of this transaction's explorations is inserted;
+    # one statement each, for the map's id it returns when the count moved.
+    counted: list[int] = []
+    for first in sorted(firsts.values()):
+        row = await db.fetchone(COUNT_EXPLORER, first)
+        if row is not None:
+            counted.append(row[0])
+    await db.executemany(INSERT_EXPLORED, sorted(explored.values(), key=lambda r: r[3]))
+    return counted
 
 
 class LearningStore:

@@ -130,7 +130,7 @@ SELECT_VERSIONS = """
     WHERE concept_id = ? ORDER BY id DESC
 """
 COUNT_VERSIONS = "SELECT COUNT(*) FROM concept_versions WHERE concept_id = ?"
-COUNT_OPEN = "UPDATE concepts SET open_count = open_count + 1 WHERE id = ?"
+COUNT_OPENS = "UPDATE concepts SET open_count = open_count + ? WHERE id = ?"
 CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))

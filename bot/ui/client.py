@@ -15,6 +15,7 @@ from bot.errors import StorageBusy, StorageFull
 from bot.explore import Explorer
 from bot.ui.quiz_clock import QuizClock
 from bot.ui.replies import reply_error
+from bot.ui.speech import CatalogTranslator, speak_to
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,11 @@ discord.VoiceClient.warn_dave = False
 
 
 class KinapseTree(app_commands.CommandTree["KinapseBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[KinapseBot], /) -> bool:
+        # Commands, autocomplete and their errors are answered in the member's language.
+        speak_to(interaction)
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[KinapseBot], error: app_commands.AppCommandError
     ) -> None:
@@ -57,11 +63,16 @@ class KinapseBot(commands.AutoShardedBot):
         self.quiz_clock = QuizClock(self)
 
     async def setup_hook(self) -> None:
+        await self.add_cogs()
+        await self.tree.set_translator(CatalogTranslator())
+        await self.sync_commands(force=self.force_sync)
+        await self.quiz_clock.start()
+
+    async def add_cogs(self) -> None:
+        """Every command, button and form of the bot."""
         from bot.ui.cog import ExploreCog  # the cog's flows type their interactions with us
 
         await self.add_cog(ExploreCog(self))
-        await self.sync_commands(force=self.force_sync)
-        await self.quiz_clock.start()
 
     async def close(self) -> None:
         await self.quiz_clock.stop()
@@ -75,7 +86,13 @@ class KinapseBot(commands.AutoShardedBot):
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # With every language's names and descriptions: a new translation is synced too.
+        translator = self.tree.translator
+        assert translator is not None
+        payload = [
+            await command.get_translated_payload(self.tree, translator)
+            for command in self.tree.get_commands(guild=guild)
+        ]
         digest = hashlib.sha256(
             json.dumps([payload, self.settings.dev_guild_id], sort_keys=True).encode()
         ).hexdigest()

@@ -20,6 +20,7 @@ import discord
 from bot.explore import lock_wait_listener
 from bot.ui.replies import reply_error
 from bot.ui.respond import acknowledge, answering, defer
+from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ async def run_safely(
 ) -> None:
     """Run a button's handler; every failure becomes a short private reply (DynamicItem
     errors are otherwise only logged, leaving the user with "This interaction failed"),
-    and an answer that is not ready in time is acknowledged first (``answered_in_time``)."""
+    and an answer that is not ready in time is acknowledged first (``answered_in_time``).
+    It is answered in the member's language."""
+    speak_to(interaction)
     async with answered_in_time(interaction, thinking=False, ephemeral=False):
         try:
             await handler(interaction, target)

@@ -18,6 +18,7 @@ from bot.ui.cards import Control
 from bot.ui.ids import BUTTON_TEMPLATE, MENU_TEMPLATE, PAIR_TEMPLATE, Action, is_id
 from bot.ui.in_time import run_safely
 from bot.ui.replies import reply_error
+from bot.ui.speech import speak_to
 
 if TYPE_CHECKING:
     from bot.ui.context import Interaction
@@ -133,6 +134,7 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=MENU_TEMPLA
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
         values = (interaction.data or {}).get("values") or []
+        speak_to(interaction)
         if not values or not is_id(values[0]):
             await reply_error(interaction, NotFound("Pick a concept from the menu."))
             return

@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import KinapseError, LimitReached, NoGenerator
+from bot.i18n import _
 from bot.models import TopicError
 from bot.ui.respond import send_text, where
 
@@ -27,21 +28,26 @@ log = logging.getLogger(__name__)
 
 
 def describe(error: BaseException) -> str | None:
-    """The user-facing line for an expected error, or None for an unexpected one."""
+    """The user-facing line for an expected error, or None for an unexpected one; in the
+    language of the interaction being answered."""
     if isinstance(error, LimitReached):
         when = discord.utils.format_dt(error.retry_at, "R")
-        return f"{error.message} You can try again {when}."
+        return _("{message} You can try again {when}.", message=error.message, when=when)
     if isinstance(error, NoGenerator):
+        if not error.available:
+            return _(error.message)
         topics = ", ".join(error.available)
-        return f"{error.message} Maps available now: {topics}." if topics else error.message
-    if isinstance(error, KinapseError | TopicError):
-        return str(error)
+        return _("{message} Maps available now: {topics}.", message=error.message, topics=topics)
+    if isinstance(error, KinapseError):
+        return _(error.message)
+    if isinstance(error, TopicError):
+        return _(str(error))
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works in a server."
+        return _("This command only works in a server.")
     if isinstance(error, app_commands.MissingPermissions):
-        return "You need the Manage Server permission for this command."
+        return _("You need the Manage Server permission for this command.")
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use this command here."
+        return _("You can't use this command here.")
     return None
 
 
@@ -50,7 +56,11 @@ def managers_note(interaction: discord.Interaction, error: BaseException) -> str
     (the bot's configuration is nobody else's business); "" for anyone else."""
     manager = interaction.guild_id is not None and interaction.permissions.manage_guild
     if manager and isinstance(error, NoGenerator) and error.detail:
-        return f"\n-# For this server's managers: generation is off because {error.detail}."
+        note = _(
+            "For this server's managers: generation is off because {why}.",
+            why=error.detail,
+        )
+        return f"\n-# {note}"
     return ""
 
 
@@ -74,4 +84,6 @@ def explain(interaction: discord.Interaction, error: BaseException) -> str:
         where(interaction),
         exc_info=(type(error), error, error.__traceback__),
     )
-    return f"Sorry, something went wrong on our side (reference `{reference}`)."
+    return _(
+        "Sorry, something went wrong on our side (reference `{reference}`).", reference=reference
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def explorer(
+async def explorer(
     storage: Storage, bundled: BundledMaps, fake_generator: FakeGenerator, clock: Clock
-) -> Explorer:
-    return Explorer(storage, bundled, Settings(), fake_generator, clock=clock)
+) -> AsyncIterator[Explorer]:
+    explorer = Explorer(storage, bundled, Settings(), fake_generator, clock=clock)
+    yield explorer
+    await explorer.aclose()
 
 
 @pytest.fixture
@@ -351,7 +353,7 @@ async def test_session_navigation(explorer: Explorer, storage: Storage) -> None:
     training = await concept_titled(explorer, found.id, "Training")
     tokens = (await explorer.concepts.concept_view(transformers)).children[0].id
 
-    session = await explorer.sessions.start(
+    session = explorer.sessions.start(
         message_id=900, owner_id=ALICE, scope=GUILD_A, map_id=found.id, concept_id=None
     )
     assert isinstance(await explorer.sessions.view_of(session), MapView)
@@ -376,14 +378,15 @@ async def test_session_navigation(explorer: Explorer, storage: Storage) -> None:
     assert (session.concept_id, session.history) == (None, [None, transformers, training])
     assert isinstance(await explorer.sessions.view_of(session), MapView)
 
-    # Every step is stored: a restarted bot resumes where the user stood.
+    # Every step is stored, once written behind: a restarted bot resumes where the user stood.
+    await explorer.sessions.flush()
     assert await storage.get_session(900) == session
 
 
 async def test_up_and_back_at_the_top(explorer: Explorer) -> None:
     found = await explorer.topics.lookup(GUILD_A, "LLM")
     prompting = await concept_titled(explorer, found.id, "Prompting")
-    session = await explorer.sessions.start(
+    session = explorer.sessions.start(
         message_id=901, owner_id=ALICE, scope=GUILD_A, map_id=found.id, concept_id=prompting
     )
     # No history: Back goes up, to the overview above a key concept.

@@ -185,7 +185,11 @@ async def limited(maps_dir: Path, database: Path | str, clock: Clock):
         max_concurrent_generations=5,  # the five of the cooldown can run at once
     )
     async with open_storage(settings.database) as storage:
-        yield Explorer(storage, BundledMaps.load(maps_dir), settings, FakeGenerator(), clock=clock)
+        explorer = Explorer(
+            storage, BundledMaps.load(maps_dir), settings, FakeGenerator(), clock=clock
+        )
+        yield explorer
+        await explorer.aclose()
 
 
 async def test_cooldown_allows_five_new_generations_in_ten_minutes(limited, clock: Clock):
@@ -280,7 +284,7 @@ async def test_a_map_id_from_another_scope_is_not_found(limited):
     tea = await limited.topics.lookup(GUILD, "tea")
     with pytest.raises(NotFound, match="another server"):
         await limited.concepts.map_view(tea.id, OTHER_GUILD)
-    session = await limited.sessions.start(
+    session = limited.sessions.start(
         message_id=1, owner_id=USER, scope=OTHER_GUILD, map_id=tea.id, concept_id=None
     )
     with pytest.raises(NotFound, match="another server"):

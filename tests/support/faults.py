@@ -1,13 +1,18 @@
 """Faults a hostile environment brings, made real for the tests: another process holding
-SQLite's write lock, a disk with no room left."""
+SQLite's write lock, a disk with no room left, a storage that stops answering."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
+import simcord
 
 from bot.storage import Storage
 
@@ -53,3 +58,15 @@ async def full_disk(storage: Storage) -> None:
 async def free_disk(storage: Storage) -> None:
     """Space freed again: no limit but the file system's."""
     await storage._writer.execute(f"PRAGMA max_page_count = {NO_PAGE_LIMIT}")  # type: ignore[attr-defined]
+
+
+def stall_click_writes(env: simcord.Env, storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, the clicks written behind their answers never reach ``storage``, as if
+    its disk or server stopped answering: each such write waits for ever (until the bot's
+    tasks are cancelled, as a crash ends them), a wait SimCord is told is external."""
+
+    async def never(*_: Any, **__: Any) -> None:
+        await env.external_wait(asyncio.Event().wait(), reason="a storage that stopped answering")
+
+    monkeypatch.setattr(storage, "save_clicks", never)
+    monkeypatch.setattr(storage, "save_click", never)

@@ -12,9 +12,10 @@ way a member sees it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,20 @@ class Kinapse:
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     explorer: Explorer | None = None
     bot: KinapseBot | None = None
+    _crashed: set[contextlib.AsyncExitStack] = field(default_factory=set)
 
     async def build(self) -> KinapseBot:
         storage = await self.stack.enter_async_context(open_storage(self.settings.database))
-        self.explorer = Explorer(storage, self.bundled, self.settings, self.generator)
+        explorer = self.explorer = Explorer(storage, self.bundled, self.settings, self.generator)
+        # Before the database closes, what was answered is written, as runtime.py does;
+        # unless the process "crashed".
+        stack = self.stack
+
+        async def close() -> None:
+            if stack not in self._crashed:
+                await explorer.aclose()
+
+        self.stack.push_async_callback(close)
         self.bot = KinapseBot(self.settings, self.explorer)
         return self.bot
 
@@ -64,6 +75,18 @@ class Kinapse:
         """Stop the bot and close the database, then start a new bot on the same file."""
         await env.settle()
         old = self.stack
+        self.stack = contextlib.AsyncExitStack()
+        bot = await self.build()
+        await env.restart_bot(bot)
+        await old.aclose()
+        return bot
+
+    async def crash(self, env: simcord.Env) -> KinapseBot:
+        """As after a killed process, a new bot on the same database: the old one writes
+        nothing more (no flush of what it answered; stop its writes in flight first, e.g.
+        with ``faults.StalledWrites``), its connections are dropped."""
+        old = self.stack
+        self._crashed.add(old)
         self.stack = contextlib.AsyncExitStack()
         bot = await self.build()
         await env.restart_bot(bot)
@@ -271,6 +294,40 @@ def open_id(message: Any, title: str) -> str:
         if line.split(" · ", 1)[-1] == title:
             return button["custom_id"]
     raise AssertionError(f"no concept {title!r} in {concept_lines(message)}")
+
+
+async def press_together(
+    env: simcord.Env, *presses: Callable[[], Awaitable[simcord.InteractionResult]], gap: float
+) -> list[simcord.InteractionResult]:
+    """Presses sent ``gap`` seconds apart (real time), whether or not the bot answered the
+    one before: a double tap. Each ``press`` is a SimCord click or select, e.g.
+    ``lambda: alice.click(card, label="Back")``.
+
+    SimCord 3.2.1 settles after each interaction it sends and lets no operation overlap
+    another, so a second press could never reach the bot before the first is answered
+    and its work done, as it can on Discord. Here one operation sends every press, each
+    built by SimCord itself (its settling held off meanwhile), then settles once.
+    """
+    env._begin_operation("press together")
+    try:
+        settle = env._settle_internal
+        env._settle_internal = _sent_only  # type: ignore[method-assign]
+        try:
+            results = []
+            for number, press in enumerate(presses):
+                if number and gap:
+                    await asyncio.sleep(gap)
+                results.append(await press())
+        finally:
+            del env._settle_internal  # SimCord's own again
+        await settle(dispatch="INTERACTION_CREATE")
+        return results
+    finally:
+        env._end_operation()
+
+
+async def _sent_only(**_: Any) -> None:
+    return None
 
 
 async def click_open(actor: Any, message: Any, title: str) -> simcord.InteractionResult:

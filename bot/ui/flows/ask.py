@@ -27,6 +27,7 @@ from bot.ui.limits import FORM_TITLE_MAX, LABEL_DESCRIPTION_MAX, LABEL_TEXT_MAX
 from bot.ui.live import LiveEdits
 from bot.ui.replies import explain, reply_error
 from bot.ui.respond import answering
+from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ async def submit_form(interaction: Interaction) -> None:
     match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
     if match is None:
         return  # not a Kinapse form
+    speak_to(interaction)
     # Reading the card comes first and may be slow (a busy disk, a locked table): the
     # submission is acknowledged in time all the same, as a button's press is.
     async with answered_in_time(interaction, thinking=True, ephemeral=True):

@@ -20,7 +20,7 @@ from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
 from bot.ui.limits import THREAD_NAME_MAX
-from bot.ui.respond import answering, edit_finally, quietly, send_text
+from bot.ui.respond import answering, edit_finally, send_text
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +149,12 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
         post = created.thread
         scope = scope_of(interaction)
         await explorer.discussions.opened(scope, ThreadKind.MAP, view.map.id, forum_id, post.id)
-        await quietly(
-            "save the session of a forum post",
-            explorer.sessions.start(
-                message_id=created.message.id,
-                owner_id=interaction.user.id,
-                scope=scope,
-                map_id=view.map.id,
-                concept_id=None,
-            ),
+        explorer.sessions.start(  # recorded at once, written behind
+            message_id=created.message.id,
+            owner_id=interaction.user.id,
+            scope=scope,
+            map_id=view.map.id,
+            concept_id=None,
         )
     text = said.format(topic=topic, forum=forum.mention, post=post.mention)
     async with answering(interaction):

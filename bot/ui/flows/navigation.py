@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 
 from bot.errors import NoGenerator, NotFound
@@ -25,7 +28,7 @@ from bot.ui.items import route
 from bot.ui.layout import message_kwargs
 from bot.ui.live import LiveEdits
 from bot.ui.replies import explain
-from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+from bot.ui.respond import acknowledge, edit_finally, edit_once
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,27 @@ log = logging.getLogger(__name__)
 PICTURE_WAIT_SECONDS = 2.0
 
 
+@asynccontextmanager
+async def pressing(interaction: Interaction) -> AsyncIterator[None]:
+    """One member's presses on one message, one after another: the next reads the card
+    as this one left it. A press that waits here is acknowledged in time all the same
+    (``bot.ui.in_time``); work that outlasts the answer (sub-concepts being mapped)
+    runs after the block."""
+    assert interaction.message is not None
+    sessions = interaction.client.explorer.sessions
+    async with sessions.turn(interaction.message.id, interaction.user.id):
+        yield
+
+
+@dataclass(frozen=True)
+class StillMapping:
+    """A card shown while its concept's sub-concepts are being mapped."""
+
+    message_id: int
+    view: ConceptView
+    session: Session
+
+
 async def session_for(
     interaction: Interaction,
     shown: int | None = None,
@@ -42,12 +66,13 @@ async def session_for(
     *,
     parent_of: int | None = None,
 ) -> Session | None:
-    """The session of the clicked message, rebuilt from the message if it was never stored.
+    """The session of the clicked message (the newest this process recorded, else the
+    stored one), rebuilt from the message if it was never stored.
 
     ``shown`` is the concept the clicked card shows (None: the overview of
     ``map_id``), or the parent of the concept ``parent_of`` for a click that
     opens it. They are read only to rebuild a missing session, whose owner is
-    the user the message answered; a rebuilt session is saved after the answer.
+    the user the message answered; a rebuilt session is recorded after the answer.
     """
     explorer = interaction.client.explorer
     message = interaction.message
@@ -142,14 +167,17 @@ async def show(
     *,
     moved: bool = False,
     opened: int | None = None,
-) -> None:
-    """Put ``view`` on screen: in place for the message's owner, privately for anyone else.
+) -> StillMapping | None:
+    """Put ``view`` on screen: in place for the message's owner, privately for anyone else;
+    what is still being mapped on it, for ``fill_in_subconcepts`` once the press's turn
+    is over.
 
     The owner's session moves to ``target`` (remembered for Back) unless the
     caller already ``moved`` it (Back, Up and Overview move it themselves).
     Nothing is written before the answer: the session and the count of the
-    concept ``opened`` are saved in one transaction after it, and only if the
-    answer reached Discord (a failed answer does not move the member's session).
+    concept ``opened`` are recorded after it (in memory at once, written behind),
+    and only if the answer reached Discord (a failed answer does not move the
+    member's session).
     """
     explorer = interaction.client.explorer
     status = initial_status(interaction, view)
@@ -157,6 +185,7 @@ async def show(
         if not moved:
             session = explorer.sessions.moved(session, target)
         card = await render(interaction, view, session, status)
+        await explorer.sessions.ready(session.message_id)
         await answer_in_place(interaction, card)
         message_id = session.message_id
     else:
@@ -166,7 +195,7 @@ async def show(
         card = await render(interaction, view, None, status)
         message_id = await answer_privately(interaction, card)
         if message_id is None:
-            return
+            return None
         session = Session(
             message_id=message_id,
             owner_id=interaction.user.id,
@@ -175,20 +204,22 @@ async def show(
             concept_id=target,
             history=history,
         )
-    await quietly("save the session", explorer.sessions.save(session, opened=opened))
+    explorer.sessions.record(session, opened=opened)
     if status.mapping and isinstance(view, ConceptView):
-        await fill_in_subconcepts(interaction, message_id, view, session)
+        return StillMapping(message_id, view, session)
+    return None
 
 
-async def fill_in_subconcepts(
-    interaction: Interaction, message_id: int, shown: ConceptView, session: Session | None
-) -> None:
+async def fill_in_subconcepts(interaction: Interaction, mapping: StillMapping | None) -> None:
     """Wait for the concept's sub-concepts and edit the card in place when they arrive.
 
     Whatever fails (the API, the database, an edit), the card ends with the
     sub-concepts or with an error and a Retry button, never stuck on "Mapping…".
     """
+    if mapping is None:
+        return
     explorer = interaction.client.explorer
+    message_id, shown, session = mapping.message_id, mapping.view, mapping.session
     concept_id = shown.concept.id
     status = Status()
 
@@ -242,13 +273,20 @@ async def fill_in_subconcepts(
 @route(Action.OPEN)
 async def open_concept(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
-    session = await session_for(interaction, parent_of=concept_id)
-    view = await explorer.concepts.opening(concept_id, scope_of(interaction))
-    await show(interaction, session, concept_id, view, opened=concept_id)
+    async with pressing(interaction):
+        session = await session_for(interaction, parent_of=concept_id)
+        view = await explorer.concepts.opening(concept_id, scope_of(interaction))
+        mapping = await show(interaction, session, concept_id, view, opened=concept_id)
+    await fill_in_subconcepts(interaction, mapping)
 
 
 @route(Action.PICTURE)
 async def show_picture(interaction: Interaction, concept_id: int) -> None:
+    async with pressing(interaction):
+        await _show_picture(interaction, concept_id)
+
+
+async def _show_picture(interaction: Interaction, concept_id: int) -> None:
     """The whole map with the concept highlighted: in place for the card's owner (its
     session stays on the concept, so Back returns to it), privately for anyone else."""
     explorer = interaction.client.explorer
@@ -267,7 +305,7 @@ async def show_picture(interaction: Interaction, concept_id: int) -> None:
     message_id = await answer_privately(interaction, card)
     if message_id is None:
         return
-    await explorer.sessions.start(
+    explorer.sessions.start(
         message_id=message_id,
         owner_id=interaction.user.id,
         scope=scope_of(interaction),
@@ -280,14 +318,24 @@ async def show_picture(interaction: Interaction, concept_id: int) -> None:
 @route(Action.RETRY)
 async def retry(interaction: Interaction, concept_id: int) -> None:
     explorer = interaction.client.explorer
-    session = await session_for(interaction, concept_id)
-    view = await explorer.concepts.concept_view(concept_id, scope_of(interaction))
-    await show(interaction, session, concept_id, view)
+    async with pressing(interaction):
+        session = await session_for(interaction, concept_id)
+        view = await explorer.concepts.concept_view(concept_id, scope_of(interaction))
+        mapping = await show(interaction, session, concept_id, view)
+    await fill_in_subconcepts(interaction, mapping)
 
 
 async def _navigate(
     interaction: Interaction, action: Action, shown: int | None, map_id: int | None = None
 ) -> None:
+    async with pressing(interaction):
+        mapping = await _move(interaction, action, shown, map_id)
+    await fill_in_subconcepts(interaction, mapping)
+
+
+async def _move(
+    interaction: Interaction, action: Action, shown: int | None, map_id: int | None
+) -> StillMapping | None:
     explorer = interaction.client.explorer
     session = await session_for(interaction, shown, map_id)
     if session is not None and session.owner_id == interaction.user.id:
@@ -298,8 +346,7 @@ async def _navigate(
         else:
             session = explorer.sessions.moved(session, None)
         view = await explorer.sessions.view_of(session)
-        await show(interaction, session, session.concept_id, view, moved=True)
-        return
+        return await show(interaction, session, session.concept_id, view, moved=True)
     # Someone else's card: a private copy of where the button leads from what it shows.
     target: int | None = None
     if map_id is None and session is not None:
@@ -317,7 +364,7 @@ async def _navigate(
         view = await explorer.concepts.map_view(map_id, scope_of(interaction))
     else:
         raise NotFound("This card is too old to follow; run /explore again.")
-    await show(interaction, session, target, view)
+    return await show(interaction, session, target, view)
 
 
 @route(Action.BACK)

@@ -28,7 +28,8 @@ from bot.ui.layout import line, message_kwargs
 from bot.ui.limits import CUSTOM_ID_MAX
 from bot.ui.live import LiveEdits
 from bot.ui.replies import describe, explain, managers_note, reply_error
-from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly
+from bot.ui.respond import acknowledge, edit_finally, edit_once
+from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,12 @@ async def map_new_topic(
     await live.settle()
     message = await edit_finally(interaction, **message_kwargs(card, edit=True))
     if message is not None:
-        await quietly(
-            "save the session of a new map",
-            explorer.sessions.start(
-                message_id=message.id,
-                owner_id=interaction.user.id,
-                scope=scope,
-                map_id=concept_map.id,
-                concept_id=None,
-            ),
+        explorer.sessions.start(
+            message_id=message.id,
+            owner_id=interaction.user.id,
+            scope=scope,
+            map_id=concept_map.id,
+            concept_id=None,
         )
 
 
@@ -187,6 +185,7 @@ class TopicRetry(discord.ui.DynamicItem[discord.ui.Button], template=TOPIC_RETRY
         return cls(match["topic"])
 
     async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        speak_to(interaction)
         try:
             await retry_typed_topic(interaction, self.topic)
         except Exception as exc:
@@ -238,14 +237,13 @@ async def explore(interaction: Interaction, topic: str) -> None:
         response = await interaction.response.send_message(**message_kwargs(card))
         message_id = response.message_id
     if message_id is not None:
-        started = explorer.sessions.start(
+        explorer.sessions.start(
             message_id=message_id,
             owner_id=interaction.user.id,
             scope=scope,
             map_id=known.map.id,
             concept_id=None,
         )
-        await quietly("save the session", started)
 
 
 async def _known(interaction: Interaction, scope: int, topic: str) -> MapView | None:

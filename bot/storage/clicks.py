@@ -1,0 +1,49 @@
+"""Clicks written behind their answers, many to one transaction: where each member stands,
+the concepts they opened (each concept's count and its map's), and each member's own
+progress. A few statements whatever the number of clicks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.models import Session
+from bot.storage.learning import note_explorations
+from bot.storage.records import Change, Changed, _session_row
+from bot.storage.sql import COUNT_FIRST_OPEN, COUNT_OPENS, UPSERT_SESSION
+
+if TYPE_CHECKING:
+    from bot.storage.base import Transaction
+    from bot.storage.changes import Note
+
+Click = tuple[Session | None, int | None]  # where a member stands now, the concept opened
+
+
+def has_work(clicks: Sequence[Click]) -> bool:
+    return any(session is not None or opened is not None for session, opened in clicks)
+
+
+async def write_clicks(db: Transaction, clicks: Sequence[Click], now: float, note: Note) -> None:
+    """In ``db``: every click's session (a message's later session wins) and open, and
+    what changed of the maps and concepts noted for their readers (``changes.py``)."""
+    sessions = {s.message_id: s for s, _ in clicks if s is not None}
+    opens = Counter(opened for _, opened in clicks if opened is not None)
+    # Rows in id order: two processes' batches lock the rows they share in the same order.
+    if sessions:
+        rows = [_session_row(sessions[m], now) for m in sorted(sessions)]
+        await db.executemany(UPSERT_SESSION, rows)
+    if not opens:
+        return
+    concepts = sorted(opens)
+    # Each concept's first open counts on its map before its own count moves; one
+    # statement a concept, for the map's id it returns when it was the first.
+    for concept_id in concepts:
+        first = await db.fetchone(COUNT_FIRST_OPEN, (concept_id,))
+        if first is not None:
+            await note(db, Change(Changed.OPENED, first[0], concept_id))
+    await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
+    # The members who opened them: their own progress, and the maps' explorers.
+    opened = [(s, o) for s, o in clicks if s is not None and o is not None]
+    for map_id in await note_explorations(db, opened, now):
+        await note(db, Change(Changed.COUNTED, map_id))
