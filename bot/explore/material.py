@@ -32,6 +32,7 @@ from bot.explore.reading import (
 )
 from bot.explore.scopes import Preferences
 from bot.generator import Generator, Material, OnSketch
+from bot.i18n import N_
 from bot.models import ConceptMap, MaterialKind, Source, clean_topic, topic_key
 from bot.storage import MaterialInfo, NewMaterial, Storage
 from bot.text import shorten
@@ -40,15 +41,16 @@ log = logging.getLogger(__name__)
 
 # One model call's worth: Claude's context window (200,000) less room for the answer.
 TOKENS_MAX = 180_000
-TOO_LONG = (
-    "*{name}* is about {tokens:,} tokens, more than one model call can read "
-    f"({TOKENS_MAX:,}); share a shorter part of it."
+TOO_LONG = N_(
+    "*{name}* is about {tokens} tokens, more than one model call can read ({limit}); "
+    "share a shorter part of it."
 )
-OVER_BUDGET = (
-    "Mapping *{name}* needs about {tokens:,} tokens, more than the {left:,} this server may "
-    "still spend today (its daily budget is {budget:,}). Try a shorter part of it, or tomorrow."
+OVER_BUDGET = N_(
+    "Mapping *{name}* needs about {tokens} tokens, more than the {left} this server may "
+    "still spend today (its daily budget is {budget}). Try a shorter part of it, or tomorrow."
 )
-NOT_FROM_DISCORD = "That attachment doesn't come from Discord's CDN, so it wasn't downloaded."
+NOT_FROM_DISCORD = N_("That attachment doesn't come from Discord's CDN, so it wasn't downloaded.")
+MATERIAL_OFF = N_("Your own material can't be mapped in this server for now.")
 # A language as servers set it (a code) and as Claude names a material's (in English).
 LANGUAGE_NAMES = {
     "ar": "arabic", "bg": "bulgarian", "ca": "catalan", "cs": "czech", "da": "danish",
@@ -81,6 +83,12 @@ def language_label(language: str) -> str:
     """A language as a card names it: "English" for "en", else as it was set."""
     name = language_name(language)
     return name.title() if name in LANGUAGE_NAMES.values() else language.strip()
+
+
+def language_code(language: str) -> str | None:
+    """A language's code ("de" for "German" or "de-AT"), or None for one not known."""
+    name = language_name(language)
+    return next((code for code, known in LANGUAGE_NAMES.items() if known == name), None)
 
 
 def other_language(material: str | None, maps: str) -> str | None:
@@ -123,7 +131,7 @@ class Materials:
         if not url.startswith("https://") or _host(url) not in hosts:
             raise BadMaterial(NOT_FROM_DISCORD)
         if kind_of(name, content_type) is None:
-            raise BadMaterial(UNSUPPORTED.format(name=shown_name(name)))
+            raise BadMaterial(N_(UNSUPPORTED, name=shown_name(name)))
         check_size(name, size, self.settings.material_max_mb)
 
     def check_link(self, url: str) -> None:
@@ -132,8 +140,8 @@ class Materials:
 
     def _need_generator(self) -> Generator:
         if self.generator is None:
-            why = f"Mapping your own material needs Claude, and {self.generation_off}."
-            raise NoGenerator(why, [])
+            # Why it is off is for the server's managers (``NoGenerator.detail``).
+            raise NoGenerator(MATERIAL_OFF, [], detail=self.generation_off)
         return self.generator
 
     # -- mapping -------------------------------------------------------------------------
@@ -198,12 +206,10 @@ class Materials:
         tokens = await generator.count_tokens(typed, language, checked.material)
         shown = shown_name(checked.material.name)
         if tokens > TOKENS_MAX:
-            raise BadMaterial(TOO_LONG.format(name=shown, tokens=tokens))
+            raise BadMaterial(N_(TOO_LONG, name=shown, tokens=tokens, limit=TOKENS_MAX))
         left, budget = await self.budget.left_today(scope)
         if tokens + RESERVED_TOKENS > left:
-            raise BadMaterial(
-                OVER_BUDGET.format(name=shown, tokens=tokens, left=left, budget=budget)
-            )
+            raise BadMaterial(N_(OVER_BUDGET, name=shown, tokens=tokens, left=left, budget=budget))
         return await self._flights.join(
             (scope, checked.digest, request),
             lambda: self.budget.reserve(scope, user_id, tokens + RESERVED_TOKENS),

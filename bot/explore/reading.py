@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from pypdf.errors import PyPdfError
 
 from bot.errors import BadMaterial
 from bot.generator import Material
+from bot.i18n import N_
 from bot.models import MaterialKind
 from bot.text import shorten
 
@@ -32,25 +34,28 @@ URL_MAX = 250  # the web fetch tool refuses longer addresses (url_too_long)
 NAME_SHOWN = 80
 MB = 1024 * 1024
 
-UNSUPPORTED = (
+# What a member is told (``bot.i18n``: the English is the catalog's message id).
+UNSUPPORTED = N_(
     "*{name}* can't be mapped: attach a PDF, a plain text file (.txt) or a Markdown file (.md)."
 )
-TOO_LARGE = "*{name}* is {size:.1f} MB; files of up to {limit} MB can be mapped."
-TOO_MANY_PAGES = "*{name}* has {pages} pages; PDFs of up to {limit} pages can be mapped."
-ENCRYPTED = (
+TOO_LARGE = N_("*{name}* is {size} MB; files of up to {limit} MB can be mapped.")
+TOO_MANY_PAGES = N_("*{name}* has {pages} pages; PDFs of up to {limit} pages can be mapped.")
+ENCRYPTED = N_(
     "*{name}* is encrypted or protected by a password, so Claude can't read it; "
     "attach an unprotected copy."
 )
-NOT_A_PDF = "*{name}* can't be read as a PDF (it may be damaged)."
-NO_TEXT = (
+NOT_A_PDF = N_("*{name}* can't be read as a PDF (it may be damaged).")
+NO_TEXT = N_(
     "*{name}* has no text to read: it is empty, or only scanned images of pages. "
     "Attach a PDF with its text (one you can select and copy), or a text file."
 )
-EMPTY_TEXT = "*{name}* is empty: there is no text in it to map."
-NOT_UTF8 = "*{name}* isn't UTF-8 text; save it as UTF-8 and attach it again."
-BAD_URL = "That link can't be mapped: give a web page's address, starting with https:// or http://."
-LONG_URL = f"That link is too long: the fetch tool takes addresses of up to {URL_MAX} characters."
-WITH_PASSWORD = "That link carries a user name or password; give the page's public address."
+EMPTY_TEXT = N_("*{name}* is empty: there is no text in it to map.")
+NOT_UTF8 = N_("*{name}* isn't UTF-8 text; save it as UTF-8 and attach it again.")
+BAD_URL = N_(
+    "That link can't be mapped: give a web page's address, starting with https:// or http://."
+)
+LONG_URL = N_("That link is too long: the fetch tool takes addresses of up to {limit} characters.")
+WITH_PASSWORD = N_("That link carries a user name or password; give the page's public address.")
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ def kind_of(name: str, content_type: str | None) -> MaterialKind | None:
 
 def check_size(name: str, size: int, limit_mb: int) -> None:
     if size > limit_mb * MB:
-        raise BadMaterial(TOO_LARGE.format(name=shown_name(name), size=size / MB, limit=limit_mb))
+        # Rounded up, so a file just over the limit never reads as within it.
+        size_mb = math.ceil(size * 10 / MB) / 10
+        raise BadMaterial(N_(TOO_LARGE, name=shown_name(name), size=size_mb, limit=limit_mb))
 
 
 def check_file(
@@ -94,7 +101,7 @@ def check_file(
     shown = shown_name(name)
     kind = kind_of(name, content_type)
     if kind is None:
-        raise BadMaterial(UNSUPPORTED.format(name=shown))
+        raise BadMaterial(N_(UNSUPPORTED, name=shown))
     check_size(name, len(data), limit_mb)
     digest = hashlib.sha256(data).hexdigest()
     if kind is MaterialKind.PDF:
@@ -102,20 +109,20 @@ def check_file(
         return Checked(Material(kind, shown, PDF, data), digest, pages)
     text = _decoded(shown, data)
     if len("".join(text.split())) < TEXT_MIN:
-        raise BadMaterial(EMPTY_TEXT.format(name=shown))
+        raise BadMaterial(N_(EMPTY_TEXT, name=shown))
     return Checked(Material(kind, shown, TEXT, text.encode()), digest)
 
 
 def _check_pdf(shown: str, data: bytes, max_pages: int) -> int:
     if not data.lstrip()[:5] == b"%PDF-":
-        raise BadMaterial(NOT_A_PDF.format(name=shown))
+        raise BadMaterial(N_(NOT_A_PDF, name=shown))
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise BadMaterial(ENCRYPTED.format(name=shown))
+            raise BadMaterial(N_(ENCRYPTED, name=shown))
         pages = len(reader.pages)
         if pages > max_pages:
-            raise BadMaterial(TOO_MANY_PAGES.format(name=shown, pages=pages, limit=max_pages))
+            raise BadMaterial(N_(TOO_MANY_PAGES, name=shown, pages=pages, limit=max_pages))
         text = 0
         for page in reader.pages:
             text += len("".join((page.extract_text() or "").split()))
@@ -126,9 +133,9 @@ def _check_pdf(shown: str, data: bytes, max_pages: int) -> int:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         # A damaged file can trip pypdf in many ways; none of them is ours to fix.
         log.info("A member's PDF could not be read: %s", type(exc).__name__)
-        raise BadMaterial(NOT_A_PDF.format(name=shown)) from None
+        raise BadMaterial(N_(NOT_A_PDF, name=shown)) from None
     if pages == 0 or text < TEXT_MIN:
-        raise BadMaterial(NO_TEXT.format(name=shown))
+        raise BadMaterial(N_(NO_TEXT, name=shown))
     return pages
 
 
@@ -139,9 +146,9 @@ def _decoded(shown: str, data: bytes) -> str:
         else:
             text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadMaterial(NOT_UTF8.format(name=shown)) from None
+        raise BadMaterial(N_(NOT_UTF8, name=shown)) from None
     if "\x00" in text:
-        raise BadMaterial(NOT_UTF8.format(name=shown))
+        raise BadMaterial(N_(NOT_UTF8, name=shown))
     return text.replace("\r\n", "\n")
 
 
@@ -158,7 +165,7 @@ def check_url(url: str) -> Checked:
     if parts.username or parts.password:
         raise BadMaterial(WITH_PASSWORD)
     if len(url) > URL_MAX:
-        raise BadMaterial(LONG_URL)
+        raise BadMaterial(N_(LONG_URL, limit=URL_MAX))
     digest = hashlib.sha256(url.encode()).hexdigest()
     return Checked(Material(MaterialKind.PAGE, url), digest)
 

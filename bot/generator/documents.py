@@ -34,6 +34,7 @@ from bot.generator.base import (
 )
 from bot.generator.cited import Cited, answer_of, cited_places, read_tagged, sketch_of_tagged
 from bot.generator.prompting import _quote
+from bot.i18n import N_
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -61,26 +62,29 @@ WEB_FETCH_NAME = "web_fetch"
 # against the budget for a page before it is fetched.
 PAGE_TOKENS_MAX = 60_000
 PDF = "application/pdf"
-MAP_REFUSED = "Claude declined to map this material."
+MAP_REFUSED = N_("Claude declined to map this material.")
 # The {search} paragraph of a sub-concept or question task about a material's map.
 GROUNDED = (
     "The document attached above is the material this map is made from. Write from what it "
     "says, and cite it for every statement it supports: the reader sees the cited pages or "
     "passages as the sources."
 )
-NOTHING_TO_MAP = "Claude found nothing in this material to map."
-NOT_FETCHED = "The page could not be fetched: Claude's web fetch tool did not return it."
-FETCH_REFUSED = "The page could not be fetched: the web fetch tool is not enabled for the bot."
+NOTHING_TO_MAP = N_("Claude found nothing in this material to map.")
+NOT_FETCHED = N_("The page could not be fetched: Claude's web fetch tool did not return it.")
+FETCH_REFUSED = N_("The page could not be fetched: the web fetch tool is not enabled for the bot.")
+NO_PAGE_TEXT = N_("The page could not be fetched: it has no text.")
+FETCH_FAILED = N_("The page could not be fetched: {why}.")
 # What the web fetch tool's error codes mean to a member.
 FETCH_ERRORS = {
-    "url_not_accessible": "the page answered with an error (is it public?)",
-    "url_not_allowed": "its site is blocked for fetching",
-    "url_too_long": "the address is too long",
-    "unsupported_content_type": "it is not a web page, text or a PDF",
-    "content_too_large": "it is too large",
-    "too_many_requests": "the fetch service is busy; try again in a few minutes",
-    "unavailable": "the fetch service is unavailable; try again in a few minutes",
+    "url_not_accessible": N_("the page answered with an error (is it public?)"),
+    "url_not_allowed": N_("its site is blocked for fetching"),
+    "url_too_long": N_("the address is too long"),
+    "unsupported_content_type": N_("it is not a web page, text or a PDF"),
+    "content_too_large": N_("it is too large"),
+    "too_many_requests": N_("the fetch service is busy; try again in a few minutes"),
+    "unavailable": N_("the fetch service is unavailable; try again in a few minutes"),
 }
+FETCH_ERROR_OTHER = N_("it could not be fetched")
 
 
 class DocumentCalls:
@@ -331,14 +335,14 @@ def fetched(message: Message, material: Material, usage: list[Usage]) -> Materia
         result = getattr(block, "content", None)
         if getattr(result, "type", None) == "web_fetch_tool_result_error":
             code = str(getattr(result, "error_code", "unknown"))
-            why = FETCH_ERRORS.get(code, "it could not be fetched")
+            why = FETCH_ERRORS.get(code, FETCH_ERROR_OTHER)
             log.info("Web fetch of a member's page failed: %s", code)
-            raise FetchFailed(f"The page could not be fetched: {why}.", usage=list(usage))
+            raise FetchFailed(N_(FETCH_FAILED, why=why), usage=list(usage))
         doc = getattr(result, "content", None)
         source = getattr(doc, "source", None)
         data = getattr(source, "data", None)
         if not isinstance(data, str) or not data.strip():
-            raise FetchFailed("The page could not be fetched: it has no text.", usage=list(usage))
+            raise FetchFailed(NO_PAGE_TEXT, usage=list(usage))
         if getattr(source, "type", None) == "base64":  # a PDF behind the link
             return Material(
                 MaterialKind.PAGE,

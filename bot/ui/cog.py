@@ -16,6 +16,7 @@ from bot.explore.quizzes import (
     SECONDS_MAX,
     SECONDS_MIN,
 )
+from bot.i18n import N_, _
 from bot.models import TOPIC_MAX, Level
 from bot.render.export import ExportFormat
 from bot.ui.context import Interaction, scope_of
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 URL_OPTION_MAX = 500  # longer than any page the fetch tool takes (250), to say so clearly
-NOTHING_TO_MAP = "Give a topic to explore, or attach a file or a link to map."
+NOTHING_TO_MAP = N_("Give a topic to explore, or attach a file or a link to map.")
 
 
 class ExploreCog(commands.Cog):
@@ -81,7 +82,7 @@ class ExploreCog(commands.Cog):
         if file is not None or url is not None:
             await material.explore_material(interaction, topic, file, url)
         elif topic is None:
-            await send_text(interaction, NOTHING_TO_MAP)
+            await send_text(interaction, _(NOTHING_TO_MAP))
         else:
             await new_topic.explore(interaction, topic)
 

@@ -242,7 +242,7 @@ async def test_an_encrypted_pdf_is_refused(world: World, kinapse: Kinapse, stand
 async def test_limits_are_checked_before_anything_is_spent(world: World, kinapse: Kinapse, standin):
     big = make_pdf(PAGES) + b"%" * (10 * 1024 * 1024)
     result = await world.alice.slash(world.channel, "explore", file=("big.pdf", big))
-    assert "big.pdf* is 10.0 MB; files of up to 10 MB can be mapped." in said(result)
+    assert "big.pdf* is 10.1 MB; files of up to 10 MB can be mapped." in said(result)
 
     many = make_pdf([f"Page {n} says something about cells." for n in range(1, 102)])
     result = await world.alice.slash(world.channel, "explore", file=("many.pdf", many))

@@ -7,6 +7,7 @@ import discord
 
 from bot.explore import MapRef, MapsPage
 from bot.explore.library import MAPS_PER_PAGE
+from bot.i18n import _
 from bot.models import Source, StoredMeaning, topic_key
 from bot.text import shorten
 from bot.ui.cards.blocks import MAP_COLOURS, Card, Control, Divider, Row, accent_of, literal
@@ -46,7 +47,7 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
         if listing.source is Source.BUNDLED:
             source = "curated"
         elif listing.material is not None:
-            source = "from a page" if listing.material == "page" else "from a file"
+            source = _("from a page") if listing.material == "page" else _("from a file")
         else:
             source = f"mapped by {literal(shorten(listing.model or 'Claude', MODEL_NAME_MAX))}"
         ref = MapRef.of_listing(listing)

@@ -8,7 +8,11 @@ nothing the bot sends can ping (allowed mentions are none on the client).
 
 from __future__ import annotations
 
-from bot.explore import language_label, page_label, shown_name
+import babel
+
+from bot.explore import language_code, language_label, page_label, shown_name
+from bot.i18n import N_, _, babel_locale
+from bot.i18n import language as spoken
 from bot.models import MaterialKind
 from bot.storage import MaterialInfo
 from bot.text import shorten
@@ -18,6 +22,9 @@ FILE_MARK = "📄"
 PAGE_MARK = "🔗"
 LINE_MAX = 300
 LANGUAGE_SHOWN_MAX = 40
+FROM = N_("From {material}")
+FROM_SHARED = N_("From {material}, shared by {member}")
+WRITTEN_IN = N_("written in {written}, mapped in {language}")
 
 
 def mark(kind: str | None) -> str:
@@ -34,13 +41,31 @@ def made_from(material: MaterialInfo) -> str:
     return f"*{literal(shown_name(material.name))}*"
 
 
+def language_shown(name: str) -> str:
+    """A language (a code, or a name in English as Claude gives a material's) in the
+    language the card is shown in: "German" in English, "Deutsch" in German; one Kinapse
+    does not know, as it was given."""
+    code = language_code(name)
+    if code is not None:
+        try:
+            shown = babel.Locale.parse(code).get_language_name(babel_locale(spoken()))
+        except (ValueError, babel.UnknownLocaleError):
+            shown = None
+        if shown:
+            return shorten(shown, LANGUAGE_SHOWN_MAX)
+    return shorten(language_label(name), LANGUAGE_SHOWN_MAX)
+
+
 def material_line(material: MaterialInfo, language: str) -> str:
     """The small line under a material map's heading."""
-    line = f"From {made_from(material)}"
+    what = made_from(material)
     if material.shared_by is not None:
-        line += f", shared by <@{material.shared_by}>"
+        member = f"<@{material.shared_by}>"  # shown as the name; never a ping
+        line = _(FROM_SHARED, material=what, member=member)
+    else:
+        line = _(FROM, material=what)
     if material.language:
-        written = literal(shorten(material.language, LANGUAGE_SHOWN_MAX))
-        mapped = literal(shorten(language_label(language), LANGUAGE_SHOWN_MAX))
-        line += f" · written in {written}, mapped in {mapped}"
+        written = literal(language_shown(material.language))
+        mapped = literal(language_shown(language))
+        line += " · " + _(WRITTEN_IN, written=written, language=mapped)
     return "-# " + shorten(line, LINE_MAX)

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 import discord
 
 from bot.explore import Provenance, SourceGroup, SourcesView, unique_sources
+from bot.i18n import _
 from bot.models import Citation
 from bot.storage import ConceptVersion
 from bot.text import shorten, width
@@ -132,7 +133,7 @@ def provenance_detail(provenance: Provenance) -> str:
     day = written_on(provenance.written, short=False)
     who = f"Written by {model}" + (f" on {day}" if day else "")
     if provenance.material:
-        return f"-# {who}, from the shared material: the places it cites are below."
+        return "-# " + _("{who}, from the shared material: the places it cites are below.", who=who)
     if provenance.sources:
         return f"-# {who}, from the web search results below."
     return f"-# {who} from its training data; not checked against sources."

@@ -19,10 +19,11 @@ from functools import partial
 import discord
 
 from bot.errors import BadMaterial, KinapseError
-from bot.explore import MaterialMap, language_label, page_label, shown_name
+from bot.explore import MaterialMap, page_label, shown_name
 from bot.generator import Sketch
+from bot.i18n import N_, _
 from bot.ui import cards
-from bot.ui.cards.material import made_from
+from bot.ui.cards.material import language_shown, made_from
 from bot.ui.context import Interaction, scope_of
 from bot.ui.flows.navigation import map_card
 from bot.ui.layout import line, message_kwargs
@@ -32,13 +33,17 @@ from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly, send_t
 
 log = logging.getLogger(__name__)
 
-BOTH = "Give a file or a link, not both."
-READING = "Reading {name} and mapping it…"
-QUEUED = "Queued: other maps are being generated right now; {name} is next in line…"
-POSTED = "Mapped {name}: the card is in the channel."
-KNOWN = "{name} was mapped here before: the card is in the channel."
-LANGUAGE_NOTE = " {name} is written in {written}; the map is in {language}, this server's language."
-FAILED = "Couldn't map {name}: {why}"
+# Said in the member's language where they are shown (``bot.i18n``).
+BOTH = N_("Give a file or a link, not both.")
+READING = N_("Reading {name} and mapping it…")
+QUEUED = N_("Queued: other maps are being generated right now; {name} is next in line…")
+POSTED = N_("Mapped {name}: the card is in the channel.")
+KNOWN = N_("{name} was mapped here before: the card is in the channel.")
+LANGUAGE_NOTE = N_(
+    "{name} is written in {written}; the map is in {language}, this server's language."
+)
+FAILED = N_("Couldn't map {name}: {why}")
+NOT_POSTED = N_("Mapped {name}, but the card could not be posted here; find it in /maps.")
 
 
 async def explore_material(
@@ -63,10 +68,10 @@ async def explore_material(
             materials.check_link(url)  # only checked: the API's fetch tool opens it
             name = cards.literal(page_label(url.strip().strip("<>")))
     except KinapseError as exc:
-        await send_text(interaction, exc.message)  # privately, before anyone waits
+        await send_text(interaction, _(exc.message))  # privately, before anyone waits
         return
     await acknowledge(interaction, thinking=True, ephemeral=True)
-    await edit_once(interaction, **line(READING.format(name=name)))
+    await edit_once(interaction, **line(_(READING, name=name)))
     live = LiveEdits(partial(edit_once, interaction))
 
     def grow(sketch: Sketch) -> None:
@@ -75,7 +80,7 @@ async def explore_material(
             live.offer(**message_kwargs(cards.sketch_card(title, sketch), edit=True))
 
     async def say_queued() -> None:
-        await edit_once(interaction, **line(QUEUED.format(name=name)))
+        await edit_once(interaction, **line(_(QUEUED, name=name)))
 
     scope = scope_of(interaction)
     user = interaction.user.id
@@ -102,7 +107,7 @@ async def explore_material(
         await live.settle()
         why = explain(interaction, exc)
         # A file's own problem names the file already.
-        text = why if isinstance(exc, BadMaterial) else FAILED.format(name=name, why=why)
+        text = why if isinstance(exc, BadMaterial) else _(FAILED, name=name, why=why)
         await edit_finally(interaction, **line(text, v2=live.edits > 0))
         return
     await live.settle()
@@ -118,14 +123,14 @@ async def _post(interaction: Interaction, made: MaterialMap, card: cards.Card, *
     except discord.HTTPException as exc:
         # Stored all the same: /explore of its title opens it next time.
         log.warning("Could not post the card of a material map: %s", exc)
-        text = f"Mapped {name}, but the card could not be posted here; find it in /maps."
+        text = _(NOT_POSTED, name=name)
         await edit_finally(interaction, **line(text, v2=v2))
         return
-    text = (KNOWN if made.existing else POSTED).format(name=name)
+    text = _(KNOWN if made.existing else POSTED, name=name)
     if made.material.language:
-        written = cards.literal(made.material.language)
-        language = language_label(made.map.language)
-        text += LANGUAGE_NOTE.format(name=name, written=written, language=language)
+        written = cards.literal(language_shown(made.material.language))
+        language = language_shown(made.map.language)
+        text += " " + _(LANGUAGE_NOTE, name=name, written=written, language=language)
     await edit_finally(interaction, **line(text, v2=v2))
     await quietly(
         "save the session of a material map",
