@@ -19,6 +19,7 @@ from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.material import Materials
 from bot.explore.pictures import Pictures
+from bot.explore.posts import Posts
 from bot.explore.progress import Progress
 from bot.explore.questions import Questions
 from bot.explore.quizzes import Quizzes
@@ -111,7 +112,8 @@ class Explorer:
             clock,
         )
         self.upkeep = Upkeep(storage, settings, clock, self.materials)
-        self.pictures = Pictures(storage)
+        self.pictures = Pictures(storage, self.known)
+        self.posts = Posts()  # private cards posted in their channel
         # Learning together: quizzes, review decks, progress, threads.
         self.quizzes = Quizzes(
             storage,

@@ -25,6 +25,7 @@ from bot.ui.cards.blocks import (
 )
 from bot.ui.cards.explore import (
     LEGEND,
+    Post,
     concept_card,
     concept_nav,
     concept_tools,
@@ -48,6 +49,7 @@ __all__ = [
     "Control",
     "Divider",
     "Picture",
+    "Post",
     "Row",
     "Section",
     "Status",

@@ -3,6 +3,8 @@ the Map button's picture card."""
 
 from __future__ import annotations
 
+import enum
+
 import discord
 
 from bot.explore import ConceptView, MapView
@@ -64,10 +66,29 @@ MAP_LEGEND = (
     "-# 🟧 the topic · 🟦 explored · ⬜ not explored yet · sub-concepts appear once explored"
 )
 LEGEND_PATH = " and its path to the topic · "  # after the highlighted concept's title
+DRAWING_NOTE = "-# ⏳ Drawing the map's picture…"  # in its place until it is edited in
+POST_LABEL = "Post in channel"
+POSTED_LABEL = "Posted in channel"
 NO_PICTURE_NOTE = (
     "-# The picture's fonts cannot draw some characters of this map ({chars}), "
     "so here it is as an outline; **bold**: explored."
 )
+
+
+class Post(enum.Enum):
+    """A private card's Post in channel button: offered, or pressed (greyed out)."""
+
+    OFFERED = "offered"
+    DONE = "done"
+
+
+def post_control(action: Action, target: int, post: Post | None) -> tuple[Control, ...]:
+    """The Post in channel button of a private card (none on a public one)."""
+    if post is None:
+        return ()
+    if post is Post.DONE:
+        return (Control(action, target, POSTED_LABEL, disabled=True),)
+    return (Control(action, target, POST_LABEL, discord.ButtonStyle.primary),)
 
 
 def breadcrumb(parts: list[str]) -> str:
@@ -121,10 +142,16 @@ def _unchecked(view: MapView | ConceptView, part: str) -> list[Draft]:
 
 @kept
 def map_card(
-    view: MapView, *, can_go_back: bool = False, picture: MapPicture | None = None
+    view: MapView,
+    *,
+    can_go_back: bool = False,
+    picture: MapPicture | None = None,
+    drawing: bool = False,
+    post: Post | None = None,
 ) -> Card:
     """The map's card; with ``picture``, the map drawn under the overview (or, when its
-    labels cannot be drawn, its outline)."""
+    labels cannot be drawn, its outline); ``drawing``: a note where the picture will be
+    once it is drawn. ``post``: a private card's Post in channel button."""
     concept_map = view.map
     drafts: list[Draft] = [
         TextDraft(
@@ -142,7 +169,9 @@ def map_card(
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)
         if picture.png is not None:
             drafts.append(TextDraft(MAP_LEGEND))
-    nav = map_nav(view, can_go_back=can_go_back)
+    elif drawing:
+        drafts.append(TextDraft(DRAWING_NOTE))
+    nav = map_nav(view, can_go_back=can_go_back, post=post)
     sources = _footer_section(view, sources_button(Action.MAP_SOURCES, concept_map.id))
     tail: list[Draft] = [Divider(), sources, *([Row(nav)] if nav else [])]
     items = [(c.id, c.title, c.summary) for c in view.concepts]
@@ -184,16 +213,20 @@ def _sketched(concepts: tuple[SketchConcept, ...]) -> list[Draft]:
     ]
 
 
-def map_nav(view: MapView, *, can_go_back: bool) -> tuple[Control, ...]:
-    """The map card's row of buttons: Back when there is somewhere to go back to, Ask, and
-    Quiz."""
+def map_nav(view: MapView, *, can_go_back: bool, post: Post | None = None) -> tuple[Control, ...]:
+    """The map card's row of buttons: Back when there is somewhere to go back to, Ask,
+    Quiz, and on a private card Post in channel (four at most: BUTTONS_PER_ROW is five)."""
     back = (Control(Action.BACK, 0, "Back"),) if can_go_back else ()
     quiz = Control(Action.QUIZ_MAP, view.map.id, QUIZ_LABEL)
-    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz)
+    posting = post_control(Action.POST_MAP, view.map.id, post)
+    return (*back, _ask(Action.ASK_MAP, view.map.id, view.can_ask), quiz, *posting)
 
 
 @kept
-def concept_card(view: ConceptView, status: Status | None = None) -> Card:
+def concept_card(
+    view: ConceptView, status: Status | None = None, *, post: Post | None = None
+) -> Card:
+    """A concept's card; ``post``: a private card's Post in channel button."""
     status = status or Status()
     concept = view.concept
     trail = breadcrumb([literal(view.map.topic)] + [literal(c.title) for c in view.path[:-1]])
@@ -218,7 +251,7 @@ def concept_card(view: ConceptView, status: Status | None = None) -> Card:
         Divider(),
         _footer_section(view, sources_button(Action.SOURCES, concept.id)),
         Row(concept_nav(view)),
-        Row(concept_tools(view)),
+        Row(concept_tools(view, post)),
     ]
     items = [(c.id, c.title, c.summary) for c in view.children]
     drafts += concept_blocks(items, parent=concept.id, budget=components_left(drafts, tail))
@@ -237,9 +270,10 @@ def concept_nav(view: ConceptView) -> tuple[Control, ...]:
     )
 
 
-def concept_tools(view: ConceptView) -> tuple[Control, ...]:
-    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss)
-    and the card's sources (issue 20: Sources, Refresh): at most five (BUTTONS_PER_ROW)."""
+def concept_tools(view: ConceptView, post: Post | None = None) -> tuple[Control, ...]:
+    """The concept card's second row, shared by learning together (Quiz, Remember, Discuss),
+    a private card's Post in channel and the card's sources (issue 20: Refresh): at most
+    five (BUTTONS_PER_ROW)."""
     concept = view.concept
     refresh = (refresh_button(concept.id),) if view.can_refresh else ()
     return (
@@ -247,6 +281,7 @@ def concept_tools(view: ConceptView) -> tuple[Control, ...]:
         Control(Action.REMEMBER, concept.id, REMEMBER_LABEL),
         Control(Action.DISCUSS, concept.id, DISCUSS_LABEL),
         *refresh,
+        *post_control(Action.POST, concept.id, post),
     )
 
 

@@ -1,7 +1,7 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export, sources, the admin commands, and learning together (quiz, review,
-progress, discuss). Importing this package registers the handler of every button and menu
-(``bot.ui.items.route``)."""
+/maps, /export, sources, the admin commands, learning together (quiz, review, progress,
+discuss), and Post in channel. Importing this package registers the handler of every button
+and menu (``bot.ui.items.route``)."""
 
 from bot.ui.flows import (
     admin,
@@ -12,6 +12,7 @@ from bot.ui.flows import (
     material,
     navigation,
     new_topic,
+    post,
     progress,
     quiz,
     review,
@@ -27,6 +28,7 @@ __all__ = [
     "material",
     "navigation",
     "new_topic",
+    "post",
     "progress",
     "quiz",
     "review",

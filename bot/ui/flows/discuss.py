@@ -6,6 +6,7 @@ of its own. What the bot may not do there ends in a clear private message."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import discord
 
@@ -16,6 +17,7 @@ from bot.text import shorten
 from bot.ui.cards import Card, literal
 from bot.ui.cards.learning import discussion_card
 from bot.ui.context import Interaction, in_thread, scope_of, server_installed
+from bot.ui.flows.map_cards import Drawn, picture_later
 from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
@@ -120,7 +122,9 @@ POSTED = "Posted the map of **{topic}** in {forum}: {post}"
 IN_FORUM = "The map of **{topic}** is in {forum}: {post}"
 
 
-async def post_in_forum(interaction: Interaction, view: MapView, card: Card, forum_id: int) -> None:
+async def post_in_forum(
+    interaction: Interaction, view: MapView, drawn: Drawn, forum_id: int
+) -> None:
     """/explore in a server that posts its maps in a forum: the map's own forum post (made
     now, or the one made before), its link told privately."""
     forum = interaction.client.get_channel(forum_id)
@@ -130,6 +134,7 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
     topic = literal(view.map.topic)
     known = await explorer.discussions.thread(ThreadKind.MAP, view.map.id, forum_id)
     post: discord.Thread | None = None
+    created: discord.channel.ThreadWithMessage | None = None
     if known is not None:
         try:
             found = await interaction.client.fetch_channel(known)
@@ -142,7 +147,7 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
         said = POSTED
         try:
             created = await forum.create_thread(
-                name=shorten(view.map.topic, THREAD_NAME_MAX), **message_kwargs(card)
+                name=shorten(view.map.topic, THREAD_NAME_MAX), **message_kwargs(drawn.card)
             )
         except discord.Forbidden:
             raise KinapseError(CANNOT_POST.format(forum=forum.mention)) from None
@@ -158,7 +163,18 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
         )
     text = said.format(topic=topic, forum=forum.mention, post=post.mention)
     async with answering(interaction):
-        if not interaction.response.is_done():
+        first = not interaction.response.is_done()
+        if first:
             await interaction.response.send_message(text, ephemeral=True)
-            return
-    await edit_finally(interaction, content=text)
+    if not first:
+        await edit_finally(interaction, content=text)
+    if created is not None:  # a picture that was not drawn in time goes in once it is
+        starter = created.message
+        await picture_later(interaction, drawn, starter.id, partial(_edit_post, starter))
+
+
+async def _edit_post(message: discord.Message, card: Card) -> None:
+    try:
+        await message.edit(**message_kwargs(card, edit=True))
+    except discord.HTTPException as exc:
+        log.info("Could not edit forum post %s: %s", message.id, exc)

@@ -20,7 +20,7 @@ from bot.ui import cards
 from bot.ui.cards import Control
 from bot.ui.context import Interaction, scope_of, server_installed
 from bot.ui.flows.discuss import post_in_forum
-from bot.ui.flows.navigation import map_card
+from bot.ui.flows.map_cards import map_card, picture_later
 from bot.ui.ids import TOPIC_RETRY_TEMPLATE, Action, topic_retry_id
 from bot.ui.in_time import in_time
 from bot.ui.items import CardButton, route
@@ -105,7 +105,7 @@ async def map_new_topic(
             concept_map = await explorer.topics.choose_meaning(
                 scope, interaction.user.id, meaning, on_queued=say_queued, on_progress=grow
             )
-        card = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
+        drawn = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
     except ChooseMeaning as choice:
         await live.settle()
         card = cards.meanings_card(choice.topic, choice.choices)
@@ -120,7 +120,7 @@ async def map_new_topic(
         await edit_finally(interaction, **line(text, retry=button, v2=v2 or grown))
         return
     await live.settle()
-    message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+    message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
     if message is not None:
         explorer.sessions.start(
             message_id=message.id,
@@ -129,6 +129,7 @@ async def map_new_topic(
             map_id=concept_map.id,
             concept_id=None,
         )
+        await picture_later(interaction, drawn, message.id)
 
 
 @route(Action.RETRY_TOPIC)
@@ -225,16 +226,16 @@ async def explore(interaction: Interaction, topic: str) -> None:
         await map_new_topic(interaction, topic)
         return
     # Known topic: the card is the first response, no waiting.
-    card = await map_card(interaction, known)
+    drawn = await map_card(interaction, known)
     forum = await explorer.discussions.forum(scope) if server_installed(interaction) else None
     if forum is not None:  # the server posts its maps in a forum: there, as a post of its own
-        await post_in_forum(interaction, known, card, forum)
+        await post_in_forum(interaction, known, drawn, forum)
         return
     if interaction.response.is_done():
-        message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+        message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
         message_id = message.id if message else None
     else:
-        response = await interaction.response.send_message(**message_kwargs(card))
+        response = await interaction.response.send_message(**message_kwargs(drawn.card))
         message_id = response.message_id
     if message_id is not None:
         explorer.sessions.start(
@@ -244,6 +245,7 @@ async def explore(interaction: Interaction, topic: str) -> None:
             map_id=known.map.id,
             concept_id=None,
         )
+        await picture_later(interaction, drawn, message_id)
 
 
 async def _known(interaction: Interaction, scope: int, topic: str) -> MapView | None:
