@@ -25,11 +25,11 @@ from bot.i18n import N_, _
 from bot.ui import cards
 from bot.ui.cards.material import language_shown, made_from
 from bot.ui.context import Interaction, scope_of
-from bot.ui.flows.navigation import map_card
+from bot.ui.flows.map_cards import Drawn, map_card, picture_later
 from bot.ui.layout import line, message_kwargs
 from bot.ui.live import LiveEdits
 from bot.ui.replies import explain
-from bot.ui.respond import acknowledge, edit_finally, edit_once, quietly, send_text
+from bot.ui.respond import acknowledge, edit_finally, edit_once, send_text
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ async def explore_material(
             made = await materials.map_page(
                 scope, user, url, topic=topic, on_queued=say_queued, on_progress=grow
             )
-        card = await map_card(interaction, await explorer.concepts.map_view(made.map.id))
+        drawn = await map_card(interaction, await explorer.concepts.map_view(made.map.id))
     except Exception as exc:
         await live.settle()
         why = explain(interaction, exc)
@@ -111,15 +111,15 @@ async def explore_material(
         await edit_finally(interaction, **line(text, v2=live.edits > 0))
         return
     await live.settle()
-    await _post(interaction, made, card, v2=live.edits > 0)
+    await _post(interaction, made, drawn, v2=live.edits > 0)
 
 
-async def _post(interaction: Interaction, made: MaterialMap, card: cards.Card, *, v2: bool) -> None:
+async def _post(interaction: Interaction, made: MaterialMap, drawn: Drawn, *, v2: bool) -> None:
     """The card in the channel, with a session for its owner; the private message says so."""
     explorer = interaction.client.explorer
     name = made_from(made.material)
     try:
-        message = await interaction.followup.send(wait=True, **message_kwargs(card))
+        message = await interaction.followup.send(wait=True, **message_kwargs(drawn.card))
     except discord.HTTPException as exc:
         # Stored all the same: /explore of its title opens it next time.
         log.warning("Could not post the card of a material map: %s", exc)
@@ -132,13 +132,11 @@ async def _post(interaction: Interaction, made: MaterialMap, card: cards.Card, *
         language = language_shown(made.map.language)
         text += " " + _(LANGUAGE_NOTE, name=name, written=written, language=language)
     await edit_finally(interaction, **line(text, v2=v2))
-    await quietly(
-        "save the session of a material map",
-        explorer.sessions.start(
-            message_id=message.id,
-            owner_id=interaction.user.id,
-            scope=scope_of(interaction),
-            map_id=made.map.id,
-            concept_id=None,
-        ),
+    explorer.sessions.start(
+        message_id=message.id,
+        owner_id=interaction.user.id,
+        scope=scope_of(interaction),
+        map_id=made.map.id,
+        concept_id=None,
     )
+    await picture_later(interaction, drawn, message.id)
