@@ -110,12 +110,14 @@ class Sketch:
 
     For a map, ``title`` and ``overview`` once written; for both kinds of answer,
     each concept once its title and summary are complete. Shown on the card while
-    the answer streams, never stored: only the validated whole is.
+    the answer streams, never stored: only the validated whole is. ``searching``: the
+    API is running a web search, before any text of the answer.
     """
 
     title: str | None = None
     overview: str | None = None
     concepts: tuple[SketchConcept, ...] = ()
+    searching: bool = False
 
 
 # Called with each new sketch as the answer streams; must not block (the card edit

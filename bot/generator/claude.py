@@ -52,6 +52,7 @@ from bot.generator.base import (
     QuizRequest,
     RefreshRequest,
     Search,
+    Sketch,
 )
 from bot.generator.documents import GROUNDED, DocumentCalls
 from bot.generator.grounding import Grounding, as_params, search_tool
@@ -437,6 +438,7 @@ class AnthropicGenerator:
         usage: list[Usage] = []
         grounding = Grounding()
         on_text = _sketcher(on_progress) if on_progress is not None else None
+        on_search = _search_sketch(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
                 message, prompt = await self._call(
@@ -448,6 +450,7 @@ class AnthropicGenerator:
                     grounding=grounding,
                     output_config=_STRUCTURED,
                     on_text=on_text,
+                    on_search=on_search,
                 )
                 answer = self._answer(message, usage, refused)
                 try:
@@ -536,6 +539,7 @@ class AnthropicGenerator:
         *,
         output_config: Any = anthropic.omit,
         on_text: OnText | None = None,
+        on_search: Callable[[], None] | None = None,
         max_tokens: int = MAX_TOKENS,
         system: list[TextBlockParam] | None = None,
         tools: list[dict[str, Any]] | None = None,
@@ -543,9 +547,10 @@ class AnthropicGenerator:
         """One streamed Messages API call (the SDK retries its start); the final message.
 
         ``on_text`` gets the answer's whole text so far (after any search) after each
-        piece. Usage is appended to ``usage``, also for a stream that breaks off. Every
-        SDK or transport failure becomes a ``GenerationError`` with a user-safe message
-        here, the one place that maps them; a refused search tool is ``SearchRejected``.
+        piece; ``on_search`` is called as each web search starts. Usage is appended to
+        ``usage``, also for a stream that breaks off. Every SDK or transport failure
+        becomes a ``GenerationError`` with a user-safe message here, the one place that
+        maps them; a refused search tool is ``SearchRejected``.
         """
         when = deadline.when()
         assert when is not None
@@ -571,6 +576,8 @@ class AnthropicGenerator:
                             shown = on_text(_text(stream.current_message_snapshot) or "")
                             if inspect.isawaitable(shown):
                                 await shown
+                        elif on_search is not None and _search_starts(event):
+                            on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
             # What a stream that broke off had already reported is billed all the same.
@@ -581,6 +588,23 @@ class AnthropicGenerator:
 
 
 _STRUCTURED = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
+
+
+def _search_starts(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if event.type != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
+def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
+    """What tells the card a web search is running (a card already showing part of the
+    answer keeps it: the card decides)."""
+
+    def on_search() -> None:
+        on_progress(Sketch(searching=True))
+
+    return on_search
 
 
 def _note(searching: bool, uses: int, search: Search | None) -> str:

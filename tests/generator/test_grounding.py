@@ -18,6 +18,7 @@ from bot.generator import (
     ExpandRequest,
     RefreshRequest,
     Search,
+    Sketch,
 )
 from bot.generator.grounding import WEB_SEARCH_TOOL, page_date, url_key
 from bot.models import SEARCH_TOKENS, Citation, ConceptDraft
@@ -356,4 +357,7 @@ async def test_the_map_streams_after_its_search(
     result = await generator.generate_map("Oil", "en", on_progress=sketches.append, search=Search())
 
     assert sketches[-1].concepts and len(sketches[-1].concepts) == len(result.value.concepts)
-    assert sketches[0].title == "Oil"
+    # The search runs before any text: the card can say so meanwhile.
+    searching = [sketch for sketch in sketches if sketch.searching]
+    assert searching and sketches[: len(searching)] == searching == [Sketch(searching=True)]
+    assert sketches[len(searching)].title == "Oil"

@@ -351,6 +351,9 @@ class StandIn:
         self.first_token = 0.0
         self.rate = 20_000.0
         self.chunk = 24
+        # Seconds each web search of a stream takes (between its server_tool_use block
+        # and its results), as the API's own searches take a moment.
+        self.search_time = 0.0
         self.caching = False
         self.cache_min_tokens = CACHE_MIN_TOKENS
         self._cache: set[str] = set()
@@ -485,7 +488,7 @@ class StandIn:
         await send("message_start", {"type": "message_start", "message": start})
         index = 0
         if searches:
-            index = await _stream_searches(send, searches)
+            index = await _stream_searches(send, searches, self.search_time)
             if reply.segments:
                 for segment in reply.segments[:-1]:
                     await _stream_segment(send, index, segment)
@@ -644,8 +647,9 @@ def _text_blocks(reply: Reply) -> list[dict[str, Any]]:
     return [] if text is None else [{"type": "text", "text": text}]
 
 
-async def _stream_searches(send: Any, searches: list[Searched]) -> int:
-    """The searches as events; the index of the next block."""
+async def _stream_searches(send: Any, searches: list[Searched], search_time: float) -> int:
+    """The searches as events, each taking ``search_time`` seconds; the index of the next
+    block."""
     index = 0
     for number, search in enumerate(searches, start=1):
         use = {"type": "server_tool_use", "id": _tool_id(number), "name": "web_search", "input": {}}
@@ -658,6 +662,7 @@ async def _stream_searches(send: Any, searches: list[Searched]) -> int:
             "content_block_delta", {"type": "content_block_delta", "index": index, "delta": query}
         )
         await send("content_block_stop", {"type": "content_block_stop", "index": index})
+        await asyncio.sleep(search_time)
         index += 1
         result = {
             "type": "web_search_tool_result",

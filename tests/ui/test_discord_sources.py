@@ -17,6 +17,7 @@ import pytest
 
 from bot.generator import Search
 from bot.models import SEARCH_TOKENS, MapDraft
+from bot.ui import live
 from tests.support import standin as s
 from tests.support.fakes import draft
 from tests.support.harness import (
@@ -82,6 +83,27 @@ async def test_a_new_topic_shows_its_sources_and_only_urls_the_search_returned(
     opened = (await click_open(world.alice, card, "Key concept 1")).response
     sub = (await world.alice.click(opened, label="Sources")).response
     assert links(sub) and set(links(sub)) <= returned(standin)
+
+
+@pytest.mark.anthropic
+async def test_while_the_search_runs_the_message_says_so(
+    world: World, standin, monkeypatch: pytest.MonkeyPatch
+):
+    # SimCord's clock stands still while the stand-in streams in real time: no pause
+    # between edits here (1 s in the bot). The search takes a moment, as the API's do.
+    monkeypatch.setattr(live, "STREAM_EDIT_INTERVAL", 0.0)
+    standin.search_time = 0.5
+
+    card = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
+
+    said = [
+        r.json.get("content")
+        for r in world.env.http_requests
+        if r.method == "PATCH" and "/messages/@original" in r.path
+    ]
+    searching = said.index("Mapping *Volcanoes*… searching the web for sources")
+    assert "Sources: source1.example 2026" in small_lines(card)[-2]  # then the map, sourced
+    assert all(s is None or "searching" not in s for s in said[searching + 1 :])
 
 
 @pytest.mark.anthropic

@@ -15,6 +15,7 @@ import discord
 from bot.errors import ChooseMeaning, LimitReached, NoGenerator
 from bot.explore import MapView
 from bot.generator import Sketch
+from bot.i18n import N_, _
 from bot.models import clean_topic
 from bot.ui import cards
 from bot.ui.cards import Control
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 RETRY_LABEL = "Retry"
 MAPPING = "Mapping *{topic}*…"
+SEARCHING = N_("Mapping *{topic}*… searching the web for sources")
 QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
 SUGGESTIONS_SHOWN = 5  # one row of buttons
 
@@ -92,6 +94,9 @@ async def map_new_topic(
         if sketch.overview or sketch.concepts:
             grown = True
             live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
+        elif sketch.searching and not grown:
+            # No text of the answer yet: the API is running a web search for its sources.
+            live.offer(**line(_(SEARCHING, topic=shown), v2=v2))
 
     async def say_queued() -> None:
         live.offer(**line(QUEUED.format(topic=shown), v2=v2 or grown))
