@@ -54,9 +54,9 @@ from bot.generator.base import (
     Search,
     Sketch,
 )
-from bot.generator.documents import GROUNDED, DocumentCalls
+from bot.generator.documents import GROUNDED, DocumentCalls, MaterialCalls
 from bot.generator.grounding import Grounding, as_params, search_tool
-from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note
+from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note, sources_list
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
 from bot.models import (
@@ -69,7 +69,6 @@ from bot.models import (
     MEANINGS_MIN,
     SUMMARY_MAX,
     TITLE_MAX,
-    Citation,
     ConceptDraft,
     Expansion,
     Level,
@@ -110,14 +109,12 @@ EXPAND_REFUSED = "Claude declined to go deeper into this concept."
 REFRESH_REFUSED = "Claude declined to write this concept again."
 ASK_REFUSED = "Claude declined to answer this question."
 EMPTY_ANSWER = "Claude's answer was empty; please try again."
-# Of a reader's question, written into the sources list of the ask prompt.
-ASK_SOURCES_SHOWN = 12
 
 OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
 
 
-class AnthropicGenerator:
+class AnthropicGenerator(MaterialCalls):
     """``Generator`` on Claude through the official SDK, streaming structured JSON output.
 
     Every answer is cleaned (control characters, mentions), stripped of repeated
@@ -221,9 +218,7 @@ class AnthropicGenerator:
         material: Material | None = None,
     ) -> Generated[MapDraft]:
         if material is not None:
-            return await self.documents.generate_map(
-                topic, language, level=level, on_progress=on_progress, material=material
-            )
+            return await self.documents.generate_map(topic, language, level, on_progress, material)
 
         def render(searching: bool) -> str:
             return self._prompts.render(
@@ -355,7 +350,7 @@ class AnthropicGenerator:
                 concept_detail=_quote(request.detail),
                 subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
                 provenance=_quote(request.provenance or "(not recorded)"),
-                sources=_sources_list(request.sources),
+                sources=sources_list(request.sources),
                 question=_quote(request.question),
                 words_min=ASK_WORDS_MIN,
                 words_max=ASK_WORDS_MAX,
@@ -367,11 +362,8 @@ class AnthropicGenerator:
             )
 
         if material is not None:
-            kwargs = {"refused": ASK_REFUSED, "empty": EMPTY_ANSWER, "max_tokens": ASK_MAX_TOKENS}
-            task = render(False)
-            return await self.documents.ask(
-                request, task, material, on_text, system=self._ask_system, **kwargs
-            )
+            ask = (ASK_REFUSED, EMPTY_ANSWER, ASK_MAX_TOKENS)
+            return await self.documents.ask(request, render(False), material, on_text, *ask)
         usage: list[Usage] = []
         grounding = Grounding()
 
@@ -407,15 +399,6 @@ class AnthropicGenerator:
 
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         return await write_quiz(self, request)
-
-    async def count_tokens(self, topic: str, language: str, material: Material) -> int:
-        return await self.documents.count_tokens(topic, language, material)
-
-    async def upload(self, material: Material) -> str | None:
-        return await self.documents.upload(material)
-
-    async def delete_file(self, file_id: str) -> None:
-        await self.documents.delete_file(file_id)
 
     async def _generate(
         self,
@@ -609,15 +592,3 @@ def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
 
 def _note(searching: bool, uses: int, search: Search | None) -> str:
     return search_note(searching, uses, search.prefer if search else ())
-
-
-def _sources_list(sources: list[Citation]) -> str:
-    """The card's sources as the ask prompt quotes them, one a line."""
-    lines = []
-    for source in sources[:ASK_SOURCES_SHOWN]:
-        about = ", ".join(part for part in (source.publisher, source.date) if part)
-        line = f"- {_quote(source.title)}" + (f" ({_quote(about)})" if about else "")
-        if source.quote:
-            line += f': "{_quote(source.quote)}"'
-        lines.append(line)
-    return "\n".join(lines) or "(none: this card has not been checked against sources)"

@@ -87,6 +87,21 @@ FETCH_ERRORS = {
 FETCH_ERROR_OTHER = N_("it could not be fetched")
 
 
+class MaterialCalls:
+    """What ``AnthropicGenerator`` does with a material besides mapping it (a mixin)."""
+
+    documents: DocumentCalls
+
+    async def count_tokens(self, topic: str, language: str, material: Material) -> int:
+        return await self.documents.count_tokens(topic, language, material)
+
+    async def upload(self, material: Material) -> str | None:
+        return await self.documents.upload(material)
+
+    async def delete_file(self, file_id: str) -> None:
+        await self.documents.delete_file(file_id)
+
+
 class DocumentCalls:
     """The material calls of an ``AnthropicGenerator`` (its client, stream and prompts)."""
 
@@ -111,7 +126,6 @@ class DocumentCalls:
         self,
         topic: str,
         language: str,
-        *,
         level: Level,
         on_progress: OnSketch | None,
         material: Material,
@@ -130,12 +144,12 @@ class DocumentCalls:
         task: str,
         material: Material,
         on_text: Progress | None,
-        *,
-        system: list[TextBlockParam],
-        max_tokens: int,
         refused: str,
         empty: str,
+        max_tokens: int,
     ) -> Generated[str]:
+        """An answer about a material map, from the material, citing it; ``task`` is the
+        generator's ask prompt, answered with its ask system prompt."""
         usage: list[Usage] = []
 
         async def shown(written: str) -> None:
@@ -148,7 +162,7 @@ class DocumentCalls:
                     [{"role": "user", "content": [document(material), task_block(task)]}],
                     usage,
                     deadline,
-                    system=system,
+                    system=self.g._ask_system,
                     max_tokens=max_tokens,
                     on_text=shown,
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.generator.base import OutlineNode
+from bot.models import Citation
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset(
@@ -124,3 +125,19 @@ def _outline(nodes: Sequence[OutlineNode], depth: int = 0) -> str:
         if node.children:
             lines.append(_outline(node.children, depth + 1))
     return "\n".join(lines)
+
+
+# Of a reader's question, written into the sources list of the ask prompt.
+ASK_SOURCES_SHOWN = 12
+
+
+def sources_list(sources: Sequence[Citation]) -> str:
+    """The card's sources as the ask prompt quotes them, one a line."""
+    lines = []
+    for source in sources[:ASK_SOURCES_SHOWN]:
+        about = ", ".join(part for part in (source.publisher, source.date) if part)
+        line = f"- {_quote(source.title)}" + (f" ({_quote(about)})" if about else "")
+        if source.quote:
+            line += f': "{_quote(source.quote)}"'
+        lines.append(line)
+    return "\n".join(lines) or "(none: this card has not been checked against sources)"
