@@ -345,3 +345,32 @@ async def test_an_empty_postgres_schema_or_an_empty_kinapse_one_takes_a_copy(
         pass
     await copy_database(ours, migrated_empty)  # a current schema with no rows
     assert await everything(migrated_empty) == await everything(ours)
+
+
+async def test_materials_are_read_two_at_a_time_whatever_the_batch(database: Path | str):
+    """A material's row holds a whole file (up to 30 MB): ``db copy`` holds two of them at
+    once, not a thousand, while other tables go by the usual batch."""
+    async with open_storage(database) as storage:
+        for n in range(3):
+            await storage.create_map(
+                scope=GUILD,
+                key=f"notes {n}",
+                topic=f"Notes {n}",
+                language="en",
+                overview="Notes.",
+                source=Source.GENERATED,
+                model="m",
+                concepts=[draft("One")],
+                now=20.0,
+                material=NewMaterial(
+                    kind=MaterialKind.TEXT,
+                    name=f"notes-{n}.md",
+                    media_type="text/plain",
+                    data=b"x" * 1000,
+                    digest=str(n) * 64,
+                ),
+            )
+        _, materials = await storage.read_rows("materials")
+        _, maps = await storage.read_rows("maps")
+        assert [len(batch) async for batch in materials] == [2, 1]
+        assert [len(batch) async for batch in maps] == [3]
