@@ -385,3 +385,19 @@ async def test_explore_needs_a_topic_a_file_or_a_link(world: World):
         world.channel, "explore", url="https://example.org/a", file=("a.txt", b"x" * 50)
     )
     assert "Give a file or a link, not both." in said(result)
+
+
+@pytest.mark.anthropic
+async def test_a_file_mapped_in_dms_belongs_to_the_member(world: World, kinapse: Kinapse, standin):
+    # In the bot's DMs the scope is the member's own: the map, its material and /maps.
+    carol = world.env.create_user("carol")
+    result = await carol.slash("explore", file=("lecture-3.pdf", make_pdf(PAGES)))
+    [card] = result.followups
+    assert heading(card) == "Lecture 3"
+    mine = await kinapse.storage.find_map(carol.id, "lecture 3")
+    assert mine is not None
+    material = await kinapse.storage.material(mine.id)
+    assert material is not None and material.shared_by == carol.id
+    assert await kinapse.storage.find_map(world.guild.id, "lecture 3") is None
+    listing = (await carol.slash("maps")).response
+    assert "1. 📄 Lecture 3" in card_text(listing)
