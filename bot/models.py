@@ -32,6 +32,7 @@ from bot.citations import citations_json as citations_json
 from bot.citations import date_floor as date_floor
 from bot.citations import iso_date as iso_date
 from bot.citations import stored_citations as stored_citations
+from bot.i18n import N_
 
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
 SUMMARY_MAX = 160
@@ -97,9 +98,9 @@ def clean_topic(text: str) -> str:
     """
     text = normalize_spaces(text)
     if not text:
-        raise TopicError("That topic is empty once invisible characters are removed.")
+        raise TopicError(N_("That topic is empty once invisible characters are removed."))
     if len(text) > TOPIC_MAX:
-        raise TopicError(f"Topics can be at most {TOPIC_MAX} characters long.")
+        raise TopicError(N_("Topics can be at most {count} characters long.", count=TOPIC_MAX))
     return text
 
 

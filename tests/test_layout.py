@@ -34,6 +34,7 @@ RANKS = {
     "bot.errors": 0,
     "bot.prompts": 0,
     "bot.i18n": 0,
+    "bot.languages": 0,
 }
 APPLICATIONS = ("bot.__main__", "bot.preview", "bot.runtime", "bot.authoring")
 

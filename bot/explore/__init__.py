@@ -6,7 +6,7 @@ returns into cards, and the errors it raises (``bot.errors``) into replies.
 
 from bot.explore.explorer import Explorer
 from bot.explore.limits import RESERVED_TOKENS
-from bot.explore.material import MaterialMap, language_code, language_label
+from bot.explore.material import MaterialMap
 from bot.explore.provenance import Provenance, SourceGroup, unique_sources
 from bot.explore.reading import page_label, shown_name
 from bot.explore.views import (
@@ -37,8 +37,6 @@ __all__ = [
     "SourcesView",
     "View",
     "bundled_number",
-    "language_code",
-    "language_label",
     "lock_wait_listener",
     "page_label",
     "shown_name",

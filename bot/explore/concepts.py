@@ -17,10 +17,14 @@ from bot.explore.limits import LEASE_SLACK, Budget
 from bot.explore.material import material_for
 from bot.explore.provenance import Provenance, Provenances
 from bot.explore.scopes import Preferences
+from bot.explore.translations import Translations
 from bot.explore.views import SUB_CONCEPTS_OFF, ConceptView, MapView, SourcesView
 from bot.generator import ExpandRequest, Generator, OnSketch, OutlineNode, RefreshRequest
+from bot.i18n import N_
+from bot.languages import same_language
 from bot.maps import BundledMaps
 from bot.models import (
+    BundledConcept,
     ChildState,
     Concept,
     ConceptDraft,
@@ -34,8 +38,8 @@ from bot.storage import FORGOTTEN_SCOPE, Storage
 log = logging.getLogger(__name__)
 
 AVAILABLE_TOPICS_SHOWN = 10
-REFRESH_OFF = "Concepts can't be refreshed in this server for now."
-NOT_DUE = (
+REFRESH_OFF = N_("Concepts can't be refreshed in this server for now.")
+NOT_DUE = N_(
     "This concept is not due for a refresh: only what Claude wrote more than 90 days ago "
     "about a topic whose facts change is."
 )
@@ -57,6 +61,7 @@ class Concepts:
         clock: Callable[[], float],
         preferences: Preferences,
         refreshes: Flights[int, None],
+        translations: Translations | None = None,
     ) -> None:
         self.storage = storage
         self.known = known  # what the cards read
@@ -64,6 +69,7 @@ class Concepts:
         self.settings = settings
         self.budget = budget
         self.generator = generator
+        self.translations = translations
         self.generation_off = generation_off
         self.clock = clock
         self.preferences = preferences
@@ -78,7 +84,7 @@ class Concepts:
         """The map's overview card; with ``scope``, only if the map belongs to that scope."""
         concept_map = await self.known.map(map_id)
         if concept_map is None:
-            raise NotFound("This map no longer exists; run /explore again.")
+            raise NotFound(N_("This map no longer exists; run /explore again."))
         check_scope(concept_map, scope)
         return await self.view_of_map(concept_map)
 
@@ -93,16 +99,17 @@ class Concepts:
             self.generator is not None,
             self.provenances.of_overview(concept_map, concepts),
             material,
+            **await self.languages(concept_map),
         )
 
     async def concept_view(self, concept_id: int, scope: int | None = None) -> ConceptView:
         """The concept's card; with ``scope``, only if the concept belongs to that scope."""
         path = await self.known.path(concept_id)
         if not path:
-            raise NotFound("This concept no longer exists; run /explore again.")
+            raise NotFound(N_("This concept no longer exists; run /explore again."))
         concept_map = await self.known.map(path[-1].map_id)
         if concept_map is None:
-            raise NotFound("This map no longer exists; run /explore again.")
+            raise NotFound(N_("This map no longer exists; run /explore again."))
         check_scope(concept_map, scope)
         children = await self.known.children(concept_id)
         own = self.provenances.of_concept(concept_map, path)
@@ -114,6 +121,7 @@ class Concepts:
             self.generator is not None,
             own,
             self.generator is not None and self.provenances.due_for_refresh(concept_map, own),
+            **await self.languages(concept_map),
         )
 
     async def sources(
@@ -166,6 +174,23 @@ class Concepts:
         bundled = self.bundled.find(concept_map.key)
         return bundled.as_of if bundled is not None else None
 
+    async def languages(self, concept_map: ConceptMap) -> dict[str, str | None]:
+        """For a curated map, the view's ``translated_from`` (the language it was translated
+        from, when the copy is a translation) and ``untranslated`` (the scope's language,
+        when the copy could not be translated into it: no generator). Nothing otherwise."""
+        if concept_map.source is not Source.BUNDLED:
+            return {}
+        bundled = self.bundled.find(concept_map.key)
+        if bundled is None:
+            return {}
+        if not same_language(concept_map.language, bundled.language):
+            return {"translated_from": bundled.language}
+        if self.generator is None:
+            wanted = await self.preferences.language(concept_map.scope)
+            if not same_language(wanted, concept_map.language):
+                return {"untranslated": wanted}
+        return {}
+
     async def tree_of(self, concept_map: ConceptMap) -> MapTree:
         """A stored map with every concept stored at every depth, each with its sources and
         provenance, and its curated date."""
@@ -191,7 +216,7 @@ class Concepts:
         if concept_id not in self._flights:
             concept = await self.storage.get_concept(concept_id)
             if concept is None:
-                raise NotFound("This concept no longer exists; run /explore again.")
+                raise NotFound(N_("This concept no longer exists; run /explore again."))
             if concept.state.settled:
                 self.known.outdated(concept)  # it was not, as this process last heard
                 return await self.concept_view(concept_id)
@@ -225,27 +250,32 @@ class Concepts:
             # Its lease ran out (the process died) or it gave up without a reason: take over.
             if not await self.storage.claim_expansion(concept_id, now=self.clock(), lease=lease):
                 raise GenerationError(
-                    "These sub-concepts are already being mapped; try again in a minute."
+                    N_("These sub-concepts are already being mapped; try again in a minute.")
                 )
         try:
-            request, concept_map = await self._request(concept_id)
-            # A map of a member's material: grounded in it, not in the web.
-            material = await material_for(self.storage, concept_map)
-            search = None if material else await self.preferences.search(scope)
-            result = await self.budget.call(
-                scope,
-                user_id,
-                "expand",
-                f"concept:{concept_id}",
-                lambda: generator.expand(
-                    request, on_progress=flight.report, search=search, material=material
-                ),
-                flight,
-            )
+            curated = await self._translated_children(scope, user_id, concept_id, flight)
+            if curated is None:
+                request, concept_map = await self._request(concept_id)
+                # A map of a member's material: grounded in it, not in the web.
+                material = await material_for(self.storage, concept_map)
+                search = None if material else await self.preferences.search(scope)
+                result = await self.budget.call(
+                    scope,
+                    user_id,
+                    "expand",
+                    f"concept:{concept_id}",
+                    lambda: generator.expand(
+                        request, on_progress=flight.report, search=search, material=material
+                    ),
+                    flight,
+                )
         except BaseException as exc:
             error = exc.message if isinstance(exc, GenerationError) else None
             await asyncio.shield(self.storage.release_expansion(concept_id, error))
             raise
+        if curated is not None:
+            await self.storage.store_expansion(concept_id, curated, leaf=False)
+            return
         await self.storage.store_expansion(
             concept_id,
             result.value.concepts,
@@ -298,6 +328,28 @@ class Concepts:
             concept.id, result.value, model=generator.model, now=self.clock()
         )
 
+    async def _translated_children(
+        self, scope: int, user_id: int, concept_id: int, flight: Flight
+    ) -> list[BundledConcept] | None:
+        """In a translated copy of a curated map, the concept's curated children, translated
+        (once per language); None where the English has none (they are generated)."""
+        if self.translations is None:
+            return None
+        view = await self.concept_view(concept_id)
+        if view.translated_from is None:
+            return None
+        bundled = self.bundled.find(view.map.key)
+        assert bundled is not None  # a translation's original is shipped
+        return await self.translations.children_in(
+            bundled,
+            [concept.position for concept in view.path],
+            [view.map.topic, *(concept.title for concept in view.path)],
+            view.map.language,
+            lambda translate: self.budget.call(
+                scope, user_id, "translate", f"concept:{concept_id}", translate, flight
+            ),
+        )
+
     async def _request(self, concept_id: int) -> tuple[ExpandRequest, ConceptMap]:
         """What the model needs to expand the concept: its path, siblings and the map so
         far; and its map."""
@@ -325,10 +377,10 @@ class Concepts:
 def check_scope(concept_map: ConceptMap, scope: int | None) -> None:
     """Refuse a map that was forgotten, or (with ``scope``) that belongs to another scope."""
     if concept_map.scope == FORGOTTEN_SCOPE:
-        raise NotFound("This map was forgotten; run /explore to map its topic again.")
+        raise NotFound(N_("This map was forgotten; run /explore to map its topic again."))
     # custom_ids carry only ids: one must never reach another scope's maps.
     if scope is not None and concept_map.scope != scope:
-        raise NotFound("That card belongs to another server's maps.")
+        raise NotFound(N_("That card belongs to another server's maps."))
 
 
 async def stored_tree(

@@ -27,6 +27,7 @@ from bot.explore.reviews import Reviews
 from bot.explore.scopes import Preferences
 from bot.explore.sessions import Sessions
 from bot.explore.topics import Topics
+from bot.explore.translations import Translations
 from bot.explore.upkeep import Upkeep
 from bot.explore.views import NO_KEY
 from bot.generator import Generator
@@ -66,6 +67,8 @@ class Explorer:
         self.known = KnownMaps(storage)
         # Every kind of generation is started under one lock (see ``Flights``).
         starting = asyncio.Lock()
+        # Curated maps in the scope's language: only Claude can translate them.
+        self.translations = Translations(storage, generator, clock) if generator else None
         self.concepts = Concepts(
             storage,
             self.known,
@@ -78,6 +81,7 @@ class Explorer:
             clock,
             self.preferences,
             Flights(starting, self.budget.release),
+            self.translations,
         )
         self.topics = Topics(
             storage,
@@ -89,6 +93,7 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.translations,
         )
         self.library = Library(storage, bundled, self.topics, self.concepts)
         self.questions = Questions(

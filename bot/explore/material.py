@@ -33,6 +33,7 @@ from bot.explore.reading import (
 from bot.explore.scopes import Preferences
 from bot.generator import Generator, Material, OnSketch
 from bot.i18n import N_
+from bot.languages import same_language
 from bot.models import ConceptMap, MaterialKind, Source, clean_topic, topic_key
 from bot.storage import MaterialInfo, NewMaterial, Storage
 from bot.text import shorten
@@ -51,17 +52,6 @@ OVER_BUDGET = N_(
 )
 NOT_FROM_DISCORD = N_("That attachment doesn't come from Discord's CDN, so it wasn't downloaded.")
 MATERIAL_OFF = N_("Your own material can't be mapped in this server for now.")
-# A language as servers set it (a code) and as Claude names a material's (in English).
-LANGUAGE_NAMES = {
-    "ar": "arabic", "bg": "bulgarian", "ca": "catalan", "cs": "czech", "da": "danish",
-    "de": "german", "el": "greek", "en": "english", "es": "spanish", "et": "estonian",
-    "fa": "persian", "fi": "finnish", "fr": "french", "he": "hebrew", "hi": "hindi",
-    "hr": "croatian", "hu": "hungarian", "id": "indonesian", "it": "italian", "ja": "japanese",
-    "ko": "korean", "lt": "lithuanian", "lv": "latvian", "nl": "dutch", "no": "norwegian",
-    "nb": "norwegian", "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian",
-    "sk": "slovak", "sl": "slovenian", "sr": "serbian", "sv": "swedish", "th": "thai",
-    "tr": "turkish", "uk": "ukrainian", "vi": "vietnamese", "zh": "chinese",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,30 +63,12 @@ class MaterialMap:
     existing: bool = False  # the scope had it already: nothing was generated
 
 
-def language_name(language: str) -> str:
-    """A language as a name in English, casefolded: "de" and "German" are "german"."""
-    text = language.strip().casefold()
-    return LANGUAGE_NAMES.get(text.split("-")[0].split("_")[0], text)
-
-
-def language_label(language: str) -> str:
-    """A language as a card names it: "English" for "en", else as it was set."""
-    name = language_name(language)
-    return name.title() if name in LANGUAGE_NAMES.values() else language.strip()
-
-
-def language_code(language: str) -> str | None:
-    """A language's code ("de" for "German" or "de-AT"), or None for one not known."""
-    name = language_name(language)
-    return next((code for code, known in LANGUAGE_NAMES.items() if known == name), None)
-
-
 def other_language(material: str | None, maps: str) -> str | None:
     """The material's language when it is not the one the map is written in."""
     if not material or not material.strip():
         return None
     named = shorten(" ".join(material.split()), 40)
-    return named if language_name(named) != language_name(maps) else None
+    return None if same_language(named, maps) else named
 
 
 class Materials:

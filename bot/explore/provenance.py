@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.languages import same_language
 from bot.maps import BundledMaps
-from bot.models import BundledMap, Citation, Concept, ConceptMap, Source
+from bot.models import BundledConcept, BundledMap, Citation, Concept, ConceptMap, Source
 
 # A generated concept of a volatile topic may be written again once it is this old.
 REFRESH_AFTER_DAYS = 90
@@ -92,6 +93,13 @@ class Provenances:
         if concept.model is None and concept_map.source is Source.BUNDLED:
             bundled = self.curated_map(concept_map)
             curated = bundled.concept_at([c.title for c in path]) if bundled else None
+            translated = bundled is not None and not same_language(
+                concept_map.language, bundled.language
+            )
+            if curated is None and translated and bundled is not None:
+                # A translated copy's titles are not the file's: its concepts sit where
+                # the file's do.
+                curated = bundled_at(bundled, [c.position for c in path])
             if curated is not None and bundled is not None:
                 return Provenance(
                     curated=True,
@@ -129,6 +137,18 @@ class Provenances:
             return False
         written = provenance.written
         return written is None or self.clock() - written > REFRESH_AFTER_DAYS * DAY
+
+
+def bundled_at(bundled: BundledMap, positions: Sequence[int]) -> BundledConcept | None:
+    """The curated concept at ``positions`` (0-based, from the key concept down)."""
+    concepts: list[BundledConcept] | None = bundled.concepts
+    found = None
+    for position in positions:
+        if not concepts or not 0 <= position < len(concepts):
+            return None
+        found = concepts[position]
+        concepts = found.children
+    return found
 
 
 def unique_sources(groups: Sequence[SourceGroup]) -> list[Citation]:

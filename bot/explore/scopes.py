@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from bot.config import Settings
 from bot.errors import KinapseError
 from bot.generator import Search
+from bot.i18n import N_
+from bot.languages import place_locale
 from bot.models import Level
 from bot.storage import ScopeSettings, Storage
 
@@ -28,8 +30,10 @@ class Preferences:
         self.settings = settings
 
     async def language(self, scope: int) -> str:
+        """What the scope chose; never chosen, the language of the place the request
+        comes from (a server's preferred locale, as Discord tells it); else the bot's."""
         stored = await self.storage.scope_settings(scope)
-        return stored.language or self.settings.default_language
+        return stored.language or place_locale.get() or self.settings.default_language
 
     async def level(self, scope: int) -> Level:
         """Who the scope's new maps are written for."""
@@ -94,9 +98,11 @@ def parse_domains(text: str) -> list[str]:
         site = re.sub(r"^[a-z]+://", "", part.casefold()).removeprefix("www.").rstrip("/")
         if _DOMAIN.fullmatch(site) is None:
             shown = part[:60].replace("`", "'")
-            raise KinapseError(f"`{shown}` is not a site; write sites like iea.org, eia.gov.")
+            raise KinapseError(
+                N_("`{site}` is not a site; write sites like iea.org, eia.gov.", site=shown)
+            )
         if site not in found:
             found.append(site)
     if len(found) > DOMAINS_MAX:
-        raise KinapseError(f"Name at most {DOMAINS_MAX} sites.")
+        raise KinapseError(N_("Name at most {count} sites.", count=DOMAINS_MAX))
     return found

@@ -6,15 +6,16 @@ import hashlib
 from dataclasses import dataclass
 
 from bot.explore.provenance import Provenance, SourceGroup
+from bot.i18n import N_
 from bot.models import Answer, Concept, ConceptMap, Source
 from bot.storage import ConceptVersion, MapListing, MaterialInfo
 
-NO_KEY = "ANTHROPIC_API_KEY is not set"
+NO_KEY = N_("ANTHROPIC_API_KEY is not set")
 # What members read while generation is off; the reason why (``Explorer.generation_off``)
 # is configuration, for the log, /kinapse usage and the server's managers.
-MAPS_OFF = "New topics can't be mapped in this server for now."
-SUB_CONCEPTS_OFF = "Sub-concepts can't be mapped in this server for now."
-QUESTIONS_OFF = "Questions are off in this server for now."
+MAPS_OFF = N_("New topics can't be mapped in this server for now.")
+SUB_CONCEPTS_OFF = N_("Sub-concepts can't be mapped in this server for now.")
+QUESTIONS_OFF = N_("Questions are off in this server for now.")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class MapView:
     # Where the card's texts come from: its overview first, then each key concept.
     sources: tuple[SourceGroup, ...] = ()
     material: MaterialInfo | None = None  # what a map of a member's file or page was made from
+    translated_from: str | None = None  # a curated map's language, when this is a translation
+    untranslated: str | None = None  # the scope's language, when no key could translate it
 
     @property
     def provenance(self) -> Provenance:
@@ -57,6 +60,8 @@ class ConceptView:
     own: Provenance | None = None  # where the concept's text comes from
     # A generated concept of a volatile topic, old enough to be written again (by a manager).
     can_refresh: bool = False
+    translated_from: str | None = None
+    untranslated: str | None = None
 
     @property
     def concept(self) -> Concept:

@@ -30,6 +30,7 @@ from bot.generator.base import (
     Search,
     Sketch,
     SketchConcept,
+    TranslateRequest,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Search",
     "Sketch",
     "SketchConcept",
+    "TranslateRequest",
 ]
 
 # Where the hook below looks, in order; claude imports the others.

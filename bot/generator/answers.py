@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from bot.errors import Ambiguous, Refused, UnknownTopic
 from bot.generator.base import ExpandRequest, OutlineNode, RefreshRequest
 from bot.generator.grounding import SOURCES_PER_CONCEPT, Grounding
+from bot.i18n import N_
 from bot.models import (
     DETAIL_MAX,
     DETAIL_SENTENCES,
@@ -57,11 +58,10 @@ PROBLEMS_SHOWN = 8  # validation problems quoted back to Claude in the repair re
 # quoting the question and naming the concept must still fit in one Discord message.
 ANSWER_MAX = 1800
 
-UNKNOWN = (
+UNKNOWN = N_(
     "Claude doesn't know this topic well enough to map it (it may be made up, too obscure or "
     "misspelled), so nothing was saved. Try another name for it."
 )
-AMBIGUOUS = "This topic has several meanings: {meanings}. Explore the one you mean."
 
 
 # -- the answer format: one schema for every call ------------------------------
@@ -194,7 +194,11 @@ def _decided(
     value = build(answer, lenient, grounding)
     if isinstance(value, list):  # the meanings of an ambiguous topic
         titles = "; ".join(meaning.title for meaning in value)
-        raise Ambiguous(AMBIGUOUS.format(meanings=titles), value, usage=list(usage))
+        message = N_(
+            "This topic has several meanings: {meanings}. Explore the one you mean.",
+            meanings=titles,
+        )
+        raise Ambiguous(message, value, usage=list(usage))
     return value
 
 

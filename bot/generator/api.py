@@ -18,20 +18,21 @@ from anthropic.types import Message
 
 from bot.errors import GenerationError, Refused
 from bot.generator.grounding import answer_blocks
+from bot.i18n import N_
 from bot.models import Usage
 
 log = logging.getLogger(__name__)
 
-UNUSABLE = "Claude's answer could not be used; please try again."
-MALFORMED = "Claude's answer arrived garbled, perhaps through a proxy; please try again."
-TOO_LONG = "Claude's answer was cut off before it was complete; please try again."
-TOO_SLOW = "Claude took too long to answer; please try again in a few minutes."
-UNREACHABLE = "Claude could not be reached; please try again in a few minutes."
-INTERRUPTED = "Claude's answer was interrupted; please try again."
-OVERLOADED = "Claude is overloaded right now; please try again in a few minutes."
-RATE_LIMITED = "Claude's rate limit was reached; please try again in a minute."
-KEY_REJECTED = "The bot's Anthropic API key was rejected; a bot admin needs to check it."
-REJECTED = "Claude rejected the request; please try again later."
+UNUSABLE = N_("Claude's answer could not be used; please try again.")
+MALFORMED = N_("Claude's answer arrived garbled, perhaps through a proxy; please try again.")
+TOO_LONG = N_("Claude's answer was cut off before it was complete; please try again.")
+TOO_SLOW = N_("Claude took too long to answer; please try again in a few minutes.")
+UNREACHABLE = N_("Claude could not be reached; please try again in a few minutes.")
+INTERRUPTED = N_("Claude's answer was interrupted; please try again.")
+OVERLOADED = N_("Claude is overloaded right now; please try again in a few minutes.")
+RATE_LIMITED = N_("Claude's rate limit was reached; please try again in a minute.")
+KEY_REJECTED = N_("The bot's Anthropic API key was rejected; a bot admin needs to check it.")
+REJECTED = N_("Claude rejected the request; please try again later.")
 
 
 class SearchRejected(Exception):

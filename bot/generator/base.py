@@ -161,6 +161,19 @@ class RefreshRequest:
 
 
 @dataclass(frozen=True)
+class TranslateRequest:
+    """A part of a curated map to write in another language: the map's top (``overview``
+    set: its title, overview and key concepts) or the children of one of its concepts
+    (``path``: the titles above them, in the target language, the parent last)."""
+
+    language: str
+    topic: str
+    concepts: list[ConceptDraft]
+    overview: str | None = None
+    path: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class QuizConcept:
     """A concept to write a quiz question about: its card, where it sits, and the map's
     other titles (wrong answers come from the map, so they are plausible)."""
@@ -216,6 +229,11 @@ class Generator(Protocol):
         material: Material | None = None,
     ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
+        ...
+
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """The part in ``request.language``: the same concepts in the same order (and for
+        the map's top, its ``title`` and ``overview``); raises ``GenerationError``."""
         ...
 
     async def refresh(

@@ -52,13 +52,25 @@ from bot.generator.base import (
     QuizRequest,
     RefreshRequest,
     Search,
-    Sketch,
+    TranslateRequest,
 )
 from bot.generator.documents import GROUNDED, DocumentCalls, MaterialCalls
-from bot.generator.grounding import Grounding, as_params, search_tool
-from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote, search_note, sources_list
+from bot.generator.grounding import Grounding, as_params, search_sketch, search_starts, search_tool
+from bot.generator.prompting import (
+    ASK_WORDS_MAX,
+    ASK_WORDS_MIN,
+    PROMPT_FIELDS,
+    _outline,
+    _quote,
+    answer_length,
+    search_note,
+    sources_list,
+)
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
+from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
+from bot.i18n import N_
+from bot.languages import for_model
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -87,10 +99,8 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
-# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
-ASK_MAX_TOKENS = 1024
-ASK_WORDS_MIN = 80
-ASK_WORDS_MAX = 250
+# An answer's length (prompting.answer_length) in Thai or Khmer is about 1,500 tokens.
+ASK_MAX_TOKENS = 2048
 
 # Searches one call may run (the tool's max_uses): each costs what SEARCH_TOKENS says, and
 # its results are read as input tokens besides.
@@ -104,11 +114,11 @@ PAUSES_CONTINUED = 2
 # without it for this long before trying it again.
 SEARCH_REFUSED_PAUSE = 3600.0
 
-MAP_REFUSED = "Claude declined to map this topic."
-EXPAND_REFUSED = "Claude declined to go deeper into this concept."
-REFRESH_REFUSED = "Claude declined to write this concept again."
-ASK_REFUSED = "Claude declined to answer this question."
-EMPTY_ANSWER = "Claude's answer was empty; please try again."
+MAP_REFUSED = N_("Claude declined to map this topic.")
+EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")
+REFRESH_REFUSED = N_("Claude declined to write this concept again.")
+ASK_REFUSED = N_("Claude declined to answer this question.")
+EMPTY_ANSWER = N_("Claude's answer was empty; please try again.")
 
 OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
@@ -184,9 +194,12 @@ class AnthropicGenerator(MaterialCalls):
                 max_retries=0, timeout=STARTUP_CHECK_TIMEOUT
             ).models.retrieve(self.model)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
-            return "the bot's Anthropic API key was rejected"
+            return N_("the bot's Anthropic API key was rejected")
         except anthropic.NotFoundError:
-            return f"the model {self.model} (KINAPSE_MODEL) is unknown to the Anthropic API"
+            return N_(
+                "the model {model} (KINAPSE_MODEL) is unknown to the Anthropic API",
+                model=self.model,
+            )
         except anthropic.APIStatusError as exc:
             log.warning("Could not check the Anthropic key and model: HTTP %s", exc.status_code)
         except anthropic.APIConnectionError as exc:
@@ -225,7 +238,7 @@ class AnthropicGenerator(MaterialCalls):
                 "map",
                 today=self._today(),
                 topic=_quote(topic),
-                language=_quote(language),
+                language=_quote(for_model(language)),
                 level=level.value,
                 search=_note(searching, MAP_SEARCHES, search),
             )
@@ -264,7 +277,7 @@ class AnthropicGenerator(MaterialCalls):
                 "expand",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 outline=_outline(request.outline) or "(no outline)",
                 path=path or "(none: the concept is a key concept of the topic)",
@@ -301,7 +314,7 @@ class AnthropicGenerator(MaterialCalls):
                 "refresh",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 path="\n".join(
                     f"{depth}. {_quote(a.title)}" for depth, a in enumerate(ancestors, start=1)
@@ -339,7 +352,7 @@ class AnthropicGenerator(MaterialCalls):
                 "ask",
                 today=self._today(),
                 topic=_quote(request.topic),
-                language=_quote(request.language),
+                language=_quote(for_model(request.language)),
                 level=request.level.value,
                 path="\n".join(
                     f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
@@ -352,8 +365,7 @@ class AnthropicGenerator(MaterialCalls):
                 provenance=_quote(request.provenance or "(not recorded)"),
                 sources=sources_list(request.sources),
                 question=_quote(request.question),
-                words_min=ASK_WORDS_MIN,
-                words_max=ASK_WORDS_MAX,
+                length=answer_length(request.question),
                 search=search_note(
                     searching, ASK_SEARCHES, search.prefer if search else (), ask=True
                 )
@@ -400,6 +412,15 @@ class AnthropicGenerator(MaterialCalls):
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         return await write_quiz(self, request)
 
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        return await self._generate(
+            lambda searching: self._prompts.render("translate", **translate_fields(request)),
+            translation_of(request),
+            refused=TRANSLATE_REFUSED,
+            what=f"translation of {request.topic!r} into {request.language!r}",
+            on_progress=None,
+        )
+
     async def _generate(
         self,
         render: Render,
@@ -421,7 +442,7 @@ class AnthropicGenerator(MaterialCalls):
         usage: list[Usage] = []
         grounding = Grounding()
         on_text = _sketcher(on_progress) if on_progress is not None else None
-        on_search = _search_sketch(on_progress) if on_progress is not None else None
+        on_search = search_sketch(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
                 message, prompt = await self._call(
@@ -559,7 +580,7 @@ class AnthropicGenerator(MaterialCalls):
                             shown = on_text(_text(stream.current_message_snapshot) or "")
                             if inspect.isawaitable(shown):
                                 await shown
-                        elif on_search is not None and _search_starts(event):
+                        elif on_search is not None and search_starts(event):
                             on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
@@ -571,23 +592,6 @@ class AnthropicGenerator(MaterialCalls):
 
 
 _STRUCTURED = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
-
-
-def _search_starts(event: Any) -> bool:
-    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
-    if event.type != "content_block_start":
-        return False
-    return getattr(event.content_block, "type", None) == "server_tool_use"
-
-
-def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
-    """What tells the card a web search is running (a card already showing part of the
-    answer keeps it: the card decides)."""
-
-    def on_search() -> None:
-        on_progress(Sketch(searching=True))
-
-    return on_search
 
 
 def _note(searching: bool, uses: int, search: Search | None) -> str:

@@ -35,6 +35,7 @@ from bot.generator.base import (
 from bot.generator.cited import Cited, answer_of, cited_places, read_tagged, sketch_of_tagged
 from bot.generator.prompting import _quote
 from bot.i18n import N_
+from bot.languages import for_model
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -222,7 +223,7 @@ class DocumentCalls:
             "material_map",
             today=self.g._today(),
             topic=_quote(topic) if topic else "(none)",
-            language=_quote(language),
+            language=_quote(for_model(language)),
             level=level.value,
             material=material_note(material),
         )

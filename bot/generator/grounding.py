@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
-from bot.generator.base import Search
+from bot.generator.base import OnSketch, Search, Sketch
 from bot.models import CITATION_QUOTE_MAX, CITATION_TITLE_MAX, Citation
 from bot.text import shorten
 
@@ -185,3 +186,20 @@ def as_params(content: list[Any]) -> list[dict[str, Any]]:
         data.pop("parsed_output", None)
         blocks.append(data)
     return blocks
+
+
+def search_starts(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if event.type != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
+def search_sketch(on_progress: OnSketch) -> Callable[[], None]:
+    """What tells the card a web search is running (a card already showing part of the
+    answer keeps it: the card decides)."""
+
+    def on_search() -> None:
+        on_progress(Sketch(searching=True))
+
+    return on_search

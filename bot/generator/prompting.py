@@ -11,6 +11,21 @@ from collections.abc import Sequence
 
 from bot.generator.base import OutlineNode
 from bot.models import Citation
+from bot.text import unspaced_writing
+
+# An answer to a reader's question (prompts/ask.md) is 80 to 250 words; in a writing without
+# spaces between words, as many characters as say about that much.
+ASK_WORDS_MIN = 80
+ASK_WORDS_MAX = 250
+ASK_CHARACTERS = {
+    "chinese": (150, 450),  # about 1.7 characters an English word says
+    "japanese": (200, 600),  # kana make Japanese about 2.5 characters a word
+    "thai": (400, 1200),  # Thai, Lao, Khmer and Burmese spell words out in letters
+    "lao": (400, 1200),
+    "khmer": (400, 1200),
+    "burmese": (400, 1200),
+}
+
 
 # The placeholders each template is rendered with; tests/test_prompts.py checks the files.
 SYSTEM_FIELDS = frozenset(
@@ -34,13 +49,13 @@ CARD_FIELDS = frozenset(
 EXPAND_FIELDS = CARD_FIELDS | {"today", "level", "outline", "siblings", "search"}
 REFRESH_FIELDS = CARD_FIELDS | {"today", "level", "written", "search"}
 REPAIR_FIELDS = frozenset({"problems"})
+TRANSLATE_FIELDS = frozenset({"language", "topic", "path", "part", "answer", "count", "source"})
 ASK_SYSTEM_FIELDS = frozenset({"words_min", "words_max"})
 ASK_FIELDS = CARD_FIELDS | {
     "level",
     "subconcepts",
     "question",
-    "words_min",
-    "words_max",
+    "length",
     "today",
     "provenance",
     "sources",
@@ -60,6 +75,7 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "expand": EXPAND_FIELDS,
     "refresh": REFRESH_FIELDS,
     "repair": REPAIR_FIELDS,
+    "translate": TRANSLATE_FIELDS,
     "ask_system": ASK_SYSTEM_FIELDS,
     "ask": ASK_FIELDS,
     "quiz_system": QUIZ_SYSTEM_FIELDS,
@@ -127,11 +143,20 @@ def _outline(nodes: Sequence[OutlineNode], depth: int = 0) -> str:
     return "\n".join(lines)
 
 
+def answer_length(question: str) -> str:
+    """How long an answer to ``question`` is, in the units of the writing it is asked in."""
+    writing = unspaced_writing(question)
+    if writing is None:
+        return f"{ASK_WORDS_MIN} to {ASK_WORDS_MAX} words"
+    low, high = ASK_CHARACTERS[writing]
+    return f"{low} to {high} characters"
+
+
 # Of a reader's question, written into the sources list of the ask prompt.
 ASK_SOURCES_SHOWN = 12
 
 
-def sources_list(sources: Sequence[Citation]) -> str:
+def sources_list(sources: list[Citation]) -> str:
     """The card's sources as the ask prompt quotes them, one a line."""
     lines = []
     for source in sources[:ASK_SOURCES_SHOWN]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from bot.i18n import N_
 from bot.models import Citation, MapTree, Source, TreeConcept
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -53,11 +54,12 @@ _SUFFIXES = {
     ExportFormat.HTML: ".html",
 }
 _LABELS = {
-    ExportFormat.MARKDOWN: "Markdown outline",
-    ExportFormat.MERMAID: "Mermaid mindmap",
-    ExportFormat.OPML: "OPML (outliners, mind-map apps)",
-    ExportFormat.JSON: "JSON",
-    ExportFormat.HTML: "Interactive HTML mind map",
+    # Shown to members (the /export choices), so in the catalogs.
+    ExportFormat.MARKDOWN: N_("Markdown outline"),
+    ExportFormat.MERMAID: N_("Mermaid mindmap"),
+    ExportFormat.OPML: N_("OPML (outliners, mind-map apps)"),
+    ExportFormat.JSON: N_("JSON"),
+    ExportFormat.HTML: N_("Interactive HTML mind map"),
 }
 
 

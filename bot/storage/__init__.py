@@ -41,6 +41,7 @@ from bot.storage.records import (
     Pruned,
     Reservation,
     ScopeSettings,
+    StoredTranslation,
     UsageTotals,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "StoredTranslation",
     "Transaction",
     "UsageTotals",
     "is_postgres_url",

@@ -95,6 +95,7 @@ from bot.storage.sql import (
     SELECT_SESSION,
     SELECT_TOPICS,
 )
+from bot.storage.translations import Translations
 from bot.storage.versions import Versions
 from bot.storage.whole_tables import WholeTables
 
@@ -128,6 +129,7 @@ class Storage(
     Shares,
     StoredSettings,
     Versions,
+    Translations,
     QuizStore,
     LearningStore,
     Materials,

@@ -49,6 +49,7 @@ COPY_ORDER = [
     "member_names",
     "threads",
     "learning_settings",
+    "translations",
 ]
 
 

@@ -35,6 +35,15 @@ FORGOTTEN_SCOPE = 0
 
 
 @dataclass(frozen=True)
+class StoredTranslation:
+    """A part of a curated map in another language (migration 13)."""
+
+    source_hash: str
+    content: str  # JSON
+    model: str
+
+
+@dataclass(frozen=True)
 class Pruned:
     """Rows deleted by one ``prune``."""
 

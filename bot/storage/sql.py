@@ -320,3 +320,17 @@ SELECT_MATERIAL_MAP = """
 """
 UPDATE_MATERIAL_FILE = "UPDATE materials SET file_id = ? WHERE map_id = ?"
 DELETE_MATERIAL = "DELETE FROM materials WHERE map_id = ?"
+
+# Curated maps translated (storage/translations.py).
+SELECT_TRANSLATION = """
+    SELECT source_hash, content, model FROM translations
+    WHERE source_key = ? AND language = ? AND part = ?
+"""
+SAVE_TRANSLATION = """
+    INSERT INTO translations
+        (source_key, language, part, source_hash, content, model, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source_key, language, part) DO UPDATE SET
+        source_hash = excluded.source_hash, content = excluded.content,
+        model = excluded.model, created_at = excluded.created_at
+"""

@@ -186,7 +186,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
         db.executescript(
             "DROP INDEX maps_in_listing_order; ALTER TABLE maps DROP COLUMN opened;"
             " ALTER TABLE maps DROP COLUMN total; DROP TABLE reservations; DROP TABLE retries;"
-            " DROP TABLE asks;"
+            " DROP TABLE asks; DROP TABLE translations;"
             " DROP TABLE concept_versions; ALTER TABLE concepts DROP COLUMN model;"
             " ALTER TABLE concepts DROP COLUMN created_at;"
             " ALTER TABLE concepts DROP COLUMN sources;"

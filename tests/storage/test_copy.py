@@ -93,6 +93,9 @@ async def populate(storage: Storage) -> int:
     )
     await storage.remember_refusal(GUILD, "map:nope", 99.5)
     await storage.set_meta("commands_hash", "abc")
+    await storage.save_translation(
+        "ai agents", "ja", "", source_hash="e3b0", content='{"overview": "…"}', model="m", now=7.25
+    )
     answer = await storage.save_answer(
         scope=GUILD,
         map_id=first.id,

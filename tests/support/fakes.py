@@ -21,8 +21,13 @@ from bot.generator import (
     QuizRequest,
     RefreshRequest,
     Search,
+    TranslateRequest,
 )
 from bot.models import (
+    DETAIL_MAX,
+    OVERVIEW_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
     Citation,
     ConceptDraft,
     Expansion,
@@ -78,10 +83,12 @@ def default_question(title: str, summary: str, others: list[str]) -> QuizDraft:
 
 @dataclass
 class Call:
-    kind: str  # "map", "expand", "refresh", "ask" or "quiz"
+    kind: str  # "map", "expand", "refresh", "ask", "quiz" or "translate"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | RefreshRequest | QuizRequest | None = None
+    request: ExpandRequest | AskRequest | RefreshRequest | QuizRequest | TranslateRequest | None = (
+        None
+    )
     level: Level = Level.STANDARD
     search: Search | None = None
 
@@ -159,6 +166,30 @@ class FakeGenerator:
         self.calls.append(Call("expand", title, request.language, request, request.level, search))
         await self._hold()
         value = self.expansions.get(title) or default_expansion(request)
+        return Generated(value, [self.usage])
+
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """Every text with the language's tag in front: "[ja] AI Agents"."""
+        self.calls.append(Call("translate", request.topic, request.language, request))
+        await self._hold()
+        tag = request.language.rsplit("(", 1)[-1].rstrip(")")
+
+        def said(text: str, limit: int) -> str:
+            return f"[{tag}] {text}"[:limit]
+
+        concepts = [
+            ConceptDraft(
+                title=said(c.title, TITLE_MAX),
+                summary=said(c.summary, SUMMARY_MAX),
+                detail=said(c.detail, DETAIL_MAX),
+            )
+            for c in request.concepts
+        ]
+        value = MapDraft.model_construct(
+            title=said(request.topic, TITLE_MAX) if request.overview is not None else None,
+            overview=said(request.overview, OVERVIEW_MAX) if request.overview else "",
+            concepts=concepts,
+        )
         return Generated(value, [self.usage])
 
     async def refresh(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.explore import ConceptView, MapRef, MapsPage, MapView, bundled_number
+from bot.i18n import shipped, speaking
 from bot.models import ChildState, Concept, ConceptMap, Level, Source
 from bot.text import width
 from bot.ui import cards, limits
@@ -360,3 +363,51 @@ def test_the_models_longest_allowed_output_fits_the_v2_limits():
         assert len([c for c in card.controls if c.action is Action.OPEN]) == CHILDREN_MAX
     failed = cards.concept_card(ConceptView(concept_map, path, []), Status(error=text(1000)))
     assert_within_v2_limits(failed)
+
+
+@pytest.mark.parametrize("locale", ["en-US", *sorted(shipped())])
+def test_every_card_fits_the_v2_limits_in_every_language(locale: str):
+    """Translations run longer (German by a third): every card still fits, every label too."""
+    from bot.config import PROJECT_ROOT
+    from bot.maps import BundledMaps
+
+    bundled_maps = BundledMaps.load(PROJECT_ROOT / "maps")
+    long = ("Wort " * 400).strip()
+    path = [concept(n, "T" * 60, depth=n, parent=n - 1 or None, detail=long) for n in range(1, 5)]
+    kids = [concept(100 + n, "K" * 60, depth=5, parent=4, summary=long) for n in range(8)]
+    translated = a_map("X" * 100, overview=long, model="claude-sonnet-4-6")
+    with speaking(locale):
+        found = [
+            card
+            for topic, _ in bundled_maps.names()
+            for card in cards_of_bundled(bundled_maps.find(topic.casefold()))
+        ]
+        view = ConceptView(translated, path, [], "2026-08", False, translated_from="en")
+        for status in (Status(mapping=True), Status(queued=True), Status(no_generator=True)):
+            found.append(cards.concept_card(view, status))
+        found.append(cards.concept_card(view, Status(error=long)))
+        found.append(
+            cards.concept_card(ConceptView(translated, path, kids, None, False, untranslated="ja"))
+        )
+        found.append(cards.map_card(MapView(translated, kids, "2026-08", False, untranslated="ja")))
+        page = MapsPage([], 0, 1)
+        found += [cards.maps_card(page, title=long), cards.suggestions_card(long, [])]
+        found.append(
+            cards.answer_card("T" * 60, long, answer=long, note=long, accent=None, share=1)
+        )
+    for card in found:
+        assert_within_v2_limits(card)
+
+
+def test_a_kept_card_is_kept_for_each_language():
+    """Cards are kept once built (cards/kept.py): the same view read by a French member
+    and then an English one gets each its own labels, not the first reader's."""
+    view = MapView(a_map(), [concept(1, "One")])
+    with speaking("fr"):
+        french = cards.map_card(view)
+    english = cards.map_card(view)
+    with speaking("fr"):
+        again = cards.map_card(view)
+    assert [c.label for c in french.controls if c.action is Action.OPEN] == ["Ouvrir"]
+    assert [c.label for c in english.controls if c.action is Action.OPEN] == ["Open"]
+    assert again is french  # kept

@@ -53,11 +53,11 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
         world.channel, "kinapse settings", language="Deutsch", daily_budget=5000
     )
     assert result.response.content.startswith(
-        "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens\n"
+        "Language: **German** · level: **standard** · daily generation budget: **5,000** tokens\n"
         "Sources: **web**"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
-    assert kinapse.generator.calls[-1].language == "Deutsch"
+    assert kinapse.generator.calls[-1].language == "de"  # "Deutsch", as its tag
     shown = await admin.slash(world.channel, "kinapse settings")
     assert "**5,000**" in shown.response.content
 

@@ -322,7 +322,7 @@ async def test_a_document_in_another_language_is_mapped_in_the_servers_and_says_
         "*vorlesung.pdf* is written in German; the map is in English, this server's language."
         in said(result)
     )
-    assert "<language>en</language>" in standin.requests[0].prompt  # asked for the server's
+    assert "<language>English (United States) (en-US)</language>" in standin.requests[0].prompt
 
 
 @pytest.mark.anthropic

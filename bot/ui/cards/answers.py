@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.explore import AnswerView
+from bot.i18n import N_, _
 from bot.models import QUESTION_MAX
 from bot.text import defuse_mentions, shorten
 from bot.ui.cards.blocks import Card, Control, Row, accent_of, literal
@@ -18,15 +19,16 @@ from bot.ui.cards.fit import (
     Said,
     TextDraft,
     assemble,
+    phrase,
 )
 from bot.ui.cards.sources import answer_sources
 from bot.ui.ids import Action
 from bot.ui.limits import TEXT_TOTAL_MAX
 
-SHARE_LABEL = "Share"
-SHARED_LABEL = "Shared in the channel"
-WRITING_NOTE = "-# ✍️ Writing the answer…"
-QUEUED_ANSWER_NOTE = (
+SHARE_LABEL = N_("Share")
+SHARED_LABEL = N_("Shared in the channel")
+WRITING_NOTE = N_("-# ✍️ Writing the answer…")
+QUEUED_ANSWER_NOTE = N_(
     "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
 )
 
@@ -48,9 +50,11 @@ def answer_card(
     greyed out once it has been); ``sources``: the line of links to what it cites."""
     drafts: list[Draft] = [
         TextDraft(
-            "-# Question about **",
-            Said(subject, HEADING_MAX, TITLE_FLOOR),
-            "**\n> ",
+            *phrase(
+                _("-# Question about **{subject}**"),
+                subject=Said(subject, HEADING_MAX, TITLE_FLOOR),
+            ),
+            "\n> ",
             # Twice the form's limit: escaping can double a question made of markdown.
             Said(defuse_mentions(question), QUESTION_MAX * 2, SUMMARY_FLOOR),
         )
@@ -59,7 +63,7 @@ def answer_card(
         drafts.append(TextDraft(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
     drafts.append(TextDraft(f"{sources}\n{note}" if sources else note))
     if share is not None:
-        label = SHARED_LABEL if shared else SHARE_LABEL
+        label = _(SHARED_LABEL) if shared else _(SHARE_LABEL)
         button = Control(Action.SHARE, share, label, discord.ButtonStyle.primary, shared)
         drafts.append(Row((button,)))
     return assemble(drafts, accent)
@@ -76,7 +80,10 @@ def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) ->
         view.subject,
         answer.question,
         answer=answer.text,
-        note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
+        note=shorten(
+            _("-# Answered by {model} from the map of {topic}", model=model, topic=topic),
+            FOOTER_MAX,
+        ),
         accent=accent_of(view.map.key),
         share=view.asked if can_share else None,
         shared=shared,

@@ -8,11 +8,10 @@ nothing the bot sends can ping (allowed mentions are none on the client).
 
 from __future__ import annotations
 
-import babel
-
-from bot.explore import language_code, language_label, page_label, shown_name
-from bot.i18n import N_, _, babel_locale
+from bot.explore import page_label, shown_name
+from bot.i18n import N_, _
 from bot.i18n import language as spoken
+from bot.languages import name_of, tag_of
 from bot.models import MaterialKind
 from bot.storage import MaterialInfo
 from bot.text import shorten
@@ -41,19 +40,13 @@ def made_from(material: MaterialInfo) -> str:
     return f"*{literal(shown_name(material.name))}*"
 
 
-def language_shown(name: str) -> str:
-    """A language (a code, or a name in English as Claude gives a material's) in the
-    language the card is shown in: "German" in English, "Deutsch" in German; one Kinapse
-    does not know, as it was given."""
-    code = language_code(name)
-    if code is not None:
-        try:
-            shown = babel.Locale.parse(code).get_language_name(babel_locale(spoken()))
-        except (ValueError, babel.UnknownLocaleError):
-            shown = None
-        if shown:
-            return shorten(shown, LANGUAGE_SHOWN_MAX)
-    return shorten(language_label(name), LANGUAGE_SHOWN_MAX)
+def language_shown(language: str) -> str:
+    """A language (a tag, or a name as Claude gives a material's) in the language the card
+    is shown in, without its region: "German" in English, "Deutsch" in German, "English"
+    for en-US; one not known, as given."""
+    tag = tag_of(language)
+    named = name_of(tag.split("-")[0], spoken()) if tag else language
+    return shorten(named, LANGUAGE_SHOWN_MAX)
 
 
 def material_line(material: MaterialInfo, language: str) -> str:

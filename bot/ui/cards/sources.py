@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import discord
+from babel.dates import format_date
 
 from bot.explore import Provenance, SourceGroup, SourcesView, unique_sources
-from bot.i18n import _
+from bot.i18n import N_, _, babel_locale, language, ngettext
 from bot.models import Citation
 from bot.storage import ConceptVersion
 from bot.text import shorten, width
@@ -25,47 +26,60 @@ from bot.ui.cards.blocks import Card, Control, Row, Text, accent_of, literal
 from bot.ui.ids import Action
 from bot.ui.limits import TEXT_TOTAL_MAX
 
-SOURCES_LABEL = "Sources"
-EARLIER_LABEL = "Earlier version"
-REFRESH_LABEL = "Refresh"
+SOURCES_LABEL = N_("Sources")
+EARLIER_LABEL = N_("Earlier version")
+REFRESH_LABEL = N_("Refresh")
 FOOTNOTE_SHOWN = 3  # sources named in a card's footnote; the rest are "+N"
 FOOTNOTE_LABEL_MAX = 28  # a publisher longer than this is named by its site
 FOOTNOTE_MAX = 200
 MODEL_SHOWN_MAX = 60
-UNCHECKED_NOTE = (
-    "-# This {part} comes from Claude's training data and has not been checked against sources."
-)
+UNCHECKED_NOTES = {
+    "overview": N_(
+        "-# This overview comes from Claude's training data and has not been checked against "
+        "sources."
+    ),
+    "concept": N_(
+        "-# This concept comes from Claude's training data and has not been checked against "
+        "sources."
+    ),
+}
 # The Sources card: one line per source, whole, and a link only when its URL is short
 # enough to leave room for the rest (a longer one is named by its site).
 SOURCE_TITLE_MAX = 150
 SOURCE_QUOTE_MAX = 200
 LINKED_URL_MAX = 500
 ANSWER_SOURCES_MAX = 700  # characters of links under an answer
-MORE_NOTE = "-# …and {count} more: `/export` the map to see them all."
+MORE_NOTE = N_("-# …and {count} more: `/export` the map to see them all.")
 EARLIER_SHOWN = 3
 EARLIER_DETAIL_MIN = 100  # an earlier version is shown with at least this much of its detail
 EARLIER_DETAIL_MAX = 1000
 
 
 def written_on(moment: float | None, *, short: bool = True) -> str | None:
-    """``7 Dec 2026`` (or ``7 December 2026``), UTC."""
+    """``7 Dec 2026`` (or ``7 December 2026``), UTC, as the member's language writes it."""
     if moment is None:
         return None
-    return datetime.fromtimestamp(moment, UTC).strftime("%-d %b %Y" if short else "%-d %B %Y")
+    day = datetime.fromtimestamp(moment, UTC).date()
+    return format_date(day, "d MMM y" if short else "d MMMM y", locale=babel_locale(language()))
 
 
 def provenance_line(provenance: Provenance, count: int) -> str:
     """ "Curated · as of 2026-12", "Written by claude-sonnet-4-6 on 7 Dec 2026 · 3 sources",
     "Written by claude-sonnet-4-6 on 7 Dec 2026 · not checked against sources"."""
     if provenance.curated:
-        return f"Curated · as of {provenance.as_of}" if provenance.as_of else "Curated map"
+        if provenance.as_of:
+            return _("Curated · as of {date}", date=provenance.as_of)
+        return _("Curated map")
     model = literal(shorten(provenance.model or "Claude", MODEL_SHOWN_MAX))
-    who = f"Written by {model}"
-    if (day := written_on(provenance.written)) is not None:
-        who += f" on {day}"
+    day = written_on(provenance.written)
+    who = (
+        _("Written by {model} on {day}", model=model, day=day)
+        if day is not None
+        else _("Written by {model}", model=model)
+    )
     if count:
-        return f"{who} · {count} source{'s' if count > 1 else ''}"
-    return f"{who} · not checked against sources"
+        return f"{who} · " + ngettext("{count} source", "{count} sources", count)
+    return f"{who} · " + _("not checked against sources")
 
 
 def short_name(source: Citation) -> str:
@@ -91,7 +105,7 @@ def footnote(sources: Sequence[Citation]) -> str | None:
     shown = names[:FOOTNOTE_SHOWN]
     rest = len(names) - len(shown)
     text = " · ".join(literal(name) for name in shown) + (f" · +{rest}" if rest else "")
-    return shorten(f"-# Sources: {text}", FOOTNOTE_MAX)
+    return shorten(_("-# Sources: {sources}", sources=text), FOOTNOTE_MAX)
 
 
 def card_sources(groups: Sequence[SourceGroup]) -> list[Citation]:
@@ -126,23 +140,38 @@ def entry(source: Citation) -> str:
 def provenance_detail(provenance: Provenance) -> str:
     """The provenance of one text, in full, for the Sources card."""
     if provenance.curated:
-        where = f"Curated map file `{provenance.file}`" if provenance.file else "Curated map"
-        when = f", facts checked as of {provenance.as_of}" if provenance.as_of else ""
-        return f"-# {where}{when}."
+        if provenance.file and provenance.as_of:
+            return _(
+                "-# Curated map file `{file}`, facts checked as of {date}.",
+                file=provenance.file,
+                date=provenance.as_of,
+            )
+        if provenance.file:
+            return _("-# Curated map file `{file}`.", file=provenance.file)
+        if provenance.as_of:
+            return _("-# Curated map, facts checked as of {date}.", date=provenance.as_of)
+        return _("-# Curated map.")
     model = literal(shorten(provenance.model or "Claude", MODEL_SHOWN_MAX))
     day = written_on(provenance.written, short=False)
-    who = f"Written by {model}" + (f" on {day}" if day else "")
+    who = (
+        _("Written by {model} on {day}", model=model, day=day)
+        if day
+        else _("Written by {model}", model=model)
+    )
     if provenance.material:
-        return "-# " + _("{who}, from the shared material: the places it cites are below.", who=who)
+        return _("-# {who}, from the shared material: the places it cites are below.", who=who)
     if provenance.sources:
-        return f"-# {who}, from the web search results below."
-    return f"-# {who} from its training data; not checked against sources."
+        return _("-# {who}, from the web search results below.", who=who)
+    return _("-# {who} from its training data; not checked against sources.", who=who)
 
 
 def sources_card(view: SourcesView) -> Card:
     """The Sources button's private answer: each text's provenance and its sources as
     links, within Discord's limits however many and however long they are."""
-    header = f"## Sources\n-# Where **{literal(shorten(view.subject, 200))}** comes from"
+    header = _(
+        "## Sources\n-# Where **{subject}** comes from",
+        subject=literal(shorten(view.subject, 200)),
+    )
     blocks: list[Text | Row] = [Text(header)]
     used = width(header)
     more = 0
@@ -154,7 +183,7 @@ def sources_card(view: SourcesView) -> Card:
         entries = [entry(source) for source in group.provenance.sources]
         head = "\n".join(lines)
         # Room for the "and N more" line, whatever comes after.
-        budget = TEXT_TOTAL_MAX - used - width(MORE_NOTE) - 10 - width(head) - 1
+        budget = TEXT_TOTAL_MAX - used - width(_(MORE_NOTE)) - 10 - width(head) - 1
         if budget <= 0:
             more += len(entries)
             continue
@@ -169,20 +198,20 @@ def sources_card(view: SourcesView) -> Card:
         blocks.append(Text(text))
         used += width(text)
     if more:
-        blocks.append(Text(MORE_NOTE.format(count=more)))
+        blocks.append(Text(_(MORE_NOTE, count=more)))
     if view.earlier and view.concept_id is not None:
         when = written_on(view.earlier[0].replaced_at, short=False)
-        note = f"-# Refreshed on {when}; its earlier text is kept." if when else ""
-        if note and used + width(note) < TEXT_TOTAL_MAX - width(MORE_NOTE) - 10:
+        note = _("-# Refreshed on {day}; its earlier text is kept.", day=when) if when else ""
+        if note and used + width(note) < TEXT_TOTAL_MAX - width(_(MORE_NOTE)) - 10:
             blocks.append(Text(note))
-        blocks.append(Row((Control(Action.EARLIER, view.concept_id, EARLIER_LABEL),)))
+        blocks.append(Row((Control(Action.EARLIER, view.concept_id, _(EARLIER_LABEL)),)))
     return Card(tuple(blocks), accent_of(view.map.key))
 
 
 def earlier_card(subject: str, key: str, versions: Sequence[ConceptVersion]) -> Card:
     """A refreshed concept's earlier texts, the latest first, each with where it came from
     and as many of its sources as fit."""
-    header = f"## Earlier versions\n-# Of **{literal(shorten(subject, 200))}**"
+    header = _("## Earlier versions\n-# Of **{subject}**", subject=literal(shorten(subject, 200)))
     blocks = [Text(header)]
     used = width(header)
     for version in versions[:EARLIER_SHOWN]:
@@ -192,8 +221,9 @@ def earlier_card(subject: str, key: str, versions: Sequence[ConceptVersion]) -> 
             written=version.created_at,
             sources=tuple(version.sources),
         )
+        until = _("**Until {day}**", day=written_on(version.replaced_at, short=False))
         head = (
-            f"**Until {written_on(version.replaced_at, short=False)}**\n"
+            f"{until}\n"
             f"{provenance_detail(provenance)}\n"
             f"**{literal(shorten(version.summary, 300))}**\n"
         )
@@ -225,7 +255,7 @@ def answer_sources(sources: Sequence[Citation]) -> str | None:
     """The sources an answer cites, as one small line of links that fits its budget."""
     if not sources:
         return None
-    line = "-# Sources: "
+    line = _("-# Sources: {sources}", sources="")
     shown = 0
     for source in sources:
         piece = ("" if shown == 0 else " · ") + link(source, 80)
@@ -241,8 +271,8 @@ def answer_sources(sources: Sequence[Citation]) -> str | None:
 
 
 def sources_button(action: Action, target: int) -> Control:
-    return Control(action, target, SOURCES_LABEL, discord.ButtonStyle.secondary)
+    return Control(action, target, _(SOURCES_LABEL), discord.ButtonStyle.secondary)
 
 
 def refresh_button(concept_id: int) -> Control:
-    return Control(Action.REFRESH, concept_id, REFRESH_LABEL, discord.ButtonStyle.primary)
+    return Control(Action.REFRESH, concept_id, _(REFRESH_LABEL), discord.ButtonStyle.primary)

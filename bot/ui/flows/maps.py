@@ -39,7 +39,7 @@ async def open_curated(interaction: Interaction, number: int) -> None:
     """The same for a bundled map the scope has not opened: copied into the scope first."""
     explorer = interaction.client.explorer
     # The first open in a server is a write: answered in time whatever the database does.
-    opening = explorer.library.open_bundled(scope_of(interaction), number)
+    opening = explorer.library.open_bundled(scope_of(interaction), number, interaction.user.id)
     concept_map = await in_time(interaction, opening, ephemeral=True)
     view = await explorer.concepts.map_view(concept_map.id)
     await after_answer(interaction, await show(interaction, None, None, view))

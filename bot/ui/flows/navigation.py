@@ -17,6 +17,7 @@ from functools import partial
 from bot.errors import NoGenerator, NotFound
 from bot.explore import ConceptView, MapView, View
 from bot.generator import Sketch
+from bot.i18n import N_
 from bot.models import Session
 from bot.render import MapPicture, RenderError
 from bot.ui import cards
@@ -304,7 +305,7 @@ async def _show_picture(interaction: Interaction, concept_id: int) -> None:
     await acknowledge(interaction, thinking=not owner, ephemeral=not owner)
     picture = await picture_within(interaction, view, None)
     if picture is None:
-        raise NotFound("The map's picture could not be drawn just now; please try again.")
+        raise NotFound(N_("The map's picture could not be drawn just now; please try again."))
     card = cards.picture_card(view, picture)
     if owner:
         await interaction.edit_original_response(**message_kwargs(card, edit=True))
@@ -361,7 +362,7 @@ async def _move(
     if shown is not None:
         concept = await explorer.concepts.get(shown)
         if concept is None:
-            raise NotFound("This concept no longer exists; run /explore again.")
+            raise NotFound(N_("This concept no longer exists; run /explore again."))
         map_id = concept.map_id
         if action is not Action.HOME:
             target = concept.parent_id
@@ -370,7 +371,7 @@ async def _move(
     elif map_id is not None:
         view = await explorer.concepts.map_view(map_id, scope_of(interaction))
     else:
-        raise NotFound("This card is too old to follow; run /explore again.")
+        raise NotFound(N_("This card is too old to follow; run /explore again."))
     return await show(interaction, session, target, view)
 
 

@@ -34,10 +34,10 @@ from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
-RETRY_LABEL = "Retry"
-MAPPING = "Mapping *{topic}*…"
+RETRY_LABEL = N_("Retry")
+MAPPING = N_("Mapping *{topic}*…")
 SEARCHING = N_("Mapping *{topic}*… searching the web for sources")
-QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
+QUEUED = N_("Queued: other maps are being generated right now; *{topic}* is next in line…")
 SUGGESTIONS_SHOWN = 5  # one row of buttons
 
 
@@ -61,7 +61,7 @@ async def retry_button(
             fits = len(topic_retry_id(topic)) <= CUSTOM_ID_MAX
             return TopicRetry(topic) if fits else None
         action, target = Action.MEANING, meaning
-    return CardButton(Control(action, target, RETRY_LABEL, discord.ButtonStyle.primary))
+    return CardButton(Control(action, target, _(RETRY_LABEL), discord.ButtonStyle.primary))
 
 
 async def map_new_topic(
@@ -85,7 +85,7 @@ async def map_new_topic(
         acknowledge(interaction, thinking=interaction.message is None)
     )
     live = LiveEdits(partial(edit_once, interaction), after=acknowledged)
-    live.offer(**line(MAPPING.format(topic=shown), v2=v2))
+    live.offer(**line(_(MAPPING, topic=shown), v2=v2))
     grown = False  # a sketch was offered: the message may be a V2 card from then on
 
     def grow(sketch: Sketch) -> None:
@@ -99,7 +99,7 @@ async def map_new_topic(
             live.offer(**line(_(SEARCHING, topic=shown), v2=v2))
 
     async def say_queued() -> None:
-        live.offer(**line(QUEUED.format(topic=shown), v2=v2 or grown))
+        live.offer(**line(_(QUEUED, topic=shown), v2=v2 or grown))
 
     try:
         if meaning is None:
@@ -118,10 +118,10 @@ async def map_new_topic(
         return
     except Exception as exc:
         await live.settle()
-        text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
+        text = _("Couldn't map *{topic}*: {why}", topic=shown, why=explain(interaction, exc))
         button = await retry_button(interaction, scope, topic, meaning)
         if button is None:
-            text += " Run /explore again to retry."
+            text += " " + _("Run /explore again to retry.")
         await edit_finally(interaction, **line(text, retry=button, v2=v2 or grown))
         return
     await live.settle()
@@ -162,7 +162,7 @@ async def choose_meaning(interaction: Interaction, meaning_id: int) -> None:
     explorer = interaction.client.explorer
     scope = scope_of(interaction)
     meaning = await explorer.topics.meaning(scope, meaning_id)
-    if await explorer.topics.lookup(scope, meaning.qualified) is None:
+    if await explorer.topics.lookup(scope, meaning.qualified, interaction.user.id) is None:
         # What stands in the way is answered privately; the question stays for others.
         await explorer.topics.check_can_generate(scope, interaction.user.id, meaning.qualified)
     await map_new_topic(interaction, meaning.qualified, meaning=meaning_id)
@@ -177,7 +177,7 @@ class TopicRetry(discord.ui.DynamicItem[discord.ui.Button], template=TOPIC_RETRY
     def __init__(self, topic: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label=RETRY_LABEL,
+                label=_(RETRY_LABEL),
                 style=discord.ButtonStyle.primary,
                 custom_id=topic_retry_id(topic),
             )
@@ -255,7 +255,7 @@ async def explore(interaction: Interaction, topic: str) -> None:
 
 async def _known(interaction: Interaction, scope: int, topic: str) -> MapView | None:
     explorer = interaction.client.explorer
-    concept_map = await explorer.topics.lookup(scope, topic)
+    concept_map = await explorer.topics.lookup(scope, topic, interaction.user.id)
     return None if concept_map is None else await explorer.concepts.view_of_map(concept_map)
 
 
@@ -265,10 +265,11 @@ async def _suggest(
     """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
     # The buttons stand in for NoGenerator's list of available topics.
     if isinstance(refused, NoGenerator):
-        why = refused.message + managers_note(interaction, refused)
+        why = _(refused.message) + managers_note(interaction, refused)
     else:
         why = describe(refused)
     library = interaction.client.explorer.library
     refs = await library.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
-    card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
+    said = _("No map of **{topic}** yet. {why}", topic=cards.literal(topic), why=why)
+    card = cards.suggestions_card(said, refs)
     await interaction.response.send_message(ephemeral=True, **message_kwargs(card))

@@ -11,6 +11,7 @@ import discord
 
 from bot.errors import KinapseError
 from bot.explore import ConceptView, MapView
+from bot.i18n import N_
 from bot.ui import cards
 from bot.ui.cards import Post
 from bot.ui.context import Interaction, scope_of
@@ -23,9 +24,9 @@ from bot.ui.layout import message_kwargs
 
 log = logging.getLogger(__name__)
 
-POST_FAILED = "The card could not be posted in this channel; please try again."
-STILL_MAPPING = "Its sub-concepts are still being mapped: post the card once they are in."
-ALREADY_POSTED = "This card is already posted in the channel."
+POST_FAILED = N_("The card could not be posted in this channel; please try again.")
+STILL_MAPPING = N_("Its sub-concepts are still being mapped: post the card once they are in.")
+ALREADY_POSTED = N_("This card is already posted in the channel.")
 
 
 @route(Action.POST_MAP)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from bot.errors import KinapseError
+from bot.i18n import N_
 from bot.ui import cards
 from bot.ui.cards.sources import earlier_card, sources_card
 from bot.ui.context import Interaction, scope_of
@@ -18,8 +19,8 @@ from bot.ui.respond import acknowledge
 
 log = logging.getLogger(__name__)
 
-MANAGERS_ONLY = "Only members with Manage Server can refresh a concept."
-NO_EARLIER = "This concept has not been refreshed: there is no earlier version."
+MANAGERS_ONLY = N_("Only members with Manage Server can refresh a concept.")
+NO_EARLIER = N_("This concept has not been refreshed: there is no earlier version.")
 
 
 @route(Action.SOURCES)

@@ -1,4 +1,4 @@
-"""15: maps of a member's own material (issue 21).
+"""16: maps of a member's own material (issue 21).
 
 A map made from a file or a page says so (``maps.material``: 'pdf', 'text' or 'page'),
 and keeps that material in ``materials``, one row per map, deleted with it: the bytes
