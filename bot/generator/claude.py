@@ -55,7 +55,7 @@ from bot.generator.base import (
     TranslateRequest,
 )
 from bot.generator.documents import GROUNDED, DocumentCalls, MaterialCalls
-from bot.generator.grounding import Grounding, as_params, search_sketch, search_starts, search_tool
+from bot.generator.grounding import Grounding, as_params, search_tool, starts_search
 from bot.generator.prompting import (
     ASK_WORDS_MAX,
     ASK_WORDS_MIN,
@@ -67,7 +67,7 @@ from bot.generator.prompting import (
     sources_list,
 )
 from bot.generator.quizzes import write_quiz
-from bot.generator.sketches import _sketcher
+from bot.generator.sketches import _sketcher, search_sketcher
 from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
 from bot.i18n import N_
 from bot.languages import for_model
@@ -214,7 +214,10 @@ class AnthropicGenerator(MaterialCalls):
             await self._client.close()
 
     def _today(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).strftime("%-d %B %Y")
+        return self._now().strftime("%-d %B %Y")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     def _searching(self, search: Search | None) -> bool:
         """Whether this call carries the search tool: asked for, and not refused lately."""
@@ -348,6 +351,7 @@ class AnthropicGenerator(MaterialCalls):
         material: Material | None = None,
     ) -> Generated[str]:
         def render(searching: bool) -> str:
+            note = search_note(searching, ASK_SEARCHES, search.prefer if search else (), ask=True)
             return self._prompts.render(
                 "ask",
                 today=self._today(),
@@ -366,18 +370,14 @@ class AnthropicGenerator(MaterialCalls):
                 sources=sources_list(request.sources),
                 question=_quote(request.question),
                 length=answer_length(request.question),
-                search=search_note(
-                    searching, ASK_SEARCHES, search.prefer if search else (), ask=True
-                )
-                if material is None
-                else GROUNDED,
+                search=GROUNDED if material else note,
             )
 
         if material is not None:
             ask = (ASK_REFUSED, EMPTY_ANSWER, ASK_MAX_TOKENS)
             return await self.documents.ask(request, render(False), material, on_text, *ask)
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
 
         async def shown(written: str) -> None:
             if on_text is not None:
@@ -440,9 +440,9 @@ class AnthropicGenerator(MaterialCalls):
         tool: the results of the first call are still the ones its sources may name.
         """
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
         on_text = _sketcher(on_progress) if on_progress is not None else None
-        on_search = search_sketch(on_progress) if on_progress is not None else None
+        on_search = search_sketcher(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
                 message, prompt = await self._call(
@@ -580,7 +580,7 @@ class AnthropicGenerator(MaterialCalls):
                             shown = on_text(_text(stream.current_message_snapshot) or "")
                             if inspect.isawaitable(shown):
                                 await shown
-                        elif on_search is not None and search_starts(event):
+                        elif on_search is not None and starts_search(event):
                             on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
