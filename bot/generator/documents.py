@@ -64,6 +64,8 @@ WEB_FETCH_NAME = "web_fetch"
 PAGE_TOKENS_MAX = 60_000
 PDF = "application/pdf"
 MAP_REFUSED = N_("Claude declined to map this material.")
+EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")  # as claude.py
+NOT_DELETED = N_("The file could not be deleted at the API just now.")
 # The {search} paragraph of a sub-concept or question task about a material's map.
 GROUNDED = (
     "The document attached above is the material this map is made from. Write from what it "
@@ -214,7 +216,7 @@ class DocumentCalls:
             return  # already gone (expired, or deleted by hand)
         except anthropic.APIError as exc:
             log.warning("Could not delete file %s at the API: %s", file_id, type(exc).__name__)
-            raise GenerationError("The file could not be deleted at the API just now.") from None
+            raise GenerationError(NOT_DELETED) from None
 
     # -- one tagged answer, repaired once ----------------------------------------------
 
@@ -258,7 +260,7 @@ class DocumentCalls:
                     return _map_answer(text, topic or "", grounding, lenient=strict)
                 return _expansion(text, request, grounding, lenient=strict)
 
-            refused = MAP_REFUSED if request is None else "Claude declined to go deeper."
+            refused = MAP_REFUSED if request is None else EXPAND_REFUSED
             if answer == '{"kind": "unknown"}':
                 raise GenerationError(NOTHING_TO_MAP, usage=list(usage))
             return _decided(value, answer, lenient, refused, usage, cited)
