@@ -36,14 +36,13 @@ async def write_clicks(db: Transaction, clicks: Sequence[Click], now: float, not
     if not opens:
         return
     concepts = sorted(opens)
-    # Each concept's first open counts on its map before its own count moves; one
-    # statement a concept, for the map's id it returns when it was the first.
-    for concept_id in concepts:
-        first = await db.fetchone(COUNT_FIRST_OPEN, (concept_id,))
-        if first is not None:
-            await note(db, Change(Changed.OPENED, first[0], concept_id))
+    # Each concept's first open counts on its map before its own count moves (the
+    # statement returns the map and the concept when it was the first).
+    firsts = await db.fetchmany(COUNT_FIRST_OPEN, [(c, c) for c in concepts])
+    changes = [Change(Changed.OPENED, map_id, concept_id) for map_id, concept_id in firsts]
     await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
     # The members who opened them: their own progress, and the maps' explorers.
     opened = [(s, o) for s, o in clicks if s is not None and o is not None]
-    for map_id in await note_explorations(db, opened, now):
-        await note(db, Change(Changed.COUNTED, map_id))
+    explored = sorted(set(await note_explorations(db, opened, now)))  # maps, once each
+    changes += [Change(Changed.COUNTED, map_id) for map_id in explored]
+    await note(db, *changes)  # one notice for the whole batch

@@ -67,15 +67,11 @@ async def note_explorations(
     for session, concept_id in opened:
         firsts.setdefault((session.map_id, session.owner_id), (concept_id, session.owner_id))
         explored[concept_id, session.owner_id] = (session.owner_id, session.scope, now, concept_id)
-    # Every explorer counted before any of this transaction's explorations is inserted;
-    # one statement each, for the map's id it returns when the count moved.
-    counted: list[int] = []
-    for first in sorted(firsts.values()):
-        row = await db.fetchone(COUNT_EXPLORER, first)
-        if row is not None:
-            counted.append(row[0])
+    # Every explorer counted before any of this transaction's explorations is inserted
+    # (the statement returns the map's id when its count moved).
+    counted = await db.fetchmany(COUNT_EXPLORER, sorted(firsts.values()))
     await db.executemany(INSERT_EXPLORED, sorted(explored.values(), key=lambda r: r[3]))
-    return counted
+    return [row[0] for row in counted]
 
 
 class LearningStore:

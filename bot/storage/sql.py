@@ -52,10 +52,11 @@ RECOUNT_MAP = """
     UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
     WHERE id = ?
 """
+# The concept's id twice; returns the map's id and the concept's when it was its first open.
 COUNT_FIRST_OPEN = """
     UPDATE maps SET opened = opened + 1
     WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
-    RETURNING id
+    RETURNING id, CAST(? AS BIGINT)
 """
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 # The first maps whose key starts with the typed text: a range of an index on (scope, key)
