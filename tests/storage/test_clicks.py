@@ -10,6 +10,7 @@ import pytest
 
 from bot.models import ConceptMap, Session, Source
 from bot.storage import Change, Changed, Storage, open_storage, postgres
+from bot.storage.migrations import Dialect
 from tests.support.fakes import draft
 
 GUILD = 1001
@@ -42,10 +43,16 @@ async def test_a_batch_counts_each_first_open_and_explorer_once_and_reports_them
 ):
     tides, (t1, t2, _) = await stored_map(storage, "tides")
     winds, (w1, _, _) = await stored_map(storage, "winds")
-    # Bob explored the winds before this batch: his next open there makes him no newcomer.
-    await storage.save_clicks([(at(BOB, 9, winds, w1), w1)], now=1.0)
     heard: list[Change] = []
     storage.watch(heard.append)
+    # Bob explored the winds before this batch: his next open there makes him no newcomer.
+    await storage.save_clicks([(at(BOB, 9, winds, w1), w1)], now=1.0)
+    # Heard at once, and on PostgreSQL again by its own listener: that one awaited.
+    echoes = 2 if storage.dialect is Dialect.POSTGRES else 1
+    async with asyncio.timeout(10):
+        while heard.count(Change(Changed.OPENED, winds.id, w1)) < echoes:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    heard.clear()
 
     await storage.save_clicks(
         [
