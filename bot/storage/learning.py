@@ -38,9 +38,11 @@ from bot.storage.learning_sql import (
     UPSERT_THREAD,
     WHOLE_DECK,
 )
+from bot.storage.records import Change, Changed
 
 if TYPE_CHECKING:
     from bot.storage.base import Row, Transaction
+    from bot.storage.changes import Note
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class LearningStore:
     if TYPE_CHECKING:  # supplied by Storage and its backend
 
         def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+        def _changing(self) -> AbstractAsyncContextManager[Note]: ...
 
         async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
@@ -208,5 +212,6 @@ class LearningStore:
         return row[0] if row else None
 
     async def set_forum_channel(self, scope: int, channel_id: int | None) -> None:
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             await db.execute(UPSERT_FORUM, (scope, channel_id))
+            await note(db, Change(Changed.SETTINGS, scope=scope))  # readers holding it drop it
