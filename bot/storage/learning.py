@@ -70,8 +70,8 @@ async def note_explorations(
         firsts.setdefault((session.map_id, session.owner_id), (concept_id, session.owner_id))
         explored[concept_id, session.owner_id] = (session.owner_id, session.scope, now, concept_id)
     # Every explorer counted before any of this transaction's explorations is inserted
-    # (the statement returns the map's id when its count moved).
-    counted = await db.fetchmany(COUNT_EXPLORER, sorted(firsts.values()))
+    # (the statement returns the map's id when its count moved); maps in id order.
+    counted = await db.fetchmany(COUNT_EXPLORER, [firsts[k] for k in sorted(firsts)])
     await db.executemany(INSERT_EXPLORED, sorted(explored.values(), key=lambda r: r[3]))
     return [row[0] for row in counted]
 

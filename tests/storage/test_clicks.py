@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from bot.models import ConceptMap, Session, Source
@@ -109,6 +110,30 @@ async def test_changes_past_one_notifys_payload_go_out_in_several(postgres_url: 
             while len(heard) < len(many):  # noqa: ASYNC110 (NOTIFY from another process)
                 await asyncio.sleep(0.02)
         assert heard == many  # every one, in order, none unreadable (EVERYTHING)
+
+
+async def test_a_batch_and_an_expansion_of_its_concept_do_not_deadlock(postgres_url: str):
+    """Storing sub-concepts locks the concept's row, then its map's (the map's total); a
+    batch that counts an open of that concept meanwhile must take them in that order too,
+    or each waits on the other's row until PostgreSQL kills one (the click lost)."""
+    async with open_storage(postgres_url) as storage:
+        tides, (t1, _, _) = await stored_map(storage, "tides")
+        expansion = await asyncpg.connect(postgres_url)
+        try:
+            async with expansion.transaction():
+                await expansion.execute("UPDATE concepts SET state = 'pending' WHERE id = $1", t1)
+                clicks = asyncio.ensure_future(
+                    storage.save_clicks([(at(ALICE, 1, tides, t1), t1)], now=1.0)
+                )
+                await asyncio.sleep(0.3)  # the batch is waiting for the concept's row
+                assert not clicks.done()
+                await expansion.execute("UPDATE maps SET total = total WHERE id = $1", tides.id)
+            await asyncio.wait_for(clicks, 10)
+        finally:
+            await expansion.close()
+        counted = await storage.get_map(tides.id)
+        assert counted is not None and (counted.opened, counted.explorers) == (1, 1)
+        assert await storage.get_session(1) == at(ALICE, 1, tides, t1)
 
 
 @pytest.mark.parametrize("lines", [1, 50, 400])
