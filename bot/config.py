@@ -44,6 +44,7 @@ ENV_FIELDS: dict[str, str] = {
     "KINAPSE_MAX_CONCURRENT_GENERATIONS": "max_concurrent_generations",
     "KINAPSE_SESSION_DAYS": "session_days",
     "KINAPSE_DEFAULT_LANGUAGE": "default_language",
+    "KINAPSE_WEB_SEARCH": "web_search",
     "KINAPSE_LOG_LEVEL": "log_level",
     "DEV_GUILD_ID": "dev_guild_id",
     "KINAPSE_SHARD_COUNT": "shard_count",
@@ -78,6 +79,9 @@ class Settings(BaseModel):
     # A failed new topic's Retry is kept as long.
     session_days: int = Field(default=90, ge=1, le=36_500)
     default_language: str = Field(default="en", min_length=2, max_length=35)
+    # Ground generations with the API's web search (billed per search); servers can turn it
+    # off for themselves, this turns it off for every server.
+    web_search: bool = True
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     dev_guild_id: int | None = None
     # Sharding: None means Discord's recommended count, every shard in this process.

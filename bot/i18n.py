@@ -99,6 +99,11 @@ def translate(locale: str, message: str, /, **params: object) -> str:
     return _filled(catalog(locale).gettext(message), params, locale)
 
 
+def number(value: float) -> str:
+    """``value`` written the current language's way (1,234 / 1.234 / 1 234)."""
+    return str(_shown(value, _language.get()))
+
+
 def language() -> str:
     """The locale the current interaction is answered in."""
     return _language.get()

@@ -50,6 +50,7 @@ def load_map_file(path: Path) -> BundledMap:
             topic_key(alias)
     except TopicError as exc:
         raise ValueError(f"topic or alias: {exc}") from None
+    bundled.loaded_from(f"{path.parent.name}/{path.name}")
     return bundled
 
 

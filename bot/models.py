@@ -6,14 +6,32 @@ the generator and the explore core.
 
 from __future__ import annotations
 
-import datetime
 import enum
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    field_validator,
+)
+
+# Re-exported: a citation is part of the map model.
+from bot.citations import CITATION_PUBLISHER_MAX as CITATION_PUBLISHER_MAX
+from bot.citations import CITATION_QUOTE_MAX as CITATION_QUOTE_MAX
+from bot.citations import CITATION_TITLE_MAX as CITATION_TITLE_MAX
+from bot.citations import CITATION_URL_MAX as CITATION_URL_MAX
+from bot.citations import Citation as Citation
+from bot.citations import citations_json as citations_json
+from bot.citations import date_floor as date_floor
+from bot.citations import iso_date as iso_date
+from bot.citations import stored_citations as stored_citations
+from bot.i18n import N_
 
 TITLE_MAX = 60  # fits a Discord button label with its "12 · " prefix
 SUMMARY_MAX = 160
@@ -79,9 +97,9 @@ def clean_topic(text: str) -> str:
     """
     text = normalize_spaces(text)
     if not text:
-        raise TopicError("That topic is empty once invisible characters are removed.")
+        raise TopicError(N_("That topic is empty once invisible characters are removed."))
     if len(text) > TOPIC_MAX:
-        raise TopicError(f"Topics can be at most {TOPIC_MAX} characters long.")
+        raise TopicError(N_("Topics can be at most {count} characters long.", count=TOPIC_MAX))
     return text
 
 
@@ -121,86 +139,16 @@ class Source(enum.StrEnum):
 
 
 class ConceptDraft(BaseModel):
-    """One concept's text, as written in a map file or returned by the model."""
+    """One concept's text, as written in a map file or returned by the model, and what it
+    rests on: a curated file's ``sources``, or the web search results the API returned
+    that the model named as supporting it (never a URL the model wrote)."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Title
     summary: Summary
     detail: Detail
-
-
-_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-CITATION_TITLE_MAX = 300
-CITATION_PUBLISHER_MAX = 120
-CITATION_QUOTE_MAX = 500
-CITATION_URL_MAX = 2000
-
-
-def iso_date(value: Any) -> Any:
-    """A date as ISO text ("2026", "2026-12" or "2026-12-01"), checked to be a real one.
-
-    YAML reads an unquoted 2026-12-01 as a date (but 2026-12 as text): both stay text.
-    """
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        value = value.strip()
-        match = _ISO_DATE.fullmatch(value)
-        if match is None:
-            raise ValueError("write a date as YYYY-MM-DD, YYYY-MM or YYYY")
-        year, month, day = (int(part) if part else 1 for part in match.groups())
-        try:
-            datetime.date(year, month, day)
-        except ValueError:
-            raise ValueError(f"{value} is not a date") from None
-    return value
-
-
-def date_floor(value: str) -> datetime.date:
-    """The first day an ISO date (``iso_date``) may mean: 2026-12 is 1 December 2026."""
-    year, month, day = (int(part) if part else 1 for part in _ISO_DATE.fullmatch(value).groups())  # type: ignore[union-attr]
-    return datetime.date(year, month, day)
-
-
-class Citation(BaseModel):
-    """Where a statement comes from: an entry of a curated map's ``sources``, or a web
-    search result the API returned for a generated concept (never a URL a model wrote)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_TITLE_MAX)
-    ]
-    url: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, max_length=CITATION_URL_MAX, pattern=r"^https?://[^\s/]+\S*$"
-        ),
-    ]
-    publisher: (
-        Annotated[
-            str,
-            StringConstraints(
-                strip_whitespace=True, min_length=1, max_length=CITATION_PUBLISHER_MAX
-            ),
-        ]
-        | None
-    ) = None
-    date: str | None = None  # ISO: YYYY-MM-DD, YYYY-MM or YYYY
-    # The claim as the source words it (a curated map's choice, or the text the API cited).
-    quote: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, min_length=1, max_length=CITATION_QUOTE_MAX),
-        ]
-        | None
-    ) = None
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _iso(cls, value: Any) -> Any:
-        return iso_date(value)
+    sources: list[Citation] = Field(default_factory=list)
 
 
 class BundledConcept(ConceptDraft):
@@ -210,17 +158,19 @@ class BundledConcept(ConceptDraft):
         default=None, min_length=CHILDREN_MIN, max_length=CHILDREN_MAX
     )
     leaf: bool = False
-    sources: list[Citation] = Field(default_factory=list)
 
 
 class TreeConcept(BundledConcept):
     """A concept as an export carries it: what is stored, however many sub-concepts an
     older version stored (the limits are for writing maps, not for reading them back).
-    A ``BundledConcept`` is read as one by its attributes."""
+    A ``BundledConcept`` is read as one by its attributes. Its sources, and who wrote it
+    when (``model`` and ``written`` are None for a curated concept)."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
     children: list[TreeConcept] | None = None
+    model: str | None = None
+    written: str | None = None  # ISO date
 
 
 class MapDraft(BaseModel):
@@ -235,6 +185,10 @@ class MapDraft(BaseModel):
     title: TopicTitle | None = None
     overview: Overview
     concepts: list[ConceptDraft] = Field(min_length=KEY_CONCEPTS_MIN, max_length=KEY_CONCEPTS_MAX)
+    sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
+    # The topic's facts change (prices, office holders, ongoing events): its generated
+    # concepts can be refreshed once they are old.
+    volatile: bool = False
 
 
 class Expansion(BaseModel):
@@ -322,6 +276,11 @@ class BundledMap(BaseModel):
             raise ValueError("write a date as YYYY-MM or YYYY-MM-DD")
         return iso_date(value)
 
+    # The file it was loaded from (``maps/interest-rates.yaml``), for provenance; and its
+    # concepts by their path of title keys, built on first use.
+    _file: str | None = PrivateAttr(default=None)
+    _by_path: dict[tuple[str, ...], BundledConcept] | None = PrivateAttr(default=None)
+
     @property
     def key(self) -> str:
         return topic_key(self.topic)
@@ -330,24 +289,61 @@ class BundledMap(BaseModel):
     def alias_keys(self) -> list[str]:
         return [topic_key(alias) for alias in self.aliases]
 
+    @property
+    def file(self) -> str | None:
+        return self._file
+
+    def loaded_from(self, file: str) -> None:
+        self._file = file
+
+    def concept_at(self, titles: Sequence[str]) -> BundledConcept | None:
+        """The file's concept at this path of titles (key concept first), or None: a
+        server's stored copy finds its curated concepts, and their sources, by their place."""
+        if self._by_path is None:
+            found: dict[tuple[str, ...], BundledConcept] = {}
+
+            def down(concepts: list[BundledConcept], above: tuple[str, ...]) -> None:
+                for concept in concepts:
+                    path = (*above, search_key(concept.title))
+                    found.setdefault(path, concept)
+                    down(concept.children or [], path)
+
+            down(self.concepts, ())
+            self._by_path = found
+        return self._by_path.get(tuple(search_key(title) for title in titles))
+
+
+# What one web search counts against a server's daily token budget: Anthropic charges
+# $10 per 1,000 searches (as of December 2026), $0.01 a search, what 3,334 input tokens of
+# Claude Sonnet 4.6 cost at $3 per million. The results it returns are billed as input
+# tokens besides, and counted as such.
+SEARCH_TOKENS = 3_334
+
 
 class Usage(BaseModel):
-    """Token usage of one generation call."""
+    """Token usage of one generation call, and the web searches it ran."""
 
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    web_searches: int = 0
 
     @property
-    def total(self) -> int:
+    def tokens(self) -> int:
         return (
             self.input_tokens
             + self.output_tokens
             + self.cache_read_tokens
             + self.cache_write_tokens
         )
+
+    @property
+    def total(self) -> int:
+        """Its tokens and its searches at their price in tokens: what it counts against
+        the daily budget."""
+        return self.tokens + self.web_searches * SEARCH_TOKENS
 
 
 class ConceptMap(BaseModel):
@@ -367,6 +363,17 @@ class ConceptMap(BaseModel):
     level: Level = Level.STANDARD  # who it was written for
     opened: int = 0  # concepts opened at least once
     total: int = 0  # concepts known in the map
+    created_at: float | None = None
+    # A generated map's: the search results its overview rests on, and whether its facts
+    # change (a curated map's come from its file).
+    sources: tuple[Citation, ...] = ()
+    volatile: bool = False
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
+
     explorers: int = 0  # members who opened at least one of its concepts
 
 
@@ -387,6 +394,17 @@ class Concept(BaseModel):
     state: ChildState
     error: str | None = None
     opened: bool = False  # opened at least once in its scope
+    # Who wrote it and when: None for a curated concept (its file says where its facts
+    # come from), or one stored before provenance was recorded.
+    model: str | None = None
+    created_at: float | None = None
+    # The web search results a generated concept rests on (a curated one's are in its file).
+    sources: tuple[Citation, ...] = ()
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
 
 
 class Session(BaseModel):
@@ -425,6 +443,13 @@ class Answer(BaseModel):
     question: str
     text: str
     model: str
+    # The web search results the answer cited (as the API returned them).
+    sources: tuple[Citation, ...] = ()
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _stored_sources(cls, value: Any) -> Any:
+        return stored_citations(value)
 
 
 class MapTree(BaseModel):
@@ -443,7 +468,9 @@ class MapTree(BaseModel):
     source: Source
     model: str | None = None  # the model that generated the map; None for a curated one
     as_of: str | None = None  # a curated map's date, when its facts were last checked
+    written: str | None = None  # a generated map's date (ISO), when it was written
     overview: Overview
+    sources: list[Citation] = Field(default_factory=list)  # what the overview rests on
     # As many as are stored: an older version's map may have more than maps have now.
     concepts: list[TreeConcept] = Field(min_length=1)
 
@@ -455,15 +482,14 @@ class MapTree(BaseModel):
             source=Source.BUNDLED,
             as_of=bundled.as_of,
             overview=bundled.overview,
+            sources=bundled.sources,
             concepts=bundled.concepts,  # type: ignore[arg-type]  # read by their attributes
         )
 
-    def walk(self) -> Iterator[tuple[int, BundledConcept]]:
+    def walk(self) -> Iterator[tuple[int, TreeConcept]]:
         """Every concept with its depth (1 for a key concept), parents before children."""
 
-        def down(
-            concepts: list[BundledConcept], depth: int
-        ) -> Iterator[tuple[int, BundledConcept]]:
+        def down(concepts: list[TreeConcept], depth: int) -> Iterator[tuple[int, TreeConcept]]:
             for concept in concepts:
                 yield depth, concept
                 yield from down(concept.children or [], depth + 1)

@@ -136,6 +136,32 @@ def count_sentences(text: str) -> int:
     return len(split_sentences(text))
 
 
+# Writings without spaces between words, by the scripts they use: a length in words means
+# nothing there. Japanese is told from Chinese by its kana.
+_UNSPACED = {
+    "japanese": regex.compile(r"[\p{Hiragana}\p{Katakana}]"),
+    "chinese": regex.compile(r"\p{Han}"),
+    "thai": regex.compile(r"\p{Thai}"),
+    "lao": regex.compile(r"\p{Lao}"),
+    "khmer": regex.compile(r"\p{Khmer}"),
+    "burmese": regex.compile(r"\p{Myanmar}"),
+}
+_LETTER = regex.compile(r"\p{L}")
+
+
+def unspaced_writing(text: str) -> str | None:
+    """``japanese``, ``chinese``, ``thai``, ``lao``, ``khmer`` or ``burmese`` when most of
+    ``text``'s letters are of that writing (one without spaces between words), else None."""
+    letters = len(_LETTER.findall(text))
+    if not letters:
+        return None
+    counts = {name: len(script.findall(text)) for name, script in _UNSPACED.items()}
+    if counts["japanese"]:
+        counts["japanese"] += counts.pop("chinese")  # kanji with kana: Japanese
+    writing, count = max(counts.items(), key=lambda item: item[1])
+    return writing if count * 2 > letters else None
+
+
 # Model text may end up in a message's content, where these ping unless allowed mentions
 # forbid it; a zero-width space after the "@" keeps them readable and inert anywhere.
 _MENTION = regex.compile(r"@(?=everyone|here)|<@", regex.IGNORECASE)

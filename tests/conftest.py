@@ -10,7 +10,12 @@ import pytest
 from bot.storage import Storage, open_storage
 from tests.support.fakes import FakeGenerator
 
-pytest_plugins = ["tests.support.standin", "tests.support.harness", "tests.support.postgres"]
+pytest_plugins = [
+    "tests.support.standin",
+    "tests.support.harness",
+    "tests.support.postgres",
+    "tests.support.locales",
+]
 
 
 @pytest.fixture

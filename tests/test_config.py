@@ -185,7 +185,10 @@ def test_readme_documents_every_setting_with_its_default() -> None:
             relative = value.relative_to(PROJECT_ROOT).as_posix()
             assert shown.strip("`").rstrip("/") == relative, f"{name}: README says {shown}"
         else:
-            expected = f"{value:g}" if isinstance(value, float) else str(value)
+            if isinstance(value, bool):  # as the environment writes it
+                expected = str(value).lower()
+            else:
+                expected = f"{value:g}" if isinstance(value, float) else str(value)
             assert shown == f"`{expected}`", f"{name}: README says {shown}, code says {expected}"
 
 

@@ -28,11 +28,13 @@ RANKS = {
     "bot.render": 1,
     "bot.maps": 1,
     "bot.models": 0,
+    "bot.citations": 0,
     "bot.text": 0,
     "bot.config": 0,
     "bot.errors": 0,
     "bot.prompts": 0,
     "bot.i18n": 0,
+    "bot.languages": 0,
 }
 APPLICATIONS = ("bot.__main__", "bot.preview", "bot.runtime", "bot.authoring")
 

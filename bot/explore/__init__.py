@@ -6,6 +6,7 @@ returns into cards, and the errors it raises (``bot.errors``) into replies.
 
 from bot.explore.explorer import Explorer
 from bot.explore.limits import RESERVED_TOKENS
+from bot.explore.provenance import Provenance, SourceGroup, unique_sources
 from bot.explore.views import (
     NO_KEY,
     AnswerView,
@@ -13,6 +14,7 @@ from bot.explore.views import (
     MapRef,
     MapsPage,
     MapView,
+    SourcesView,
     View,
     bundled_number,
 )
@@ -27,7 +29,11 @@ __all__ = [
     "MapRef",
     "MapView",
     "MapsPage",
+    "Provenance",
+    "SourceGroup",
+    "SourcesView",
     "View",
     "bundled_number",
     "lock_wait_listener",
+    "unique_sources",
 ]

@@ -153,6 +153,10 @@ class KnownMaps:
         for concept_id in concept_ids:
             self._ahead.pop(concept_id, None)
 
+    def ahead_in(self, map_id: int) -> set[int]:
+        """The concepts of ``map_id`` whose first open is counted ahead of its write."""
+        return {concept_id for concept_id, of in self._ahead.items() if of == map_id}
+
     def _counted_map(self, found: ConceptMap | None) -> ConceptMap | None:
         if found is None or not self._ahead:
             return found

@@ -18,6 +18,7 @@ from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
 from bot.explore.pictures import Pictures
+from bot.explore.posts import Posts
 from bot.explore.progress import Progress
 from bot.explore.questions import Questions
 from bot.explore.quizzes import Quizzes
@@ -25,6 +26,7 @@ from bot.explore.reviews import Reviews
 from bot.explore.scopes import Preferences
 from bot.explore.sessions import Sessions
 from bot.explore.topics import Topics
+from bot.explore.translations import Translations
 from bot.explore.upkeep import Upkeep
 from bot.explore.views import NO_KEY
 from bot.generator import Generator
@@ -64,6 +66,8 @@ class Explorer:
         self.known = KnownMaps(storage)
         # Every kind of generation is started under one lock (see ``Flights``).
         starting = asyncio.Lock()
+        # Curated maps in the scope's language: only Claude can translate them.
+        self.translations = Translations(storage, generator, clock) if generator else None
         self.concepts = Concepts(
             storage,
             self.known,
@@ -74,6 +78,9 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.preferences,
+            Flights(starting, self.budget.release),
+            self.translations,
         )
         self.topics = Topics(
             storage,
@@ -85,6 +92,7 @@ class Explorer:
             generator,
             generation_off,
             clock,
+            self.translations,
         )
         self.library = Library(storage, bundled, self.topics, self.concepts)
         self.questions = Questions(
@@ -98,7 +106,8 @@ class Explorer:
         )
         self.sessions = Sessions(storage, self.concepts, clock)
         self.upkeep = Upkeep(storage, settings, clock)
-        self.pictures = Pictures(storage)
+        self.pictures = Pictures(storage, self.known)
+        self.posts = Posts()  # private cards posted in their channel
         # Learning together: quizzes, review decks, progress, threads.
         self.quizzes = Quizzes(
             storage,

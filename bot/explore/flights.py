@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.errors import GenerationError
 from bot.generator import OnSketch, Sketch
+from bot.i18n import N_
 from bot.storage import Reservation
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ R = TypeVar("R")
 # How long a generation waits its turn for a model call slot before giving up:
 # well inside Discord's 15-minute window, leaving room for the call itself.
 QUEUE_PATIENCE = 600.0
-QUEUE_FULL = "Too many maps are being generated right now; please try again in a few minutes."
+QUEUE_FULL = N_("Too many maps are being generated right now; please try again in a few minutes.")
 
 OnQueued = Callable[[], Awaitable[None]]
 Release = Callable[[Reservation], Awaitable[None]]

@@ -10,6 +10,7 @@ from bot.errors import NotFound
 from bot.explore.concepts import Concepts
 from bot.explore.topics import Topics
 from bot.explore.views import MapRef, MapsPage, bundled_number
+from bot.i18n import N_
 from bot.maps import BundledMaps
 from bot.models import BundledConcept, ConceptMap, MapTree, Source, search_key, topic_key
 from bot.storage import MapListing, Storage
@@ -116,12 +117,12 @@ class Library:
             return None
         return MapRef(bundled.topic, bundled=bundled_number(bundled.key))
 
-    async def open_bundled(self, scope: int, number: int) -> ConceptMap:
+    async def open_bundled(self, scope: int, number: int, user_id: int = 0) -> ConceptMap:
         """The scope's copy of the bundled map ``bundled_number`` names, made on first use."""
         bundled = next((m for m in self.bundled.maps if bundled_number(m.key) == number), None)
         if bundled is None:
-            raise NotFound("That curated map is no longer shipped; run /maps again.")
-        concept_map = await self.topics.lookup(scope, bundled.topic)
+            raise NotFound(N_("That curated map is no longer shipped; run /maps again."))
+        concept_map = await self.topics.lookup(scope, bundled.topic, user_id)
         assert concept_map is not None  # a bundled topic always has a map
         return concept_map
 

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import GenerationError, LimitReached, Refused
 from bot.explore.flights import QUEUE_PATIENCE, Flight, Slots
 from bot.generator import Generated
+from bot.i18n import N_
 from bot.models import Usage
 from bot.storage import Limit, Limits, OverLimit, Reservation, Storage, UsageTotals
 
@@ -46,8 +47,9 @@ UNRECORDED_MAX = 1_000  # usage kept in memory while the database cannot take it
 
 @dataclass(frozen=True)
 class UsageReport:
-    """What /kinapse usage shows: this UTC day's and month's usage, the top users of the
-    month with their tokens, and the daily budget."""
+    """What /kinapse usage shows: this UTC day's and month's usage (web searches included,
+    at their price in tokens), the top users of the month with their tokens, and the daily
+    budget."""
 
     today: UsageTotals
     month: UsageTotals
@@ -150,7 +152,7 @@ class Budget:
         until = await self.storage.refused_until(scope, subject, self.clock())
         if until is not None:
             raise LimitReached(
-                "Claude declined this request recently, so it won't be asked again yet.",
+                N_("Claude declined this request recently, so it won't be asked again yet."),
                 datetime.fromtimestamp(until, UTC),
             )
 
@@ -171,13 +173,16 @@ class Budget:
         retry_at = datetime.fromtimestamp(over.retry_at, UTC)
         if over.limit is Limit.COOLDOWN:
             allowed, window = self.settings.cooldown_generations, self.settings.cooldown_seconds
-            return LimitReached(
-                f"You have started {allowed} new generations in the last "
-                f"{_minutes(window)}; please wait a little.",
-                retry_at,
+            limit = N_(
+                "You have started {count} new generations in the last {duration}; "
+                "please wait a little.",
+                count=allowed,
+                duration=timedelta(seconds=window),
             )
+            return LimitReached(limit, retry_at)
         return LimitReached(
-            "This server has used today's generation budget; stored maps still work.", retry_at
+            N_("This server has used today's generation budget; stored maps still work."),
+            retry_at,
         )
 
     # -- the call itself ---------------------------------------------------------
@@ -270,8 +275,3 @@ class Budget:
 def _day_start(now: float) -> datetime:
     moment = datetime.fromtimestamp(now, UTC)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _minutes(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return "minute" if minutes == 1 else f"{minutes} minutes"

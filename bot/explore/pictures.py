@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
+from bot.explore.cache import KnownMaps
 from bot.models import ConceptMap
 from bot.render import MapPicture, Node, PictureCache, Renderer
 from bot.storage import Storage
@@ -12,8 +14,9 @@ from bot.storage import Storage
 class Pictures:
     """The pictures of stored maps, kept by map version and highlighted concept."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, known: KnownMaps) -> None:
         self.storage = storage
+        self.known = known  # its opens counted ahead of their write are drawn explored
         self.renderer = Renderer()
         self.cache = PictureCache()
 
@@ -25,20 +28,19 @@ class Pictures:
         ``whole``, the map card's small picture: what can be read at Discord's inline size.
 
         A map only grows (concepts are added, and opened ones stay opened), so the
-        counts of stored and opened concepts name its version.
+        counts of stored and opened concepts name its version. The picture says which
+        counts it was drawn from (``MapPicture.counts``): storage may have moved on
+        since ``concept_map`` was read, and a card shows the counts of its picture.
         """
         key = (concept_map.id, concept_map.total, concept_map.opened, highlight, whole)
 
         async def draw() -> MapPicture:
             concepts = await self.storage.map_concepts(concept_map.id)
             opened = await self.storage.opened_ids(concept_map.id)
+            opened |= self.known.ahead_in(concept_map.id)
             nodes = [Node(c.id, c.parent_id, c.title, c.id in opened) for c in concepts]
-            return await self.renderer.draw(concept_map.topic, nodes, highlight, whole=whole)
+            picture = await self.renderer.draw(concept_map.topic, nodes, highlight, whole=whole)
+            counts = (sum(node.opened for node in nodes), len(nodes))
+            return dataclasses.replace(picture, counts=counts)
 
-        return self.cache.get(key, draw, family=(concept_map.id, highlight, whole))
-
-    def earlier(
-        self, concept_map: ConceptMap, highlight: int | None = None, *, whole: bool = True
-    ) -> MapPicture | None:
-        """The last picture drawn of the map with ``highlight``, of whatever version."""
-        return self.cache.newest((concept_map.id, highlight, whole))
+        return self.cache.get(key, draw)

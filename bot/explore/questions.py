@@ -11,16 +11,18 @@ from bot.errors import KinapseError, NoGenerator, NotFound, StorageBusy, Storage
 from bot.explore.concepts import Concepts, check_scope
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
+from bot.explore.provenance import described, unique_sources
 from bot.explore.views import QUESTIONS_OFF, AnswerView, ConceptView, View
 from bot.generator import AskRequest, Generator, Progress
+from bot.i18n import N_
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question, question_key
 from bot.storage import Storage
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "Only the member who asked this question can share its answer."
-ALREADY_SHARED = "This answer is already shared in the channel."
+NOT_YOURS = N_("Only the member who asked this question can share its answer.")
+ALREADY_SHARED = N_("This answer is already shared in the channel.")
 OVERVIEW_DETAIL = "(This is the overview card of the whole topic; its text is the summary.)"
 
 
@@ -66,7 +68,9 @@ class Questions:
         """
         question = shorten(clean_question(question), QUESTION_MAX)  # the form enforces it
         if len(question) < QUESTION_MIN:
-            raise KinapseError(f"Ask a question of at least {QUESTION_MIN} characters.")
+            raise KinapseError(
+                N_("Ask a question of at least {count} characters.", count=QUESTION_MIN)
+            )
         key = question_key(question)
         if concept_id is not None:
             view: View = await self.concepts.concept_view(concept_id, scope)
@@ -108,7 +112,7 @@ class Questions:
         post that failed, ``unshare`` lets it be shared again."""
         asked = await self.storage.get_ask(ask_id)
         if asked is None:
-            raise NotFound("This answer no longer exists; ask again from the card.")
+            raise NotFound(N_("This answer no longer exists; ask again from the card."))
         if asked.user_id != user_id:
             raise KinapseError(NOT_YOURS)
         view = await self.answer_view(asked.answer_id, scope)
@@ -134,8 +138,14 @@ class Questions:
         generator = self.generator
         assert generator is not None
         request = _request(view, question)
+        search = await self.concepts.preferences.search(scope)
         result = await self.budget.call(
-            scope, user_id, "ask", subject, lambda: generator.ask(request, on_text), flight
+            scope,
+            user_id,
+            "ask",
+            subject,
+            lambda: generator.ask(request, on_text, search=search),
+            flight,
         )
         concept = view.concept if isinstance(view, ConceptView) else None
         stored = await self.storage.save_answer(
@@ -147,6 +157,7 @@ class Questions:
             text=result.value,
             model=generator.model,
             now=self.clock(),
+            sources=result.sources,
         )
         return AnswerView(stored, view.map, concept)
 
@@ -155,7 +166,7 @@ class Questions:
         answer = await self.storage.get_answer(answer_id)
         concept_map = await self.storage.get_map(answer.map_id) if answer else None
         if answer is None or concept_map is None:
-            raise NotFound("This answer no longer exists; ask again from the card.")
+            raise NotFound(N_("This answer no longer exists; ask again from the card."))
         check_scope(concept_map, scope)
         concept = None
         if answer.concept_id is not None:
@@ -176,6 +187,8 @@ def _request(view: View, question: str) -> AskRequest:
             detail=view.concept.detail,
             subconcepts=[c.title for c in view.children],
             question=question,
+            provenance=described(view.provenance),
+            sources=list(view.provenance.sources),
         )
     return AskRequest(
         topic=view.map.topic,
@@ -187,4 +200,6 @@ def _request(view: View, question: str) -> AskRequest:
         detail=OVERVIEW_DETAIL,
         subconcepts=[c.title for c in view.concepts],
         question=question,
+        provenance=described(view.provenance),
+        sources=unique_sources(view.sources),
     )

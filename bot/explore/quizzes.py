@@ -24,6 +24,7 @@ from bot.explore.flights import Flight, Flights
 from bot.explore.limits import Budget
 from bot.explore.quiz_text import shuffled, text_questions
 from bot.generator import Generator, QuizConcept, QuizRequest
+from bot.i18n import N_
 from bot.models import Concept, ConceptMap, QuestionState, Quiz, QuizDraft, QuizQuestion
 from bot.storage import Storage
 from bot.storage.quizzes import Answered, Closed, Score, Vote
@@ -117,7 +118,9 @@ class Quizzes:
             elif target.id in by_target:
                 questions.append((target.id, by_target[target.id]))
         if not questions:
-            raise KinapseError("This map has too few concepts for a quiz yet; explore it first.")
+            raise KinapseError(
+                N_("This map has too few concepts for a quiz yet; explore it first.")
+            )
         quiz, first = await self.storage.create_quiz(
             scope=scope,
             channel_id=channel_id,
@@ -189,7 +192,7 @@ class Quizzes:
         for concept in await self.storage.map_concepts(map_id):
             if concept.title.casefold() == wanted:
                 return concept.id
-        raise NotFound("That map has no concept by that name.")
+        raise NotFound(N_("That map has no concept by that name."))
 
     async def answer(
         self, question_id: int, scope: int, user_id: int, name: str, choice: int
@@ -197,7 +200,7 @@ class Quizzes:
         """A member's answer, taken once; what they had answered if they did before."""
         question = await self._question(question_id, scope)
         if not 0 <= choice < len(question.options):
-            raise NotFound("That answer is not one of this question's.")
+            raise NotFound(N_("That answer is not one of this question's."))
         taken = await self.storage.answer_question(
             question_id, user_id=user_id, scope=scope, name=name, choice=choice, now=self.clock()
         )
@@ -210,8 +213,10 @@ class Quizzes:
         assert quiz is not None
         if quiz.starter_id != user_id:
             raise KinapseError(
-                "Only the member who started this quiz can reveal the answer early; "
-                "everyone sees it when the time is up."
+                N_(
+                    "Only the member who started this quiz can reveal the answer early; "
+                    "everyone sees it when the time is up."
+                )
             )
         return await self._revealed(
             await self.storage.close_question(question_id, now=self.clock(), due_only=False)
@@ -252,14 +257,14 @@ class Quizzes:
         quiz = await self.storage.get_quiz(question.quiz_id)
         concept_map = await self.storage.get_map(quiz.map_id) if quiz else None
         if quiz is None or concept_map is None:
-            raise NotFound("This quiz no longer exists.")
+            raise NotFound(N_("This quiz no longer exists."))
         return quiz, concept_map
 
     async def _question(self, question_id: int, scope: int) -> QuizQuestion:
         question = await self.storage.get_question(question_id)
         quiz = await self.storage.get_quiz(question.quiz_id) if question else None
         if question is None or quiz is None or quiz.scope != scope:
-            raise NotFound("This quiz no longer exists.")
+            raise NotFound(N_("This quiz no longer exists."))
         return question
 
     def is_open(self, question: QuizQuestion) -> bool:
@@ -275,7 +280,7 @@ def _targets(
     if concept_id is not None:
         below = _subtree(concepts, concept_id)
         if not below:
-            raise NotFound("That concept is not part of this map.")
+            raise NotFound(N_("That concept is not part of this map."))
         pool = below if len(below) >= count else below + [c for c in concepts if c not in below]
         head, rest = pool[: len(below)], pool[len(below) :]
         rng.shuffle(head)

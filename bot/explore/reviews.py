@@ -18,6 +18,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.errors import NotFound
 from bot.explore.concepts import Concepts
+from bot.i18n import N_
 from bot.models import ReviewCard
 from bot.storage import Storage
 
@@ -101,13 +102,13 @@ class Reviews:
     async def card(self, card_id: int, user_id: int) -> ReviewCard:
         card = await self.storage.get_card(card_id)
         if card is None or card.user_id != user_id:
-            raise NotFound("This card is no longer in your deck.")
+            raise NotFound(N_("This card is no longer in your deck."))
         return card
 
     async def grade(self, card_id: int, user_id: int, rating: int) -> ReviewCard:
         """Schedule the card by the member's rating (1 Again, 2 Hard, 3 Good, 4 Easy)."""
         if rating not in RATINGS:
-            raise NotFound("That rating is not one of Again, Hard, Good or Easy.")
+            raise NotFound(N_("That rating is not one of Again, Hard, Good or Easy."))
         card = await self.card(card_id, user_id)
         now = self.clock()
         scheduled, _ = self.scheduler.review_card(
@@ -118,7 +119,7 @@ class Reviews:
         if not await self.storage.review_card(
             card_id, user_id, fsrs=fsrs, due=due, rating=rating, now=now
         ):
-            raise NotFound("This card is no longer in your deck.")
+            raise NotFound(N_("This card is no longer in your deck."))
         return card.model_copy(update={"fsrs": fsrs, "due": due})
 
     async def deck(self, user_id: int, page: int) -> DeckPage:
@@ -131,7 +132,7 @@ class Reviews:
     async def remove(self, card_id: int, user_id: int) -> ReviewCard:
         card = await self.card(card_id, user_id)
         if not await self.storage.remove_card(card_id, user_id):
-            raise NotFound("This card is no longer in your deck.")
+            raise NotFound(N_("This card is no longer in your deck."))
         return card
 
     async def export_csv(self, user_id: int) -> str:

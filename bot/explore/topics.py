@@ -17,16 +17,18 @@ from bot.explore.concepts import AVAILABLE_TOPICS_SHOWN
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
 from bot.explore.scopes import Preferences
+from bot.explore.translations import Translations
 from bot.explore.views import MAPS_OFF
 from bot.generator import Generator, OnSketch
+from bot.i18n import N_
+from bot.languages import same_language
 from bot.maps import BundledMaps
 from bot.models import ConceptMap, Source, StoredMeaning, StoredRetry, clean_topic, topic_key
 from bot.storage import Reservation, Storage
 
 log = logging.getLogger(__name__)
 
-WHICH_MEANING = "*{topic}* has several meanings; choose the one you mean."
-RETRY_EXPIRED = "That retry has expired; run /explore again."
+RETRY_EXPIRED = N_("That retry has expired; run /explore again.")
 
 
 class Topics:
@@ -43,6 +45,7 @@ class Topics:
         generator: Generator | None,
         generation_off: str,
         clock: Callable[[], float],
+        translations: Translations | None = None,
     ) -> None:
         self.storage = storage
         self.known = known
@@ -50,13 +53,18 @@ class Topics:
         self.preferences = preferences
         self.budget = budget
         self.generator = generator
+        self.translations = translations
         self.generation_off = generation_off
         self.clock = clock
         # One generation per (scope, topic key) at a time.
         self._flights = flights
 
-    async def lookup(self, scope: int, topic: str) -> ConceptMap | None:
+    async def lookup(self, scope: int, topic: str, user_id: int = 0) -> ConceptMap | None:
         """The scope's map for ``topic`` (stored or bundled), or None if it has to be generated.
+
+        A curated map the scope opens for the first time is copied into it in the scope's
+        language: translated (once per language, for every scope; its usage counted to
+        ``user_id`` in this scope) when there is a generator, else as written.
 
         Raises ``TopicError`` for a topic that is empty once cleaned, and ``ChooseMeaning``
         for a topic whose meanings are stored: the member is asked again, with no model call.
@@ -71,17 +79,33 @@ class Topics:
             if (canonical := await self.storage.alias_of(scope, topic_key(topic))) is not None:
                 return await self.storage.find_map(scope, canonical)
             return None
-        return await self.storage.create_map(
+        shown = bundled
+        language = await self.preferences.language(scope)
+        if self.translations is not None and not same_language(language, bundled.language):
+            shown = await self.translations.map_in(
+                bundled,
+                language,
+                lambda translate: self.budget.call(
+                    scope, user_id, "translate", f"translate:{bundled.key}", translate
+                ),
+            )
+        created = await self.storage.create_map(
             scope=scope,
             key=bundled.key,
-            topic=bundled.topic,
-            language=bundled.language,
-            overview=bundled.overview,
+            topic=shown.topic,
+            language=shown.language,
+            overview=shown.overview,
             source=Source.BUNDLED,
+            # None, as for the English copy: its texts are the curated file's (translated;
+            # the translation's model is stored with it), not written by a model here.
             model=None,
-            concepts=bundled.concepts,
+            concepts=shown.concepts,
             now=self.clock(),
         )
+        if shown is not bundled and topic_key(shown.topic) != bundled.key:
+            # The translated title finds the map too.
+            await self.storage.save_alias(scope, topic_key(shown.topic), bundled.key)
+        return created
 
     async def find_stored(
         self, scope: int, topic: str, *, aliases: bool = True
@@ -152,6 +176,7 @@ class Topics:
         await self._ask_meaning(scope, topic)
         language = await self.preferences.language(scope)
         level = await self.preferences.level(scope)
+        search = await self.preferences.search(scope)
         try:
             result = await self.budget.call(
                 scope,
@@ -159,14 +184,13 @@ class Topics:
                 "map",
                 f"map:{key}",
                 lambda: generator.generate_map(
-                    topic, language, level=level, on_progress=flight.report
+                    topic, language, level=level, on_progress=flight.report, search=search
                 ),
                 flight,
             )
         except Ambiguous as ambiguous:
             choices = await self.storage.save_meanings(scope, key, topic, ambiguous.meanings)
-            message = WHICH_MEANING.format(topic=topic)
-            raise ChooseMeaning(message, topic, choices) from ambiguous
+            raise ChooseMeaning(_which_meaning(topic), topic, choices) from ambiguous
         # The canonical title ("Interest Rates" for "intrest rats") names the map, and
         # the text as typed becomes an alias of it in the scope.
         title = result.value.title or topic
@@ -174,7 +198,8 @@ class Topics:
         if canonical != key:
             known = await self.find_stored(scope, title, aliases=False)
             if known is None and self.bundled.find(canonical) is not None:
-                known = await self.lookup(scope, title)  # the curated map, not a second one
+                # The curated map, not a second one.
+                known = await self.lookup(scope, title, user_id)
             if known is not None:
                 await self.storage.save_alias(scope, key, known.key)
                 return known
@@ -189,6 +214,8 @@ class Topics:
             concepts=result.value.concepts,
             now=self.clock(),
             level=level,
+            sources=result.value.sources,
+            volatile=result.value.volatile,
         )
         if canonical != key:
             await self.storage.save_alias(scope, key, canonical)
@@ -200,13 +227,13 @@ class Topics:
         """Raise ``ChooseMeaning`` if the meanings of ``topic`` are stored for the scope."""
         choices = await self.storage.meanings(scope, topic_key(topic))
         if choices:
-            raise ChooseMeaning(WHICH_MEANING.format(topic=topic), choices[0].topic, choices)
+            raise ChooseMeaning(_which_meaning(topic), choices[0].topic, choices)
 
     async def meaning(self, scope: int, meaning_id: int) -> StoredMeaning:
         """A stored meaning of the scope (its button carries only the id)."""
         meaning = await self.storage.get_meaning(meaning_id)
         if meaning is None or meaning.scope != scope:
-            raise NotFound("That choice is no longer stored; run /explore again.")
+            raise NotFound(N_("That choice is no longer stored; run /explore again."))
         return meaning
 
     async def choose_meaning(
@@ -221,7 +248,7 @@ class Topics:
         """The map of the chosen meaning under its qualified topic ("Mercury (planet)"),
         generated unless it exists; the typed topic becomes its alias in the scope."""
         meaning = await self.meaning(scope, meaning_id)
-        concept_map = await self.lookup(scope, meaning.qualified)
+        concept_map = await self.lookup(scope, meaning.qualified, user_id)
         if concept_map is None:
             concept_map = await self.generate_map(
                 scope,
@@ -247,3 +274,7 @@ class Topics:
         if retry is None or retry.scope != scope:
             raise NotFound(RETRY_EXPIRED)
         return retry
+
+
+def _which_meaning(topic: str) -> str:
+    return N_("*{topic}* has several meanings; choose the one you mean.", topic=topic)

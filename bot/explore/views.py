@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from bot.models import Answer, Concept, ConceptMap
-from bot.storage import MapListing
+from bot.explore.provenance import Provenance, SourceGroup
+from bot.i18n import N_
+from bot.models import Answer, Concept, ConceptMap, Source
+from bot.storage import ConceptVersion, MapListing
 
-NO_KEY = "ANTHROPIC_API_KEY is not set"
+NO_KEY = N_("ANTHROPIC_API_KEY is not set")
 # What members read while generation is off; the reason why (``Explorer.generation_off``)
 # is configuration, for the log, /kinapse usage and the server's managers.
-MAPS_OFF = "New topics can't be mapped in this server for now."
-SUB_CONCEPTS_OFF = "Sub-concepts can't be mapped in this server for now."
-QUESTIONS_OFF = "Questions are off in this server for now."
+MAPS_OFF = N_("New topics can't be mapped in this server for now.")
+SUB_CONCEPTS_OFF = N_("Sub-concepts can't be mapped in this server for now.")
+QUESTIONS_OFF = N_("Questions are off in this server for now.")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,25 @@ class MapView:
     concepts: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True  # questions can be answered (the bot has an API key)
+    # Where the card's texts come from: its overview first, then each key concept.
+    sources: tuple[SourceGroup, ...] = ()
+    translated_from: str | None = None  # a curated map's language, when this is a translation
+    untranslated: str | None = None  # the scope's language, when no key could translate it
+
+    @property
+    def provenance(self) -> Provenance:
+        """The overview's."""
+        if self.sources:
+            return self.sources[0].provenance
+        concept_map = self.map
+        if concept_map.source is Source.BUNDLED:
+            return Provenance(curated=True, as_of=self.as_of)
+        return Provenance(
+            curated=False,
+            model=concept_map.model,
+            written=concept_map.created_at,
+            sources=tuple(concept_map.sources),
+        )
 
 
 @dataclass(frozen=True)
@@ -35,10 +56,33 @@ class ConceptView:
     children: list[Concept]
     as_of: str | None = None  # a curated map's date, from its bundled file
     can_ask: bool = True
+    own: Provenance | None = None  # where the concept's text comes from
+    # A generated concept of a volatile topic, old enough to be written again (by a manager).
+    can_refresh: bool = False
+    translated_from: str | None = None
+    untranslated: str | None = None
 
     @property
     def concept(self) -> Concept:
         return self.path[-1]
+
+    @property
+    def provenance(self) -> Provenance:
+        if self.own is not None:
+            return self.own
+        concept = self.concept
+        if concept.model is None and self.map.source is Source.BUNDLED:
+            return Provenance(curated=True, as_of=self.as_of)
+        return Provenance(
+            curated=False,
+            model=concept.model or self.map.model,
+            written=concept.created_at,
+            sources=tuple(concept.sources),
+        )
+
+    @property
+    def sources(self) -> tuple[SourceGroup, ...]:
+        return (SourceGroup(None, self.provenance),)
 
     @property
     def needs_expansion(self) -> bool:
@@ -96,3 +140,15 @@ def bundled_number(key: str) -> int:
     """A bundled map's number in custom_ids: stable across restarts and new map files
     (a position in the list would shift), and within ID_DIGITS (56 bits, 17 digits)."""
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+
+
+@dataclass(frozen=True)
+class SourcesView:
+    """What a card's Sources button answers: where each of its texts comes from, and for
+    a refreshed concept its earlier versions."""
+
+    map: ConceptMap
+    subject: str  # the concept's title, or the topic
+    groups: tuple[SourceGroup, ...]
+    concept_id: int | None = None  # None: the map's overview card
+    earlier: tuple[ConceptVersion, ...] = ()

@@ -24,8 +24,11 @@ from bot.generator.base import (
     Progress,
     QuizConcept,
     QuizRequest,
+    RefreshRequest,
+    Search,
     Sketch,
     SketchConcept,
+    TranslateRequest,
 )
 
 __all__ = [
@@ -39,12 +42,15 @@ __all__ = [
     "Progress",
     "QuizConcept",
     "QuizRequest",
+    "RefreshRequest",
+    "Search",
     "Sketch",
     "SketchConcept",
+    "TranslateRequest",
 ]
 
 # Where the hook below looks, in order; claude imports the others.
-_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting")
+_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting", "grounding")
 
 
 def __getattr__(name: str) -> Any:

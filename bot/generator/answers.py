@@ -17,10 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 import anthropic
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bot.errors import Ambiguous, Refused, UnknownTopic
-from bot.generator.base import ExpandRequest, OutlineNode
+from bot.generator.base import ExpandRequest, OutlineNode, RefreshRequest
+from bot.generator.grounding import SOURCES_PER_CONCEPT, Grounding
+from bot.i18n import N_
 from bot.models import (
     DETAIL_MAX,
     DETAIL_SENTENCES,
@@ -56,11 +58,10 @@ PROBLEMS_SHOWN = 8  # validation problems quoted back to Claude in the repair re
 # quoting the question and naming the concept must still fit in one Discord message.
 ANSWER_MAX = 1800
 
-UNKNOWN = (
+UNKNOWN = N_(
     "Claude doesn't know this topic well enough to map it (it may be made up, too obscure or "
     "misspelled), so nothing was saved. Try another name for it."
 )
-AMBIGUOUS = "This topic has several meanings: {meanings}. Explore the one you mean."
 
 
 # -- the answer format: one schema for every call ------------------------------
@@ -74,11 +75,32 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+SOURCES_ABOUT = (
+    f"At most {SOURCES_PER_CONCEPT} URLs of web search results returned in this task that "
+    "support this text, copied exactly from the results; [] when there was no search or "
+    "no result supports it. Never any other URL."
+)
+
+
+class AnswerConcept(Answer):
+    """A concept as the model writes it: its texts, then the search results behind them."""
+
+    title: str
+    summary: str
+    detail: str
+    sources: list[str] = Field(description=SOURCES_ABOUT)
+
+
 class MapAnswer(Answer):
     kind: Literal["map"]
     title: str
+    volatile: bool = Field(
+        description="true when the topic's facts change over time (prices, rates, office "
+        "holders, records, ongoing events, recent technology); false for settled subjects"
+    )
     overview: str
-    concepts: list[ConceptDraft]
+    sources: list[str] = Field(description=SOURCES_ABOUT)
+    concepts: list[AnswerConcept]
 
 
 class MeaningsAnswer(Answer):
@@ -88,7 +110,16 @@ class MeaningsAnswer(Answer):
 
 class SubConceptsAnswer(Answer):
     kind: Literal["subconcepts"]
-    concepts: list[ConceptDraft]
+    concepts: list[AnswerConcept]
+
+
+class ConceptAnswer(Answer):
+    """A concept written again with today's facts (the refresh task): its title stays."""
+
+    kind: Literal["concept"]
+    summary: str
+    detail: str
+    sources: list[str] = Field(description=SOURCES_ABOUT)
 
 
 class LeafAnswer(Answer):
@@ -107,17 +138,35 @@ class DeclinedAnswer(Answer):
 # checked here after it arrives, whatever the schema could say.
 ANSWER_SCHEMA: dict[str, Any] = anthropic.transform_schema(
     TypeAdapter(
-        MapAnswer | MeaningsAnswer | SubConceptsAnswer | LeafAnswer | UnknownAnswer | DeclinedAnswer
+        MapAnswer
+        | MeaningsAnswer
+        | SubConceptsAnswer
+        | ConceptAnswer
+        | LeafAnswer
+        | UnknownAnswer
+        | DeclinedAnswer
     ).json_schema()
 )
 MAP_KINDS = ("map", "meanings", "unknown", "declined")
 EXPAND_KINDS = ("subconcepts", "leaf", "declined")
+REFRESH_KINDS = ("concept", "declined")
 
 # What Markdown looks like in a text meant to be plain: emphasis, code, headings,
 # list items, links. Cards show text as it is, so these would show as symbols.
 _MARKDOWN = re.compile(
     r"\*\*|__|`|\[[^\]\n]+\]\([^)\n]*\)|^\s{0,3}(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)", re.MULTILINE
 )
+# A URL the model wrote into a text: never shown (a source is only ever a search result,
+# kept apart from the text).
+_URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s)\]>]+", re.IGNORECASE)
+
+
+def strip_urls(text: str) -> str:
+    """``text`` without the URLs written into it (a link nobody checked is never shown)."""
+    if _URL.search(text) is None:
+        return text
+    stripped = _URL.sub("", text)
+    return "\n".join(" ".join(line.split()) for line in stripped.split("\n"))
 
 
 class _Unusable(Exception):
@@ -129,7 +178,12 @@ class _Unusable(Exception):
 
 
 def _decided(
-    build: Callable[[str, bool], T], answer: str, lenient: bool, refused: str, usage: list[Usage]
+    build: Callable[[str, bool, Grounding], T],
+    answer: str,
+    lenient: bool,
+    refused: str,
+    usage: list[Usage],
+    grounding: Grounding,
 ) -> T:
     """``build``'s value; an answer that declines or names no known topic ends here."""
     kind = _kind(answer)
@@ -137,10 +191,14 @@ def _decided(
         raise Refused(refused, usage=list(usage))
     if kind == "unknown":
         raise UnknownTopic(UNKNOWN, usage=list(usage))
-    value = build(answer, lenient)
+    value = build(answer, lenient, grounding)
     if isinstance(value, list):  # the meanings of an ambiguous topic
         titles = "; ".join(meaning.title for meaning in value)
-        raise Ambiguous(AMBIGUOUS.format(meanings=titles), value, usage=list(usage))
+        message = N_(
+            "This topic has several meanings: {meanings}. Explore the one you mean.",
+            meanings=titles,
+        )
+        raise Ambiguous(message, value, usage=list(usage))
     return value
 
 
@@ -157,14 +215,14 @@ def answer_text(text: str) -> str:
 
     Paragraphs stay apart by one blank line; Markdown is left to whoever shows it.
     """
-    paragraphs = clean_text(text).split("\n")
+    paragraphs = strip_urls(clean_text(text)).split("\n")
     # After clean_text, which would drop the zero-width space as a format character.
     return shorten(defuse_mentions("\n\n".join(paragraphs)), ANSWER_MAX)
 
 
 def _plain(text: str, limit: int, *, one_line: bool = False) -> str:
-    """A model text cleaned, defused and cut to ``limit``."""
-    text = clean_text(text)
+    """A model text cleaned, without URLs, defused and cut to ``limit``."""
+    text = strip_urls(clean_text(text))
     if one_line:
         text = " ".join(text.split("\n"))
     # After clean_text, which would drop the zero-width space as a format character.
@@ -203,6 +261,8 @@ class _Checker:
             self.soft.append(f"{where} is {length} characters long; the limit is {limit}")
         if _MARKDOWN.search(cleaned):
             self.soft.append(f"{where} uses Markdown; write plain prose")
+        if _URL.search(cleaned):
+            self.soft.append(f'{where} contains a URL; URLs go in "sources", never in a text')
         if sentences is not None:
             count = count_sentences(cleaned)
             low, high = sentences
@@ -212,8 +272,11 @@ class _Checker:
                 self.soft.append(f"{where} has {written}; write {wanted}")
         return text
 
-    def concepts(self, value: object, seen: dict[str, str], kind: str) -> object:
-        """The answer's concepts, their texts fitted, minus those that repeat a title in ``seen``.
+    def concepts(
+        self, value: object, seen: dict[str, str], kind: str, grounding: Grounding
+    ) -> object:
+        """The answer's concepts, their texts fitted and their sources the returned search
+        results they name, minus those that repeat a title in ``seen``.
 
         ``seen`` maps a title key to how to name what it repeats ("the topic", ...).
         """
@@ -242,6 +305,7 @@ class _Checker:
                 concept["detail"] = self.fit(
                     concept["detail"], f"{where}.detail", DETAIL_MAX, sentences=DETAIL_SENTENCES
                 )
+            concept["sources"] = grounding.supporting(concept.get("sources"))
             key = _title_key(concept.get("title"))
             if key is not None and key in seen:
                 self.notes.append(
@@ -290,7 +354,9 @@ def _load(answer: str, kinds: tuple[str, ...]) -> dict[str, Any]:
     return data
 
 
-def _map_answer(answer: str, topic: str, *, lenient: bool) -> MapDraft | list[Meaning]:
+def _map_answer(
+    answer: str, topic: str, grounding: Grounding, *, lenient: bool
+) -> MapDraft | list[Meaning]:
     """The map, or the meanings of an ambiguous topic."""
     data = _load(answer, MAP_KINDS)
     check = _Checker()
@@ -311,9 +377,11 @@ def _map_answer(answer: str, topic: str, *, lenient: bool) -> MapDraft | list[Me
         data["overview"] = check.fit(
             data["overview"], "overview", OVERVIEW_MAX, sentences=OVERVIEW_SENTENCES
         )
+    data["sources"] = grounding.supporting(data.get("sources"))
+    data["volatile"] = data.get("volatile") is True
     seen = {key: "the topic" for key in {_title_key(topic), _title_key(data.get("title"))} if key}
     if "concepts" in data:
-        data["concepts"] = check.concepts(data["concepts"], seen, "key concept")
+        data["concepts"] = check.concepts(data["concepts"], seen, "key concept", grounding)
     return check.validate(MapDraft, data, lenient=lenient)
 
 
@@ -323,7 +391,9 @@ class _Meanings(BaseModel):
     meanings: list[Meaning]
 
 
-def _expansion(answer: str, request: ExpandRequest, *, lenient: bool) -> Expansion:
+def _expansion(
+    answer: str, request: ExpandRequest, grounding: Grounding, *, lenient: bool
+) -> Expansion:
     data = _load(answer, EXPAND_KINDS)
     if data["kind"] == "leaf":
         # A leaf has no sub-concepts, whatever else came with it.
@@ -338,8 +408,29 @@ def _expansion(answer: str, request: ExpandRequest, *, lenient: bool) -> Expansi
     for name, role in names:
         if key := _title_key(name):
             seen[key] = role
-    concepts = check.concepts(data.get("concepts"), seen, "sub-concept")
+    concepts = check.concepts(data.get("concepts"), seen, "sub-concept", grounding)
     return check.validate(Expansion, {"leaf": False, "concepts": concepts}, lenient=lenient)
+
+
+def _refreshed(
+    answer: str, request: RefreshRequest, grounding: Grounding, *, lenient: bool
+) -> ConceptDraft:
+    """The concept written again: the same title, new texts and their sources."""
+    data = _load(answer, REFRESH_KINDS)
+    check = _Checker()
+    concept = {
+        "title": request.path[-1].title,
+        "summary": check.fit(
+            data.get("summary"),
+            "summary",
+            SUMMARY_MAX,
+            one_line=True,
+            sentences=SUMMARY_SENTENCES,
+        ),
+        "detail": check.fit(data.get("detail"), "detail", DETAIL_MAX, sentences=DETAIL_SENTENCES),
+        "sources": grounding.supporting(data.get("sources")),
+    }
+    return check.validate(ConceptDraft, concept, lenient=lenient)
 
 
 def _titles(nodes: Sequence[OutlineNode]) -> list[str]:

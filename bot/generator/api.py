@@ -17,20 +17,31 @@ import httpx2
 from anthropic.types import Message
 
 from bot.errors import GenerationError, Refused
+from bot.generator.grounding import answer_blocks
+from bot.i18n import N_
 from bot.models import Usage
 
 log = logging.getLogger(__name__)
 
-UNUSABLE = "Claude's answer could not be used; please try again."
-MALFORMED = "Claude's answer arrived garbled, perhaps through a proxy; please try again."
-TOO_LONG = "Claude's answer was cut off before it was complete; please try again."
-TOO_SLOW = "Claude took too long to answer; please try again in a few minutes."
-UNREACHABLE = "Claude could not be reached; please try again in a few minutes."
-INTERRUPTED = "Claude's answer was interrupted; please try again."
-OVERLOADED = "Claude is overloaded right now; please try again in a few minutes."
-RATE_LIMITED = "Claude's rate limit was reached; please try again in a minute."
-KEY_REJECTED = "The bot's Anthropic API key was rejected; a bot admin needs to check it."
-REJECTED = "Claude rejected the request; please try again later."
+UNUSABLE = N_("Claude's answer could not be used; please try again.")
+MALFORMED = N_("Claude's answer arrived garbled, perhaps through a proxy; please try again.")
+TOO_LONG = N_("Claude's answer was cut off before it was complete; please try again.")
+TOO_SLOW = N_("Claude took too long to answer; please try again in a few minutes.")
+UNREACHABLE = N_("Claude could not be reached; please try again in a few minutes.")
+INTERRUPTED = N_("Claude's answer was interrupted; please try again.")
+OVERLOADED = N_("Claude is overloaded right now; please try again in a few minutes.")
+RATE_LIMITED = N_("Claude's rate limit was reached; please try again in a minute.")
+KEY_REJECTED = N_("The bot's Anthropic API key was rejected; a bot admin needs to check it.")
+REJECTED = N_("Claude rejected the request; please try again later.")
+
+
+class SearchRejected(Exception):
+    """The API refused a request because of its web search tool (not enabled for the
+    organisation, or not for this model): the same call goes again without it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 def _billed(stream: anthropic.AsyncMessageStream | None, usage: list[Usage]) -> list[Usage]:
@@ -57,9 +68,16 @@ _UNREADABLE = (
 )
 
 
+# What the API answers a request whose tool it will not run: 400 (invalid request) or
+# 403 (a feature the organisation has not enabled).
+SEARCH_REFUSED_STATUS = (400, 403)
+
+
 @contextmanager
-def _api_errors(usage: list[Usage]) -> Iterator[None]:
-    """The SDK's errors as ``GenerationError`` with a message safe to show a user."""
+def _api_errors(usage: list[Usage], *, searching: bool = False) -> Iterator[None]:
+    """The SDK's errors as ``GenerationError`` with a message safe to show a user; with
+    ``searching`` (the request carries the web search tool), a 400 or 403 is
+    ``SearchRejected``, so the call can go again without the tool."""
     try:
         yield
     except anthropic.APITimeoutError:
@@ -69,6 +87,13 @@ def _api_errors(usage: list[Usage]) -> Iterator[None]:
         log.warning("Anthropic unreachable: %s", type(exc.__cause__ or exc).__name__)
         raise GenerationError(UNREACHABLE, usage=list(usage)) from None
     except anthropic.APIStatusError as exc:
+        if searching and exc.status_code in SEARCH_REFUSED_STATUS:
+            log.warning(
+                "Anthropic refused a request with the web search tool: HTTP %s (request id %s)",
+                exc.status_code,
+                exc.request_id,
+            )
+            raise SearchRejected(exc.status_code) from None
         # The body is not logged or shown: it is the API's text, not ours.
         log.warning(
             "Anthropic answered HTTP %s (%s, request id %s)",
@@ -173,23 +198,24 @@ def _usage(message: object, model: str) -> Usage | None:
     ):
         return None
     answered = getattr(message, "model", None)
+    searches = getattr(getattr(usage, "server_tool_use", None), "web_search_requests", None)
     return Usage(
         model=answered if isinstance(answered, str) and answered else model,
         input_tokens=counts[0],
         output_tokens=counts[1],
         cache_read_tokens=counts[2] or 0,
         cache_write_tokens=counts[3] or 0,
+        web_searches=searches if isinstance(searches, int) else 0,
     )
 
 
 def _text(message: object) -> str | None:
-    """The answer's text blocks joined, or None when its content is not a list of blocks."""
-    content = getattr(message, "content", None)
-    if not isinstance(content, list):
+    """The answer's text: its text blocks after its last search (a turn that searched may
+    say what it is about to do first), joined; None when its content is not a list."""
+    if not isinstance(getattr(message, "content", None), list):
         return None
     return "".join(
         text
-        for block in content
-        if getattr(block, "type", None) == "text"
-        and isinstance(text := getattr(block, "text", None), str)
+        for block in answer_blocks(message)
+        if isinstance(text := getattr(block, "text", None), str)
     )

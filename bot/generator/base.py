@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from bot.models import ConceptDraft, Expansion, Level, MapDraft, QuizDraft, Usage
+from bot.models import Citation, ConceptDraft, Expansion, Level, MapDraft, QuizDraft, Usage
 
 T = TypeVar("T")
 
@@ -19,6 +19,18 @@ class Generated(Generic[T]):
 
     value: T
     usage: list[Usage] = field(default_factory=list)
+    # A plain-text answer's sources: the web search results it cited (a map's and a
+    # concept's are in their drafts).
+    sources: list[Citation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Search:
+    """Ground a generation with the API's web search: results from ``block`` domains are
+    never returned; ``prefer`` domains are named to the model as the ones to favour."""
+
+    prefer: tuple[str, ...] = ()
+    block: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,12 +67,14 @@ class Sketch:
 
     For a map, ``title`` and ``overview`` once written; for both kinds of answer,
     each concept once its title and summary are complete. Shown on the card while
-    the answer streams, never stored: only the validated whole is.
+    the answer streams, never stored: only the validated whole is. ``searching``: the
+    API is running a web search, before any text of the answer.
     """
 
     title: str | None = None
     overview: str | None = None
     concepts: tuple[SketchConcept, ...] = ()
+    searching: bool = False
 
 
 # Called with each new sketch as the answer streams; must not block (the card edit
@@ -85,6 +99,35 @@ class AskRequest:
     subconcepts: list[str]
     question: str
     level: Level = Level.STANDARD  # who the map is written for; the answer matches it
+    # Where the card's text comes from ("Curated, facts checked as of 2026-06", "Written
+    # by claude-sonnet-4-6 on 7 December 2026 from 3 web sources"), and its sources.
+    provenance: str = ""
+    sources: list[Citation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RefreshRequest:
+    """A generated concept to write again with today's facts: its place in the map, and
+    the text it has now (its title stays)."""
+
+    topic: str
+    language: str
+    path: list[ConceptDraft]  # from the key concept down to the concept to refresh
+    written: str  # when the current text was written, as people read a date
+    level: Level = Level.STANDARD
+
+
+@dataclass(frozen=True)
+class TranslateRequest:
+    """A part of a curated map to write in another language: the map's top (``overview``
+    set: its title, overview and key concepts) or the children of one of its concepts
+    (``path``: the titles above them, in the target language, the parent last)."""
+
+    language: str
+    topic: str
+    concepts: list[ConceptDraft]
+    overview: str | None = None
+    path: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -123,8 +166,10 @@ class Generator(Protocol):
         *,
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[MapDraft]:
-        """Title, overview and key concepts for a topic.
+        """Title, overview and key concepts for a topic; with ``search``, grounded by the
+        web search where the API allows it (each text's sources among what it returned).
 
         Raises ``Ambiguous`` with the topic's meanings, ``UnknownTopic``, ``Refused``
         or another ``GenerationError``.
@@ -132,14 +177,37 @@ class Generator(Protocol):
         ...
 
     async def expand(
-        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+        self,
+        request: ExpandRequest,
+        *,
+        on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
         ...
 
-    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """The part in ``request.language``: the same concepts in the same order (and for
+        the map's top, its ``title`` and ``overview``); raises ``GenerationError``."""
+        ...
+
+    async def refresh(
+        self, request: RefreshRequest, *, search: Search | None = None
+    ) -> Generated[ConceptDraft]:
+        """The last concept on ``request.path`` written again with today's facts (same
+        title), with the sources the search returned for it."""
+        ...
+
+    async def ask(
+        self,
+        request: AskRequest,
+        on_text: Progress | None = None,
+        *,
+        search: Search | None = None,
+    ) -> Generated[str]:
         """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
-        written; raises ``GenerationError`` (``Refused`` when Claude declines)."""
+        written, with the search results it cited as ``sources``; raises
+        ``GenerationError`` (``Refused`` when Claude declines)."""
         ...
 
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:

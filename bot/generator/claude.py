@@ -9,9 +9,10 @@ errors, stop reasons and usage in ``api``, the prompts' placeholders in
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,12 +27,14 @@ from bot.generator.answers import (
     _decided,
     _expansion,
     _map_answer,
+    _refreshed,
     _Unusable,
     answer_text,
 )
 from bot.generator.api import (
     TOO_SLOW,
     UNUSABLE,
+    SearchRejected,
     _api_errors,
     _billed,
     _check_stop,
@@ -46,10 +49,27 @@ from bot.generator.base import (
     OnSketch,
     Progress,
     QuizRequest,
+    RefreshRequest,
+    Search,
+    Sketch,
+    TranslateRequest,
 )
-from bot.generator.prompting import PROMPT_FIELDS, _outline, _quote
+from bot.generator.grounding import Grounding, as_params, search_tool
+from bot.generator.prompting import (
+    ASK_WORDS_MAX,
+    ASK_WORDS_MIN,
+    PROMPT_FIELDS,
+    _outline,
+    _quote,
+    answer_length,
+    search_note,
+    sources_list,
+)
 from bot.generator.quizzes import write_quiz
 from bot.generator.sketches import _sketcher
+from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
+from bot.i18n import N_
+from bot.languages import for_model
 from bot.models import (
     CHILDREN_MAX,
     CHILDREN_MIN,
@@ -60,6 +80,7 @@ from bot.models import (
     MEANINGS_MIN,
     SUMMARY_MAX,
     TITLE_MAX,
+    ConceptDraft,
     Expansion,
     Level,
     MapDraft,
@@ -77,15 +98,29 @@ MAX_TOKENS = 4096  # a 7-concept map with every text at its limit is about 2,500
 MAX_RETRIES = 2  # the SDK's own retries of 408/409/429/5xx/529 and dropped connections
 CONNECT_TIMEOUT = 5.0  # a black-holed connection is retried instead of eating the deadline
 STARTUP_CHECK_TIMEOUT = 10.0  # seconds for the one call that checks the key and model
-# An answer is 80 to 250 words (prompts/ask.md); 250 words of a wordy language stay far below this.
-ASK_MAX_TOKENS = 1024
-ASK_WORDS_MIN = 80
-ASK_WORDS_MAX = 250
+# An answer's length (prompting.answer_length) in Thai or Khmer is about 1,500 tokens.
+ASK_MAX_TOKENS = 2048
 
-MAP_REFUSED = "Claude declined to map this topic."
-EXPAND_REFUSED = "Claude declined to go deeper into this concept."
-ASK_REFUSED = "Claude declined to answer this question."
-EMPTY_ANSWER = "Claude's answer was empty; please try again."
+# Searches one call may run (the tool's max_uses): each costs what SEARCH_TOKENS says, and
+# its results are read as input tokens besides.
+MAP_SEARCHES = 3
+EXPAND_SEARCHES = 2
+REFRESH_SEARCHES = 3
+ASK_SEARCHES = 2
+# A long turn the API pauses (stop reason pause_turn) is continued this many times at most.
+PAUSES_CONTINUED = 2
+# After the API refused the search tool (not enabled for the organisation), calls go
+# without it for this long before trying it again.
+SEARCH_REFUSED_PAUSE = 3600.0
+
+MAP_REFUSED = N_("Claude declined to map this topic.")
+EXPAND_REFUSED = N_("Claude declined to go deeper into this concept.")
+REFRESH_REFUSED = N_("Claude declined to write this concept again.")
+ASK_REFUSED = N_("Claude declined to answer this question.")
+EMPTY_ANSWER = N_("Claude's answer was empty; please try again.")
+
+OnText = Callable[[str], Awaitable[None] | None]
+Render = Callable[[bool], str]  # the task's prompt, with search or without
 
 
 class AnthropicGenerator:
@@ -143,6 +178,8 @@ class AnthropicGenerator:
         self._ask_system: list[TextBlockParam] = [
             {"type": "text", "text": ask_system, "cache_control": {"type": "ephemeral"}}
         ]
+        # Until when calls go without the search tool, after the API refused it.
+        self._search_off_until = 0.0
 
     async def check(self) -> str | None:
         """Why generation cannot work with this key and model, or None when it can.
@@ -155,9 +192,12 @@ class AnthropicGenerator:
                 max_retries=0, timeout=STARTUP_CHECK_TIMEOUT
             ).models.retrieve(self.model)
         except (anthropic.AuthenticationError, anthropic.PermissionDeniedError):
-            return "the bot's Anthropic API key was rejected"
+            return N_("the bot's Anthropic API key was rejected")
         except anthropic.NotFoundError:
-            return f"the model {self.model} (KINAPSE_MODEL) is unknown to the Anthropic API"
+            return N_(
+                "the model {model} (KINAPSE_MODEL) is unknown to the Anthropic API",
+                model=self.model,
+            )
         except anthropic.APIStatusError as exc:
             log.warning("Could not check the Anthropic key and model: HTTP %s", exc.status_code)
         except anthropic.APIConnectionError as exc:
@@ -174,6 +214,10 @@ class AnthropicGenerator:
     def _today(self) -> str:
         return datetime.fromtimestamp(self._clock(), UTC).strftime("%-d %B %Y")
 
+    def _searching(self, search: Search | None) -> bool:
+        """Whether this call carries the search tool: asked for, and not refused lately."""
+        return search is not None and self._clock() >= self._search_off_until
+
     async def generate_map(
         self,
         topic: str,
@@ -181,24 +225,36 @@ class AnthropicGenerator:
         *,
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[MapDraft]:
-        prompt = self._prompts.render(
-            "map",
-            today=self._today(),
-            topic=_quote(topic),
-            language=_quote(language),
-            level=level.value,
-        )
+        def render(searching: bool) -> str:
+            return self._prompts.render(
+                "map",
+                today=self._today(),
+                topic=_quote(topic),
+                language=_quote(for_model(language)),
+                level=level.value,
+                search=_note(searching, MAP_SEARCHES, search),
+            )
+
         return await self._generate(
-            prompt,
-            lambda answer, lenient: _map_answer(answer, topic, lenient=lenient),
+            render,
+            lambda answer, lenient, grounding: _map_answer(
+                answer, topic, grounding, lenient=lenient
+            ),
             refused=MAP_REFUSED,
             what=f"map of {topic!r}",
             on_progress=on_progress,
+            search=search,
+            searches=MAP_SEARCHES,
         )
 
     async def expand(
-        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+        self,
+        request: ExpandRequest,
+        *,
+        on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[Expansion]:
         if not request.path:
             raise ValueError("ExpandRequest.path must end with the concept to expand")
@@ -208,101 +264,192 @@ class AnthropicGenerator:
             for depth, a in enumerate(ancestors, start=1)
         )
         siblings = "\n".join(f"- {_quote(title)}" for title in request.siblings)
-        prompt = self._prompts.render(
-            "expand",
-            today=self._today(),
-            topic=_quote(request.topic),
-            language=_quote(request.language),
-            level=request.level.value,
-            outline=_outline(request.outline) or "(no outline)",
-            path=path or "(none: the concept is a key concept of the topic)",
-            concept_title=_quote(concept.title),
-            concept_summary=_quote(concept.summary),
-            concept_detail=_quote(concept.detail),
-            siblings=siblings or "(none)",
-        )
+
+        def render(searching: bool) -> str:
+            return self._prompts.render(
+                "expand",
+                today=self._today(),
+                topic=_quote(request.topic),
+                language=_quote(for_model(request.language)),
+                level=request.level.value,
+                outline=_outline(request.outline) or "(no outline)",
+                path=path or "(none: the concept is a key concept of the topic)",
+                concept_title=_quote(concept.title),
+                concept_summary=_quote(concept.summary),
+                concept_detail=_quote(concept.detail),
+                siblings=siblings or "(none)",
+                search=_note(searching, EXPAND_SEARCHES, search),
+            )
+
         return await self._generate(
-            prompt,
-            lambda answer, lenient: _expansion(answer, request, lenient=lenient),
+            render,
+            lambda answer, lenient, grounding: _expansion(
+                answer, request, grounding, lenient=lenient
+            ),
             refused=EXPAND_REFUSED,
             what=f"expansion of {concept.title!r}",
             on_progress=on_progress,
+            search=search,
+            searches=EXPAND_SEARCHES,
         )
 
-    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
-        prompt = self._prompts.render(
-            "ask",
-            topic=_quote(request.topic),
-            language=_quote(request.language),
-            level=request.level.value,
-            path="\n".join(
-                f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
+    async def refresh(
+        self, request: RefreshRequest, *, search: Search | None = None
+    ) -> Generated[ConceptDraft]:
+        if not request.path:
+            raise ValueError("RefreshRequest.path must end with the concept to refresh")
+        *ancestors, concept = request.path
+
+        def render(searching: bool) -> str:
+            return self._prompts.render(
+                "refresh",
+                today=self._today(),
+                topic=_quote(request.topic),
+                language=_quote(for_model(request.language)),
+                level=request.level.value,
+                path="\n".join(
+                    f"{depth}. {_quote(a.title)}" for depth, a in enumerate(ancestors, start=1)
+                )
+                or "(none: the concept is a key concept of the topic)",
+                concept_title=_quote(concept.title),
+                concept_summary=_quote(concept.summary),
+                concept_detail=_quote(concept.detail),
+                written=_quote(request.written),
+                search=_note(searching, REFRESH_SEARCHES, search),
             )
-            or "(none: the card is at the top of the map)",
-            concept_title=_quote(request.title),
-            concept_summary=_quote(request.summary),
-            concept_detail=_quote(request.detail),
-            subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
-            question=_quote(request.question),
-            words_min=ASK_WORDS_MIN,
-            words_max=ASK_WORDS_MAX,
+
+        return await self._generate(
+            render,
+            lambda answer, lenient, grounding: _refreshed(
+                answer, request, grounding, lenient=lenient
+            ),
+            refused=REFRESH_REFUSED,
+            what=f"refresh of {concept.title!r}",
+            on_progress=None,
+            search=search,
+            searches=REFRESH_SEARCHES,
         )
+
+    async def ask(
+        self,
+        request: AskRequest,
+        on_text: Progress | None = None,
+        *,
+        search: Search | None = None,
+    ) -> Generated[str]:
+        def render(searching: bool) -> str:
+            return self._prompts.render(
+                "ask",
+                today=self._today(),
+                topic=_quote(request.topic),
+                language=_quote(for_model(request.language)),
+                level=request.level.value,
+                path="\n".join(
+                    f"{depth}. {_quote(title)}" for depth, title in enumerate(request.path, start=1)
+                )
+                or "(none: the card is at the top of the map)",
+                concept_title=_quote(request.title),
+                concept_summary=_quote(request.summary),
+                concept_detail=_quote(request.detail),
+                subconcepts="\n".join(f"- {_quote(t)}" for t in request.subconcepts) or "(none)",
+                provenance=_quote(request.provenance or "(not recorded)"),
+                sources=sources_list(request.sources),
+                question=_quote(request.question),
+                length=answer_length(request.question),
+                search=search_note(
+                    searching, ASK_SEARCHES, search.prefer if search else (), ask=True
+                ),
+            )
+
         usage: list[Usage] = []
-        written = ""
+        grounding = Grounding()
+
+        async def shown(written: str) -> None:
+            if on_text is not None:
+                await on_text(answer_text(written))
+
         try:
-            async with asyncio.timeout(self._deadline):
-                with _api_errors(usage):
-                    async with self._client.messages.stream(
-                        model=self.model,
-                        max_tokens=ASK_MAX_TOKENS,
-                        system=self._ask_system,
-                        messages=[{"role": "user", "content": prompt}],
-                    ) as stream:
-                        async for delta in stream.text_stream:
-                            written += delta
-                            if on_text is not None:
-                                await on_text(answer_text(written))
-                        message = await stream.get_final_message()
+            async with asyncio.timeout(self._deadline) as deadline:
+                message, _ = await self._call(
+                    render,
+                    usage,
+                    deadline,
+                    search=search,
+                    searches=ASK_SEARCHES,
+                    grounding=grounding,
+                    system=self._ask_system,
+                    max_tokens=ASK_MAX_TOKENS,
+                    on_text=shown,
+                )
         except TimeoutError:
             log.warning("An answer passed the %ss deadline", self._deadline)
             raise GenerationError(TOO_SLOW, usage=list(usage)) from None
-        written = _checked(message, usage, self.model)
         # An answer cut off by the token limit is still an answer: it is cut cleanly below.
         _check_stop(message, usage, refused=ASK_REFUSED, cut_off=True)
-        text = answer_text(written)
+        text = answer_text(_text(message) or "")
         if not text:
             raise GenerationError(EMPTY_ANSWER, usage=list(usage))
-        return Generated(text, list(usage))
+        sources = grounding.cited(message)
+        if grounding.results or grounding.failures:
+            log.info("Answer grounded: %s; %d sources kept", grounding.summary(), len(sources))
+        return Generated(text, list(usage), sources)
 
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         return await write_quiz(self, request)
 
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        return await self._generate(
+            lambda searching: self._prompts.render("translate", **translate_fields(request)),
+            translation_of(request),
+            refused=TRANSLATE_REFUSED,
+            what=f"translation of {request.topic!r} into {request.language!r}",
+            on_progress=None,
+        )
+
     async def _generate(
         self,
-        prompt: str,
-        build: Callable[[str, bool], T],
+        render: Render,
+        build: Callable[[str, bool, Grounding], T],
         *,
         refused: str,
         what: str,
         on_progress: OnSketch | None,
+        search: Search | None = None,
+        searches: int = 0,
     ) -> Generated[T]:
         """Ask, validate, and on an unusable answer ask once more quoting the problems.
 
-        ``build(answer, lenient)`` turns the text into the value; on the repaired
-        answer (``lenient``) it cuts what is too long instead of objecting.
+        ``build(answer, lenient, grounding)`` turns the text into the value, its
+        sources among what the search returned; on the repaired answer (``lenient``) it
+        cuts what is too long instead of objecting. The repair goes without the search
+        tool: the results of the first call are still the ones its sources may name.
         """
         usage: list[Usage] = []
-        messages: list[MessageParam] = [{"role": "user", "content": prompt}]
+        grounding = Grounding()
         on_text = _sketcher(on_progress) if on_progress is not None else None
+        on_search = _search_sketch(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
-                answer = await self._answer(messages, usage, deadline, refused, on_text)
+                message, prompt = await self._call(
+                    render,
+                    usage,
+                    deadline,
+                    search=search,
+                    searches=searches,
+                    grounding=grounding,
+                    output_config=_STRUCTURED,
+                    on_text=on_text,
+                    on_search=on_search,
+                )
+                answer = self._answer(message, usage, refused)
                 try:
-                    return Generated(_decided(build, answer, False, refused, usage), list(usage))
+                    value = _decided(build, answer, False, refused, usage, grounding)
+                    return self._grounded(value, usage, grounding, what)
                 except _Unusable as exc:
                     log.warning("Unusable %s, asking for a repair: %s", what, exc)
                     problems = exc.problems
-                messages += [
+                messages: list[MessageParam] = [
+                    {"role": "user", "content": prompt},
                     # The API refuses an empty assistant turn.
                     {"role": "assistant", "content": answer or "(no answer)"},
                     {
@@ -312,9 +459,13 @@ class AnthropicGenerator:
                         ),
                     },
                 ]
-                answer = await self._answer(messages, usage, deadline, refused, on_text)
+                message = await self.stream(
+                    messages, usage, deadline, output_config=_STRUCTURED, on_text=on_text
+                )
+                answer = self._answer(message, usage, refused)
                 try:
-                    return Generated(_decided(build, answer, True, refused, usage), list(usage))
+                    value = _decided(build, answer, True, refused, usage, grounding)
+                    return self._grounded(value, usage, grounding, what)
                 except _Unusable as exc:
                     log.warning("Unusable %s after a repair: %s", what, exc)
                     raise GenerationError(UNUSABLE, usage=list(usage)) from None
@@ -322,24 +473,52 @@ class AnthropicGenerator:
             log.warning("Generation of the %s passed the %ss deadline", what, self._deadline)
             raise GenerationError(TOO_SLOW, usage=list(usage)) from None
 
-    async def _answer(
-        self,
-        messages: list[MessageParam],
-        usage: list[Usage],
-        deadline: asyncio.Timeout,
-        refused: str,
-        on_text: Callable[[str], None] | None,
-    ) -> str:
-        """One structured call: the answer's text, or GenerationError for every stop but the end."""
-        message = await self.stream(
-            messages,
-            usage,
-            deadline,
-            output_config={"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
-            on_text=on_text,
-        )
+    @staticmethod
+    def _grounded(value: T, usage: list[Usage], grounding: Grounding, what: str) -> Generated[T]:
+        if grounding.results or grounding.failures or grounding.dropped:
+            log.info("The %s was grounded: %s", what, grounding.summary())
+        return Generated(value, list(usage))
+
+    @staticmethod
+    def _answer(message: Message, usage: list[Usage], refused: str) -> str:
+        """A structured call's text, or GenerationError for every stop but the end."""
         _check_stop(message, usage, refused=refused, cut_off=False)
         return _text(message) or ""
+
+    async def _call(
+        self,
+        render: Render,
+        usage: list[Usage],
+        deadline: asyncio.Timeout,
+        *,
+        search: Search | None,
+        searches: int,
+        grounding: Grounding,
+        **options: Any,
+    ) -> tuple[Message, str]:
+        """One answer to the task ``render`` writes, and the prompt it answered: with the
+        search tool when asked for and allowed, made again without it if the API refuses
+        the tool, and continued while the API pauses a long turn (``pause_turn``). What
+        the searches returned is taken into ``grounding``."""
+        searching = self._searching(search)
+        messages: list[MessageParam] = [{"role": "user", "content": render(searching)}]
+        tools = [search_tool(search, searches)] if searching and search is not None else None
+        try:
+            message = await self.stream(messages, usage, deadline, tools=tools, **options)
+        except SearchRejected:
+            # Not enabled for the organisation (or the model): on without it for a while.
+            self._search_off_until = self._clock() + SEARCH_REFUSED_PAUSE
+            tools = None
+            messages = [{"role": "user", "content": render(False)}]
+            message = await self.stream(messages, usage, deadline, **options)
+        grounding.read(message)
+        for _ in range(PAUSES_CONTINUED):
+            if message.stop_reason != "pause_turn":
+                break
+            messages = [*messages, {"role": "assistant", "content": as_params(message.content)}]
+            message = await self.stream(messages, usage, deadline, tools=tools, **options)
+            grounding.read(message)
+        return message, str(messages[0]["content"])
 
     async def stream(
         self,
@@ -348,16 +527,19 @@ class AnthropicGenerator:
         deadline: asyncio.Timeout,
         *,
         output_config: Any = anthropic.omit,
-        on_text: Callable[[str], None] | None = None,
+        on_text: OnText | None = None,
+        on_search: Callable[[], None] | None = None,
         max_tokens: int = MAX_TOKENS,
         system: list[TextBlockParam] | None = None,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Message:
         """One streamed Messages API call (the SDK retries its start); the final message.
 
-        ``on_text`` gets the whole text so far after each piece. Usage is appended
-        to ``usage``, also for a stream that breaks off. Every SDK or transport
-        failure becomes a ``GenerationError`` with a user-safe message here, the
-        one place that maps them.
+        ``on_text`` gets the answer's whole text so far (after any search) after each
+        piece; ``on_search`` is called as each web search starts. Usage is appended to
+        ``usage``, also for a stream that breaks off. Every SDK or transport failure
+        becomes a ``GenerationError`` with a user-safe message here, the one place that
+        maps them; a refused search tool is ``SearchRejected``.
         """
         when = deadline.when()
         assert when is not None
@@ -367,19 +549,24 @@ class AnthropicGenerator:
         manager = self._client.messages.stream(
             model=self.model,
             max_tokens=max_tokens,
-            system=system if system is not None else self.system,
+            system=self.system if system is None else system,
             messages=messages,
             output_config=output_config,
+            tools=tools if tools else anthropic.omit,  # type: ignore[arg-type]
             timeout=anthropic.Timeout(left, connect=min(CONNECT_TIMEOUT, left)),
         )
         started: anthropic.AsyncMessageStream | None = None
         try:
-            with _api_errors(usage):
+            with _api_errors(usage, searching=bool(tools)):
                 async with manager as stream:
                     started = stream
                     async for event in stream:
                         if event.type == "text" and on_text is not None:
-                            on_text(event.snapshot)
+                            shown = on_text(_text(stream.current_message_snapshot) or "")
+                            if inspect.isawaitable(shown):
+                                await shown
+                        elif on_search is not None and _search_starts(event):
+                            on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
             # What a stream that broke off had already reported is billed all the same.
@@ -387,3 +574,27 @@ class AnthropicGenerator:
             raise
         _checked(message, usage, self.model)
         return message
+
+
+_STRUCTURED = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
+
+
+def _search_starts(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if event.type != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
+def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
+    """What tells the card a web search is running (a card already showing part of the
+    answer keeps it: the card decides)."""
+
+    def on_search() -> None:
+        on_progress(Sketch(searching=True))
+
+    return on_search
+
+
+def _note(searching: bool, uses: int, search: Search | None) -> str:
+    return search_note(searching, uses, search.prefer if search else ())

@@ -24,51 +24,36 @@ class PictureCache:
 
     def __init__(self, size: int = PICTURES_CACHED) -> None:
         self.size = size
-        # key: (picture, family)
-        self._done: OrderedDict[Hashable, tuple[MapPicture, Hashable]] = OrderedDict()
+        self._done: OrderedDict[Hashable, MapPicture] = OrderedDict()
         self._flights: dict[Hashable, asyncio.Task[MapPicture]] = {}
-        self._newest: dict[Hashable, Hashable] = {}  # family: key of its newest picture
 
     def get(
-        self, key: Hashable, make: Callable[[], Awaitable[MapPicture]], family: Hashable = None
+        self, key: Hashable, make: Callable[[], Awaitable[MapPicture]]
     ) -> asyncio.Future[MapPicture]:
         """The picture for ``key``: cached, being made, or made now by ``make``.
 
-        ``family`` groups the keys of one picture's versions (a map and its
-        highlight): ``newest`` answers with the last one drawn. Returns a future,
-        so a caller that stops waiting (a deadline) leaves the render to finish
-        for the next caller.
+        Returns a future, so a caller that stops waiting (a deadline) leaves the
+        render to finish for the next caller.
         """
         if key in self._done:
             self._done.move_to_end(key)
             done: asyncio.Future[MapPicture] = asyncio.get_running_loop().create_future()
-            done.set_result(self._done[key][0])
+            done.set_result(self._done[key])
             return done
         flight = self._flights.get(key)
         if flight is None:
-            flight = asyncio.create_task(self._make(key, make, family))
+            flight = asyncio.create_task(self._make(key, make))
             flight.add_done_callback(_log_failure)
             self._flights[key] = flight
         # Shielded: a caller giving up does not cancel the render others wait for.
         return asyncio.shield(flight)
 
-    def newest(self, family: Hashable) -> MapPicture | None:
-        """The picture of ``family`` drawn last, whatever its version, if still cached."""
-        key = self._newest.get(family)
-        return self._done[key][0] if key in self._done else None
-
-    async def _make(
-        self, key: Hashable, make: Callable[[], Awaitable[MapPicture]], family: Hashable
-    ) -> MapPicture:
+    async def _make(self, key: Hashable, make: Callable[[], Awaitable[MapPicture]]) -> MapPicture:
         try:
             picture = await make()
-            self._done[key] = (picture, family)
-            if family is not None:
-                self._newest[family] = key
+            self._done[key] = picture
             while len(self._done) > self.size:
-                old, (_, old_family) = self._done.popitem(last=False)
-                if self._newest.get(old_family) == old:
-                    del self._newest[old_family]
+                self._done.popitem(last=False)
             return picture
         finally:
             del self._flights[key]

@@ -3,7 +3,9 @@
 Markdown outline, Mermaid mindmap, OPML, JSON and a self-contained interactive
 HTML mind map (markmap, with its JavaScript inlined: it opens offline). Each
 format carries every concept of the tree at every depth, escaped by that
-format's own rules. Nothing here reads storage or talks to Discord.
+format's own rules, and where its facts come from: Markdown as footnotes, OPML
+in the notes, JSON as fields, HTML as a list of links (a mindmap has no room).
+Nothing here reads storage or talks to Discord.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.models import BundledConcept, MapTree
+from bot.i18n import N_
+from bot.models import Citation, MapTree, Source, TreeConcept
 
 VENDOR = Path(__file__).parent / "vendor"
 # markmap-view's browser build expects d3 as a global: d3 first.
@@ -51,11 +54,12 @@ _SUFFIXES = {
     ExportFormat.HTML: ".html",
 }
 _LABELS = {
-    ExportFormat.MARKDOWN: "Markdown outline",
-    ExportFormat.MERMAID: "Mermaid mindmap",
-    ExportFormat.OPML: "OPML (outliners, mind-map apps)",
-    ExportFormat.JSON: "JSON",
-    ExportFormat.HTML: "Interactive HTML mind map",
+    # Shown to members (the /export choices), so in the catalogs.
+    ExportFormat.MARKDOWN: N_("Markdown outline"),
+    ExportFormat.MERMAID: N_("Mermaid mindmap"),
+    ExportFormat.OPML: N_("OPML (outliners, mind-map apps)"),
+    ExportFormat.JSON: N_("JSON"),
+    ExportFormat.HTML: N_("Interactive HTML mind map"),
 }
 
 
@@ -73,6 +77,38 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def provenance(tree: MapTree) -> str:
+    """Where the map comes from, in a line: "Curated · as of 2026-06" or "Written by
+    claude-sonnet-4-6 on 2026-12-07"."""
+    if tree.source is Source.BUNDLED:
+        return f"Curated · as of {tree.as_of}" if tree.as_of else "Curated map"
+    who = f"Written by {tree.model or 'Claude'}"
+    return f"{who} on {tree.written}" if tree.written else who
+
+
+def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
+    """A concept's provenance when it differs from its map's: a sub-concept Claude wrote
+    under a curated map, or a generated concept not checked against sources."""
+    if concept.model is None:
+        return None
+    who = f"Written by {concept.model}" + (f" on {concept.written}" if concept.written else "")
+    if not concept.sources:
+        return f"{who}; not checked against sources"
+    if tree.source is Source.BUNDLED:
+        return who
+    return None
+
+
+def _about(source: Citation) -> str:
+    return ", ".join(part for part in (source.publisher, source.date) if part)
+
+
+def _safe_url(url: str) -> str:
+    """A URL that cannot close the markup around it: spaces, angle brackets and quotes
+    percent-encoded (a stored source's URL has none, but a curated file might)."""
+    return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E").replace('"', "%22")
+
+
 # -- Markdown ----------------------------------------------------------------------
 
 # Inline punctuation Markdown may read as syntax; a backslash makes any ASCII
@@ -88,15 +124,51 @@ def markdown_text(text: str) -> str:
     return _MD_LINE_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], escaped)
 
 
+class _Footnotes:
+    """Markdown footnotes, one per URL, numbered in the order the text cites them."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.sources: list[Citation] = []
+
+    def marks(self, sources: list[Citation]) -> str:
+        marks = []
+        for source in sources:
+            if source.url not in self.numbers:
+                self.sources.append(source)
+                self.numbers[source.url] = len(self.sources)
+            marks.append(f"[^{self.numbers[source.url]}]")
+        return "".join(dict.fromkeys(marks))
+
+    def definitions(self) -> list[str]:
+        lines = []
+        for number, source in enumerate(self.sources, start=1):
+            line = f"[^{number}]: [{markdown_text(source.title)}](<{_safe_url(source.url)}>)"
+            if about := _about(source):
+                line += f", {markdown_text(about)}"
+            if source.quote:
+                line += f': "{markdown_text(source.quote)}"'
+            lines.append(line)
+        return lines
+
+
 def to_markdown(tree: MapTree) -> str:
-    """``# Topic``, the overview, then each concept as a heading as deep as it sits.
+    """``# Topic``, where it comes from, the overview, then each concept as a heading as
+    deep as it sits; sources as footnotes to the text they support.
 
     Past the sixth heading level, deeper concepts are nested list items under it.
     """
-    blocks = [f"# {markdown_text(tree.topic)}", markdown_text(tree.overview)]
+    notes = _Footnotes()
+    blocks = [
+        f"# {markdown_text(tree.topic)}",
+        f"*{markdown_text(provenance(tree))}*",
+        markdown_text(tree.overview) + notes.marks(tree.sources),
+    ]
     for depth, concept in tree.walk():
         title, summary = markdown_text(concept.title), markdown_text(concept.summary)
-        detail = markdown_text(concept.detail)
+        detail = markdown_text(concept.detail) + notes.marks(concept.sources)
+        if (written := concept_provenance(tree, concept)) is not None:
+            detail += f" *({markdown_text(written)})*"
         level = depth + 1
         if level <= MARKDOWN_HEADING_MAX:
             blocks += [f"{'#' * level} {title}", f"**{summary}**", detail]
@@ -108,6 +180,8 @@ def to_markdown(tree: MapTree) -> str:
                 blocks[-1] += "\n" + item
             else:
                 blocks.append(item)
+    if notes.sources:
+        blocks.append("\n".join(notes.definitions()))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -140,19 +214,33 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+def _opml_sources(sources: list[Citation], written: str | None = None) -> str:
+    """Sources (and a provenance line) as the end of an OPML note."""
+    parts = [f"({written})"] if written else []
+    if sources:
+        lines = []
+        for source in sources:
+            about = f" ({_about(source)})" if _about(source) else ""
+            lines.append(f"- {source.title}{about}: {source.url}")
+        parts.append("Sources:\n" + "\n".join(lines))
+    return "".join(f"\n\n{part}" for part in parts)
+
+
 def to_opml(tree: MapTree) -> str:
-    """OPML 2.0: one outline for the topic, concepts nested in it; text in ``_note``."""
+    """OPML 2.0: one outline for the topic, concepts nested in it; text in ``_note``, with
+    its sources (and, when it differs from the map's, its provenance) at its end."""
     opml = ET.Element("opml", version="2.0")
     head = ET.SubElement(opml, "head")
     ET.SubElement(head, "title").text = _xml_text(tree.topic)
     body = ET.SubElement(opml, "body")
-    root = ET.SubElement(
-        body, "outline", text=_xml_text(tree.topic), _note=_xml_text(tree.overview)
-    )
+    overview = f"{tree.overview}{_opml_sources(tree.sources)}"
+    root = ET.SubElement(body, "outline", text=_xml_text(tree.topic), _note=_xml_text(overview))
 
-    def add(parent: ET.Element, concepts: list[BundledConcept]) -> None:
+    def add(parent: ET.Element, concepts: list[TreeConcept]) -> None:
         for concept in concepts:
+            written = concept_provenance(tree, concept)
             note = f"{concept.summary}\n\n{concept.detail}"
+            note += _opml_sources(concept.sources, written)
             outline = ET.SubElement(
                 parent, "outline", text=_xml_text(concept.title), _note=_xml_text(note)
             )
@@ -186,11 +274,12 @@ body {{ display: flex; flex-direction: column; }}
 header {{ padding: 0.6rem 1rem; border-bottom: 1px solid #ddd; }}
 header h1 {{ margin: 0 0 0.2rem; font-size: 1.2rem; }}
 header p {{ margin: 0; color: #444; font-size: 0.9rem; }}
+header details {{ font-size: 0.85rem; color: #444; }}
 svg#mindmap {{ flex: 1; width: 100%; }}
 </style>
 </head>
 <body>
-<header><h1>{title}</h1><p>{overview}</p></header>
+<header><h1>{title}</h1><p>{overview}</p>{sources}</header>
 <svg id="mindmap"></svg>
 <script type="application/json" id="markmap-data">{data}</script>
 {scripts}
@@ -206,7 +295,7 @@ markmap.Markmap.create("svg#mindmap", {{ maxWidth: {node_width} }}, data);
 def markmap_data(tree: MapTree) -> dict:
     """The tree as markmap nodes: HTML content (escaped), the summary as a tooltip."""
 
-    def node(title: str, about: str, concepts: list[BundledConcept]) -> dict:
+    def node(title: str, about: str, concepts: list[TreeConcept]) -> dict:
         content = f'<span title="{html.escape(_one_line(about))}">{html.escape(title)}</span>'
         children = [node(c.title, c.summary, c.children or []) for c in concepts]
         return {"content": content, "children": children}
@@ -228,12 +317,33 @@ def _inline_scripts() -> str:
     )
 
 
+def html_sources(tree: MapTree) -> str:
+    """Where the map comes from, and every source as a link under the text it supports."""
+    groups = [(None, tree.sources)] + [
+        (concept.title, concept.sources) for _, concept in tree.walk() if concept.sources
+    ]
+    items = []
+    for heading, sources in groups:
+        for source in sources:
+            about = f" ({html.escape(_about(source))})" if _about(source) else ""
+            where = f"{html.escape(_one_line(heading))}: " if heading else ""
+            href = html.escape(_safe_url(source.url), quote=True)
+            link = f'<a href="{href}" rel="noopener noreferrer">{html.escape(source.title)}</a>'
+            items.append(f"<li>{where}{link}{about}</li>")
+    line = f"<p><em>{html.escape(provenance(tree))}</em></p>"
+    if not items:
+        return line
+    listed = "".join(items)
+    return f"{line}<details><summary>Sources ({len(items)})</summary><ol>{listed}</ol></details>"
+
+
 def to_html(tree: MapTree) -> str:
     """A single HTML file that draws the map with markmap, with no network at view time."""
     return _HTML_PAGE.format(
         language=html.escape(tree.language),
         title=html.escape(_one_line(tree.topic)),
         overview=html.escape(_one_line(tree.overview)),
+        sources=html_sources(tree),
         data=_script_json(markmap_data(tree)),
         scripts=_inline_scripts(),
         node_width=MARKMAP_NODE_WIDTH,

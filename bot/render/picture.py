@@ -100,6 +100,9 @@ class MapPicture:
     outline: tuple[tuple[int, str, bool], ...] = ()
     undrawable: str = ""  # characters the fonts cannot draw, when png is None
     size: tuple[int, int] = field(default=(0, 0))
+    # (opened, total): how many concepts of the map were opened and known when it was
+    # drawn (set by whoever drew it from a map version; None: not known).
+    counts: tuple[int, int] | None = None
 
 
 def drawable(text: str) -> str:

@@ -32,6 +32,7 @@ from bot.storage.records import (
     Asked,
     Change,
     Changed,
+    ConceptVersion,
     Limit,
     Limits,
     MapListing,
@@ -39,6 +40,7 @@ from bot.storage.records import (
     Pruned,
     Reservation,
     ScopeSettings,
+    StoredTranslation,
     UsageTotals,
 )
 
@@ -49,6 +51,7 @@ __all__ = [
     "Asked",
     "Change",
     "Changed",
+    "ConceptVersion",
     "DatabaseInUse",
     "Limit",
     "Limits",
@@ -61,6 +64,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "StoredTranslation",
     "Transaction",
     "UsageTotals",
     "is_postgres_url",

@@ -5,9 +5,10 @@ SQL both SQLite and PostgreSQL run alike); a backend (``sqlite.py``, ``postgres.
 only supplies connections: reads outside a transaction, and ``transaction()`` yielding a
 ``Transaction``. Parts of it are mixins of their own, each with the hooks it needs of a
 backend: the changes its writes report to readers holding what they read (``changes.py``),
-what generations spend and what bounds them (``limits.py``), the meanings, aliases and
-retries of new topics (``new_topics.py``), who asked for an answer and shared it
-(``shares.py``), quizzes (``quizzes.py``), members' progress, decks and threads
+what generations spend and what bounds them (``limits.py``), answers (``answers.py``), the
+meanings, aliases and retries of new topics (``new_topics.py``), who asked for an answer and
+shared it (``shares.py``), a scope's settings (``settings.py``), a refreshed concept's
+versions (``versions.py``), quizzes (``quizzes.py``), members' progress, decks and threads
 (``learning.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
@@ -21,19 +22,22 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.models import (
-    Answer,
     BundledConcept,
     ChildState,
+    Citation,
     Concept,
     ConceptDraft,
     ConceptMap,
     Level,
     Session,
     Source,
+    citations_json,
 )
+from bot.storage.answers import Answers
 from bot.storage.changes import Changes
 from bot.storage.clicks import Click, has_work, write_clicks
 from bot.storage.errors import SchemaTooNew
@@ -48,11 +52,11 @@ from bot.storage.records import (
     Changed,
     MapListing,
     Pruned,
-    ScopeSettings,
     _concept,
     _map,
     _state_of,
 )
+from bot.storage.settings import StoredSettings
 from bot.storage.shares import Shares
 from bot.storage.sql import (
     CLAIM_EXPANSION,
@@ -62,7 +66,6 @@ from bot.storage.sql import (
     DELETE_SESSIONS_OF_MAP,
     FINISH_EXPANSION,
     FORGET_MAP,
-    INSERT_ANSWER,
     INSERT_CONCEPT,
     INSERT_MAP,
     LIST_MAPS,
@@ -76,8 +79,6 @@ from bot.storage.sql import (
     PRUNE_USAGE,
     RECOUNT_MAP,
     RELEASE_EXPANSION,
-    SELECT_ANSWER,
-    SELECT_ANSWER_BY_QUESTION,
     SELECT_CHILDREN,
     SELECT_CONCEPT,
     SELECT_FORGOTTEN,
@@ -87,15 +88,13 @@ from bot.storage.sql import (
     SELECT_MAP_BY_KEY,
     SELECT_MAP_CONCEPTS,
     SELECT_MAP_ID_BY_KEY,
-    SELECT_META,
     SELECT_OPENED_IDS,
     SELECT_PATH,
-    SELECT_SCOPE_SETTINGS,
     SELECT_SESSION,
     SELECT_TOPICS,
-    UPSERT_META,
-    UPSERT_SCOPE_SETTINGS,
 )
+from bot.storage.translations import Translations
+from bot.storage.versions import Versions
 from bot.storage.whole_tables import WholeTables
 
 log = logging.getLogger(__name__)
@@ -125,7 +124,18 @@ class Transaction(Protocol):
 
 
 class Storage(
-    Changes, UsageAndLimits, NewTopics, Shares, QuizStore, LearningStore, WholeTables, ABC
+    Changes,
+    UsageAndLimits,
+    Answers,
+    NewTopics,
+    Shares,
+    StoredSettings,
+    Versions,
+    Translations,
+    QuizStore,
+    LearningStore,
+    WholeTables,
+    ABC,
 ):
     """The database. Use ``async with open_storage(database) as storage``.
 
@@ -213,16 +223,35 @@ class Storage(
         concepts: Sequence[ConceptDraft],
         now: float,
         level: Level = Level.STANDARD,
+        sources: Sequence[Citation] = (),
+        volatile: bool = False,
     ) -> ConceptMap:
-        """Store a map and its concept tree at once; an existing map for the key wins."""
+        """Store a map and its concept tree at once; an existing map for the key wins.
+
+        A generated map (``model`` given) stores who wrote each concept, when, and the
+        search results it rests on; a curated map's sources stay in its file.
+        """
+        written = _Written(model, now) if model is not None else None
         async with self._changing() as note, self.transaction() as db:
             inserted = await db.fetchone(
                 INSERT_MAP,
-                (scope, key, topic, language, level.value, overview, source.value, model, now),
+                (
+                    scope,
+                    key,
+                    topic,
+                    language,
+                    level.value,
+                    overview,
+                    source.value,
+                    model,
+                    now,
+                    citations_json(list(sources)) if written else None,
+                    int(volatile),
+                ),
             )
             if inserted is not None:
                 map_id = inserted[0]
-                await _insert_concepts(db, map_id, None, 1, concepts)
+                await _insert_concepts(db, map_id, None, 1, concepts, written)
                 await db.execute(RECOUNT_MAP, (map_id,))
                 await note(db, Change(Changed.MAP, map_id, scope=scope, key=key))
             else:  # stored meanwhile, maybe by another process
@@ -354,16 +383,24 @@ class Storage(
         return claimed is not None
 
     async def store_expansion(
-        self, concept_id: int, concepts: Sequence[ConceptDraft], *, leaf: bool
+        self,
+        concept_id: int,
+        concepts: Sequence[ConceptDraft],
+        *,
+        leaf: bool,
+        model: str | None = None,
+        now: float | None = None,
     ) -> None:
-        """Store the sub-concepts (or the leaf mark) and end the pending state, atomically."""
+        """Store the sub-concepts (or the leaf mark) and end the pending state, atomically;
+        ``model`` wrote them at ``now``, from the sources each carries."""
         state = ChildState.LEAF if leaf else ChildState.EXPANDED
+        written = _Written(model, now) if model is not None else None
         async with self._changing() as note, self.transaction() as db:
             parent = await db.fetchone(FINISH_EXPANSION, (state.value, concept_id))
             if parent is None:
                 return  # deleted meanwhile, or already stored by a generation that outlived us
             if not leaf:
-                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts)
+                await _insert_concepts(db, parent[0], concept_id, parent[1] + 1, concepts, written)
                 await db.execute(RECOUNT_MAP, (parent[0],))
             # Noted before the waiters are woken: what they read next is not held stale.
             await note(db, Change(Changed.CONCEPT, parent[0], concept_id))
@@ -448,69 +485,13 @@ class Storage(
                 asks=await db.execute(PRUNE_ASKS, (retries_before,)),
             )
 
-    # -- answers --------------------------------------------------------------
 
-    async def find_answer(
-        self, map_id: int, concept_id: int | None, question_key: str
-    ) -> Answer | None:
-        """The stored answer to a question about a concept (None: about the map itself)."""
-        row = await self._one(SELECT_ANSWER_BY_QUESTION, (map_id, concept_id or 0, question_key))
-        return Answer.model_validate(dict(row)) if row else None
+@dataclass(frozen=True)
+class _Written:
+    """Who wrote generated concepts, and when."""
 
-    async def get_answer(self, answer_id: int) -> Answer | None:
-        row = await self._one(SELECT_ANSWER, (answer_id,))
-        return Answer.model_validate(dict(row)) if row else None
-
-    async def save_answer(
-        self,
-        *,
-        scope: int,
-        map_id: int,
-        concept_id: int | None,
-        question_key: str,
-        question: str,
-        text: str,
-        model: str,
-        now: float,
-    ) -> Answer:
-        """Store an answer; if the question was answered meanwhile, that answer is returned."""
-        async with self.transaction() as db:
-            await db.execute(
-                INSERT_ANSWER,
-                (scope, map_id, concept_id, question_key, question, text, model, now),
-            )
-        stored = await self.find_answer(map_id, concept_id, question_key)
-        assert stored is not None
-        return stored
-
-    # -- settings -------------------------------------------------------------
-
-    async def scope_settings(self, scope: int) -> ScopeSettings:
-        row = await self._one(SELECT_SCOPE_SETTINGS, (scope,))
-        if row is None:
-            return ScopeSettings()
-        language, budget, level = row
-        return ScopeSettings(language, budget, Level(level) if level else None)
-
-    async def save_scope_settings(self, scope: int, settings: ScopeSettings) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                UPSERT_SCOPE_SETTINGS,
-                (
-                    scope,
-                    settings.language,
-                    settings.daily_token_budget,
-                    settings.level.value if settings.level else None,
-                ),
-            )
-
-    async def get_meta(self, key: str) -> str | None:
-        row = await self._one(SELECT_META, (key,))
-        return row[0] if row else None
-
-    async def set_meta(self, key: str, value: str) -> None:
-        async with self.transaction() as db:
-            await db.execute(UPSERT_META, (key, value))
+    model: str
+    at: float | None
 
 
 async def _insert_concepts(
@@ -519,7 +500,12 @@ async def _insert_concepts(
     parent_id: int | None,
     depth: int,
     concepts: Sequence[ConceptDraft],
+    written: _Written | None,
 ) -> None:
+    """Insert a concept tree; generated concepts (``written``) with their provenance and
+    sources, curated ones without (their file keeps them)."""
+    model = written.model if written is not None else None
+    now = written.at if written is not None else None
     for position, concept in enumerate(concepts):
         inserted = await db.fetchone(
             INSERT_CONCEPT,
@@ -532,11 +518,14 @@ async def _insert_concepts(
                 concept.summary,
                 concept.detail,
                 _state_of(concept).value,
+                model,
+                now,
+                citations_json(concept.sources) if written is not None else None,
             ),
         )
         if isinstance(concept, BundledConcept) and concept.children:
             assert inserted is not None
-            await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children)
+            await _insert_concepts(db, map_id, inserted[0], depth + 1, concept.children, written)
 
 
 def _successor(text: str) -> str | None:

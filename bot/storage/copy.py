@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 COPY_ORDER = [
     "maps",
     "concepts",
+    "concept_versions",
     "sessions",
     "answers",
     "asks",
@@ -47,6 +48,7 @@ COPY_ORDER = [
     "member_names",
     "threads",
     "learning_settings",
+    "translations",
 ]
 
 

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from bot.errors import StartupError
+from bot.i18n import N_
 
-STORAGE_FULL = (
+STORAGE_FULL = N_(
     "The bot's storage is full, so nothing new can be saved right now; "
     "maps already stored still open. A bot admin needs to free disk space."
 )
-STORAGE_BUSY = "The bot's storage is busy right now; please try again in a moment."
+STORAGE_BUSY = N_("The bot's storage is busy right now; please try again in a moment.")
 
 
 # Who to tell, in the current task, that a write waits for another process's lock: an

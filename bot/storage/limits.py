@@ -75,6 +75,7 @@ class UsageAndLimits(ABC):
                         u.output_tokens,
                         u.cache_read_tokens,
                         u.cache_write_tokens,
+                        u.web_searches,
                         now,
                     )
                     for u in usage
@@ -84,7 +85,7 @@ class UsageAndLimits(ABC):
     async def usage_since(self, scope: int, since: float) -> UsageTotals:
         row = await self._one(SUM_SCOPE_USAGE, (scope, since))
         assert row is not None
-        return UsageTotals(calls=row[0], tokens=row[1])
+        return UsageTotals(calls=row[0], tokens=row[1], searches=row[2])
 
     async def over_limit(self, scope: int, user_id: int, limits: Limits) -> OverLimit | None:
         """The limit a new generation by ``user_id`` in ``scope`` would exceed, if any.

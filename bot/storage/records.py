@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 from bot.models import (
     BundledConcept,
     ChildState,
+    Citation,
     Concept,
     ConceptDraft,
     ConceptMap,
     Level,
     Session,
     Source,
+    stored_citations,
 )
 
 if TYPE_CHECKING:
@@ -30,6 +32,15 @@ SESSION_HISTORY_MAX = 50  # Back goes this many cards deep; older steps are drop
 # A forgotten map leaves its scope at once, for the scope no Discord id has; its rows
 # (a map may have tens of thousands of sessions) are deleted afterwards, a batch at a time.
 FORGOTTEN_SCOPE = 0
+
+
+@dataclass(frozen=True)
+class StoredTranslation:
+    """A part of a curated map in another language (migration 13)."""
+
+    source_hash: str
+    content: str  # JSON
+    model: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,26 @@ class Change:
 @dataclass(frozen=True)
 class UsageTotals:
     calls: int
-    tokens: int
+    tokens: int  # web searches included, at their price in tokens
+    searches: int = 0  # web searches
+
+
+@dataclass(frozen=True)
+class ConceptVersion:
+    """A refreshed concept's earlier text, with who wrote it when and its sources."""
+
+    summary: str
+    detail: str
+    model: str | None
+    created_at: float | None
+    sources: list[Citation]
+    replaced_at: float
+
+    @classmethod
+    def of_row(cls, row: Row) -> ConceptVersion:
+        summary, detail, model, created_at, sources, replaced_at = row
+        citations = [Citation.model_validate(c) for c in stored_citations(sources)]
+        return cls(summary, detail, model, created_at, citations, replaced_at)
 
 
 @dataclass(frozen=True)
@@ -152,6 +182,9 @@ class ScopeSettings:
     language: str | None = None
     daily_token_budget: int | None = None
     level: Level | None = None  # None: standard
+    web_search: bool | None = None  # None: the default (on)
+    prefer_domains: tuple[str, ...] = ()
+    block_domains: tuple[str, ...] = ()
 
 
 # Between a backend's rows and the models, used by the use cases in ``base.py``.

@@ -5,18 +5,22 @@ backend numbers the placeholders). A backend's own statements (pragmas, sequence
 locks) live in its module, and the schema in ``migrations/``.
 """
 
+from bot.models import SEARCH_TOKENS
+
 # -- maps ---------------------------------------------------------------------
 
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
-           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers
+           COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers, m.created_at,
+           m.sources, m.volatile
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
 SELECT_MAP_BY_ID = SELECT_MAP_COLUMNS + " WHERE m.id = ?"
 INSERT_MAP = """
-    INSERT INTO maps (scope, key, topic, language, level, overview, source, model, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO maps (scope, key, topic, language, level, overview, source, model, created_at,
+                      sources, volatile)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (scope, key) DO NOTHING
     RETURNING id
 """
@@ -80,7 +84,7 @@ MATCHING_TOPICS = r"""
 
 CONCEPT_COLUMNS = """
     SELECT id, map_id, parent_id, position, depth, title, summary, detail, state, error,
-           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened
+           CASE WHEN open_count > 0 THEN 1 ELSE 0 END AS opened, model, created_at, sources
     FROM concepts
 """
 SELECT_CONCEPT = CONCEPT_COLUMNS + " WHERE id = ?"
@@ -96,15 +100,33 @@ SELECT_PATH = """
         FROM concepts c JOIN path ON c.id = path.parent_id
     )
     SELECT c.id, c.map_id, c.parent_id, c.position, c.depth, c.title, c.summary, c.detail,
-           c.state, c.error, CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END AS opened
+           c.state, c.error, CASE WHEN c.open_count > 0 THEN 1 ELSE 0 END AS opened,
+           c.model, c.created_at, c.sources
     FROM path JOIN concepts c ON c.id = path.id
     ORDER BY path.level DESC
 """
 INSERT_CONCEPT = """
-    INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail, state)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO concepts (map_id, parent_id, position, depth, title, summary, detail, state,
+                          model, created_at, sources)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id
 """
+# A refreshed concept: its earlier text is kept as a version, then replaced.
+INSERT_VERSION = """
+    INSERT INTO concept_versions (concept_id, summary, detail, model, created_at, sources,
+                                  replaced_at)
+    SELECT id, summary, detail, model, created_at, sources, ? FROM concepts WHERE id = ?
+"""
+REFRESH_CONCEPT = """
+    UPDATE concepts SET summary = ?, detail = ?, model = ?, created_at = ?, sources = ?
+    WHERE id = ?
+    RETURNING map_id
+"""
+SELECT_VERSIONS = """
+    SELECT summary, detail, model, created_at, sources, replaced_at FROM concept_versions
+    WHERE concept_id = ? ORDER BY id DESC
+"""
+COUNT_VERSIONS = "SELECT COUNT(*) FROM concept_versions WHERE concept_id = ?"
 # Returns the concept's map and its new count: equal to the opens added, it was the first.
 COUNT_OPENS = """
     UPDATE concepts SET open_count = open_count + ? WHERE id = ?
@@ -146,12 +168,17 @@ SELECT_SESSION = """
 
 INSERT_USAGE = """
     INSERT INTO usage (scope, user_id, request, kind, model, input_tokens, output_tokens,
-                       cache_read_tokens, cache_write_tokens, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       cache_read_tokens, cache_write_tokens, web_searches, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-SUM_SCOPE_USAGE = """
-    SELECT COUNT(*),
-           COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)
+# What a usage row counts against the budget: its tokens, and its web searches at their
+# price in tokens (``SEARCH_TOKENS``).
+SPENT = (
+    "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
+    f" + web_searches * {SEARCH_TOKENS}"
+)
+SUM_SCOPE_USAGE = f"""
+    SELECT COUNT(*), COALESCE(SUM({SPENT}), 0), COALESCE(SUM(web_searches), 0)
     FROM usage WHERE scope = ? AND created_at >= ?
 """
 # When each of a user's generations in the cooldown window started, in any server: a
@@ -163,9 +190,8 @@ SELECT_USER_STARTS = """
     SELECT ? FROM reservations WHERE user_id = ? AND expires_at > ?
 """
 # A scope's tokens today, recorded or reserved; one statement for the same reason.
-SUM_SCOPE_SPENT = """
-    SELECT (SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
-                                + cache_write_tokens), 0)
+SUM_SCOPE_SPENT = f"""
+    SELECT (SELECT COALESCE(SUM({SPENT}), 0)
             FROM usage WHERE scope = ? AND created_at >= ?)
          + (SELECT COALESCE(SUM(tokens), 0) FROM reservations WHERE scope = ? AND expires_at > ?)
 """
@@ -175,23 +201,26 @@ INSERT_RESERVATION = """
     RETURNING id
 """
 DELETE_RESERVATION = "DELETE FROM reservations WHERE id = ?"
-TOP_USERS = """
-    SELECT user_id,
-           SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens
+TOP_USERS = f"""
+    SELECT user_id, SUM({SPENT}) AS tokens
     FROM usage WHERE scope = ? AND created_at >= ? AND user_id IS NOT NULL
     GROUP BY user_id ORDER BY tokens DESC LIMIT ?
 """
 
 # -- settings -----------------------------------------------------------------
 
-SELECT_SCOPE_SETTINGS = (
-    "SELECT language, daily_token_budget, level FROM scope_settings WHERE scope = ?"
-)
+SELECT_SCOPE_SETTINGS = """
+    SELECT language, daily_token_budget, level, sources, prefer_domains, block_domains
+    FROM scope_settings WHERE scope = ?
+"""
 UPSERT_SCOPE_SETTINGS = """
-    INSERT INTO scope_settings (scope, language, daily_token_budget, level) VALUES (?, ?, ?, ?)
+    INSERT INTO scope_settings (scope, language, daily_token_budget, level, sources,
+                                prefer_domains, block_domains)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (scope) DO UPDATE SET
         language = excluded.language, daily_token_budget = excluded.daily_token_budget,
-        level = excluded.level
+        level = excluded.level, sources = excluded.sources,
+        prefer_domains = excluded.prefer_domains, block_domains = excluded.block_domains
 """
 
 # -- refusals -----------------------------------------------------------------
@@ -204,7 +233,7 @@ SELECT_REFUSAL = "SELECT until FROM refusals WHERE scope = ? AND key = ? AND unt
 
 # -- answers ------------------------------------------------------------------
 
-ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model FROM answers"
+ANSWER_COLUMNS = "SELECT id, scope, map_id, concept_id, question, text, model, sources FROM answers"
 SELECT_ANSWER = ANSWER_COLUMNS + " WHERE id = ?"
 SELECT_ANSWER_BY_QUESTION = (
     ANSWER_COLUMNS + " WHERE map_id = ? AND COALESCE(concept_id, 0) = ? AND question_key = ?"
@@ -212,8 +241,8 @@ SELECT_ANSWER_BY_QUESTION = (
 # The first answer stored for a question wins; a second one made meanwhile is dropped.
 INSERT_ANSWER = """
     INSERT INTO answers (scope, map_id, concept_id, question_key, question, text, model,
-                         created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                         created_at, sources)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT DO NOTHING
 """
 
@@ -272,3 +301,17 @@ UPSERT_META = """
 COUNT_ROWS = "SELECT COUNT(*) FROM {table}"
 SELECT_ROWS = "SELECT {columns} FROM {table} ORDER BY {order}"
 INSERT_ROWS = "INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+
+# Curated maps translated (storage/translations.py).
+SELECT_TRANSLATION = """
+    SELECT source_hash, content, model FROM translations
+    WHERE source_key = ? AND language = ? AND part = ?
+"""
+SAVE_TRANSLATION = """
+    INSERT INTO translations
+        (source_key, language, part, source_hash, content, model, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (source_key, language, part) DO UPDATE SET
+        source_hash = excluded.source_hash, content = excluded.content,
+        model = excluded.model, created_at = excluded.created_at
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -10,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import languages
 from bot.config import Settings
 from bot.errors import StorageBusy, StorageFull
 from bot.explore import Explorer
@@ -63,6 +65,7 @@ class KinapseBot(commands.AutoShardedBot):
         self.quiz_clock = QuizClock(self)
 
     async def setup_hook(self) -> None:
+        await asyncio.to_thread(languages.warm)
         await self.add_cogs()
         await self.tree.set_translator(CatalogTranslator())
         await self.sync_commands(force=self.force_sync)

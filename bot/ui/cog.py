@@ -199,6 +199,9 @@ class ExploreCog(commands.Cog):
         language="Language new maps are written in, for example English or de",
         daily_budget="Tokens Claude may use per day in this server (0 stops new generations)",
         level="Who new maps and their sub-concepts are written for",
+        sources="web: check new maps and answers with web searches (billed per search); off",
+        prefer_sites="Sites to prefer as sources, e.g. iea.org, eia.gov (none to clear)",
+        block_sites="Sites never to use as sources, e.g. example.com (none to clear)",
         forum="A forum channel where /explore posts each map as a post of its own",
         forum_posts="False stops posting maps in the forum",
     )
@@ -207,7 +210,11 @@ class ExploreCog(commands.Cog):
             app_commands.Choice(name="intro: for beginners", value=Level.INTRO.value),
             app_commands.Choice(name="standard", value=Level.STANDARD.value),
             app_commands.Choice(name="expert: for specialists", value=Level.EXPERT.value),
-        ]
+        ],
+        sources=[
+            app_commands.Choice(name="web: check with web searches", value="web"),
+            app_commands.Choice(name="off: Claude's own knowledge only", value="off"),
+        ],
     )
     @app_commands.checks.has_permissions(manage_guild=True)
     async def settings(
@@ -216,6 +223,9 @@ class ExploreCog(commands.Cog):
         language: app_commands.Range[str, 1, managing.LANGUAGE_MAX] | None = None,
         daily_budget: app_commands.Range[int, 0, managing.BUDGET_MAX] | None = None,
         level: str | None = None,
+        sources: str | None = None,
+        prefer_sites: app_commands.Range[str, 1, managing.SITES_MAX] | None = None,
+        block_sites: app_commands.Range[str, 1, managing.SITES_MAX] | None = None,
         forum: discord.ForumChannel | None = None,
         forum_posts: bool | None = None,
     ) -> None:
@@ -226,6 +236,9 @@ class ExploreCog(commands.Cog):
             language=language,
             daily_budget=daily_budget,
             level=level,
+            sources=sources,
+            prefer_sites=prefer_sites,
+            block_sites=block_sites,
             forum=forum.id if forum is not None else None,
             forum_posts=forum_posts,
         )

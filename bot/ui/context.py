@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.i18n import _
+
 if TYPE_CHECKING:
     pass
 
@@ -33,6 +35,14 @@ def scope_of(interaction: discord.Interaction) -> int:
     return guild if guild is not None else interaction.user.id
 
 
+def place_locale_of(interaction: discord.Interaction) -> str | None:
+    """The language of the place whose maps these are, as Discord tells it: the server's
+    preferred locale where the maps are the server's; the member's own elsewhere."""
+    if scope_of(interaction) == interaction.user.id:
+        return str(interaction.locale) if interaction.locale else None
+    return str(interaction.guild_locale) if interaction.guild_locale else None
+
+
 def server_installed(interaction: discord.Interaction) -> bool:
     """Whether the interaction is in a server that installed Kinapse (so the bot is a
     member there and can post, open threads, keep a server's quiz)."""
@@ -42,9 +52,9 @@ def server_installed(interaction: discord.Interaction) -> bool:
 def maps_title(interaction: discord.Interaction) -> str:
     """The heading of /maps: whose maps they are."""
     if scope_of(interaction) == interaction.user.id:
-        return "Your maps"
+        return _("Your maps")
     name = interaction.guild.name if interaction.guild else None
-    return f"Maps in {name}" if name else "This server's maps"
+    return _("Maps in {server}", server=name) if name else _("This server's maps")
 
 
 THREAD_TYPES = (

@@ -40,6 +40,13 @@ class Action(enum.StrEnum):
     SHARE_UNRECORDED = "share"
     MEANING = "meaning"  # map one meaning of an ambiguous topic; id: the stored meaning
     RETRY_TOPIC = "topicretry"  # map a new topic again after a failure; id: the stored retry
+    SOURCES = "sources"  # a concept card's sources, privately; id: the concept
+    MAP_SOURCES = "mapsources"  # a map card's sources, privately; id: the map
+    EARLIER = "earlier"  # a refreshed concept's earlier texts, privately; id: the concept
+    REFRESH = "refresh"  # write a concept again with today's facts; id: the concept
+    # A private card posted in the channel as the presser's own, once per private message.
+    POST = "post"  # id: the concept the card shows
+    POST_MAP = "postmap"  # id: the map whose overview the card shows
     # Learning together.
     QUIZ = "quiz"  # start a quiz on a concept and what is under it; id: the concept
     QUIZ_MAP = "quizmap"  # start a quiz on a map; id: the map

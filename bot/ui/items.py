@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import NotFound
+from bot.i18n import N_
 from bot.ui.cards import Control
 from bot.ui.ids import BUTTON_TEMPLATE, MENU_TEMPLATE, PAIR_TEMPLATE, Action, is_id
 from bot.ui.in_time import run_safely
@@ -136,6 +137,6 @@ class CardSelect(discord.ui.DynamicItem[discord.ui.Select], template=MENU_TEMPLA
         values = (interaction.data or {}).get("values") or []
         speak_to(interaction)
         if not values or not is_id(values[0]):
-            await reply_error(interaction, NotFound("Pick a concept from the menu."))
+            await reply_error(interaction, NotFound(N_("Pick a concept from the menu.")))
             return
         await run_safely(interaction, ROUTES[Action.OPEN], int(values[0]))

@@ -16,14 +16,18 @@ from discord import app_commands
 from discord.app_commands import TranslationContextLocation as Where
 
 from bot.i18n import COMMAND_NAME, SOURCE_LOCALE, catalog, set_language, shipped
+from bot.languages import place_locale
+from bot.ui.context import place_locale_of
 
 # Where discord.py asks for a command's name (lowercase, no spaces: msgctxt COMMAND_NAME).
 NAMES = frozenset({Where.command_name, Where.group_name, Where.parameter_name})
 
 
 def speak_to(interaction: discord.Interaction) -> None:
-    """Answer the rest of this interaction's handling in the member's language."""
+    """Answer the rest of this interaction's handling in the member's language; content
+    for a scope that never chose a language is written in its place's (``place_locale``)."""
     set_language(str(interaction.locale) if interaction.locale else SOURCE_LOCALE)
+    place_locale.set(place_locale_of(interaction))
 
 
 def context_of(location: Where) -> str | None:

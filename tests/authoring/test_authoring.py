@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -607,12 +608,21 @@ async def test_export_markdown_of_a_bundled_map(
     settings, bundled = one_map
     assert await export_command(settings, bundled.topic.upper(), "markdown", None) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"# {bundled.topic}\n\n{bundled.overview}\n\n## ")
+    assert out.startswith(f"# {bundled.topic}\n\n*Curated · as of {bundled.as_of}*\n\n")
+    assert f"\n\n{bundled.overview}" in out
     for concept in bundled.concepts:
-        assert f"\n## {concept.title}\n\n**{concept.summary}**\n\n{concept.detail}\n" in out
+        assert f"\n## {concept.title}\n\n**{concept.summary}**\n\n{concept.detail}" in out
         for child in concept.children or []:
             assert f"\n### {child.title}\n\n**{child.summary}**\n" in out
     assert out.count("\n## ") == len(bundled.concepts)
+    # Every source is a footnote, once, after the text it supports.
+    urls = {s.url for s in bundled.sources}
+    urls |= {s.url for c in bundled.concepts for s in c.sources}
+    urls |= {s.url for c in bundled.concepts for k in c.children or [] for s in k.sources}
+    assert urls
+    for url in urls:
+        assert out.count(f"](<{url}>)") == 1, url
+    assert re.search(rf"{re.escape(bundled.concepts[0].detail)}\[\^\d+\]", out)
 
 
 async def test_export_json_of_a_bundled_map_round_trips(
@@ -630,7 +640,18 @@ async def test_export_json_of_a_bundled_map_round_trips(
     assert data["overview"] == bundled.overview
     assert len(data["concepts"]) == len(bundled.concepts)
     first, expected = data["concepts"][0], bundled.concepts[0]
-    assert set(first) == {"title", "summary", "detail", "children", "leaf", "sources"}
+    assert set(first) == {
+        "title",
+        "summary",
+        "detail",
+        "children",
+        "leaf",
+        "sources",
+        "model",
+        "written",
+    }
+    assert first["sources"] == [s.model_dump() for s in expected.sources]
+    assert (first["model"], first["written"]) == (None, None)  # curated
     assert [c["title"] for c in first["children"]] == [c.title for c in expected.children or []]
     assert first["children"][0]["children"] is None
 

@@ -164,7 +164,7 @@ async def test_the_scopes_level_shapes_its_map_and_stays_with_it(
     assert other.level is Level.STANDARD
 
     # The map keeps the level it was written for when the setting changes later.
-    await explorer.preferences.update(GUILD_A, level=Level.EXPERT, language="fr")
+    await explorer.preferences.update(GUILD_A, level=Level.EXPERT)
     key_concept = (await explorer.concepts.map_view(generated.id)).concepts[0]
     await explorer.concepts.expand(GUILD_A, ALICE, key_concept.id)
     await explorer.questions.ask(
@@ -183,6 +183,7 @@ async def test_the_scopes_level_shapes_its_map_and_stays_with_it(
         ("ask", Level.INTRO),
         ("expand", Level.STANDARD),
     ]
+    await explorer.preferences.update(GUILD_A, language="fr")
     assert (
         await explorer.preferences.level(GUILD_A),
         await explorer.preferences.language(GUILD_A),

@@ -14,7 +14,7 @@ from bot.authoring import export_command
 from bot.config import Settings
 from bot.explore import Explorer
 from bot.maps import BundledMaps
-from bot.models import BundledConcept, MapTree, Source
+from bot.models import MapTree, Source, TreeConcept
 from bot.render.export import ExportFormat, export, filename
 from bot.storage import open_storage
 
@@ -33,8 +33,8 @@ NASTY = [
 DEEPEST = 8  # past Markdown's six heading levels
 
 
-def concept(title: str, depth: int, children: list[BundledConcept] | None = None) -> BundledConcept:
-    return BundledConcept(
+def concept(title: str, depth: int, children: list[TreeConcept] | None = None) -> TreeConcept:
+    return TreeConcept(
         title=title,
         summary=f"Summary of {title} at depth {depth}.",
         detail=f"- {title} sits at depth {depth}. It has *details* & <more>.",
@@ -43,7 +43,7 @@ def concept(title: str, depth: int, children: list[BundledConcept] | None = None
     )
 
 
-def chain(depth: int, prefix: str) -> list[BundledConcept]:
+def chain(depth: int, prefix: str) -> list[TreeConcept]:
     """Three concepts at ``depth``; the first has children, down to DEEPEST."""
     first_children = chain(depth + 1, prefix + "1") if depth < DEEPEST else None
     return [

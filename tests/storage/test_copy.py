@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.models import Meaning, QuizDraft, Session, Source, Usage
+from bot.models import Citation, Meaning, QuizDraft, Session, Source, Usage
 from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage, postgres, sqlite
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
 from bot.storage.whole_tables import COPY_BATCH
@@ -19,6 +19,9 @@ from tests.support.fakes import draft
 
 GUILD, OTHER = 1001, 2002
 SNOWFLAKE = 1_234_567_890_123_456_789  # beyond 32 bits: needs BIGINT on PostgreSQL
+
+
+SOURCE = Citation(title="Membranes", url="https://cells.example/membranes", date="2026-11")
 
 
 async def populate(storage: Storage) -> int:
@@ -39,7 +42,12 @@ async def populate(storage: Storage) -> int:
         )
     first = maps[(GUILD, "cells")]
     organelles, _, membrane, division = await storage.key_concepts(first.id)
-    await storage.store_expansion(membrane.id, [draft("Lipids"), draft("Proteins")], leaf=False)
+    lipids = draft("Lipids").model_copy(update={"sources": [SOURCE]})
+    await storage.store_expansion(
+        membrane.id, [lipids, draft("Proteins")], leaf=False, model="claude-sonnet-4-6", now=3.5
+    )
+    [written, _] = await storage.children(membrane.id)
+    await storage.refresh_concept(written.id, draft("Lipids"), model="claude-opus-4-6", now=4.5)
     await storage.claim_expansion(division.id, now=5.0, lease=60)
     await storage.release_expansion(division.id, "Claude was busy.")
     await storage.count_open(organelles.id)
@@ -59,7 +67,7 @@ async def populate(storage: Storage) -> int:
         user_id=SNOWFLAKE - 2,
         request="r1",
         kind="expand",
-        usage=[Usage(model="claude-sonnet-4-6", input_tokens=10, output_tokens=20)],
+        usage=[Usage(model="claude-sonnet-4-6", input_tokens=10, output_tokens=20, web_searches=2)],
         now=13.0,
     )
     # A generation under way, and one that ended with nothing spent.
@@ -68,9 +76,17 @@ async def populate(storage: Storage) -> int:
         reserved = await storage.reserve(GUILD, SNOWFLAKE - 2, limits, tokens=5000, expires_at=15.5)
     assert isinstance(reserved, Reservation)
     await storage.release(reserved.id)
-    await storage.save_scope_settings(GUILD, ScopeSettings(language="fr", daily_token_budget=9))
+    await storage.save_scope_settings(
+        GUILD,
+        ScopeSettings(
+            language="fr", daily_token_budget=9, web_search=False, block_domains=("x.example",)
+        ),
+    )
     await storage.remember_refusal(GUILD, "map:nope", 99.5)
     await storage.set_meta("commands_hash", "abc")
+    await storage.save_translation(
+        "ai agents", "ja", "", source_hash="e3b0", content='{"overview": "…"}', model="m", now=7.25
+    )
     answer = await storage.save_answer(
         scope=GUILD,
         map_id=first.id,
@@ -80,6 +96,7 @@ async def populate(storage: Storage) -> int:
         text="Because.",
         model="claude-sonnet-4-6",
         now=14.0,
+        sources=[SOURCE],
     )
     asked = await storage.record_ask(answer.id, SNOWFLAKE - 3, now=14.5)
     await storage.claim_share(asked, SNOWFLAKE - 3, now=14.75)

@@ -65,6 +65,7 @@ TABLES = {
     "aliases",
     "reservations",
     "retries",
+    "concept_versions",
 }
 
 

@@ -18,8 +18,16 @@ from bot.generator import (
     OnSketch,
     Progress,
     QuizRequest,
+    RefreshRequest,
+    Search,
+    TranslateRequest,
 )
 from bot.models import (
+    DETAIL_MAX,
+    OVERVIEW_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    Citation,
     ConceptDraft,
     Expansion,
     Level,
@@ -74,11 +82,14 @@ def default_question(title: str, summary: str, others: list[str]) -> QuizDraft:
 
 @dataclass
 class Call:
-    kind: str  # "map", "expand", "ask" or "quiz"
+    kind: str  # "map", "expand", "refresh", "ask", "quiz" or "translate"
     subject: str  # the topic, the title of the concept expanded, or the question
     language: str
-    request: ExpandRequest | AskRequest | QuizRequest | None = None
+    request: ExpandRequest | AskRequest | RefreshRequest | QuizRequest | TranslateRequest | None = (
+        None
+    )
     level: Level = Level.STANDARD
+    search: Search | None = None
 
 
 @dataclass
@@ -101,6 +112,8 @@ class FakeGenerator:
     meanings: dict[str, list[Meaning]] = field(default_factory=dict)
     expansions: dict[str, Expansion] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
+    refreshes: dict[str, ConceptDraft] = field(default_factory=dict)
+    cited: list[Citation] = field(default_factory=list)  # what every answer cites
     failure: GenerationError | None = None
     gate: asyncio.Event | None = None
     usage: Usage = field(
@@ -130,8 +143,9 @@ class FakeGenerator:
         *,
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[MapDraft]:
-        self.calls.append(Call("map", topic, language, level=level))
+        self.calls.append(Call("map", topic, language, level=level, search=search))
         await self._hold()
         if meanings := self.meanings.get(topic_key(topic)):
             raise Ambiguous(f"{topic} has several meanings.", meanings, usage=[self.usage])
@@ -139,23 +153,70 @@ class FakeGenerator:
         return Generated(value, [self.usage])
 
     async def expand(
-        self, request: ExpandRequest, *, on_progress: OnSketch | None = None
+        self,
+        request: ExpandRequest,
+        *,
+        on_progress: OnSketch | None = None,
+        search: Search | None = None,
     ) -> Generated[Expansion]:
         title = request.path[-1].title
-        self.calls.append(Call("expand", title, request.language, request, request.level))
+        self.calls.append(Call("expand", title, request.language, request, request.level, search))
         await self._hold()
         value = self.expansions.get(title) or default_expansion(request)
         return Generated(value, [self.usage])
 
-    async def ask(self, request: AskRequest, on_text: Progress | None = None) -> Generated[str]:
-        self.calls.append(Call("ask", request.question, request.language, request, request.level))
+    async def translate(self, request: TranslateRequest) -> Generated[MapDraft]:
+        """Every text with the language's tag in front: "[ja] AI Agents"."""
+        self.calls.append(Call("translate", request.topic, request.language, request))
+        await self._hold()
+        tag = request.language.rsplit("(", 1)[-1].rstrip(")")
+
+        def said(text: str, limit: int) -> str:
+            return f"[{tag}] {text}"[:limit]
+
+        concepts = [
+            ConceptDraft(
+                title=said(c.title, TITLE_MAX),
+                summary=said(c.summary, SUMMARY_MAX),
+                detail=said(c.detail, DETAIL_MAX),
+            )
+            for c in request.concepts
+        ]
+        value = MapDraft.model_construct(
+            title=said(request.topic, TITLE_MAX) if request.overview is not None else None,
+            overview=said(request.overview, OVERVIEW_MAX) if request.overview else "",
+            concepts=concepts,
+        )
+        return Generated(value, [self.usage])
+
+    async def refresh(
+        self, request: RefreshRequest, *, search: Search | None = None
+    ) -> Generated[ConceptDraft]:
+        title = request.path[-1].title
+        self.calls.append(Call("refresh", title, request.language, request, request.level, search))
+        await self._hold()
+        value = self.refreshes.get(title) or draft(
+            title, f"{title} as it stands today.", f"{title} with today's facts. It moved."
+        )
+        return Generated(value, [self.usage])
+
+    async def ask(
+        self,
+        request: AskRequest,
+        on_text: Progress | None = None,
+        *,
+        search: Search | None = None,
+    ) -> Generated[str]:
+        self.calls.append(
+            Call("ask", request.question, request.language, request, request.level, search)
+        )
         await self._hold()
         text = self.answers.get(request.question) or default_answer(request)
         if on_text is not None:
             words = text.split(" ")
             for end in range(1, len(words) + 1):
                 await on_text(" ".join(words[:end]))
-        return Generated(text, [self.usage])
+        return Generated(text, [self.usage], list(self.cited))
 
     async def write_quiz(self, request: QuizRequest) -> Generated[list[QuizDraft | None]]:
         self.calls.append(Call("quiz", request.topic, request.language, request, request.level))

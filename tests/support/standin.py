@@ -17,6 +17,19 @@ the API bills prompt caching: the prefix up to the last ``cache_control``
 breakpoint, with the output schema, is written once and read afterwards when
 it reaches ``cache_min_tokens``.
 
+A request that carries the web search tool (``web_search_20250305``) is answered
+the way Anthropic's web search docs describe: a ``server_tool_use`` block per
+search (its query), a ``web_search_tool_result`` block with what it found (a
+list of ``web_search_result``, or a ``web_search_tool_result_error`` with its
+``error_code``), then the answer's text; a plain-text answer's text blocks carry
+``web_search_result_location`` citations. Searches past the tool's ``max_uses``
+fail with ``max_uses_exceeded``, results from ``blocked_domains`` are left out,
+and usage counts the searches that ran in ``server_tool_use.web_search_requests``.
+Streamed, the same blocks arrive as events (``input_json_delta`` for the query,
+``citations_delta`` before a cited block's text). Unscripted, such a request gets
+one search with ``search_results(query)`` and an answer whose sources (or
+citations) are among them.
+
     async def test_something(standin):
         standin.script(overloaded(), answer(valid_map()))
         generator = AnthropicGenerator(standin.settings(), prompts)
@@ -37,6 +50,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -81,6 +95,66 @@ class Reply:
     interrupt_at: float = 0.5
     # Streamed replies: an error event of this type after the first text delta.
     stream_error: str | None = None
+    # Web searches run before the text (the request must carry the search tool), and for a
+    # plain-text answer its text blocks with their citations (``content`` is then unused).
+    searches: tuple[Searched, ...] = ()
+    segments: tuple[Segment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Found:
+    """One web search result, as the API returns it."""
+
+    url: str
+    title: str
+    page_age: str | None = "November 30, 2026"
+
+    def block(self) -> dict[str, Any]:
+        found = {
+            "type": "web_search_result",
+            "url": self.url,
+            "title": self.title,
+            "encrypted_content": "EqgfCioIARgBIiQ3YTAwMjY1Mi1mZjM5LTQ1NGUtODgxNC1kNjNjNTk1ZWI3Y2I",
+        }
+        if self.page_age is not None:
+            found["page_age"] = self.page_age
+        return found
+
+
+@dataclass(frozen=True)
+class Searched:
+    """One search: its query and what it found, or the error code it failed with."""
+
+    query: str
+    results: tuple[Found, ...] = ()
+    error: str | None = None  # "unavailable", "max_uses_exceeded", "too_many_requests", ...
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A text block of a plain-text answer, citing ``cites`` (with the text it quotes)."""
+
+    text: str
+    cites: tuple[Found, ...] = ()
+
+
+def search_results(query: str, count: int = 3) -> tuple[Found, ...]:
+    """What the stand-in's search finds for ``query``: ``count`` pages on made-up hosts."""
+    slug = re.sub(r"[^a-z0-9]+", "-", query.casefold()).strip("-") or "page"
+    return tuple(
+        Found(f"https://source{n}.example/{slug}", f"{query}: report {n} (Source {n})")
+        for n in range(1, count + 1)
+    )
+
+
+def searched(content: Any = None, *searches: Searched, segments: tuple[Segment, ...] = ()) -> Reply:
+    """A 200 that ran ``searches`` before answering ``content`` (or ``segments``)."""
+    return Reply(content=content, searches=searches, segments=segments)
+
+
+def search_failed(code: str, query: str = "the topic") -> Searched:
+    """A search that failed with ``code`` (the result block carries the error)."""
+    return Searched(query, error=code)
 
 
 def answer(content: Any, *, stop_reason: str | None = "end_turn", **usage: int) -> Reply:
@@ -234,6 +308,14 @@ class Request:
     def streamed(self) -> bool:
         return bool(self.body.get("stream"))
 
+    @property
+    def search_tool(self) -> dict[str, Any] | None:
+        """The web search tool the request carries, if it does."""
+        for tool in self.body.get("tools") or []:
+            if str(tool.get("type", "")).startswith("web_search_"):
+                return tool
+        return None
+
     def cached_prefix(self) -> str:
         """What the API caches: the output schema, then the system blocks up to the last one
         marked ``cache_control`` ("" when none is)."""
@@ -268,6 +350,9 @@ class StandIn:
         self.first_token = 0.0
         self.rate = 20_000.0
         self.chunk = 24
+        # Seconds each web search of a stream takes (between its server_tool_use block
+        # and its results), as the API's own searches take a moment.
+        self.search_time = 0.0
         self.caching = False
         self.cache_min_tokens = CACHE_MIN_TOKENS
         self._cache: set[str] = set()
@@ -320,9 +405,14 @@ class StandIn:
         if reply.body is not None:
             return web.json_response(reply.body, status=reply.status, headers=reply.headers)
         usage = self._usage(request, reply)
+        searches = _run_searches(request, reply)
+        if searches:
+            usage = dict(usage, server_tool_use=_search_usage(searches))
         if request.streamed:
-            return await self._stream(http, reply, body["model"], usage)
+            return await self._stream(http, reply, body["model"], usage, searches)
         payload = self._message(reply, body["model"], usage)
+        if searches:
+            payload["content"] = _search_blocks(searches) + _text_blocks(reply)
         return web.json_response(payload, status=reply.status, headers=reply.headers)
 
     def _usage(self, request: Request, reply: Reply) -> dict[str, int]:
@@ -364,7 +454,12 @@ class StandIn:
         }
 
     async def _stream(
-        self, http: web.Request, reply: Reply, model: str, usage: dict[str, int]
+        self,
+        http: web.Request,
+        reply: Reply,
+        model: str,
+        usage: dict[str, Any],
+        searches: list[Searched] | None = None,
     ) -> web.StreamResponse:
         """The reply as server-sent events, its text at ``rate`` characters a second
         from ``first_token`` seconds after the request."""
@@ -380,15 +475,32 @@ class StandIn:
 
         start = self._message(reply, model, dict(usage, output_tokens=1))
         start.update(content=[], stop_reason=None)
+        start["usage"].pop("server_tool_use", None)
         await send("message_start", {"type": "message_start", "message": start})
+        index = 0
+        if searches:
+            index = await _stream_searches(send, searches, self.search_time)
+            if reply.segments:
+                for segment in reply.segments[:-1]:
+                    await _stream_segment(send, index, segment)
+                    index += 1
         text = _text_of(reply)
         if text is not None:
-            block = {"type": "text", "text": ""}
+            block: dict[str, Any] = {"type": "text", "text": ""}
+            cites = reply.segments[-1].cites if reply.segments and searches else ()
+            if cites:
+                block["citations"] = []
             await send(
                 "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": block},
+                {"type": "content_block_start", "index": index, "content_block": block},
             )
             await send("ping", {"type": "ping"})
+            for found in cites:
+                delta = {"type": "citations_delta", "citation": _citation(found, text)}
+                await send(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                )
             cut = int(len(text) * reply.interrupt_at) if reply.interrupt else len(text)
             if reply.stream_error:
                 cut = min(self.chunk, len(text))
@@ -400,7 +512,7 @@ class StandIn:
                 delta = {"type": "text_delta", "text": text[sent : min(sent + self.chunk, cut)]}
                 await send(
                     "content_block_delta",
-                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                    {"type": "content_block_delta", "index": index, "delta": delta},
                 )
             if reply.interrupt == "drop":
                 # Gone mid-answer: the chunked body never ends.
@@ -412,13 +524,16 @@ class StandIn:
                 await send("error", {"type": "error", "error": error})
                 await response.write_eof()
                 return response
-            await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            await send("content_block_stop", {"type": "content_block_stop", "index": index})
+        final_usage: dict[str, Any] = {"output_tokens": usage["output_tokens"]}
+        if "server_tool_use" in usage:
+            final_usage["server_tool_use"] = usage["server_tool_use"]
         await send(
             "message_delta",
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": reply.stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": usage["output_tokens"]},
+                "usage": final_usage,
             },
         )
         await send("message_stop", {"type": "message_stop"})
@@ -427,9 +542,152 @@ class StandIn:
 
 
 def _text_of(reply: Reply) -> str | None:
+    """The text of the reply's (last) text block."""
+    if reply.segments and reply.searches:
+        return reply.segments[-1].text
     if reply.content is None:
         return None
     return reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+
+
+# -- web search ---------------------------------------------------------------
+
+
+def _run_searches(request: Request, reply: Reply) -> list[Searched]:
+    """The searches the reply runs, as the request's tool allows them: none without the
+    tool, ``max_uses_exceeded`` past its ``max_uses``, blocked domains' results left out."""
+    tool = request.search_tool
+    if tool is None or not reply.searches:
+        return []
+    allowed = tool.get("max_uses")
+    blocked = [d.casefold() for d in tool.get("blocked_domains") or []]
+    ran: list[Searched] = []
+    for number, search in enumerate(reply.searches, start=1):
+        if allowed is not None and number > allowed:
+            ran.append(Searched(search.query, error="max_uses_exceeded"))
+            continue
+        kept = tuple(r for r in search.results if not _blocked(r.url, blocked))
+        ran.append(Searched(search.query, kept, search.error))
+    return ran
+
+
+def _blocked(url: str, domains: list[str]) -> bool:
+    host = (urlsplit(url).hostname or "").casefold()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _search_usage(searches: list[Searched]) -> dict[str, int]:
+    # A search that failed is not billed (Anthropic's web search docs).
+    ran = sum(1 for s in searches if s.error is None)
+    return {"web_search_requests": ran, "web_fetch_requests": 0}
+
+
+def _tool_id(number: int) -> str:
+    return f"srvtoolu_standin_{number:04d}"
+
+
+def _result_content(search: Searched) -> Any:
+    if search.error is not None:
+        return {"type": "web_search_tool_result_error", "error_code": search.error}
+    return [found.block() for found in search.results]
+
+
+def _search_blocks(searches: list[Searched]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for number, search in enumerate(searches, start=1):
+        blocks.append(
+            {
+                "type": "server_tool_use",
+                "id": _tool_id(number),
+                "name": "web_search",
+                "input": {"query": search.query},
+            }
+        )
+        blocks.append(
+            {
+                "type": "web_search_tool_result",
+                "tool_use_id": _tool_id(number),
+                "content": _result_content(search),
+            }
+        )
+    return blocks
+
+
+def _citation(found: Found, text: str) -> dict[str, Any]:
+    return {
+        "type": "web_search_result_location",
+        "url": found.url,
+        "title": found.title,
+        "encrypted_index": "Eo8BCioIAhgBIiQyYjQ0OWJmZi1lNm",
+        "cited_text": text[:150],
+    }
+
+
+def _text_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """The answer's text blocks after its searches: its segments with their citations, or
+    its content as one block."""
+    if reply.segments:
+        blocks = []
+        for segment in reply.segments:
+            block: dict[str, Any] = {"type": "text", "text": segment.text}
+            if segment.cites:
+                block["citations"] = [_citation(f, segment.text) for f in segment.cites]
+            blocks.append(block)
+        return blocks
+    text = _text_of(reply)
+    return [] if text is None else [{"type": "text", "text": text}]
+
+
+async def _stream_searches(send: Any, searches: list[Searched], search_time: float) -> int:
+    """The searches as events, each taking ``search_time`` seconds; the index of the next
+    block."""
+    index = 0
+    for number, search in enumerate(searches, start=1):
+        use = {"type": "server_tool_use", "id": _tool_id(number), "name": "web_search", "input": {}}
+        await send(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": use},
+        )
+        query = {"type": "input_json_delta", "partial_json": json.dumps({"query": search.query})}
+        await send(
+            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": query}
+        )
+        await send("content_block_stop", {"type": "content_block_stop", "index": index})
+        await asyncio.sleep(search_time)
+        index += 1
+        result = {
+            "type": "web_search_tool_result",
+            "tool_use_id": _tool_id(number),
+            "content": _result_content(search),
+        }
+        await send(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": result},
+        )
+        await send("content_block_stop", {"type": "content_block_stop", "index": index})
+        index += 1
+    return index
+
+
+async def _stream_segment(send: Any, index: int, segment: Segment) -> None:
+    """A whole text block (one that comes before the last) with its citations."""
+    block: dict[str, Any] = {"type": "text", "text": ""}
+    if segment.cites:
+        block["citations"] = []
+    await send(
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": block},
+    )
+    for found in segment.cites:
+        delta = {"type": "citations_delta", "citation": _citation(found, segment.text)}
+        await send(
+            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        )
+    delta = {"type": "text_delta", "text": segment.text}
+    await send(
+        "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+    )
+    await send("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
 def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[str, Any]:
@@ -448,17 +706,60 @@ def _message_shape(content: Any, stop_reason: str | None = "end_turn") -> dict[s
 
 
 def _default(request: Request) -> Reply:
-    """A valid answer to whichever task the prompt sets."""
+    """A valid answer to whichever task the prompt sets; with the search tool, grounded
+    by one search (each text naming the results that support it)."""
+    title = re.search(r"<title>(.*?)</title>", request.prompt)
+    topic = re.search(r"<topic>(.*?)</topic>", request.prompt)
+    if request.search_tool is not None:
+        query = title[1] if title else topic[1] if topic else "the topic"
+        return _grounded_default(request, query, search_results(query))
     if not request.schema:
-        title = re.search(r"<title>(.*?)</title>", request.prompt)
         return answer(plain_answer(title[1] if title else "This concept"))
+    if "<written>" in request.prompt:
+        return answer(refreshed())
     if "<quiz>" in request.prompt:
         return answer(valid_quiz(re.findall(r"<title>(.*?)</title>", request.prompt)))
     if "<concept>" in request.prompt:
         return answer(valid_expansion())
     # The topic as its own canonical title.
-    topic = re.search(r"<topic>(.*?)</topic>", request.prompt)
     return answer(valid_map(title=topic[1] if topic else "The Topic"))
+
+
+def _grounded_default(request: Request, query: str, found: tuple[Found, ...]) -> Reply:
+    search = Searched(query, found)
+    urls = [f.url for f in found]
+    if not request.schema:
+        text = plain_answer(query)
+        first, rest = text.split("\n\n", 1)
+        return searched(None, search, segments=(Segment(first, found[:1]), Segment("\n\n" + rest)))
+    if "<written>" in request.prompt:
+        return searched(refreshed(sources=urls[:2]), search)
+    if "<concept>" in request.prompt:
+        return searched(with_sources(valid_expansion(), urls), search)
+    topic = re.search(r"<topic>(.*?)</topic>", request.prompt)
+    content = with_sources(valid_map(title=topic[1] if topic else "The Topic"), urls)
+    return searched(content, search)
+
+
+def with_sources(content: dict[str, Any], urls: list[str]) -> dict[str, Any]:
+    """A map or expansion whose texts each name one of ``urls`` as their source, in turn
+    (and the overview the first), as a grounded answer does."""
+    content = json.loads(json.dumps(content))
+    if content.get("kind") == "map":
+        content["sources"] = urls[:1]
+    for n, concept in enumerate(content.get("concepts") or []):
+        concept["sources"] = [urls[n % len(urls)]] if urls else []
+    return content
+
+
+def refreshed(*, sources: list[str] | None = None) -> dict[str, Any]:
+    """An answer to the refresh task: the concept written again."""
+    return {
+        "kind": "concept",
+        "summary": "The concept as it stands today, in one sentence.",
+        "detail": "The concept with today's facts. It still fits its parent. It fits the topic.",
+        "sources": sources or [],
+    }
 
 
 @pytest.fixture

@@ -52,12 +52,12 @@ async def test_settings_change_language_and_budget(world: World, kinapse: Kinaps
     result = await admin.slash(
         world.channel, "kinapse settings", language="Deutsch", daily_budget=5000
     )
-    assert (
-        result.response.content
-        == "Language: **Deutsch** · level: **standard** · daily generation budget: **5,000** tokens"
+    assert result.response.content.startswith(
+        "Language: **German** · level: **standard** · daily generation budget: **5,000** tokens\n"
+        "Sources: **web**"
     )
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
-    assert kinapse.generator.calls[-1].language == "Deutsch"
+    assert kinapse.generator.calls[-1].language == "de"  # "Deutsch", as its tag
     shown = await admin.slash(world.channel, "kinapse settings")
     assert "**5,000**" in shown.response.content
 
@@ -142,12 +142,24 @@ def _options(data: dict[str, Any]) -> list[dict[str, Any]]:
             "A language is 1 to 35 characters, for example English or de.",
         ),
         ("level", "wizard", "Choose a level from the list: intro, standard, expert."),
+        ("sources", "maybe", "Sources are web or off."),
+        (
+            "block_sites",
+            "spam.example, " * 30,
+            "A list of sites is at most 300 characters, for example iea.org, eia.gov.",
+        ),
     ],
 )
 async def test_settings_are_checked_by_the_bot_whatever_the_client_sent(
     world: World, kinapse: Kinapse, admin, by_hand: dict[str, object], option, sent, says
 ):
-    valid = {"daily_budget": 5000, "language": "Deutsch", "level": "expert"}[option]
+    valid = {
+        "daily_budget": 5000,
+        "language": "Deutsch",
+        "level": "expert",
+        "sources": "off",
+        "block_sites": "spam.example",
+    }[option]
     by_hand[option] = sent
 
     result = await admin.slash(world.channel, "kinapse settings", **{option: valid})

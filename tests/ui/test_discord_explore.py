@@ -26,6 +26,6 @@ async def test_explore_bundled_topic_answers_with_the_map_card(world: World, kin
     assert concept_lines(card) == [
         f"{n} · {c.title}" for n, c in enumerate(bundled.concepts, start=1)
     ]
-    assert labels(card) == ["Open"] * len(bundled.concepts) + ["Ask", "Quiz"]
+    assert labels(card) == ["Open"] * len(bundled.concepts) + ["Sources", "Ask", "Quiz"]
     curated = f"Curated · as of {bundled.as_of}" if bundled.as_of else "Curated map"
     assert small_lines(card)[-1].startswith(f"{curated} · ")

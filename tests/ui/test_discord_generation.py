@@ -35,7 +35,7 @@ async def test_new_topic_is_deferred_then_generated_then_drilled(world: World, s
     assert card.content == "" and not card.embeds  # "Mapping…" gave way to the V2 card
     assert heading(card) == "Volcanoes"
     assert concept_lines(card) == [f"{n} · Key concept {n}" for n in range(1, 6)]
-    assert "Mapped by claude-sonnet-4-6" in small_lines(card)[-1]
+    assert small_lines(card)[-1].startswith("Written by claude-sonnet-4-6 on ")
     assert "Volcanoes" in standin.requests[0].prompt
 
     opened = (await click_open(world.alice, card, "Key concept 1")).response
@@ -117,7 +117,7 @@ async def test_a_new_map_grows_on_the_card_concept_by_concept(
     assert result.response.id and concept_lines(final) == [
         f"{n} · Key concept {n}" for n in range(1, 6)
     ]
-    assert "Mapped by claude-sonnet-4-6" in small_lines(final)[-1]
+    assert small_lines(final)[-1].startswith("Written by claude-sonnet-4-6 on ")
     assert await kinapse.storage.find_map(world.guild.id, "volcanoes") is not None
 
 

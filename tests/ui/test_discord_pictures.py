@@ -8,6 +8,7 @@ import io
 from PIL import Image
 
 from bot.models import BundledMap
+from bot.render import Node
 from tests.support.harness import (
     COMPONENTS_V2_FLAG,
     Kinapse,
@@ -18,16 +19,18 @@ from tests.support.harness import (
     heading,
     labels,
     small_lines,
+    walk,
 )
 
 MEDIA_GALLERY = 12
 
 
-async def picture_of(message) -> Image.Image:
-    """The PNG the card shows in its media gallery, opened as an image."""
+async def picture_of(message, attachments=None) -> Image.Image:
+    """The PNG the card shows in its media gallery, opened as an image (``attachments``:
+    the message's, when it is read from SimCord's backend, whose are not readable)."""
     [gallery] = [c for c in components_of(message) if c["type"] == MEDIA_GALLERY]
     assert gallery["items"][0]["media"]["url"].endswith("/map.png")
-    [attachment] = message.attachments
+    [attachment] = message.attachments if attachments is None else attachments
     assert attachment.filename == "map.png"
     data = await attachment.read()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) <= 400 * 1024
@@ -128,29 +131,140 @@ async def test_a_map_the_fonts_cannot_draw_is_shown_as_an_outline(world: World, 
     assert "- 波動関数\n- 不確定性原理" in text
 
 
-async def test_the_map_card_shows_the_last_picture_while_its_new_version_is_drawn(
-    world: World, kinapse: Kinapse
-):
-    """Opening a concept changes the map's picture; the next map card does not wait for
-    the drawing: it shows the picture drawn last, and the one after shows the new one."""
+async def expected_card_picture(
+    world: World, kinapse: Kinapse, key: str, opened: set[str]
+) -> Image.Image:
+    """The map card's picture drawn straight from the stored concepts, with exactly the
+    concepts titled ``opened`` explored: what a card counting them must show."""
+    found = await kinapse.storage.find_map(world.guild.id, key)
+    concepts = await kinapse.storage.map_concepts(found.id)
+    nodes = [Node(c.id, c.parent_id, c.title, c.title in opened) for c in concepts]
+    renderer = kinapse.explorer.pictures.renderer
+    picture = await renderer.draw(found.topic, nodes, None, whole=False)
+    image = Image.open(io.BytesIO(picture.png))
+    image.load()
+    return image
+
+
+def current(world: World, message_id: int):
+    """The message as it is now (after any edits), with its raw components, to read it."""
+    return world.env.backend.get_message(world.channel.id, message_id)
+
+
+async def picture_now(world: World, message_id: int, viewer=None) -> Image.Image:
+    """The picture the message shows now (to ``viewer``, for a private message)."""
+    [message] = [m for m in world.channel.history(viewer=viewer) if m.id == message_id]
+    return await picture_of(current(world, message_id), message.attachments)
+
+
+def explored_line(message) -> str:
+    return next(line for line in small_lines(message) if "concepts explored" in line)
+
+
+async def test_the_map_card_picture_shows_the_cards_own_counts(world: World, kinapse: Kinapse):
+    """Back to the overview after opening a concept: the card says one concept explored,
+    and its picture (drawn within the answer) shows that concept explored, not the picture
+    drawn before it was opened."""
     first = kinapse.bundled.find("ai agents").concepts[0]
     message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
     before = await picture_of(message)
-    await click_open(world.alice, message, first.title)  # one more concept explored
+    assert (
+        before.tobytes()
+        == (await expected_card_picture(world, kinapse, "ai agents", set())).tobytes()
+    )
+    card = (await click_open(world.alice, message, first.title)).response
 
+    back = (await world.alice.click(card, label="Back")).response
+
+    assert heading(back) == "AI Agents" and " 1 of " in explored_line(back)
+    shown = await picture_of(back)
+    expected = await expected_card_picture(world, kinapse, "ai agents", {first.title})
+    assert shown.tobytes() == expected.tobytes() != before.tobytes()
+    # Someone else's /explore of the map just after: the same counts, the same picture.
+    other = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
+    assert " 1 of " in explored_line(other)
+    assert (await picture_of(other)).tobytes() == expected.tobytes()
+
+
+def slow_pictures(kinapse: Kinapse, seconds: float) -> None:
+    """Every picture drawn from now on takes ``seconds`` longer on SimCord's clock, which
+    moves when the test advances it."""
     renderer = kinapse.explorer.pictures.renderer
     real_png = renderer.png
 
     async def slow(dot: str) -> bytes:
-        await asyncio.sleep(60)  # a drawing far slower than the card may wait
+        await asyncio.sleep(seconds)
         return await real_png(dot)
 
     renderer.png = slow
-    again = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
-    assert heading(again) == "AI Agents"
-    assert (await picture_of(again)).tobytes() == before.tobytes()
 
-    await world.env.advance_time(61)  # the new version is drawn meanwhile
-    renderer.png = real_png
-    newer = (await world.bob.slash(world.channel, "explore", topic="AI Agents")).response
-    assert (await picture_of(newer)).tobytes() != before.tobytes()
+
+async def test_a_map_card_whose_picture_is_slow_gets_it_edited_in(world: World, kinapse: Kinapse):
+    """A picture that is not drawn within the answer: the card goes without it (saying it
+    is being drawn, never with the picture of the map before), then is edited with the
+    picture of its own counts."""
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    card = (await click_open(world.alice, message, first.title)).response
+    slow_pictures(kinapse, 30)
+
+    sent = len(world.env.http_requests)
+    await world.alice.click(card, label="Back")
+    await world.env.advance_time(1)  # the card waits for its picture less than a second
+
+    answer, *edits = [r.json for r in world.env.http_requests[sent:] if r.method != "GET"]
+    data = answer["data"]  # the answer to the press, as sent
+    text = "\n".join(c["content"] for c in walk(data["components"]) if "content" in c)
+    assert "# AI Agents" in text and " 1 of " in text and "Drawing the map's picture" in text
+    assert not data.get("attachments")
+    assert not edits
+    await world.env.advance_time(30)  # the picture is drawn
+    edited = current(world, message.id)
+    assert heading(edited) == "AI Agents" and " 1 of " in explored_line(edited)
+    assert "Drawing the map's picture" not in card_text(edited)
+    expected = await expected_card_picture(world, kinapse, "ai agents", {first.title})
+    assert (await picture_now(world, message.id)).tobytes() == expected.tobytes()
+
+
+async def test_a_slow_picture_does_not_replace_the_card_the_reader_moved_to(
+    world: World, kinapse: Kinapse
+):
+    """The reader opens a concept before the overview's picture is drawn: the concept's
+    card stays; the picture is not edited over it."""
+    bundled = kinapse.bundled.find("ai agents")
+    first, second = bundled.concepts[0], bundled.concepts[1]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    card = (await click_open(world.alice, message, first.title)).response
+    slow_pictures(kinapse, 30)
+    back = (await world.alice.click(card, label="Back")).response
+    await world.env.advance_time(1)
+    assert "Drawing the map's picture" in card_text(current(world, message.id))
+
+    moved = (await click_open(world.alice, back, second.title)).response
+    await world.env.settle()
+
+    assert heading(moved) == second.title
+    now = current(world, message.id)
+    assert heading(now) == second.title and not now.attachments
+
+
+async def test_a_private_map_card_gets_its_slow_picture_edited_in(world: World, kinapse: Kinapse):
+    """Bob's private copy of the overview, from Alice's concept card: sent without the
+    picture that is not drawn in time, then edited with it (through the interaction that
+    sent it: a private message has no other way to be edited)."""
+    first = kinapse.bundled.find("ai agents").concepts[0]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    card = (await click_open(world.alice, message, first.title)).response
+    slow_pictures(kinapse, 30)
+
+    copy = await world.bob.click(card, label="Overview")
+    await world.env.advance_time(1)
+
+    assert copy.ephemeral and copy.response.id != message.id
+    assert "Drawing the map's picture" in card_text(current(world, copy.response.id))
+    await world.env.advance_time(30)
+    edited = current(world, copy.response.id)
+    assert heading(edited) == "AI Agents" and " 1 of " in explored_line(edited)
+    assert "Drawing the map's picture" not in card_text(edited)
+    expected = await expected_card_picture(world, kinapse, "ai agents", {first.title})
+    assert (await picture_now(world, copy.response.id, world.bob)).tobytes() == expected.tobytes()

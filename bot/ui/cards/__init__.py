@@ -24,7 +24,7 @@ from bot.ui.cards.blocks import (
     literal,
 )
 from bot.ui.cards.explore import (
-    LEGEND,
+    Post,
     concept_card,
     concept_nav,
     concept_tools,
@@ -38,7 +38,6 @@ from bot.ui.cards.explore import (
 from bot.ui.cards.lists import maps_card, meanings_card, open_map_control, suggestions_card
 
 __all__ = [
-    "LEGEND",
     "QUEUED_ANSWER_NOTE",
     "SHARED_LABEL",
     "SHARE_LABEL",
@@ -48,6 +47,7 @@ __all__ = [
     "Control",
     "Divider",
     "Picture",
+    "Post",
     "Row",
     "Section",
     "Status",

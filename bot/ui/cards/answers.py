@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.explore import AnswerView
+from bot.i18n import N_, _
 from bot.models import QUESTION_MAX
 from bot.text import defuse_mentions, shorten
 from bot.ui.cards.blocks import Card, Control, Row, accent_of, literal
@@ -18,14 +19,16 @@ from bot.ui.cards.fit import (
     Said,
     TextDraft,
     assemble,
+    phrase,
 )
+from bot.ui.cards.sources import answer_sources
 from bot.ui.ids import Action
 from bot.ui.limits import TEXT_TOTAL_MAX
 
-SHARE_LABEL = "Share"
-SHARED_LABEL = "Shared in the channel"
-WRITING_NOTE = "-# ✍️ Writing the answer…"
-QUEUED_ANSWER_NOTE = (
+SHARE_LABEL = N_("Share")
+SHARED_LABEL = N_("Shared in the channel")
+WRITING_NOTE = N_("-# ✍️ Writing the answer…")
+QUEUED_ANSWER_NOTE = N_(
     "-# ⏳ Queued: other maps and answers are being written; yours is next in line…"
 )
 
@@ -39,25 +42,28 @@ def answer_card(
     accent: int | None,
     share: int | None = None,
     shared: bool = False,
+    sources: str | None = None,
 ) -> Card:
     """A reader's question and its answer: the card it was asked on, the question quoted,
     the answer (None: not written yet), a ``note`` line (markdown, ours) and, with
     ``share`` (the answer's id), the button that posts it in the channel (``shared``:
-    greyed out once it has been)."""
+    greyed out once it has been); ``sources``: the line of links to what it cites."""
     drafts: list[Draft] = [
         TextDraft(
-            "-# Question about **",
-            Said(subject, HEADING_MAX, TITLE_FLOOR),
-            "**\n> ",
+            *phrase(
+                _("-# Question about **{subject}**"),
+                subject=Said(subject, HEADING_MAX, TITLE_FLOOR),
+            ),
+            "\n> ",
             # Twice the form's limit: escaping can double a question made of markdown.
             Said(defuse_mentions(question), QUESTION_MAX * 2, SUMMARY_FLOOR),
         )
     ]
     if answer:
         drafts.append(TextDraft(Said(answer, TEXT_TOTAL_MAX, BODY_FLOOR)))
-    drafts.append(TextDraft(note))
+    drafts.append(TextDraft(f"{sources}\n{note}" if sources else note))
     if share is not None:
-        label = SHARED_LABEL if shared else SHARE_LABEL
+        label = _(SHARED_LABEL) if shared else _(SHARE_LABEL)
         button = Control(Action.SHARE, share, label, discord.ButtonStyle.primary, shared)
         drafts.append(Row((button,)))
     return assemble(drafts, accent)
@@ -74,8 +80,12 @@ def answered_card(view: AnswerView, *, can_share: bool, shared: bool = False) ->
         view.subject,
         answer.question,
         answer=answer.text,
-        note=shorten(f"-# Answered by {model} from the map of {topic}", FOOTER_MAX),
+        note=shorten(
+            _("-# Answered by {model} from the map of {topic}", model=model, topic=topic),
+            FOOTER_MAX,
+        ),
         accent=accent_of(view.map.key),
         share=view.asked if can_share else None,
         shared=shared,
+        sources=answer_sources(answer.sources),
     )

@@ -5,11 +5,13 @@ pieces first; concepts beyond the component budget move to a menu, never rejecte
 from __future__ import annotations
 
 import functools
+import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import discord
 
+from bot.i18n import N_, _
 from bot.text import shorten, width
 from bot.ui.cards.blocks import (
     SECTION_COMPONENTS,
@@ -39,7 +41,7 @@ MENU_COMPONENTS = 2  # an action row and its select menu
 TITLE_FLOOR = 30
 SUMMARY_FLOOR = 40
 BODY_FLOOR = 200
-OPEN_LABEL = "Open"
+OPEN_LABEL = N_("Open")
 HEADING_MAX = 256
 SHOWN_CACHED = 4_096  # pieces of card text kept escaped and cut (a few MB at most)
 
@@ -68,6 +70,18 @@ class SectionDraft:
 Draft = TextDraft | SectionDraft | Row | Picture | Divider
 
 
+def phrase(template: str, **pieces: str | Said) -> tuple[str | Said, ...]:
+    """A translated ``template`` as a draft's parts: its own text, and each ``{name}`` as
+    the piece given (map or user text stays a ``Said``, to be cut if the card is long)."""
+    parts: list[str | Said] = []
+    for text, name, _spec, _conversion in string.Formatter().parse(template):
+        if text:
+            parts.append(text)
+        if name is not None:
+            parts.append(pieces[name])
+    return tuple(parts)
+
+
 def concept_blocks(items: list[tuple[int, str, str]], *, parent: int, budget: int) -> list[Draft]:
     """A section per concept with its Open button; past the component budget, a menu."""
     if not items:
@@ -80,7 +94,7 @@ def concept_blocks(items: list[tuple[int, str, str]], *, parent: int, budget: in
         as_sections, in_menu = items[:fit], items[fit : fit + SELECT_OPTIONS_MAX]
     blocks: list[Draft] = [Divider()]
     for number, (concept_id, title, summary) in enumerate(as_sections, start=1):
-        button = Control(Action.OPEN, concept_id, OPEN_LABEL, discord.ButtonStyle.primary)
+        button = Control(Action.OPEN, concept_id, _(OPEN_LABEL), discord.ButtonStyle.primary)
         blocks.append(
             SectionDraft(
                 button,
@@ -101,7 +115,8 @@ def concept_blocks(items: list[tuple[int, str, str]], *, parent: int, budget: in
             )
             for number, (concept_id, title, summary) in enumerate(in_menu, start=start)
         )
-        placeholder = shorten(f"More concepts ({start} to {end})…", SELECT_PLACEHOLDER_MAX)
+        more = _("More concepts ({start} to {end})…", start=start, end=end)
+        placeholder = shorten(more, SELECT_PLACEHOLDER_MAX)
         blocks.append(Row((Control(Action.PICK, parent, placeholder, options=options),)))
     return blocks
 

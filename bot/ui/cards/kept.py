@@ -2,8 +2,9 @@
 a picture, where Back leads), and the same card is asked for press after press, so the
 cards of known maps and concepts cost a lookup, not a build.
 
-Every argument is part of the key, a view or a status field by field, so a card is
-only ever reused for exactly what it was built from. Bounded; an argument that cannot
+Every argument is part of the key, a view or a status field by field, and so is the
+language the card is written in (``bot.i18n.language``: its labels and footer), so a card
+is only ever reused for exactly what it was built from. Bounded; an argument that cannot
 be a key (an unhashable field) means the card is built afresh.
 """
 
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import ParamSpec
 
+from bot.i18n import language
 from bot.ui.cards.blocks import Card
 
 # A map card holds its picture (about 150 KiB): this many cards hold at most ~20 MiB of
@@ -30,7 +32,11 @@ def kept(build: Callable[P, Card]) -> Callable[P, Card]:
 
     @functools.wraps(build)
     def card(*args: P.args, **kwargs: P.kwargs) -> Card:
-        key = (tuple(map(_key, args)), tuple((k, _key(v)) for k, v in sorted(kwargs.items())))
+        key = (
+            language(),
+            tuple(map(_key, args)),
+            tuple((k, _key(v)) for k, v in sorted(kwargs.items())),
+        )
         try:
             made = cards.get(key)
         except TypeError:  # something unhashable in it

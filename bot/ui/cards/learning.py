@@ -9,6 +9,7 @@ import discord
 from bot.explore.progress import Board, MemberProgress
 from bot.explore.quizzes import AnswerResult, Reveal
 from bot.explore.reviews import DeckPage, Due
+from bot.i18n import N_, _, ngettext
 from bot.models import ConceptMap, Quiz, QuizQuestion, ReviewCard, topic_key
 from bot.text import defuse_mentions, shorten
 from bot.ui.cards.blocks import MAP_COLOURS, Card, Control, Divider, Row, accent_of, literal
@@ -32,35 +33,43 @@ NAME_MAX = 40  # a display name on a card
 NAMES_SHOWN = 15  # who got it right, before "and N more"
 RIGHT = "✅"
 WRONG = "❌"
-REVEAL_LABEL = "Reveal now"
-OPEN_CONCEPT_LABEL = "Open the concept"
-GRADES = ((1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy"))
-EMPTY_DECK = (
+REVEAL_LABEL = N_("Reveal now")
+OPEN_CONCEPT_LABEL = N_("Open the concept")
+GRADES = ((1, N_("Again")), (2, N_("Hard")), (3, N_("Good")), (4, N_("Easy")))
+EMPTY_DECK = N_(
     "Your review deck is empty. Press **Remember** on a concept card to add it; "
     "/review then shows it when it is due."
 )
 
 
-def counted(number: int, thing: str) -> str:
-    """``1 card``, ``2 cards``."""
-    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+def cards_counted(count: int) -> str:
+    """``1 card``, ``2 cards``, in the member's language."""
+    return ngettext("{count} card", "{count} cards", count)
 
 
 def name_of(name: str, user_id: int) -> str:
     """A member's display name as text: literal, cut, never a mention."""
-    shown = name or f"member {user_id}"
+    shown = name or _("member {id}", id=str(user_id))
     return literal(defuse_mentions(shorten(shown, NAME_MAX)))
+
+
+def _when(timestamp: float) -> str:
+    """A Discord timestamp ("in 5 minutes"), which every client shows in its own language."""
+    return f"<t:{int(timestamp)}:R>"
 
 
 def _about(quiz: Quiz, concept_map: ConceptMap, question: QuizQuestion) -> str:
     source = (
-        f"questions by {literal(shorten(quiz.written_by, MODEL_NAME_MAX))}"
+        _("questions by {model}", model=literal(shorten(quiz.written_by, MODEL_NAME_MAX)))
         if quiz.written_by
-        else "questions from the map's text"
+        else _("questions from the map's text")
     )
-    return (
-        f"-# Quiz · {literal(shorten(concept_map.topic, HEADING_MAX))} · "
-        f"question {question.position} of {quiz.questions} · {source}"
+    return _(
+        "-# Quiz · {topic} · question {position} of {count} · {source}",
+        topic=literal(shorten(concept_map.topic, HEADING_MAX)),
+        position=question.position,
+        count=quiz.questions,
+        source=source,
     )
 
 
@@ -82,10 +91,13 @@ def question_card(quiz: Quiz, concept_map: ConceptMap, question: QuizQuestion) -
         TextDraft("## ", Said(question.prompt, HEADING_MAX * 2, BODY_FLOOR)),
         Row(options),
         TextDraft(
-            f"-# ⏱️ Answers close <t:{deadline}:R> · one answer each; "
-            "only you see at once whether you are right"
+            _(
+                "-# ⏱️ Answers close {when} · one answer each; "
+                "only you see at once whether you are right",
+                when=_when(deadline),
+            )
         ),
-        Row((Control(Action.REVEAL, question.id, REVEAL_LABEL),)),
+        Row((Control(Action.REVEAL, question.id, _(REVEAL_LABEL)),)),
     ]
     return assemble(drafts, accent_of(concept_map.key))
 
@@ -105,56 +117,68 @@ def revealed_card(reveal: Reveal) -> Card:
         lines.append(f"{mark} {shown} — {counts[i]}")
     right = [name_of(v.name, v.user_id) for v in reveal.votes if v.correct]
     if not reveal.votes:
-        who = "Nobody answered."
+        who = _("Nobody answered.")
     elif not right:
-        who = "Nobody got it right."
+        who = _("Nobody got it right.")
+    elif len(right) > NAMES_SHOWN:
+        who = _(
+            "Right: {names} and {count} more",
+            names=", ".join(right[:NAMES_SHOWN]),
+            count=len(right) - NAMES_SHOWN,
+        )
     else:
-        more = f" and {len(right) - NAMES_SHOWN} more" if len(right) > NAMES_SHOWN else ""
-        who = f"Right: {', '.join(right[:NAMES_SHOWN])}{more}"
+        who = _("Right: {names}", names=", ".join(right))
     drafts: list[Draft] = [
         TextDraft(_about(reveal.quiz, reveal.map, question)),
         TextDraft("## ", Said(question.prompt, HEADING_MAX * 2, BODY_FLOOR)),
         TextDraft("\n".join(lines)),
         TextDraft(
-            f"**{who}**\n-# Why: ", Said(question.explanation, TEXT_TOTAL_MAX, SUMMARY_FLOOR)
+            _("**{who}**\n-# Why: ", who=who),
+            Said(question.explanation, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
         ),
     ]
     if reveal.scores is not None:
         drafts += [Divider(), TextDraft(_scores(reveal))]
     elif reveal.following is not None:
-        drafts.append(TextDraft("-# The next question follows below."))
+        drafts.append(TextDraft(_("-# The next question follows below.")))
     return assemble(drafts, accent_of(reveal.map.key))
 
 
 def _scores(reveal: Reveal) -> str:
     scores = reveal.scores or []
     if not scores:
-        return "### Round over\nNobody answered this round."
+        return _("### Round over\nNobody answered this round.")
     lines = [
-        f"{n}. {name_of(s.name, s.user_id)} — {s.correct} of {reveal.quiz.questions}"
+        _(
+            "{rank}. {name} — {right} of {count}",
+            rank=n,
+            name=name_of(s.name, s.user_id),
+            right=s.correct,
+            count=reveal.quiz.questions,
+        )
         for n, s in enumerate(scores, start=1)
     ]
-    return "### Round over: scores\n" + "\n".join(lines)
+    return _("### Round over: scores") + "\n" + "\n".join(lines)
 
 
 def feedback_card(result: AnswerResult, accent: int) -> Card:
     """The private reply to an answer: right or wrong, one sentence why, and the concept."""
     question = result.question
     answer = question.options[question.correct]
+    chosen = f"{LETTERS[question.correct]} · {literal(answer)}"
     if result.right:
-        verdict = f"{RIGHT} **Right!** {LETTERS[question.correct]} · {literal(answer)}"
+        verdict = _("{mark} **Right!** {answer}", mark=RIGHT, answer=chosen)
     else:
-        verdict = (
-            f"{WRONG} **Not this time.** The answer is "
-            f"**{LETTERS[question.correct]} · {literal(answer)}**."
+        verdict = _(
+            "{mark} **Not this time.** The answer is **{answer}**.", mark=WRONG, answer=chosen
         )
     drafts: list[Draft] = [
         TextDraft(verdict),
         TextDraft(Said(question.explanation, TEXT_TOTAL_MAX, SUMMARY_FLOOR)),
-        TextDraft("-# Everyone sees the answers when the time is up."),
+        TextDraft(_("-# Everyone sees the answers when the time is up.")),
     ]
     if question.concept_id is not None:
-        button = Control(Action.OPEN, question.concept_id, OPEN_CONCEPT_LABEL)
+        button = Control(Action.OPEN, question.concept_id, _(OPEN_CONCEPT_LABEL))
         drafts.append(Row((button,)))
     return assemble(drafts, accent)
 
@@ -168,11 +192,10 @@ def review_card(due: Due, *, shown: bool, note: str | None = None) -> Card:
     card = due.card
     if card is None:
         return nothing_due_card(due, note)
-    due_now = f"{due.due} due"
     drafts: list[Draft] = [TextDraft(note)] if note else []
     drafts += [
         TextDraft(
-            f"-# Review · {due_now} · {due.total} in your deck · ",
+            _("-# Review · {due} due · {total} in your deck · ", due=due.due, total=due.total),
             Said(card.topic, HEADING_MAX, TITLE_FLOOR),
             "\n## ",
             Said(card.title, HEADING_MAX, TITLE_FLOOR),
@@ -184,16 +207,16 @@ def review_card(due: Due, *, shown: bool, note: str | None = None) -> Card:
         drafts += [
             Divider(),
             TextDraft(Said(card.answer, TEXT_TOTAL_MAX, BODY_FLOOR)),
-            TextDraft("-# How well did you remember it?"),
+            TextDraft(_("-# How well did you remember it?")),
             Row(
                 tuple(
-                    Control(Action.GRADE, card.id, label, _grade_style(rating), detail=rating)
+                    Control(Action.GRADE, card.id, _(label), _grade_style(rating), detail=rating)
                     for rating, label in GRADES
                 )
             ),
         ]
     else:
-        show = Control(Action.SHOW_ANSWER, card.id, "Show answer", discord.ButtonStyle.primary)
+        show = Control(Action.SHOW_ANSWER, card.id, _("Show answer"), discord.ButtonStyle.primary)
         drafts.append(Row((show, _deck_button())))
     return assemble(drafts, accent_of(topic_key(card.topic)))
 
@@ -203,32 +226,39 @@ def _grade_style(rating: int) -> discord.ButtonStyle:
 
 
 def _deck_button(page: int = 0) -> Control:
-    return Control(Action.DECK, page, "My deck")
+    return Control(Action.DECK, page, _("My deck"))
 
 
 def nothing_due_card(due: Due, note: str | None = None) -> Card:
     drafts: list[Draft] = [TextDraft(note)] if note else []
     if not due.total:
-        return assemble([*drafts, TextDraft(EMPTY_DECK)], MAP_COLOURS[0])
-    text = f"Nothing is due now; {counted(due.total, 'card')} in your deck."
+        return assemble([*drafts, TextDraft(_(EMPTY_DECK))], MAP_COLOURS[0])
+    text = ngettext(
+        "Nothing is due now; {count} card in your deck.",
+        "Nothing is due now; {count} cards in your deck.",
+        due.total,
+    )
     if due.next_due is not None:
-        text += f" The next one is due <t:{int(due.next_due)}:R>."
+        text += " " + _("The next one is due {when}.", when=_when(due.next_due))
     return assemble([*drafts, TextDraft(text), Row((_deck_button(),))], MAP_COLOURS[0])
 
 
 def graded_line(card: ReviewCard) -> str:
-    return f"-# {literal(shorten(card.title, HEADING_MAX))}: next review <t:{int(card.due)}:R>."
+    title = literal(shorten(card.title, HEADING_MAX))
+    return _("-# {title}: next review {when}.", title=title, when=_when(card.due))
 
 
 def deck_card(page: DeckPage, note: str | None = None) -> Card:
     """A page of the member's deck: each card with when it is due and its Remove button."""
     drafts: list[Draft] = [TextDraft(note)] if note else []
     if page.cards:
-        drafts.append(TextDraft(f"## Your review deck · {counted(page.total, 'card')}"))
+        drafts.append(
+            TextDraft(_("## Your review deck · {cards}", cards=cards_counted(page.total)))
+        )
     else:
-        drafts.append(TextDraft(EMPTY_DECK))
+        drafts.append(TextDraft(_(EMPTY_DECK)))
     for card in page.cards:
-        remove = Control(Action.UNREMEMBER, card.id, "Remove", discord.ButtonStyle.danger)
+        remove = Control(Action.UNREMEMBER, card.id, _("Remove"), discord.ButtonStyle.danger)
         drafts.append(
             SectionDraft(
                 remove,
@@ -236,20 +266,31 @@ def deck_card(page: DeckPage, note: str | None = None) -> Card:
                 Said(card.title, HEADING_MAX, TITLE_FLOOR),
                 "** · ",
                 Said(card.topic, HEADING_MAX, TITLE_FLOOR),
-                f"\n-# due <t:{int(card.due)}:R>",
+                "\n-# " + _("due {when}", when=_when(card.due)),
             )
         )
     number, count = page.number, page.count
-    previous = Control(Action.DECK, number - 1 if number else count + 1, "Previous")
-    following = Control(Action.DECK, number + 1 if number < count - 1 else count + 2, "Next")
+    previous = Control(Action.DECK, number - 1 if number else count + 1, _("Previous"))
+    following = Control(Action.DECK, number + 1 if number < count - 1 else count + 2, _("Next"))
     drafts += [
-        TextDraft(f"-# Page {number + 1} of {count} · /review shows the cards that are due"),
+        TextDraft(
+            _(
+                "-# Page {page} of {count} · /review shows the cards that are due",
+                page=number + 1,
+                count=count,
+            )
+        ),
         Row(
             (
-                Control(Action.REVIEW, 0, "Review now", discord.ButtonStyle.primary),
-                Control(previous.action, previous.target, "Previous", disabled=number == 0),
-                Control(following.action, following.target, "Next", disabled=number >= count - 1),
-                Control(Action.EXPORT_DECK, 0, "Export for Anki"),
+                Control(Action.REVIEW, 0, _("Review now"), discord.ButtonStyle.primary),
+                Control(previous.action, previous.target, previous.label, disabled=number == 0),
+                Control(
+                    following.action,
+                    following.target,
+                    following.label,
+                    disabled=number >= count - 1,
+                ),
+                Control(Action.EXPORT_DECK, 0, _("Export for Anki")),
             )
         ),
     ]
@@ -260,48 +301,73 @@ def deck_card(page: DeckPage, note: str | None = None) -> Card:
 
 
 def progress_card(progress: MemberProgress, *, where: str) -> Card:
-    lines = [f"## Your progress in {literal(shorten(where, HEADING_MAX))}"]
+    lines = [_("## Your progress in {where}", where=literal(shorten(where, HEADING_MAX)))]
     if progress.maps:
-        lines.append("**Explored**")
+        lines.append(_("**Explored**"))
         lines += [
-            f"- {literal(shorten(m.topic, HEADING_MAX))}: {m.explored} of {m.total} concepts"
+            ngettext(
+                "- {topic}: {explored} of {count} concept",
+                "- {topic}: {explored} of {count} concepts",
+                m.total,
+                topic=literal(shorten(m.topic, HEADING_MAX)),
+                explored=m.explored,
+            )
             for m in progress.maps
         ]
     else:
-        lines.append("You have not opened any concept here yet: /explore a topic to start.")
+        lines.append(_("You have not opened any concept here yet: /explore a topic to start."))
     if progress.answered:
-        lines.append(f"**Quizzes:** {progress.right} right of {progress.answered} answered")
+        lines.append(
+            _(
+                "**Quizzes:** {right} right of {count} answered",
+                right=progress.right,
+                count=progress.answered,
+            )
+        )
     else:
-        lines.append("**Quizzes:** none answered yet (/quiz starts one)")
-    days = "day" if progress.streak == 1 else "days"
+        lines.append(_("**Quizzes:** none answered yet (/quiz starts one)"))
     lines.append(
-        f"**Review:** {counted(progress.deck, 'card')} in your deck, {progress.due} due · "
-        f"streak {progress.streak} {days}"
+        _(
+            "**Review:** {cards} in your deck, {due} due · streak {days}",
+            cards=cards_counted(progress.deck),
+            due=progress.due,
+            days=ngettext("{count} day", "{count} days", progress.streak),
+        )
     )
     return assemble([TextDraft("\n".join(lines))], MAP_COLOURS[0])
 
 
 def board_card(board: Board, names: dict[int, str], *, server: str) -> Card:
-    when = "this week" if board.since is not None else "all time"
-    head = f"## Leaderboard · {when}\n-# {literal(shorten(server, HEADING_MAX))}"
+    server_name = literal(shorten(server, HEADING_MAX))
     if board.since is not None:
-        head += f" · since <t:{int(board.since)}:f>"
+        since = f"<t:{int(board.since)}:f>"  # a date every client writes its own way
+        head = _(
+            "## Leaderboard · this week\n-# {server} · since {when}", server=server_name, when=since
+        )
+    else:
+        head = _("## Leaderboard · all time\n-# {server}", server=server_name)
     explorers = [
-        f"{n}. {name_of(names.get(u, ''), u)} — {counted(count, 'concept')}"
+        ngettext(
+            "{rank}. {name} — {count} concept",
+            "{rank}. {name} — {count} concepts",
+            count,
+            rank=n,
+            name=name_of(names.get(u, ""), u),
+        )
         for n, (u, count) in enumerate(board.explorers, start=1)
-    ] or ["Nobody has explored yet."]
+    ] or [_("Nobody has explored yet.")]
     scorers = [
-        f"{n}. {name_of(names.get(u, ''), u)} — {score} right"
+        _("{rank}. {name} — {score} right", rank=n, name=name_of(names.get(u, ""), u), score=score)
         for n, (u, score) in enumerate(board.scorers, start=1)
-    ] or ["No quiz answers yet."]
+    ] or [_("No quiz answers yet.")]
     drafts: list[Draft] = [
         TextDraft(head),
-        TextDraft("### Top explorers\n" + "\n".join(explorers)),
-        TextDraft("### Top quiz scores\n" + "\n".join(scorers)),
+        TextDraft(_("### Top explorers") + "\n" + "\n".join(explorers)),
+        TextDraft(_("### Top quiz scores") + "\n" + "\n".join(scorers)),
         Row(
             (
-                Control(Action.BOARD, 1, "This week", disabled=board.since is not None),
-                Control(Action.BOARD, 0, "All time", disabled=board.since is None),
+                Control(Action.BOARD, 1, _("This week"), disabled=board.since is not None),
+                Control(Action.BOARD, 0, _("All time"), disabled=board.since is None),
             )
         ),
     ]
@@ -316,21 +382,21 @@ def discussion_card(
 ) -> Card:
     """A Discuss thread's first message: the concept's summary, a link back to its card,
     and Ask, which answers in the thread."""
-    back = f" · [back to the card]({link})" if link else ""
+    back = " · " + _("[back to the card]({link})", link=link) if link else ""
     drafts: list[Draft] = [
         TextDraft(
-            "-# Discussion · ",
+            _("-# Discussion · "),
             Said(topic, HEADING_MAX, TITLE_FLOOR),
             f"{back}\n## ",
             Said(title, HEADING_MAX, TITLE_FLOOR),
             "\n",
             Said(summary, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
         ),
-        TextDraft("-# Ask in this thread and the answer is posted here, for everyone."),
+        TextDraft(_("-# Ask in this thread and the answer is posted here, for everyone.")),
         Row(
             (
-                Control(Action.ASK, concept_id, "Ask", discord.ButtonStyle.success),
-                Control(Action.OPEN, concept_id, "Open the concept"),
+                Control(Action.ASK, concept_id, _("Ask"), discord.ButtonStyle.success),
+                Control(Action.OPEN, concept_id, _(OPEN_CONCEPT_LABEL)),
             )
         ),
     ]

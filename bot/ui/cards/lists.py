@@ -7,6 +7,7 @@ import discord
 
 from bot.explore import MapRef, MapsPage
 from bot.explore.library import MAPS_PER_PAGE
+from bot.i18n import N_, _
 from bot.models import Source, StoredMeaning, topic_key
 from bot.text import shorten
 from bot.ui.cards.blocks import MAP_COLOURS, Card, Control, Divider, Row, accent_of, literal
@@ -21,14 +22,15 @@ from bot.ui.cards.fit import (
     SectionDraft,
     TextDraft,
     assemble,
+    phrase,
 )
 from bot.ui.ids import Action
 from bot.ui.limits import BUTTON_LABEL_MAX, BUTTONS_PER_ROW, TEXT_TOTAL_MAX
 
-MEANING_LABEL = "Map this"
-MEANINGS_INTRO = "This topic has several meanings; choose the one you mean."
-MEANINGS_NOTE = "-# Anyone who sees this card may choose."
-NO_RELATED_NOTE = "-# No map here is related yet; /maps lists every map you can open."
+MEANING_LABEL = N_("Map this")
+MEANINGS_INTRO = N_("This topic has several meanings; choose the one you mean.")
+MEANINGS_NOTE = N_("-# Anyone who sees this card may choose.")
+NO_RELATED_NOTE = N_("-# No map here is related yet; /maps lists every map you can open.")
 
 
 def maps_card(maps: MapsPage, *, title: str) -> Card:
@@ -40,39 +42,53 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
         TextDraft(f"## {literal(shorten(title, HEADING_MAX))}"),
     ]
     if not shown:
-        drafts.append(TextDraft("No maps yet."))
+        drafts.append(TextDraft(_("No maps yet.")))
     for number, listing in enumerate(shown, start=page * MAPS_PER_PAGE + 1):
         if listing.source is Source.BUNDLED:
-            source = "curated"
+            source = _("curated")
         else:
-            source = f"mapped by {literal(shorten(listing.model or 'Claude', MODEL_NAME_MAX))}"
+            model = literal(shorten(listing.model or "Claude", MODEL_NAME_MAX))
+            source = _("mapped by {model}", model=model)
         ref = MapRef.of_listing(listing)
         drafts.append(
             SectionDraft(
                 open_map_control(ref),
                 f"**{number}. ",
                 Said(listing.topic, HEADING_MAX, TITLE_FLOOR),
-                f"**\n-# {listing.opened} of {listing.total} explored · {source}",
+                "**\n",
+                _(
+                    "-# {opened} of {total} explored · {source}",
+                    opened=listing.opened,
+                    total=listing.total,
+                    source=source,
+                ),
             )
         )
     controls = [
-        Control(Action.PAGE, page - 1, "Previous", disabled=page == 0),
-        Control(Action.PAGE, page + 1, "Next", disabled=page >= pages - 1),
+        Control(Action.PAGE, page - 1, _("Previous"), disabled=page == 0),
+        Control(Action.PAGE, page + 1, _("Next"), disabled=page >= pages - 1),
     ]
     # Distinct custom_ids even when both are disabled at the edges.
     if page == 0:
-        controls[0] = Control(Action.PAGE, pages + 1, "Previous", disabled=True)
+        controls[0] = Control(Action.PAGE, pages + 1, _("Previous"), disabled=True)
     if page >= pages - 1:
-        controls[1] = Control(Action.PAGE, pages + 2, "Next", disabled=True)
+        controls[1] = Control(Action.PAGE, pages + 2, _("Next"), disabled=True)
     drafts += [
-        TextDraft(f"-# Page {page + 1} of {pages} · Open a map, or /explore a topic"),
+        TextDraft(
+            _(
+                "-# Page {page} of {pages} · Open a map, or /explore a topic",
+                page=page + 1,
+                pages=pages,
+            )
+        ),
         Row(tuple(controls)),
     ]
     return assemble(drafts, MAP_COLOURS[0])
 
 
-def open_map_control(ref: MapRef, label: str = OPEN_LABEL) -> Control:
+def open_map_control(ref: MapRef, label: str | None = None) -> Control:
     """A button that opens ``ref``'s map privately for whoever presses it."""
+    label = label or _(OPEN_LABEL)
     style = discord.ButtonStyle.primary
     if ref.map_id is not None:
         return Control(Action.MAP, ref.map_id, label, style)
@@ -89,9 +105,9 @@ def suggestions_card(message: str, refs: list[MapRef]) -> Card:
             open_map_control(ref, shorten(ref.topic, BUTTON_LABEL_MAX))
             for ref in refs[:BUTTONS_PER_ROW]
         )
-        drafts += [TextDraft("-# Related maps you can open now:"), Row(buttons)]
+        drafts += [TextDraft(_("-# Related maps you can open now:")), Row(buttons)]
     else:
-        drafts.append(TextDraft(NO_RELATED_NOTE))
+        drafts.append(TextDraft(_(NO_RELATED_NOTE)))
     return assemble(drafts, MAP_COLOURS[0])
 
 
@@ -99,10 +115,15 @@ def meanings_card(topic: str, choices: list[StoredMeaning]) -> Card:
     """Which meaning of ``topic``? One section per meaning, its title in bold and its line,
     with the button that maps it beside it."""
     drafts: list[Draft] = [
-        TextDraft("## Which ", Said(topic, HEADING_MAX, TITLE_FLOOR), "?\n", MEANINGS_INTRO),
+        TextDraft(
+            "## ",
+            *phrase(_("Which {topic}?"), topic=Said(topic, HEADING_MAX, TITLE_FLOOR)),
+            "\n",
+            _(MEANINGS_INTRO),
+        ),
     ]
     for meaning in choices:
-        button = Control(Action.MEANING, meaning.id, MEANING_LABEL, discord.ButtonStyle.primary)
+        button = Control(Action.MEANING, meaning.id, _(MEANING_LABEL), discord.ButtonStyle.primary)
         drafts.append(
             SectionDraft(
                 button,
@@ -112,5 +133,5 @@ def meanings_card(topic: str, choices: list[StoredMeaning]) -> Card:
                 Said(meaning.line, TEXT_TOTAL_MAX, SUMMARY_FLOOR),
             )
         )
-    drafts += [Divider(), TextDraft(MEANINGS_NOTE)]
+    drafts += [Divider(), TextDraft(_(MEANINGS_NOTE))]
     return assemble(drafts, accent_of(topic_key(topic)))

@@ -1,7 +1,7 @@
 """One module per flow a member walks through: navigation of cards, a new topic, Ask,
-/maps, /export, the admin commands, and learning together (quiz, review, progress,
-discuss). Importing this package registers the handler
-of every button and menu (``bot.ui.items.route``)."""
+/maps, /export, sources, the admin commands, learning together (quiz, review, progress,
+discuss), and Post in channel. Importing this package registers the handler of every button
+and menu (``bot.ui.items.route``)."""
 
 from bot.ui.flows import (
     admin,
@@ -11,9 +11,11 @@ from bot.ui.flows import (
     maps,
     navigation,
     new_topic,
+    post,
     progress,
     quiz,
     review,
+    sources,
 )
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "maps",
     "navigation",
     "new_topic",
+    "post",
     "progress",
     "quiz",
     "review",
+    "sources",
 ]

@@ -13,6 +13,7 @@ import discord
 
 from bot.errors import KinapseError, NotFound
 from bot.explore import View
+from bot.i18n import N_, _
 from bot.models import QUESTION_MAX, QUESTION_MIN, clean_question
 from bot.text import shorten
 from bot.ui import cards
@@ -31,11 +32,11 @@ from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
-OLD_SHARE = (
+OLD_SHARE = N_(
     "This Share button is from an older version of Kinapse; ask the question again "
     "to share its answer."
 )
-FORM_TOO_LATE = "The question form couldn't open in time; please press Ask again."
+FORM_TOO_LATE = N_("The question form couldn't open in time; please press Ask again.")
 
 
 class AskForm(discord.ui.Modal):
@@ -51,7 +52,7 @@ class AskForm(discord.ui.Modal):
         self, subject: str, accent: int, *, concept_id: int | None, map_id: int | None
     ) -> None:
         super().__init__(
-            title=shorten(f"Ask about {subject}", FORM_TITLE_MAX),
+            title=shorten(_("Ask about {subject}", subject=subject), FORM_TITLE_MAX),
             custom_id=form_id(concept_id=concept_id, map_id=map_id),
         )
         self.stop()  # not kept by discord.py: submissions arrive through submit_form
@@ -64,12 +65,14 @@ class AskForm(discord.ui.Modal):
             style=discord.TextStyle.paragraph,
             min_length=QUESTION_MIN,
             max_length=QUESTION_MAX,
-            placeholder="For example: why does this matter?",
+            placeholder=_("For example: why does this matter?"),
         )
-        about = shorten(f"About {subject}; only you see the answer.", LABEL_DESCRIPTION_MAX)
+        about = shorten(
+            _("About {subject}; only you see the answer.", subject=subject), LABEL_DESCRIPTION_MAX
+        )
         self.add_item(
             discord.ui.Label(
-                text=shorten("Your question", LABEL_TEXT_MAX),
+                text=shorten(_("Your question"), LABEL_TEXT_MAX),
                 description=about,
                 component=self.question,
             )
@@ -89,7 +92,7 @@ async def submit_form(interaction: Interaction) -> None:
         try:
             question = _submitted(data.get("components") or [], FORM_INPUT)
             if question is None:
-                raise NotFound("The form arrived without a question; press Ask again.")
+                raise NotFound(N_("The form arrived without a question; press Ask again."))
             await answer_question(interaction, await _form_of(interaction, match), question)
         except Exception as exc:
             await reply_error(interaction, exc)
@@ -146,7 +149,7 @@ async def open_form(interaction: Interaction, form: AskForm) -> None:
         if not interaction.response.is_done():
             await interaction.response.send_modal(form)
             return
-    await interaction.followup.send(FORM_TOO_LATE, ephemeral=True)
+    await interaction.followup.send(_(FORM_TOO_LATE), ephemeral=True)
 
 
 async def answer_question(interaction: Interaction, form: AskForm, question: str) -> None:
@@ -156,7 +159,8 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
     shown = clean_question(question)
     public = await in_discussion(interaction)
 
-    def card(answer: str | None = None, note: str = cards.WRITING_NOTE) -> Card:
+    def card(answer: str | None = None, note: str | None = None) -> Card:
+        note = note or _(cards.WRITING_NOTE)
         return cards.answer_card(form.subject, shown, answer=answer, note=note, accent=form.accent)
 
     # Answered before anything slow, so the form never shows an error.
@@ -182,7 +186,7 @@ async def answer_question(interaction: Interaction, form: AskForm, question: str
             concept_id=form.concept_id,
             map_id=form.map_id,
             on_text=on_text,
-            on_queued=lambda: _edit_answer(interaction, card(note=cards.QUEUED_ANSWER_NOTE)),
+            on_queued=lambda: _edit_answer(interaction, card(note=_(cards.QUEUED_ANSWER_NOTE))),
         )
     except Exception as exc:
         await live.settle()

@@ -6,16 +6,19 @@ of its own. What the bot may not do there ends in a clear private message."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import discord
 
 from bot.errors import KinapseError
 from bot.explore import MapView
 from bot.explore.discussions import ThreadKind
+from bot.i18n import N_, _
 from bot.text import shorten
 from bot.ui.cards import Card, literal
 from bot.ui.cards.learning import discussion_card
 from bot.ui.context import Interaction, in_thread, scope_of, server_installed
+from bot.ui.flows.map_cards import Drawn, picture_later
 from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
@@ -24,14 +27,14 @@ from bot.ui.respond import answering, edit_finally, send_text
 
 log = logging.getLogger(__name__)
 
-NOT_HERE = "Threads need a server channel where Kinapse is installed."
-IN_A_THREAD = "This card is in a thread already: discuss it right here."
-CANNOT_THREAD = (
+NOT_HERE = N_("Threads need a server channel where Kinapse is installed.")
+IN_A_THREAD = N_("This card is in a thread already: discuss it right here.")
+CANNOT_THREAD = N_(
     "I can't open a thread in this channel: a server manager can give Kinapse **Create Public "
     "Threads** and **Send Messages in Threads** here."
 )
-OPENED = "Discussion of **{title}**: {thread}"
-REOPENED = "Reopened the discussion of **{title}**: {thread}"
+OPENED = N_("Discussion of **{title}**: {thread}")
+REOPENED = N_("Reopened the discussion of **{title}**: {thread}")
 THREAD_EXISTS = 160004  # Discord's error code: this message already has a thread
 
 
@@ -72,7 +75,7 @@ async def discuss(interaction: Interaction, concept_id: int) -> None:
         log.info("No thread in channel %s: %s", channel.id, exc)
         raise KinapseError(CANNOT_THREAD) from None
     said = REOPENED if again else OPENED
-    await send_text(interaction, said.format(title=literal(title), thread=thread.mention))
+    await send_text(interaction, _(said, title=literal(title), thread=thread.mention))
 
 
 async def _thread(
@@ -109,18 +112,20 @@ def _public(message: discord.Message | None) -> bool:
     return message is not None and not message.flags.ephemeral
 
 
-NO_FORUM = (
+NO_FORUM = N_(
     "This server's maps forum is gone; a server manager can choose another with /kinapse settings."
 )
-CANNOT_POST = (
+CANNOT_POST = N_(
     "I can't post in {forum}: a server manager can give Kinapse **Send Messages** and "
     "**Send Messages in Threads** there, or turn forum posts off with /kinapse settings."
 )
-POSTED = "Posted the map of **{topic}** in {forum}: {post}"
-IN_FORUM = "The map of **{topic}** is in {forum}: {post}"
+POSTED = N_("Posted the map of **{topic}** in {forum}: {post}")
+IN_FORUM = N_("The map of **{topic}** is in {forum}: {post}")
 
 
-async def post_in_forum(interaction: Interaction, view: MapView, card: Card, forum_id: int) -> None:
+async def post_in_forum(
+    interaction: Interaction, view: MapView, drawn: Drawn, forum_id: int
+) -> None:
     """/explore in a server that posts its maps in a forum: the map's own forum post (made
     now, or the one made before), its link told privately."""
     forum = interaction.client.get_channel(forum_id)
@@ -130,6 +135,7 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
     topic = literal(view.map.topic)
     known = await explorer.discussions.thread(ThreadKind.MAP, view.map.id, forum_id)
     post: discord.Thread | None = None
+    created: discord.channel.ThreadWithMessage | None = None
     if known is not None:
         try:
             found = await interaction.client.fetch_channel(known)
@@ -142,10 +148,10 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
         said = POSTED
         try:
             created = await forum.create_thread(
-                name=shorten(view.map.topic, THREAD_NAME_MAX), **message_kwargs(card)
+                name=shorten(view.map.topic, THREAD_NAME_MAX), **message_kwargs(drawn.card)
             )
         except discord.Forbidden:
-            raise KinapseError(CANNOT_POST.format(forum=forum.mention)) from None
+            raise KinapseError(N_(CANNOT_POST, forum=forum.mention)) from None
         post = created.thread
         scope = scope_of(interaction)
         await explorer.discussions.opened(scope, ThreadKind.MAP, view.map.id, forum_id, post.id)
@@ -156,9 +162,20 @@ async def post_in_forum(interaction: Interaction, view: MapView, card: Card, for
             map_id=view.map.id,
             concept_id=None,
         )
-    text = said.format(topic=topic, forum=forum.mention, post=post.mention)
+    text = _(said, topic=topic, forum=forum.mention, post=post.mention)
     async with answering(interaction):
-        if not interaction.response.is_done():
+        first = not interaction.response.is_done()
+        if first:
             await interaction.response.send_message(text, ephemeral=True)
-            return
-    await edit_finally(interaction, content=text)
+    if not first:
+        await edit_finally(interaction, content=text)
+    if created is not None:  # a picture that was not drawn in time goes in once it is
+        starter = created.message
+        await picture_later(interaction, drawn, starter.id, partial(_edit_post, starter))
+
+
+async def _edit_post(message: discord.Message, card: Card) -> None:
+    try:
+        await message.edit(**message_kwargs(card, edit=True))
+    except discord.HTTPException as exc:
+        log.info("Could not edit forum post %s: %s", message.id, exc)

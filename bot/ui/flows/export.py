@@ -7,6 +7,7 @@ import io
 import discord
 
 from bot.errors import KinapseError, NotFound
+from bot.i18n import N_, _
 from bot.models import clean_topic
 from bot.render import export as exports
 from bot.render.export import ExportFormat
@@ -24,13 +25,15 @@ async def export(interaction: Interaction, topic: str, fmt: ExportFormat) -> Non
         tree = await explorer.library.map_tree(scope_of(interaction), clean_topic(topic))
         if tree is None:
             raise NotFound(
-                f"There is no map called {cards.literal(clean_topic(topic))} yet; "
-                "/explore it first."
+                N_(
+                    "There is no map called {topic} yet; /explore it first.",
+                    topic=cards.literal(clean_topic(topic)),
+                )
             )
         data = exports.export(tree, fmt).encode()
         if len(data) > ATTACHMENT_MAX:
-            raise KinapseError("This map is too large to send as a file; try another format.")
-        text = f"**{cards.literal(tree.topic)}** · {fmt.label}"
+            raise KinapseError(N_("This map is too large to send as a file; try another format."))
+        text = f"**{cards.literal(tree.topic)}** · {_(fmt.label)}"
         file = discord.File(io.BytesIO(data), filename=exports.filename(tree, fmt))
         async with answering(interaction):
             if not interaction.response.is_done():

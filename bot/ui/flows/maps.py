@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.ui import cards
 from bot.ui.context import Interaction, maps_title, scope_of
 from bot.ui.deliver import answer_in_place, answer_privately
-from bot.ui.flows.navigation import show
+from bot.ui.flows.navigation import after_answer, show
 from bot.ui.ids import Action
 from bot.ui.in_time import answered_in_time, in_time
 from bot.ui.items import route
@@ -31,7 +31,7 @@ async def maps_page(interaction: Interaction, page: int) -> None:
 async def open_map(interaction: Interaction, map_id: int) -> None:
     """A /maps entry or a suggestion: the map's card in a private message of its own."""
     view = await interaction.client.explorer.concepts.map_view(map_id, scope_of(interaction))
-    await show(interaction, None, None, view)
+    await after_answer(interaction, await show(interaction, None, None, view))
 
 
 @route(Action.CURATED)
@@ -39,6 +39,7 @@ async def open_curated(interaction: Interaction, number: int) -> None:
     """The same for a bundled map the scope has not opened: copied into the scope first."""
     explorer = interaction.client.explorer
     # The first open in a server is a write: answered in time whatever the database does.
-    opening = explorer.library.open_bundled(scope_of(interaction), number)
+    opening = explorer.library.open_bundled(scope_of(interaction), number, interaction.user.id)
     concept_map = await in_time(interaction, opening, ephemeral=True)
-    await show(interaction, None, None, await explorer.concepts.map_view(concept_map.id))
+    view = await explorer.concepts.map_view(concept_map.id)
+    await after_answer(interaction, await show(interaction, None, None, view))

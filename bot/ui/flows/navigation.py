@@ -17,12 +17,14 @@ from functools import partial
 from bot.errors import NoGenerator, NotFound
 from bot.explore import ConceptView, MapView, View
 from bot.generator import Sketch
+from bot.i18n import N_
 from bot.models import Session
 from bot.render import MapPicture, RenderError
 from bot.ui import cards
-from bot.ui.cards import Card, Status
+from bot.ui.cards import Post, Status
 from bot.ui.context import Interaction, scope_of
 from bot.ui.deliver import answer_in_place, answer_privately
+from bot.ui.flows.map_cards import Drawn, map_card, picture_later
 from bot.ui.ids import Action
 from bot.ui.items import route
 from bot.ui.layout import message_kwargs
@@ -32,18 +34,13 @@ from bot.ui.respond import acknowledge, edit_finally, edit_once
 
 log = logging.getLogger(__name__)
 
-# A card waits this long for its map picture before it is sent without one (the
-# render goes on, and the next card of the map has it). Well within the 3 s in
-# which Discord wants an interaction answered.
-PICTURE_WAIT_SECONDS = 2.0
-
 
 @asynccontextmanager
 async def pressing(interaction: Interaction) -> AsyncIterator[None]:
     """One member's presses on one message, one after another: the next reads the card
     as this one left it. A press that waits here is acknowledged in time all the same
-    (``bot.ui.in_time``); work that outlasts the answer (sub-concepts being mapped)
-    runs after the block."""
+    (``bot.ui.in_time``); work that outlasts the answer (sub-concepts being mapped, a
+    map picture not drawn in time) runs after the block (``after_answer``)."""
     assert interaction.message is not None
     sessions = interaction.client.explorer.sessions
     async with sessions.turn(interaction.message.id, interaction.user.id):
@@ -51,12 +48,16 @@ async def pressing(interaction: Interaction) -> AsyncIterator[None]:
 
 
 @dataclass(frozen=True)
-class StillMapping:
-    """A card shown while its concept's sub-concepts are being mapped."""
+class AfterAnswer:
+    """What a card shown by a press still waits for once the press's turn is over: its
+    concept's sub-concepts being mapped (``mapping``), its map picture not drawn in time
+    (``drawn.waits_for``)."""
 
     message_id: int
-    view: ConceptView
     session: Session
+    drawn: Drawn
+    mapping: ConceptView | None = None
+    private: bool = False  # the card is its reader's alone (it offers Post in channel)
 
 
 async def session_for(
@@ -108,39 +109,28 @@ async def _map_of(interaction: Interaction, concept_id: int | None) -> int | Non
 
 
 async def render(
-    interaction: Interaction, view: View, session: Session | None, status: Status | None = None
-) -> Card:
+    interaction: Interaction,
+    view: View,
+    session: Session | None,
+    status: Status | None = None,
+    *,
+    private: bool = False,
+) -> Drawn:
+    """The card of ``view``; ``private``: for its reader alone, with Post in channel (once
+    a concept's sub-concepts are in: a card is posted whole)."""
+    post = Post.OFFERED if private and not (status and status.mapping) else None
     if isinstance(view, MapView):
-        return await map_card(interaction, view, can_go_back=bool(session and session.history))
-    return cards.concept_card(view, status)
-
-
-async def map_card(interaction: Interaction, view: MapView, *, can_go_back: bool = False) -> Card:
-    """The map card with its picture: this version's if drawn, else the one drawn last
-    (this version is drawn meanwhile, for the next card), else the first if ready in time."""
-    explorer = interaction.client.explorer
-    current = explorer.pictures.of(view.map, whole=False)  # drawn now unless it was
-    if current.done() and not current.cancelled() and current.exception() is None:
-        shown: MapPicture | None = current.result()  # drawn before: taken without a wait
-    else:
-        shown = explorer.pictures.earlier(view.map, whole=False)
-        current.cancel()  # this wait only: the drawing goes on for whoever asks next
-        if shown is None:
-            shown = await picture_within(interaction, view, PICTURE_WAIT_SECONDS)
-    return cards.map_card(view, can_go_back=can_go_back, picture=shown)
+        can_go_back = bool(session and session.history)
+        return await map_card(interaction, view, can_go_back=can_go_back, post=post)
+    return Drawn(cards.concept_card(view, status, post=post))
 
 
 async def picture_within(
-    interaction: Interaction, view: View, seconds: float | None
+    interaction: Interaction, view: ConceptView, seconds: float | None
 ) -> MapPicture | None:
-    """The whole map's picture with the view's concept highlighted, or for a map view the
-    map card's small picture; None when it is not ready within ``seconds`` or cannot be
-    drawn (logged)."""
-    pictures = interaction.client.explorer.pictures
-    if isinstance(view, ConceptView):
-        picture = pictures.of(view.map, view.concept.id)
-    else:
-        picture = pictures.of(view.map, whole=False)
+    """The whole map's picture with the view's concept highlighted; None when it is not
+    ready within ``seconds`` or cannot be drawn (logged)."""
+    picture = interaction.client.explorer.pictures.of(view.map, view.concept.id)
     try:
         return await asyncio.wait_for(picture, seconds)
     except TimeoutError:
@@ -167,10 +157,9 @@ async def show(
     *,
     moved: bool = False,
     opened: int | None = None,
-) -> StillMapping | None:
+) -> AfterAnswer | None:
     """Put ``view`` on screen: in place for the message's owner, privately for anyone else;
-    what is still being mapped on it, for ``fill_in_subconcepts`` once the press's turn
-    is over.
+    what the card still waits for, for ``after_answer`` once the press's turn is over.
 
     The owner's session moves to ``target`` (remembered for Back) unless the
     caller already ``moved`` it (Back, Up and Overview move it themselves).
@@ -184,16 +173,18 @@ async def show(
     if session is not None and session.owner_id == interaction.user.id:
         if not moved:
             session = explorer.sessions.moved(session, target)
-        card = await render(interaction, view, session, status)
+        private = is_private(interaction)
+        drawn = await render(interaction, view, session, status, private=private)
         await explorer.sessions.ready(session.message_id)
-        await answer_in_place(interaction, card)
+        await answer_in_place(interaction, drawn.card)
         message_id = session.message_id
     else:
         # A private copy with a session of its own; Back from it returns to
         # what the public card showed.
         history = [session.concept_id] if session is not None else []
-        card = await render(interaction, view, None, status)
-        message_id = await answer_privately(interaction, card)
+        private = True
+        drawn = await render(interaction, view, None, status, private=private)
+        message_id = await answer_privately(interaction, drawn.card)
         if message_id is None:
             return None
         session = Session(
@@ -205,26 +196,43 @@ async def show(
             history=history,
         )
     explorer.sessions.record(session, opened=opened)
-    if status.mapping and isinstance(view, ConceptView):
-        return StillMapping(message_id, view, session)
-    return None
+    mapping = view if status.mapping and isinstance(view, ConceptView) else None
+    if mapping is None and drawn.waits_for is None:
+        return None
+    return AfterAnswer(message_id, session, drawn, mapping, private)
 
 
-async def fill_in_subconcepts(interaction: Interaction, mapping: StillMapping | None) -> None:
+def is_private(interaction: Interaction) -> bool:
+    """Whether the pressed card is its reader's alone (an ephemeral message)."""
+    message = interaction.message
+    return message is not None and message.flags.ephemeral
+
+
+async def after_answer(interaction: Interaction, after: AfterAnswer | None) -> None:
+    """What the card shown waits for, once the press's turn is over: sub-concepts being
+    mapped, a map picture not drawn in time."""
+    if after is None:
+        return
+    if after.mapping is not None:
+        await fill_in_subconcepts(interaction, after, after.mapping)
+    await picture_later(interaction, after.drawn, after.message_id)
+
+
+async def fill_in_subconcepts(
+    interaction: Interaction, after: AfterAnswer, shown: ConceptView
+) -> None:
     """Wait for the concept's sub-concepts and edit the card in place when they arrive.
 
     Whatever fails (the API, the database, an edit), the card ends with the
     sub-concepts or with an error and a Retry button, never stuck on "Mapping…".
     """
-    if mapping is None:
-        return
     explorer = interaction.client.explorer
-    message_id, shown, session = mapping.message_id, mapping.view, mapping.session
+    message_id, session = after.message_id, after.session
     concept_id = shown.concept.id
     status = Status()
 
     async def say_queued() -> None:
-        card = await render(interaction, shown, session, Status(queued=True))
+        card = cards.concept_card(shown, Status(queued=True))
         await edit_once(interaction, **message_kwargs(card, edit=True))
 
     async def still_here() -> bool:
@@ -266,8 +274,8 @@ async def fill_in_subconcepts(interaction: Interaction, mapping: StillMapping | 
     await live.settle()
     if current is not None and current.concept_id != concept_id:
         return  # the reader moved on; the card they see now is not this one
-    card = await render(interaction, view, current, status)
-    await edit_finally(interaction, **message_kwargs(card, edit=True))
+    drawn = await render(interaction, view, current, status, private=after.private)
+    await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
 
 
 @route(Action.OPEN)
@@ -276,8 +284,8 @@ async def open_concept(interaction: Interaction, concept_id: int) -> None:
     async with pressing(interaction):
         session = await session_for(interaction, parent_of=concept_id)
         view = await explorer.concepts.opening(concept_id, scope_of(interaction))
-        mapping = await show(interaction, session, concept_id, view, opened=concept_id)
-    await fill_in_subconcepts(interaction, mapping)
+        after = await show(interaction, session, concept_id, view, opened=concept_id)
+    await after_answer(interaction, after)
 
 
 @route(Action.PICTURE)
@@ -297,7 +305,7 @@ async def _show_picture(interaction: Interaction, concept_id: int) -> None:
     await acknowledge(interaction, thinking=not owner, ephemeral=not owner)
     picture = await picture_within(interaction, view, None)
     if picture is None:
-        raise NotFound("The map's picture could not be drawn just now; please try again.")
+        raise NotFound(N_("The map's picture could not be drawn just now; please try again."))
     card = cards.picture_card(view, picture)
     if owner:
         await interaction.edit_original_response(**message_kwargs(card, edit=True))
@@ -321,21 +329,21 @@ async def retry(interaction: Interaction, concept_id: int) -> None:
     async with pressing(interaction):
         session = await session_for(interaction, concept_id)
         view = await explorer.concepts.concept_view(concept_id, scope_of(interaction))
-        mapping = await show(interaction, session, concept_id, view)
-    await fill_in_subconcepts(interaction, mapping)
+        after = await show(interaction, session, concept_id, view)
+    await after_answer(interaction, after)
 
 
 async def _navigate(
     interaction: Interaction, action: Action, shown: int | None, map_id: int | None = None
 ) -> None:
     async with pressing(interaction):
-        mapping = await _move(interaction, action, shown, map_id)
-    await fill_in_subconcepts(interaction, mapping)
+        after = await _move(interaction, action, shown, map_id)
+    await after_answer(interaction, after)
 
 
 async def _move(
     interaction: Interaction, action: Action, shown: int | None, map_id: int | None
-) -> StillMapping | None:
+) -> AfterAnswer | None:
     explorer = interaction.client.explorer
     session = await session_for(interaction, shown, map_id)
     if session is not None and session.owner_id == interaction.user.id:
@@ -354,7 +362,7 @@ async def _move(
     if shown is not None:
         concept = await explorer.concepts.get(shown)
         if concept is None:
-            raise NotFound("This concept no longer exists; run /explore again.")
+            raise NotFound(N_("This concept no longer exists; run /explore again."))
         map_id = concept.map_id
         if action is not Action.HOME:
             target = concept.parent_id
@@ -363,7 +371,7 @@ async def _move(
     elif map_id is not None:
         view = await explorer.concepts.map_view(map_id, scope_of(interaction))
     else:
-        raise NotFound("This card is too old to follow; run /explore again.")
+        raise NotFound(N_("This card is too old to follow; run /explore again."))
     return await show(interaction, session, target, view)
 
 

@@ -15,12 +15,13 @@ import discord
 from bot.errors import ChooseMeaning, LimitReached, NoGenerator
 from bot.explore import MapView
 from bot.generator import Sketch
+from bot.i18n import N_, _
 from bot.models import clean_topic
 from bot.ui import cards
 from bot.ui.cards import Control
 from bot.ui.context import Interaction, scope_of, server_installed
 from bot.ui.flows.discuss import post_in_forum
-from bot.ui.flows.navigation import map_card
+from bot.ui.flows.map_cards import map_card, picture_later
 from bot.ui.ids import TOPIC_RETRY_TEMPLATE, Action, topic_retry_id
 from bot.ui.in_time import in_time
 from bot.ui.items import CardButton, route
@@ -33,9 +34,10 @@ from bot.ui.speech import speak_to
 
 log = logging.getLogger(__name__)
 
-RETRY_LABEL = "Retry"
-MAPPING = "Mapping *{topic}*…"
-QUEUED = "Queued: other maps are being generated right now; *{topic}* is next in line…"
+RETRY_LABEL = N_("Retry")
+MAPPING = N_("Mapping *{topic}*…")
+SEARCHING = N_("Mapping *{topic}*… searching the web for sources")
+QUEUED = N_("Queued: other maps are being generated right now; *{topic}* is next in line…")
 SUGGESTIONS_SHOWN = 5  # one row of buttons
 
 
@@ -59,7 +61,7 @@ async def retry_button(
             fits = len(topic_retry_id(topic)) <= CUSTOM_ID_MAX
             return TopicRetry(topic) if fits else None
         action, target = Action.MEANING, meaning
-    return CardButton(Control(action, target, RETRY_LABEL, discord.ButtonStyle.primary))
+    return CardButton(Control(action, target, _(RETRY_LABEL), discord.ButtonStyle.primary))
 
 
 async def map_new_topic(
@@ -83,7 +85,7 @@ async def map_new_topic(
         acknowledge(interaction, thinking=interaction.message is None)
     )
     live = LiveEdits(partial(edit_once, interaction), after=acknowledged)
-    live.offer(**line(MAPPING.format(topic=shown), v2=v2))
+    live.offer(**line(_(MAPPING, topic=shown), v2=v2))
     grown = False  # a sketch was offered: the message may be a V2 card from then on
 
     def grow(sketch: Sketch) -> None:
@@ -92,9 +94,12 @@ async def map_new_topic(
         if sketch.overview or sketch.concepts:
             grown = True
             live.offer(**message_kwargs(cards.sketch_card(topic, sketch), edit=True))
+        elif sketch.searching and not grown:
+            # No text of the answer yet: the API is running a web search for its sources.
+            live.offer(**line(_(SEARCHING, topic=shown), v2=v2))
 
     async def say_queued() -> None:
-        live.offer(**line(QUEUED.format(topic=shown), v2=v2 or grown))
+        live.offer(**line(_(QUEUED, topic=shown), v2=v2 or grown))
 
     try:
         if meaning is None:
@@ -105,7 +110,7 @@ async def map_new_topic(
             concept_map = await explorer.topics.choose_meaning(
                 scope, interaction.user.id, meaning, on_queued=say_queued, on_progress=grow
             )
-        card = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
+        drawn = await map_card(interaction, await explorer.concepts.map_view(concept_map.id))
     except ChooseMeaning as choice:
         await live.settle()
         card = cards.meanings_card(choice.topic, choice.choices)
@@ -113,14 +118,14 @@ async def map_new_topic(
         return
     except Exception as exc:
         await live.settle()
-        text = f"Couldn't map *{shown}*: {explain(interaction, exc)}"
+        text = _("Couldn't map *{topic}*: {why}", topic=shown, why=explain(interaction, exc))
         button = await retry_button(interaction, scope, topic, meaning)
         if button is None:
-            text += " Run /explore again to retry."
+            text += " " + _("Run /explore again to retry.")
         await edit_finally(interaction, **line(text, retry=button, v2=v2 or grown))
         return
     await live.settle()
-    message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+    message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
     if message is not None:
         explorer.sessions.start(
             message_id=message.id,
@@ -129,6 +134,7 @@ async def map_new_topic(
             map_id=concept_map.id,
             concept_id=None,
         )
+        await picture_later(interaction, drawn, message.id)
 
 
 @route(Action.RETRY_TOPIC)
@@ -156,7 +162,7 @@ async def choose_meaning(interaction: Interaction, meaning_id: int) -> None:
     explorer = interaction.client.explorer
     scope = scope_of(interaction)
     meaning = await explorer.topics.meaning(scope, meaning_id)
-    if await explorer.topics.lookup(scope, meaning.qualified) is None:
+    if await explorer.topics.lookup(scope, meaning.qualified, interaction.user.id) is None:
         # What stands in the way is answered privately; the question stays for others.
         await explorer.topics.check_can_generate(scope, interaction.user.id, meaning.qualified)
     await map_new_topic(interaction, meaning.qualified, meaning=meaning_id)
@@ -171,7 +177,7 @@ class TopicRetry(discord.ui.DynamicItem[discord.ui.Button], template=TOPIC_RETRY
     def __init__(self, topic: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label=RETRY_LABEL,
+                label=_(RETRY_LABEL),
                 style=discord.ButtonStyle.primary,
                 custom_id=topic_retry_id(topic),
             )
@@ -225,16 +231,16 @@ async def explore(interaction: Interaction, topic: str) -> None:
         await map_new_topic(interaction, topic)
         return
     # Known topic: the card is the first response, no waiting.
-    card = await map_card(interaction, known)
+    drawn = await map_card(interaction, known)
     forum = await explorer.discussions.forum(scope) if server_installed(interaction) else None
     if forum is not None:  # the server posts its maps in a forum: there, as a post of its own
-        await post_in_forum(interaction, known, card, forum)
+        await post_in_forum(interaction, known, drawn, forum)
         return
     if interaction.response.is_done():
-        message = await edit_finally(interaction, **message_kwargs(card, edit=True))
+        message = await edit_finally(interaction, **message_kwargs(drawn.card, edit=True))
         message_id = message.id if message else None
     else:
-        response = await interaction.response.send_message(**message_kwargs(card))
+        response = await interaction.response.send_message(**message_kwargs(drawn.card))
         message_id = response.message_id
     if message_id is not None:
         explorer.sessions.start(
@@ -244,11 +250,12 @@ async def explore(interaction: Interaction, topic: str) -> None:
             map_id=known.map.id,
             concept_id=None,
         )
+        await picture_later(interaction, drawn, message_id)
 
 
 async def _known(interaction: Interaction, scope: int, topic: str) -> MapView | None:
     explorer = interaction.client.explorer
-    concept_map = await explorer.topics.lookup(scope, topic)
+    concept_map = await explorer.topics.lookup(scope, topic, interaction.user.id)
     return None if concept_map is None else await explorer.concepts.view_of_map(concept_map)
 
 
@@ -258,10 +265,11 @@ async def _suggest(
     """Why ``topic`` cannot be mapped now, privately, with the closest maps to open."""
     # The buttons stand in for NoGenerator's list of available topics.
     if isinstance(refused, NoGenerator):
-        why = refused.message + managers_note(interaction, refused)
+        why = _(refused.message) + managers_note(interaction, refused)
     else:
         why = describe(refused)
     library = interaction.client.explorer.library
     refs = await library.nearest(scope_of(interaction), topic, SUGGESTIONS_SHOWN)
-    card = cards.suggestions_card(f"No map of **{cards.literal(topic)}** yet. {why}", refs)
+    said = _("No map of **{topic}** yet. {why}", topic=cards.literal(topic), why=why)
+    card = cards.suggestions_card(said, refs)
     await interaction.response.send_message(ephemeral=True, **message_kwargs(card))

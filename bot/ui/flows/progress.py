@@ -8,6 +8,7 @@ import logging
 import discord
 
 from bot.errors import KinapseError
+from bot.i18n import N_, _
 from bot.ui.cards import Card
 from bot.ui.cards.learning import board_card, progress_card
 from bot.ui.context import Interaction, scope_of
@@ -31,7 +32,7 @@ async def progress_command(interaction: Interaction) -> None:
             await explorer.progress.seen(scope, interaction.user.id, interaction.user.display_name)
         mine = await explorer.progress.of_member(scope, interaction.user.id)
         where = interaction.guild.name if interaction.guild and scope != interaction.user.id else ""
-        await answer_privately(interaction, progress_card(mine, where=where or "your maps"))
+        await answer_privately(interaction, progress_card(mine, where=where or _("your maps")))
 
 
 async def leaderboard_command(interaction: Interaction, *, weekly: bool) -> None:
@@ -54,7 +55,7 @@ async def board(interaction: Interaction, weekly: int) -> None:
 async def _board(interaction: Interaction, *, weekly: bool) -> Card:
     guild = interaction.guild
     if guild is None:
-        raise KinapseError("The leaderboard is a server's.")
+        raise KinapseError(N_("The leaderboard is a server's."))
     explorer = interaction.client.explorer
     scope = scope_of(interaction)
     await explorer.progress.seen(scope, interaction.user.id, interaction.user.display_name)

@@ -8,6 +8,7 @@ import logging
 
 from bot.errors import KinapseError, NotFound
 from bot.explore.quizzes import QUESTIONS_DEFAULT, SECONDS_DEFAULT, Answered
+from bot.i18n import N_, _
 from bot.models import clean_topic
 from bot.ui.cards import accent_of, literal
 from bot.ui.cards.learning import LETTERS, feedback_card, question_card, revealed_card
@@ -21,14 +22,14 @@ from bot.ui.respond import answering, edit_finally, send_text
 
 log = logging.getLogger(__name__)
 
-NOT_HERE = "Quizzes run in a server channel where Kinapse is installed."
-CANNOT_SEND = (
+NOT_HERE = N_("Quizzes run in a server channel where Kinapse is installed.")
+CANNOT_SEND = N_(
     "I can't post in this channel, so a quiz can't run here: a server manager can give "
     "Kinapse **View Channel** and **Send Messages** here, or start the quiz in another channel."
 )
-ALREADY = "You already answered this question (you chose **{choice}**): one answer each."
-TOO_LATE = "Time is up for this question: the answer is on its card."
-REVEALED_ALREADY = "This question has been revealed already."
+ALREADY = N_("You already answered this question (you chose **{choice}**): one answer each.")
+TOO_LATE = N_("Time is up for this question: the answer is on its card.")
+REVEALED_ALREADY = N_("This question has been revealed already.")
 
 
 def check_can_run(interaction: Interaction) -> None:
@@ -55,10 +56,13 @@ async def quiz_command(
     async with answered_in_time(interaction, thinking=True, ephemeral=False):
         explorer = interaction.client.explorer
         scope = scope_of(interaction)
-        concept_map = await explorer.topics.lookup(scope, clean_topic(topic))
+        concept_map = await explorer.topics.lookup(scope, clean_topic(topic), interaction.user.id)
         if concept_map is None:
             raise NotFound(
-                f"There is no map called {literal(clean_topic(topic))} yet; /explore it first."
+                N_(
+                    "There is no map called {topic} yet; /explore it first.",
+                    topic=literal(clean_topic(topic)),
+                )
             )
         concept_id = None
         if concept:
@@ -77,7 +81,7 @@ async def quiz_concept(interaction: Interaction, concept_id: int) -> None:
     check_can_run(interaction)
     concept = await interaction.client.explorer.concepts.get(concept_id)
     if concept is None:
-        raise NotFound("This concept no longer exists; run /explore again.")
+        raise NotFound(N_("This concept no longer exists; run /explore again."))
     await start_quiz(interaction, map_id=concept.map_id, concept_id=concept_id)
 
 
@@ -138,14 +142,14 @@ async def answer(interaction: Interaction, question_id: int, option: int) -> Non
         option,
     )
     if result.outcome is Answered.CLOSED:
-        await send_text(interaction, TOO_LATE)
+        await send_text(interaction, _(TOO_LATE))
         return
     if result.outcome is Answered.ALREADY:
         choice = result.choice if result.choice is not None else option
         shown = f"{LETTERS[choice]} · {literal(result.question.options[choice])}"
-        await send_text(interaction, ALREADY.format(choice=shown))
+        await send_text(interaction, _(ALREADY, choice=shown))
         return
-    _, concept_map = await explorer.quizzes.round_of(result.question)
+    _round, concept_map = await explorer.quizzes.round_of(result.question)
     await answer_privately(interaction, feedback_card(result, accent_of(concept_map.key)))
 
 
@@ -157,7 +161,7 @@ async def reveal(interaction: Interaction, question_id: int) -> None:
         question_id, scope_of(interaction), interaction.user.id
     )
     if revealed is None:
-        await send_text(interaction, REVEALED_ALREADY)
+        await send_text(interaction, _(REVEALED_ALREADY))
         return
     await answer_in_place(interaction, revealed_card(revealed))
     await interaction.client.quiz_clock.publish(revealed, edited=True)

@@ -8,6 +8,7 @@ import io
 
 import discord
 
+from bot.i18n import N_, _, ngettext
 from bot.ui.cards import literal
 from bot.ui.cards.learning import GRADES, deck_card, graded_line, review_card
 from bot.ui.context import Interaction, scope_of
@@ -17,15 +18,11 @@ from bot.ui.in_time import answered_in_time
 from bot.ui.items import pair_route, route
 from bot.ui.respond import answering, send_text
 
-ADDED = (
+ADDED = N_(
     "Added **{title}** to your review deck: /review shows it now, then again whenever it is due."
 )
-KEPT = "**{title}** is in your review deck already: /review shows it when it is due."
+KEPT = N_("**{title}** is in your review deck already: /review shows it when it is due.")
 EXPORT_NAME = "kinapse-deck.csv"
-EXPORT_TEXT = (
-    "Your deck, {count} cards, for Anki: *File › Import* this file (it names its columns "
-    "and makes a **Kinapse** deck of Basic notes)."
-)
 
 
 class ReviewView:
@@ -41,7 +38,7 @@ async def remember(interaction: Interaction, concept_id: int) -> None:
     reviews = interaction.client.explorer.reviews
     card, added = await reviews.remember(interaction.user.id, concept_id, scope_of(interaction))
     title = literal(card.title)
-    await send_text(interaction, (ADDED if added else KEPT).format(title=title))
+    await send_text(interaction, _(ADDED if added else KEPT, title=title))
 
 
 async def review_command(interaction: Interaction, show: str) -> None:
@@ -74,8 +71,9 @@ async def grade(interaction: Interaction, card_id: int, rating: int) -> None:
     """Schedule the card by the rating, then show the next card due."""
     reviews = interaction.client.explorer.reviews
     graded = await reviews.grade(card_id, interaction.user.id, rating)
-    label = dict(GRADES).get(rating, "")
-    note = f"-# **{label}** · " + graded_line(graded).removeprefix("-# ")
+    label = dict(GRADES).get(rating)
+    named = _(label) if label else ""
+    note = f"-# **{named}** · " + graded_line(graded).removeprefix("-# ")
     due = await reviews.due(interaction.user.id)
     await answer_in_place(interaction, review_card(due, shown=False, note=note))
 
@@ -91,7 +89,7 @@ async def unremember(interaction: Interaction, card_id: int) -> None:
     reviews = interaction.client.explorer.reviews
     removed = await reviews.remove(card_id, interaction.user.id)
     shown = await reviews.deck(interaction.user.id, 0)
-    note = f"-# Removed **{literal(removed.title)}** from your deck."
+    note = _("-# Removed **{title}** from your deck.", title=literal(removed.title))
     await answer_in_place(interaction, deck_card(shown, note))
 
 
@@ -104,7 +102,13 @@ async def _send_export(interaction: Interaction) -> None:
     reviews = interaction.client.explorer.reviews
     data = (await reviews.export_csv(interaction.user.id)).encode()
     count = (await reviews.deck(interaction.user.id, 0)).total
-    text = EXPORT_TEXT.format(count=count)
+    text = ngettext(
+        "Your deck, {count} card, for Anki: *File › Import* this file (it names its columns "
+        "and makes a **Kinapse** deck of Basic notes).",
+        "Your deck, {count} cards, for Anki: *File › Import* this file (it names its columns "
+        "and makes a **Kinapse** deck of Basic notes).",
+        count,
+    )
     file = discord.File(io.BytesIO(data), filename=EXPORT_NAME)
     async with answering(interaction):
         if not interaction.response.is_done():
