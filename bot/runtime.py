@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from bot.config import Settings
 from bot.explore import NO_KEY, Explorer
+from bot.explore.clock import DatabaseClock, shared_clock
 from bot.generator import Generator
 from bot.maps import BundledMaps
 from bot.prompts import load_prompts
@@ -101,23 +102,35 @@ async def open_generator(settings: Settings) -> AsyncIterator[tuple[Generator | 
 async def open_explorer(settings: Settings) -> AsyncIterator[Explorer]:
     """Storage, bundled maps and generator, each owned for the life of the block.
 
-    Storage first: a database that cannot be used stops the start before anything else.
+    Storage first: a database that cannot be used stops the start before anything else,
+    and so does a clock too far from the database's (``bot.explore.clock``): the times
+    shared with other processes are told by the database's clock.
     """
     async with open_storage(
         settings.database, pool_size=settings.database_pool_size, exclusive=True
     ) as storage:
+        clock = await shared_clock(storage)
         bundled = BundledMaps.load(settings.maps_dir)
         async with open_generator(settings) as (generator, off_reason):
             explorer = Explorer(
-                storage, bundled, settings, generator, generation_off=off_reason or NO_KEY
+                storage,
+                bundled,
+                settings,
+                generator,
+                clock=clock,
+                generation_off=off_reason or NO_KEY,
             )
-            upkeep = asyncio.create_task(explorer.upkeep.keep_tidy(), name="kinapse-upkeep")
+            background = [asyncio.create_task(explorer.upkeep.keep_tidy(), name="kinapse-upkeep")]
+            if isinstance(clock, DatabaseClock):
+                background.append(asyncio.create_task(clock.keep_in_step(), name="kinapse-clock"))
             try:
                 yield explorer
             finally:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                for task in background:
+                    task.cancel()
+                for task in background:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await explorer.aclose()
 
 

@@ -25,6 +25,7 @@ PROSE = regex.compile(r"\p{L}{2,}\s+\p{L}|^\W*\p{Lu}\p{Ll}+|[^\p{Latin}\p{Common
 # Strings in bot/ui that no member reads: (module, text).
 NOT_SHOWN = {
     ("bot/ui/respond.py", "kinapse: first response"),  # a key in interaction.extras
+    ("bot/ui/respond.py", "Retry-After"),  # a header of Discord's 429
     ("bot/ui/in_time.py", "waits for another process's lock"),  # logged
     ("bot/ui/in_time.py", "is slow"),  # logged
     ("bot/ui/items.py", "Interaction"),  # a type hint

@@ -161,6 +161,11 @@ class Storage(
         """The schema version read without a write transaction, when the backend can."""
         return None
 
+    async def database_time(self) -> float | None:
+        """The database server's clock, in seconds since the epoch; None when the database
+        has no clock of its own (SQLite: the one process holding the file tells its time)."""
+        return None
+
     async def migrate(self) -> None:
         """Run each pending migration in its own transaction; refuse a newer database."""
         if await self._settled_version() == SCHEMA_VERSION:

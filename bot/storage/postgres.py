@@ -63,6 +63,7 @@ LOCK_LIMITS = "SELECT pg_advisory_xact_lock(?)"
 CREATE_SCHEMA_VERSION = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 SELECT_SCHEMA_VERSION = "SELECT version FROM schema_version"
 NOTIFY = "SELECT pg_notify(?, ?)"
+SELECT_NOW = "SELECT extract(epoch FROM now())::float8"  # the server's clock
 SELECT_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
 SELECT_COLUMNS = """
     SELECT column_name FROM information_schema.columns
@@ -266,6 +267,11 @@ class PostgresStorage(Storage):
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with _plain_errors():
             return await self._pool.fetch(numbered(sql), *params)
+
+    async def database_time(self) -> float:
+        row = await self._one(SELECT_NOW)
+        assert row is not None
+        return float(row[0])
 
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
         await db.execute(NOTIFY, (EXPANSION_CHANNEL, str(concept_id)))

@@ -26,3 +26,5 @@ ATTACHMENT_MAX = 10 * 1024 * 1024
 
 # Interactions: the window for the first response.
 FIRST_RESPONSE_SECONDS = 3.0
+# An interaction's token (its followups and the edits of its message) works this long.
+INTERACTION_TOKEN_SECONDS = 15 * 60.0

@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from bot.text import shorten
-from bot.ui.limits import MESSAGE_CONTENT_MAX
+from bot.ui.limits import INTERACTION_TOKEN_SECONDS, MESSAGE_CONTENT_MAX
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,8 @@ FIRST_RESPONSE = "kinapse: first response"  # the key of its lock in interaction
 # A card that must end as the map or an error is edited this many times before giving up.
 EDIT_ATTEMPTS = 3
 EDIT_PAUSE = 0.5  # seconds between those attempts
+# A rate-limited final edit waits what Discord says, within these bounds (seconds).
+RATE_LIMIT_PAUSE_MIN, RATE_LIMIT_PAUSE_MAX = 0.1, 30.0
 
 
 def answering(interaction: discord.Interaction) -> asyncio.Lock:
@@ -74,20 +76,52 @@ async def edit_once(interaction: discord.Interaction, **fields: Any) -> discord.
 
 async def edit_finally(interaction: discord.Interaction, **fields: Any) -> discord.Message | None:
     """The last edit of a card (its result or its error): tried again after a failure,
-    unless the message or the interaction is gone."""
-    for attempt in range(EDIT_ATTEMPTS):
+    unless the message or the interaction is gone. A rate limit (429) is no failure:
+    however often Discord answers it (discord.py retries each request a few times, then
+    raises), the edit waits as long as Discord says and goes again, for as long as the
+    interaction's token works, so the card never stays "Mapping…" once the limit passes."""
+    failures = 0
+    while True:
         try:
             return await interaction.edit_original_response(**fields)
         except discord.NotFound:
             log.info("The card of interaction %s is gone; not edited", interaction.id)
             return None
         except discord.HTTPException as exc:
+            wait = rate_limited_for(exc)
+            if wait is not None:
+                if _token_left(interaction) <= wait:
+                    log.warning("The card of %s stayed rate-limited to its end", interaction.id)
+                    return None
+                log.info("The card of %s is rate-limited; edited in %.1f s", interaction.id, wait)
+                await asyncio.sleep(wait)
+                continue
+            failures += 1
             log.warning(
-                "Could not edit the card of %s (attempt %d): %s", interaction.id, attempt + 1, exc
+                "Could not edit the card of %s (attempt %d): %s", interaction.id, failures, exc
             )
-            if attempt + 1 < EDIT_ATTEMPTS:
-                await asyncio.sleep(EDIT_PAUSE)
-    return None
+            if failures >= EDIT_ATTEMPTS:
+                return None
+            await asyncio.sleep(EDIT_PAUSE)
+
+
+def rate_limited_for(exc: discord.HTTPException) -> float | None:
+    """Seconds Discord said to wait, when ``exc`` is its rate limit (429); else None."""
+    if exc.status != 429:
+        return None
+    headers = getattr(exc.response, "headers", None) or {}
+    for header in ("Retry-After", "X-RateLimit-Reset-After"):
+        try:
+            return min(max(float(headers[header]), RATE_LIMIT_PAUSE_MIN), RATE_LIMIT_PAUSE_MAX)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return RATE_LIMIT_PAUSE_MAX
+
+
+def _token_left(interaction: discord.Interaction) -> float:
+    """Seconds until the interaction's token no longer edits its message."""
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return INTERACTION_TOKEN_SECONDS - age
 
 
 async def quietly(what: str, work: Awaitable[object]) -> None:

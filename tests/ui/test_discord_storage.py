@@ -1,6 +1,9 @@
 """Acknowledge first: a locked or full database never leaves a member with "This interaction
-failed". Times here are real (time.monotonic), not SimCord's virtual clock: a database
-lock holds the real clock, not the virtual one."""
+failed". Times here are real, not SimCord's virtual clock: a database lock holds the real
+clock, not the virtual one, and Discord's 3 s are real. Both ends of every measurement are
+read from ``real_time`` (time.perf_counter): SimCord replaces time.monotonic with its
+virtual clock inside the bot's code (a request stamped there with time.monotonic would
+be hours "earlier" than a start read by the test, and every answer in time)."""
 
 from __future__ import annotations
 
@@ -16,10 +19,13 @@ from simcord.results import InteractionResult
 
 from bot.errors import StorageFull
 from bot.storage import open_storage
+from bot.ui import in_time as in_time_module
 from bot.ui.client import COMMANDS_HASH_KEY
 from bot.ui.flows.ask import FORM_TOO_LATE
 from tests.support.faults import free_disk, full_disk, locked_by_another_process
 from tests.support.harness import Kinapse, World, card_text, click_open, heading, labels, sections
+
+real_time = time.perf_counter  # the real clock in the test's and in the bot's code alike
 
 # While the database is locked a SimCord operation cannot settle (saving a session after
 # the answer waits for the lock): it ends with a TimeoutError after this long, and the test
@@ -38,7 +44,7 @@ class Timeline(list):
         self.times: list[float] = [0.0] * len(self)
 
     def append(self, entry: Any) -> None:
-        self.times.append(time.monotonic())
+        self.times.append(real_time())
         super().append(entry)
 
     def first_answer(self, interaction_id: int) -> tuple[float, int] | None:
@@ -69,13 +75,13 @@ class Timed:
 
 async def timed(world: World, timeline: Timeline, action: Awaitable[InteractionResult]) -> Timed:
     """Run one interaction; return its result and how its first response came."""
-    started = time.monotonic()
+    started = real_time()
     with contextlib.suppress(TimeoutError):
         await action
     record = list(world.env.backend.interactions.values())[-1]
     # An operation may also end early, on an earlier one's TimeoutError: let the bot go on
     # (SimCord's timers run while it settles) until it answers or the window is over.
-    while timeline.first_answer(record.id) is None and time.monotonic() - started < 3:
+    while timeline.first_answer(record.id) is None and real_time() - started < 3:
         with contextlib.suppress(TimeoutError):
             await world.env.settle(timeout=0.2)
     answer = timeline.first_answer(record.id)
@@ -95,11 +101,29 @@ async def settle(world: World) -> None:
     raise AssertionError("the bot did not settle once the lock was released")
 
 
-@pytest.mark.simcord(settle_timeout=OPERATION_WAIT)
-@pytest.mark.parametrize("seconds", [2, 10])
-async def test_every_interaction_is_answered_in_time_while_another_process_holds_the_lock(
-    world: World, kinapse: Kinapse, timeline: Timeline, seconds: int
-):
+@dataclass
+class UnderTheLock:
+    """What was asked while another process held the lock, each with its answer."""
+
+    fresh: Timed  # /explore of a curated map's first open in the server
+    from_list: Timed  # the same from /maps
+    opened: Timed  # a known concept opened
+    copy: Timed  # another member's private copy of a second one
+    new: Timed  # /explore of a new topic
+    still_locked: bool  # the lock was still held after the last one was asked
+    curated: str  # the topic opened from /maps
+    card: Any  # the AI Agents card the concepts were opened on
+
+    @property
+    def asked(self) -> list[Timed]:
+        return [self.fresh, self.from_list, self.opened, self.copy, self.new]
+
+
+async def ask_while_locked(
+    world: World, kinapse: Kinapse, timeline: Timeline, seconds: float
+) -> UnderTheLock:
+    """Five interactions asked while another process holds the database's write lock for
+    ``seconds``; each measured on the real clock from asking to its first response."""
     bundled = kinapse.bundled.find("ai agents")
     first, second = bundled.concepts[0], bundled.concepts[1]
     card = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
@@ -111,7 +135,7 @@ async def test_every_interaction_is_answered_in_time_while_another_process_holds
     )
 
     with locked_by_another_process(kinapse.settings.database, seconds=seconds):
-        locked_at = time.monotonic()
+        locked_at = real_time()
         # Two writes before any answer: a curated map's first open in the server, from
         # /explore and from /maps. Each is deferred as soon as the write has to wait.
         fresh = await timed(
@@ -130,12 +154,23 @@ async def test_every_interaction_is_answered_in_time_while_another_process_holds
         new = await timed(
             world, timeline, world.bob.slash(world.channel, "explore", topic="Volcanoes")
         )
-        still_locked = time.monotonic() - locked_at < seconds
+        still_locked = real_time() - locked_at < seconds
     await settle(world)
+    return UnderTheLock(fresh, from_list, opened, copy, new, still_locked, curated, card)
 
-    asked = [fresh, from_list, opened, copy, new]
+
+@pytest.mark.simcord(settle_timeout=OPERATION_WAIT)
+@pytest.mark.parametrize("seconds", [2, 10])
+async def test_every_interaction_is_answered_in_time_while_another_process_holds_the_lock(
+    world: World, kinapse: Kinapse, timeline: Timeline, seconds: int
+):
+    first, second = kinapse.bundled.find("ai agents").concepts[:2]
+    asked = await ask_while_locked(world, kinapse, timeline, seconds)
+    fresh, from_list, opened, copy, new = asked.asked
+    curated, still_locked, card = asked.curated, asked.still_locked, asked.card
+
     # Every one acknowledged in real time, far inside Discord's 3 s.
-    assert max(one.answered_in for one in asked) < 1.0
+    assert max(one.answered_in for one in asked.asked) < 1.0
     if seconds == 10:
         assert still_locked  # all of them were asked while the lock was held
         assert fresh.kind == from_list.kind == DEFERRED  # acknowledged, answered later
@@ -151,6 +186,26 @@ async def test_every_interaction_is_answered_in_time_while_another_process_holds
     assert (await kinapse.storage.find_map(world.guild.id, "ai agents")).opened == 2
     for topic in ("macroeconomics", curated.casefold()):
         assert await kinapse.storage.find_map(world.guild.id, topic) is not None
+
+
+@pytest.mark.simcord(settle_timeout=OPERATION_WAIT)
+async def test_the_lock_test_sees_a_bot_that_answers_late(
+    world: World, kinapse: Kinapse, timeline: Timeline, monkeypatch: pytest.MonkeyPatch
+):
+    """The test above can fail: a bot that does not acknowledge first (no deferral when
+    a write waits for the lock, none at 2 s) answers when the lock goes, and is measured
+    so. (Stamped by SimCord's virtual clock, its answers came hours "early".)"""
+
+    async def never(*_: Any, **__: Any) -> None:
+        return None
+
+    monkeypatch.setattr(in_time_module, "acknowledge", never)  # a write waits: no deferral
+    monkeypatch.setattr(in_time_module, "patience", lambda _interaction: 60.0)  # nor at 2 s
+    asked = await ask_while_locked(world, kinapse, timeline, seconds=2)
+
+    late = max(one.answered_in for one in asked.asked)
+    assert late >= 1.0  # the bot's late answer is seen
+    assert late < 3.0 + OPERATION_WAIT  # once the 2 s lock went, not "never"
 
 
 async def test_a_full_disk_still_opens_stored_maps_and_says_so_for_new_work(
@@ -208,9 +263,9 @@ async def test_a_database_another_process_is_writing_to_opens_at_once(
     process holds the write lock serves what is stored instead of waiting for it."""
     path = kinapse.settings.database
     with locked_by_another_process(path):
-        started = time.monotonic()
+        started = real_time()
         async with open_storage(path) as storage:
-            opened_in = time.monotonic() - started
+            opened_in = real_time() - started
             assert (await storage.find_map(world.guild.id, "ai agents")) is None
             assert await storage.get_meta(COMMANDS_HASH_KEY) is not None
     assert opened_in < 1.0
