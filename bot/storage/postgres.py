@@ -255,10 +255,10 @@ class PostgresStorage(Storage):
                 try:
                     yield PostgresTransaction(connection)
                 except BaseException:
-                    # Shielded so that a cancelled caller still leaves no open transaction.
-                    await asyncio.shield(transaction.rollback())
+                    # Finished even for a cancelled caller: no open transaction is left.
+                    await _to_the_end(transaction.rollback())
                     raise
-                await asyncio.shield(transaction.commit())
+                await _to_the_end(transaction.commit())
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with _plain_errors():
@@ -332,6 +332,25 @@ class PostgresStorage(Storage):
     async def _set_schema_version(self, db: Transaction, version: int) -> None:
         await db.execute("DELETE FROM schema_version")
         await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+async def _to_the_end(ending: Coroutine[Any, Any, None]) -> None:
+    """Commit or roll back to the end, even if the caller is cancelled meanwhile, and only
+    then let the cancellation go on: the connection goes back to the pool with no
+    statement running on it. (Released mid-commit, asyncpg's pool fails the release with
+    "another operation is in progress", an error that replaced the cancellation: a
+    cancelled background loop caught it, logged it and went on, and the process's
+    shutdown waited for it for ever.)"""
+    task = asyncio.ensure_future(ending)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})  # a cancelled wait leaves the task running
+        except asyncio.CancelledError:
+            cancelled = True  # the caller's: the commit is waited for all the same
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()  # the commit's own failure, if any
 
 
 def _payloads(lines: Iterable[str]) -> Iterator[str]:
