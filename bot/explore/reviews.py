@@ -24,7 +24,8 @@ from bot.storage import Storage
 
 DECK_PAGE_SIZE = 8
 STREAK_DAYS_MAX = 400  # days of reviews read back for a streak
-PROMPT = "What is “{title}” in {where}, and why does it matter?"
+# The card's front, stored in the language of the member who remembered it (``say``).
+PROMPT = N_("What is “{title}” in {where}, and why does it matter?")
 ANSWER = "{summary}\n\n{detail}"
 # Anki reads these headers (its text import, 2.1.55 and later): the separator, plain text
 # fields, the columns and which of them holds the tags, the note type and the deck.
@@ -67,8 +68,11 @@ class Reviews:
         self.clock = clock
         self.scheduler = Scheduler()
 
-    async def remember(self, user_id: int, concept_id: int, scope: int) -> tuple[ReviewCard, bool]:
-        """Add the concept to the member's deck, due now; (its card, whether it is new)."""
+    async def remember(
+        self, user_id: int, concept_id: int, scope: int, say: Callable[[str], str] = str
+    ) -> tuple[ReviewCard, bool]:
+        """Add the concept to the member's deck, due now; (its card, whether it is new).
+        ``say`` writes the card's front in the member's language (the edge's ``_``)."""
         view = await self.concepts.concept_view(concept_id, scope)
         concept = view.concept
         where = " › ".join([view.map.topic, *(c.title for c in view.path[:-1])])
@@ -79,7 +83,7 @@ class Reviews:
             concept_id=concept.id,
             topic=view.map.topic,
             title=concept.title,
-            prompt=PROMPT.format(title=concept.title, where=where),
+            prompt=say(N_(PROMPT, title=concept.title, where=where)),
             answer=ANSWER.format(summary=concept.summary, detail=concept.detail),
             fsrs=fresh.to_json(),
             due=now,

@@ -2,6 +2,10 @@
 deadline, closes it in storage (one process and one timer win: ``Quizzes.close_due``),
 edits its card into the reveal and posts the round's next question.
 
+A round's cards are public, the server's: they speak the server's language (its preferred
+locale), whoever started the round and whatever happens to the process meanwhile; the
+private reply to an answer speaks the member's.
+
 At start every open question is put back on a timer (one whose deadline passed while the
 bot was stopped closes at once, with the answers it had); while questions are open, a
 sweep now and then takes up those another process left behind when it stopped.
@@ -11,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot.explore.quizzes import Quizzes, Reveal
+from bot.i18n import speaking
 from bot.models import ConceptMap, Quiz, QuizQuestion
 from bot.ui.cards.learning import question_card, revealed_card
 from bot.ui.layout import message_kwargs
@@ -42,6 +48,12 @@ class QuizClock:
     @property
     def quizzes(self) -> Quizzes:
         return self.bot.explorer.quizzes
+
+    def in_server_language(self, quiz: Quiz) -> AbstractContextManager[None]:
+        """Messages inside the block in the language of the quiz's server (as it is now)."""
+        guild = self.bot.get_guild(quiz.scope)
+        locale = guild.preferred_locale if guild is not None else None
+        return speaking(str(locale)) if locale else nullcontext()
 
     async def start(self) -> None:
         """Put every open question back on its timer (a failure is logged: the bot starts
@@ -120,9 +132,11 @@ class QuizClock:
         question = reveal.question
         if not edited and question.message_id:
             channel = self.bot.get_partial_messageable(reveal.quiz.channel_id)
+            with self.in_server_language(reveal.quiz):
+                card = revealed_card(reveal)
             try:
                 await channel.get_partial_message(question.message_id).edit(
-                    **message_kwargs(revealed_card(reveal), edit=True)
+                    **message_kwargs(card, edit=True)
                 )
             except discord.HTTPException as exc:
                 log.warning("Could not reveal quiz question %s: %s", question.id, exc)
@@ -136,10 +150,10 @@ class QuizClock:
         if not await self.quizzes.claim_posting(question.id):
             return
         channel = self.bot.get_partial_messageable(quiz.channel_id)
+        with self.in_server_language(quiz):
+            card = question_card(quiz, concept_map, question)
         try:
-            message = await channel.send(
-                **message_kwargs(question_card(quiz, concept_map, question))
-            )
+            message = await channel.send(**message_kwargs(card))
         except discord.HTTPException as exc:
             log.warning("Could not post quiz question %s: %s", question.id, exc)
             return

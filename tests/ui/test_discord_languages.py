@@ -239,3 +239,50 @@ async def test_a_server_that_never_chose_a_language_speaks_its_preferred_locale(
     await admin.slash(world.channel, "kinapse settings", language="de")
     await world.alice.slash(world.channel, "explore", topic="Quantenphysik")
     assert kinapse.generator.calls[-1].language == "de"
+
+
+async def test_a_quiz_speaks_the_servers_language_and_each_member_is_answered_in_theirs(
+    world: World, kinapse: Kinapse, locales: Locales
+):
+    """A round's cards are public, the server's: French in a French server, even after a
+    restart; the private reply to an answer is in the member's own language (English)."""
+    kinapse.explorer.clock = lambda: world.env.now().timestamp()  # deadlines on SimCord's clock
+    guild = world.env.create_guild(name="Serveur", preferred_locale="fr")
+    locales.guilds[guild.id] = "fr"
+    channel = guild.create_text_channel("general")
+    starter = guild.add_member(world.env.create_user("starter"))
+    bob = guild.add_member(world.env.create_user("bob"))
+
+    card = (await starter.slash(channel, "quiz", topic="AI Agents", questions=1)).response
+    assert "question 1 sur 1" in card_text(card)
+    assert "Révéler maintenant" in labels(card)
+    question = int(next(i for i in custom_ids(card) if i.startswith("kin:qa:")).split(":")[2])
+    right = (await kinapse.storage.get_question(question)).correct
+    reply = await bob.click(card, custom_id=f"kin:qa:{question}:{right}")
+    assert reply.ephemeral and "Everyone sees the answers" in card_text(reply.response)
+
+    await kinapse.restart(world.env)
+    kinapse.explorer.clock = lambda: world.env.now().timestamp()
+    await world.env.advance_time(31)
+    revealed = card_text(world.env.backend.get_message(channel.id, card.id))
+    assert "Bonne réponse\u00a0: bob" in revealed
+    assert "Manche terminée" in revealed
+
+
+async def test_a_french_members_review_deck_is_in_french(
+    world: World, kinapse: Kinapse, locales: Locales
+):
+    """Remember and /review answer a French member in French, and the card's front is
+    written in French when it is added (it is theirs: the deck and its Anki export)."""
+    locales.users[world.alice.id] = "fr"
+    concept = kinapse.bundled.find("ai agents").concepts[0]
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    card = (await click_open(world.alice, message, concept.title)).response
+    pressed = await world.alice.click(card, label="Retenir")
+    assert "ajouté à ton paquet de révision" in pressed.response.content
+
+    review = (await world.alice.slash(world.channel, "review")).response
+    front = f"Qu'est-ce que «\u00a0{concept.title}\u00a0» dans AI Agents, et pourquoi"
+    assert front in card_text(review)
+    assert "1 à revoir · 1 dans ton paquet" in card_text(review)
+    assert labels(review) == ["Voir la réponse", "Mon paquet"]

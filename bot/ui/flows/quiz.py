@@ -111,7 +111,9 @@ async def start_quiz(
         count=count,
         seconds=seconds,
     )
-    card = question_card(started.quiz, started.map, started.question)
+    clock = interaction.client.quiz_clock
+    with clock.in_server_language(started.quiz):  # a public card, the server's
+        card = question_card(started.quiz, started.map, started.question)
     fields = message_kwargs(card)
     message_id: int | None = None
     async with answering(interaction):
@@ -124,7 +126,6 @@ async def start_quiz(
         else:  # a Quiz button acknowledged in place: the card is a message of its own
             message = await interaction.followup.send(wait=True, **fields)
         message_id = message.id if message is not None else None
-    clock = interaction.client.quiz_clock
     clock.schedule(started.question)
     if message_id is not None:
         await explorer.quizzes.posted(started.question.id, message_id)
@@ -163,5 +164,7 @@ async def reveal(interaction: Interaction, question_id: int) -> None:
     if revealed is None:
         await send_text(interaction, _(REVEALED_ALREADY))
         return
-    await answer_in_place(interaction, revealed_card(revealed))
+    with interaction.client.quiz_clock.in_server_language(revealed.quiz):
+        card = revealed_card(revealed)
+    await answer_in_place(interaction, card)
     await interaction.client.quiz_clock.publish(revealed, edited=True)

@@ -36,7 +36,9 @@ class ReviewView:
 @route(Action.REMEMBER)
 async def remember(interaction: Interaction, concept_id: int) -> None:
     reviews = interaction.client.explorer.reviews
-    card, added = await reviews.remember(interaction.user.id, concept_id, scope_of(interaction))
+    card, added = await reviews.remember(
+        interaction.user.id, concept_id, scope_of(interaction), say=_
+    )
     title = literal(card.title)
     await send_text(interaction, _(ADDED if added else KEPT, title=title))
 
