@@ -51,10 +51,9 @@ from bot.generator.base import (
     QuizRequest,
     RefreshRequest,
     Search,
-    Sketch,
     TranslateRequest,
 )
-from bot.generator.grounding import Grounding, as_params, search_tool
+from bot.generator.grounding import Grounding, as_params, search_tool, starts_search
 from bot.generator.prompting import (
     ASK_WORDS_MAX,
     ASK_WORDS_MIN,
@@ -66,7 +65,7 @@ from bot.generator.prompting import (
     sources_list,
 )
 from bot.generator.quizzes import write_quiz
-from bot.generator.sketches import _sketcher
+from bot.generator.sketches import _sketcher, search_sketcher
 from bot.generator.translating import TRANSLATE_REFUSED, translate_fields, translation_of
 from bot.i18n import N_
 from bot.languages import for_model
@@ -212,7 +211,10 @@ class AnthropicGenerator:
             await self._client.close()
 
     def _today(self) -> str:
-        return datetime.fromtimestamp(self._clock(), UTC).strftime("%-d %B %Y")
+        return self._now().strftime("%-d %B %Y")
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     def _searching(self, search: Search | None) -> bool:
         """Whether this call carries the search tool: asked for, and not refused lately."""
@@ -362,7 +364,7 @@ class AnthropicGenerator:
             )
 
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
 
         async def shown(written: str) -> None:
             if on_text is not None:
@@ -425,9 +427,9 @@ class AnthropicGenerator:
         tool: the results of the first call are still the ones its sources may name.
         """
         usage: list[Usage] = []
-        grounding = Grounding()
+        grounding = Grounding(now=self._now())
         on_text = _sketcher(on_progress) if on_progress is not None else None
-        on_search = _search_sketch(on_progress) if on_progress is not None else None
+        on_search = search_sketcher(on_progress) if on_progress is not None else None
         try:
             async with asyncio.timeout(self._deadline) as deadline:
                 message, prompt = await self._call(
@@ -565,7 +567,7 @@ class AnthropicGenerator:
                             shown = on_text(_text(stream.current_message_snapshot) or "")
                             if inspect.isawaitable(shown):
                                 await shown
-                        elif on_search is not None and _search_starts(event):
+                        elif on_search is not None and starts_search(event):
                             on_search()
                     message = await stream.get_final_message()
         except GenerationError as exc:
@@ -577,23 +579,6 @@ class AnthropicGenerator:
 
 
 _STRUCTURED = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
-
-
-def _search_starts(event: Any) -> bool:
-    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
-    if event.type != "content_block_start":
-        return False
-    return getattr(event.content_block, "type", None) == "server_tool_use"
-
-
-def _search_sketch(on_progress: OnSketch) -> Callable[[], None]:
-    """What tells the card a web search is running (a card already showing part of the
-    answer keeps it: the card decides)."""
-
-    def on_search() -> None:
-        on_progress(Sketch(searching=True))
-
-    return on_search
 
 
 def _note(searching: bool, uses: int, search: Search | None) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +38,8 @@ TOOL_BLOCKS = frozenset({"server_tool_use", "web_search_tool_result"})
 # How the API dates a result ("page_age"): a few forms, else no date.
 _PAGE_AGE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%Y-%m-%d")
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+# "3 days ago", "an hour ago": as some results give their age.
+_AGO = re.compile(r"(an?|\d{1,4})\s+(minute|hour|day|week|month|year)s?\s+ago", re.IGNORECASE)
 
 
 def search_tool(search: Search, max_uses: int) -> dict[str, Any]:
@@ -65,11 +67,25 @@ def publisher_of(url: str) -> str | None:
     return host.removeprefix("www.") or None
 
 
-def page_date(page_age: object) -> str | None:
-    """A result's ``page_age`` ("April 30, 2025", "2025-04-30") as an ISO date, or None."""
+def starts_search(event: Any) -> bool:
+    """A streamed event that starts a web search (a ``server_tool_use`` block)."""
+    if getattr(event, "type", None) != "content_block_start":
+        return False
+    return getattr(event.content_block, "type", None) == "server_tool_use"
+
+
+def page_date(page_age: object, now: datetime | None = None) -> str | None:
+    """A result's ``page_age`` ("April 30, 2025", "2025-04-30") as an ISO date, or None.
+
+    An age ("3 days ago") is dated back from ``now`` (the search's time), only as precisely
+    as it was given: the day for minutes, hours, days and weeks, the month for months,
+    the year for years.
+    """
     if not isinstance(page_age, str) or not page_age.strip():
         return None
     text = page_age.strip()
+    if now is not None and (ago := _AGO.fullmatch(text)) is not None:
+        return _dated_back(now, 1 if ago[1].isalpha() else int(ago[1]), ago[2].casefold())
     if (match := _ISO_START.match(text)) is not None:
         text = match[0]
     for form in _PAGE_AGE_FORMATS:
@@ -80,6 +96,20 @@ def page_date(page_age: object) -> str | None:
     return None
 
 
+def _dated_back(now: datetime, count: int, unit: str) -> str | None:
+    if unit == "year":
+        year = now.year - count
+        return f"{year:04d}" if year >= 1 else None
+    if unit == "month":
+        months = now.year * 12 + now.month - 1 - count
+        return f"{months // 12:04d}-{months % 12 + 1:02d}" if months >= 12 else None
+    step = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+    try:
+        return (now - count * step.get(unit, timedelta(weeks=1))).date().isoformat()
+    except OverflowError:
+        return None
+
+
 @dataclass
 class Grounding:
     """What the web search returned in one generation (its calls and its repair), by URL."""
@@ -87,6 +117,7 @@ class Grounding:
     results: dict[str, Citation] = field(default_factory=dict)  # url_key -> the result
     failures: list[str] = field(default_factory=list)  # the error codes of failed searches
     dropped: int = 0  # URLs the model named that no search returned
+    now: datetime | None = None  # when it searched: results dated by their age need it
 
     def read(self, message: object) -> None:
         """Take in the results (and failures) of every search in ``message``."""
@@ -112,7 +143,7 @@ class Grounding:
                 else publisher_of(url) or url,
                 url=url,
                 publisher=publisher_of(url),
-                date=page_date(getattr(result, "page_age", None)),
+                date=page_date(getattr(result, "page_age", None), self.now),
             )
         except ValidationError:
             log.info("A web search result could not be kept as a source (its URL or title)")

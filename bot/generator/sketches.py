@@ -29,6 +29,16 @@ def _sketcher(on_progress: OnSketch) -> Callable[[str], None]:
     return on_text
 
 
+def search_sketcher(on_progress: OnSketch) -> Callable[[], None]:
+    """What tells the card a web search is running (a card already showing part of the
+    answer keeps it: the card decides)."""
+
+    def on_search() -> None:
+        on_progress(Sketch(searching=True))
+
+    return on_search
+
+
 def sketch_of(snapshot: str) -> Sketch | None:
     """The complete texts of a partial JSON answer; None if it has nothing to show yet.
 

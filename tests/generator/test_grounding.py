@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -345,7 +346,42 @@ def test_urls_and_dates_as_the_api_gives_them() -> None:
     assert url_key("https://WWW.Example.org/a/#top") == url_key("https://www.example.org/a")
     assert page_date("April 30, 2025") == "2025-04-30"
     assert page_date("2026-11-30T10:00:00Z") == "2026-11-30"
-    assert page_date("2 days ago") is None
+    assert page_date("2 days ago") is None  # an age, with no time to count it from
+
+
+def test_an_age_is_dated_back_as_precisely_as_it_was_given() -> None:
+    now = datetime(2026, 12, 8, 1, 30, tzinfo=UTC)
+    assert page_date("2 days ago", now) == "2026-12-06"
+    assert page_date("an hour ago", now) == "2026-12-08"
+    assert page_date("3 hours ago", now) == "2026-12-07"
+    assert page_date("1 week ago", now) == "2026-12-01"
+    assert page_date("12 months ago", now) == "2025-12"
+    assert page_date("A year ago", now) == "2025"
+    assert page_date("9999 years ago", now) is None
+    assert page_date("recently", now) is None
+    assert page_date("April 30, 2025", now) == "2025-04-30"
+
+
+async def test_a_result_dated_by_its_age_is_dated_back_from_the_search(
+    standin: StandIn, prompts: Prompts
+) -> None:
+    searched_at = datetime(2026, 12, 8, 1, 0, tzinfo=UTC).timestamp()
+    generator = AnthropicGenerator(standin.settings(), prompts, clock=lambda: searched_at)
+    results = (
+        Found("https://a.example/x", "A", page_age="3 hours ago"),
+        Found("https://b.example/y", "B", page_age="2 weeks ago"),
+        Found("https://c.example/z", "C", page_age="5 months ago"),
+    )
+    standin.script(
+        searched(with_sources(valid_map(), [r.url for r in results]), Searched("oil", results))
+    )
+    try:
+        result = await generator.generate_map("Oil", "en", search=Search())
+    finally:
+        await generator.aclose()
+
+    dates = [source.date for c in result.value.concepts[:3] for source in c.sources]
+    assert dates == ["2026-12-07", "2026-11-24", "2026-07"]
 
 
 async def test_the_map_streams_after_its_search(
