@@ -5,7 +5,9 @@ HTML mind map (markmap, with its JavaScript inlined: it opens offline). Each
 format carries every concept of the tree at every depth, escaped by that
 format's own rules, and where its facts come from: Markdown as footnotes, OPML
 in the notes, JSON as fields, HTML as a list of links (a mindmap has no room).
-Nothing here reads storage or talks to Discord.
+Nothing here reads storage or talks to Discord. The few words of its own (where the map
+comes from, "Sources") are in the language being spoken (``bot.i18n``): the member's in
+/export, English from the command line.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from bot.i18n import N_
+from bot.i18n import N_, _, ngettext
 from bot.models import Citation, MapTree, Source, TreeConcept
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -81,9 +83,11 @@ def provenance(tree: MapTree) -> str:
     """Where the map comes from, in a line: "Curated · as of 2026-06" or "Written by
     claude-sonnet-4-6 on 2026-12-07"."""
     if tree.source is Source.BUNDLED:
-        return f"Curated · as of {tree.as_of}" if tree.as_of else "Curated map"
-    who = f"Written by {tree.model or 'Claude'}"
-    return f"{who} on {tree.written}" if tree.written else who
+        return _("Curated · as of {date}", date=tree.as_of) if tree.as_of else _("Curated map")
+    model = tree.model or "Claude"
+    if tree.written:
+        return _("Written by {model} on {day}", model=model, day=tree.written)
+    return _("Written by {model}", model=model)
 
 
 def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
@@ -91,16 +95,20 @@ def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
     under a curated map, or a generated concept not checked against sources."""
     if concept.model is None:
         return None
-    who = f"Written by {concept.model}" + (f" on {concept.written}" if concept.written else "")
+    who = (
+        _("Written by {model} on {day}", model=concept.model, day=concept.written)
+        if concept.written
+        else _("Written by {model}", model=concept.model)
+    )
     if not concept.sources:
-        return f"{who}; not checked against sources"
+        return _("{who}; not checked against sources", who=who)
     if tree.source is Source.BUNDLED:
         return who
     return None
 
 
 def _about(source: Citation) -> str:
-    return ", ".join(part for part in (source.publisher, source.date) if part)
+    return ", ".join(part for part in (source.pages_label, source.publisher, source.date) if part)
 
 
 def _safe_url(url: str) -> str:
@@ -128,22 +136,24 @@ class _Footnotes:
     """Markdown footnotes, one per URL, numbered in the order the text cites them."""
 
     def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
+        self.numbers: dict[object, int] = {}
         self.sources: list[Citation] = []
 
     def marks(self, sources: list[Citation]) -> str:
         marks = []
         for source in sources:
-            if source.url not in self.numbers:
+            if source.key not in self.numbers:
                 self.sources.append(source)
-                self.numbers[source.url] = len(self.sources)
-            marks.append(f"[^{self.numbers[source.url]}]")
+                self.numbers[source.key] = len(self.sources)
+            marks.append(f"[^{self.numbers[source.key]}]")
         return "".join(dict.fromkeys(marks))
 
     def definitions(self) -> list[str]:
         lines = []
         for number, source in enumerate(self.sources, start=1):
-            line = f"[^{number}]: [{markdown_text(source.title)}](<{_safe_url(source.url)}>)"
+            line = f"[^{number}]: {markdown_text(source.title)}"
+            if source.url is not None:
+                line = f"[^{number}]: [{markdown_text(source.title)}](<{_safe_url(source.url)}>)"
             if about := _about(source):
                 line += f", {markdown_text(about)}"
             if source.quote:
@@ -221,8 +231,8 @@ def _opml_sources(sources: list[Citation], written: str | None = None) -> str:
         lines = []
         for source in sources:
             about = f" ({_about(source)})" if _about(source) else ""
-            lines.append(f"- {source.title}{about}: {source.url}")
-        parts.append("Sources:\n" + "\n".join(lines))
+            lines.append(f"- {source.title}{about}" + (f": {source.url}" if source.url else ""))
+        parts.append(_("Sources:") + "\n" + "\n".join(lines))
     return "".join(f"\n\n{part}" for part in parts)
 
 
@@ -327,14 +337,17 @@ def html_sources(tree: MapTree) -> str:
         for source in sources:
             about = f" ({html.escape(_about(source))})" if _about(source) else ""
             where = f"{html.escape(_one_line(heading))}: " if heading else ""
-            href = html.escape(_safe_url(source.url), quote=True)
-            link = f'<a href="{href}" rel="noopener noreferrer">{html.escape(source.title)}</a>'
+            link = html.escape(source.title)
+            if source.url is not None:
+                href = html.escape(_safe_url(source.url), quote=True)
+                link = f'<a href="{href}" rel="noopener noreferrer">{link}</a>'
             items.append(f"<li>{where}{link}{about}</li>")
     line = f"<p><em>{html.escape(provenance(tree))}</em></p>"
     if not items:
         return line
     listed = "".join(items)
-    return f"{line}<details><summary>Sources ({len(items)})</summary><ol>{listed}</ol></details>"
+    summary = html.escape(ngettext("Sources ({count})", "Sources ({count})", len(items)))
+    return f"{line}<details><summary>{summary}</summary><ol>{listed}</ol></details>"
 
 
 def to_html(tree: MapTree) -> str:

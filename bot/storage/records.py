@@ -66,6 +66,7 @@ class MapListing:
     opened: int
     total: int
     id: int | None = None  # None: a bundled map the scope has not opened, so has no row
+    material: str | None = None  # a map of a member's file or page: its kind
 
 
 class Changed(StrEnum):
@@ -76,6 +77,7 @@ class Changed(StrEnum):
     COUNTED = "counted"  # a map's other counts (a member's first concept of it: explorers)
     CONCEPT = "concept"  # a concept's sub-concepts or their state (and its map's total)
     GONE = "gone"  # a map left its scope (forgotten), or was deleted with its concepts
+    SETTINGS = "settings"  # a scope's learning settings (the forum /explore posts maps in)
     EVERYTHING = "everything"  # anything may have changed: changes may have been missed
 
 

@@ -12,7 +12,7 @@ from bot.models import SEARCH_TOKENS
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
            COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers, m.created_at,
-           m.sources, m.volatile
+           m.sources, m.volatile, m.material
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
@@ -43,7 +43,7 @@ DELETE_MAP_BY_ID = "DELETE FROM maps WHERE id = ?"
 # own rows and stops, whatever else the scope holds. The id makes the order total, so
 # that pages never repeat or skip a map.
 LIST_MAPS = """
-    SELECT topic, key, source, model, opened, total, id FROM maps
+    SELECT topic, key, source, model, opened, total, id, material FROM maps
     WHERE scope = ?
     ORDER BY opened DESC, lower(topic), id
     LIMIT ? OFFSET ?
@@ -56,11 +56,8 @@ RECOUNT_MAP = """
     UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
     WHERE id = ?
 """
-COUNT_FIRST_OPEN = """
-    UPDATE maps SET opened = opened + 1
-    WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
-    RETURNING id
-"""
+# A map's concepts opened for the first time (``COUNT_OPENS`` tells which).
+COUNT_FIRST_OPENS = "UPDATE maps SET opened = opened + ? WHERE id = ?"
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 # The first maps whose key starts with the typed text: a range of an index on (scope, key)
 # in code point order ({bytewise} is the collation that compares that way, if the column's
@@ -130,7 +127,11 @@ SELECT_VERSIONS = """
     WHERE concept_id = ? ORDER BY id DESC
 """
 COUNT_VERSIONS = "SELECT COUNT(*) FROM concept_versions WHERE concept_id = ?"
-COUNT_OPENS = "UPDATE concepts SET open_count = open_count + ? WHERE id = ?"
+# Returns the concept's map and its new count: equal to the opens added, it was the first.
+COUNT_OPENS = """
+    UPDATE concepts SET open_count = open_count + ? WHERE id = ?
+    RETURNING map_id, id, open_count
+"""
 CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))
@@ -300,6 +301,26 @@ UPSERT_META = """
 COUNT_ROWS = "SELECT COUNT(*) FROM {table}"
 SELECT_ROWS = "SELECT {columns} FROM {table} ORDER BY {order}"
 INSERT_ROWS = "INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+
+# -- members' own material (materials.py) ---------------------------------------------
+
+_MATERIAL_COLUMNS = """map_id, kind, name, title, media_type, digest, request, pages, file_id,
+       shared_by, language, created_at"""
+INSERT_MATERIAL = """
+    INSERT INTO materials (map_id, kind, name, title, media_type, data, digest, request, pages,
+                           shared_by, language, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+MARK_MATERIAL_MAP = "UPDATE maps SET material = ? WHERE id = ?"
+SELECT_MATERIAL = f"SELECT {_MATERIAL_COLUMNS} FROM materials WHERE map_id = ?"
+SELECT_MATERIAL_DATA = "SELECT data FROM materials WHERE map_id = ?"
+SELECT_MATERIAL_MAP = """
+    SELECT m.id FROM materials x JOIN maps m ON m.id = x.map_id
+    WHERE m.scope = ? AND x.digest = ? AND x.request = ?
+    ORDER BY m.id LIMIT 1
+"""
+UPDATE_MATERIAL_FILE = "UPDATE materials SET file_id = ? WHERE map_id = ?"
+DELETE_MATERIAL = "DELETE FROM materials WHERE map_id = ?"
 
 # Curated maps translated (storage/translations.py).
 SELECT_TRANSLATION = """

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from bot.i18n import speaking
 from bot.models import Citation, MapTree, Source, TreeConcept
 from bot.render.export import ExportFormat, export
 
@@ -97,3 +98,16 @@ def test_html_lists_the_sources_as_links(tree: MapTree) -> None:
     href = html.escape("https://www.eia.gov/steo/?a=1&b=%222%22", quote=True)
     assert f'<li>Prices: <a href="{href}" rel="noopener noreferrer">' in page
     assert html.escape(IEA.title) in page
+
+
+def test_an_export_made_for_a_french_member_says_where_it_comes_from_in_french(
+    tree: MapTree,
+) -> None:
+    """/export runs in the member's language: the export's own words follow it."""
+    with speaking("fr"):
+        text = export(tree, ExportFormat.MARKDOWN)
+        page = export(tree, ExportFormat.HTML)
+    assert text.startswith("# Oil\n\n*Collection · à jour en 2026-07*\n\n")
+    # (A line of Markdown has its spaces made plain: "2026-12-07 ;".)
+    assert "*(Écrit par claude-sonnet-4-6 le 2026-12-07 ; non vérifié dans des sources)*" in text
+    assert "<em>Collection · à jour en 2026-07</em>" in page
