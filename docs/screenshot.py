@@ -2,12 +2,16 @@
 
     uv run python docs/screenshot.py [--out docs/] [--chromium PATH]
 
-Starts the preview on a throwaway database, runs /explore AI Agents as alice
-(docs/map-card.png: the map card with its picture), opens the first concept
-(docs/concept-card.png), and presses its Map button (docs/map-picture.png: the
-map with that concept highlighted); each time a headless Chromium (Debian:
-``apt-get install chromium``) opens the preview page and saves what it shows.
-Run by hand when the cards change; it is not part of the test suite.
+Starts the preview on a throwaway database and, as alice, runs /explore AI Agents,
+opens the first concept (docs/concept-card.png), presses its Map button
+(docs/map-picture.png: the whole map with that concept highlighted, as the Map button
+shows it), goes Back and then to the Overview (docs/map-card.png: the map card, one
+concept explored, its picture showing it; docs/card-picture.png: that picture alone, as
+wide as the card shows it); the Map picture is also shot opened full size
+(docs/map-picture-full.png). Then bob opens a concept on alice's card
+(docs/private-card.png: his private copy, with Post in channel). Each time a headless
+Chromium (Debian: ``apt-get install chromium``) opens the preview page and saves what it
+shows. Run by hand when the cards change; it is not part of the test suite.
 """
 
 from __future__ import annotations
@@ -35,7 +39,20 @@ from bot.preview import open_preview
 
 TOPIC = "AI Agents"
 # CSS pixels: each whole card, with the channel around it.
-WINDOWS = {"map-card": (1000, 1640), "concept-card": (1000, 1080), "map-picture": (1000, 1200)}
+WINDOWS = {
+    "map-card": (1000, 1640),
+    "card-picture": (1000, 1640),
+    "concept-card": (1000, 1080),
+    "map-picture": (1000, 1200),
+    "map-picture-full": (1600, 1100),
+    "private-card": (1000, 1500),
+}
+# The card's picture alone: the last gallery image on the page, where it is drawn.
+CARD_PICTURE = """(() => {
+  const images = [...document.querySelectorAll(".gallery-image")];
+  const box = images[images.length - 1].getBoundingClientRect();
+  return {x: box.x, y: box.y, width: box.width, height: box.height, scale: 1};
+})()"""
 WAIT_SECONDS = 30
 # A palette keeps the PNG small; the preview's flat colours lose nothing visible.
 PALETTE_COLOURS = 128
@@ -57,9 +74,30 @@ DEVTOOLS_LISTENING = re.compile(rb"DevTools listening on ws://127\.0\.0\.1:(\d+)
 PAGE_IDLE = """(() => {
   const status = document.getElementById("action-status")?.textContent ?? "";
   const pictures = [...document.images].every((i) => i.complete && i.naturalWidth > 0);
-  return document.body.innerText.includes(%s) && status !== "" && !status.endsWith("…")
+  const text = document.body.innerText;
+  return text.includes(%s) && !text.includes(%s) && status !== "" && !status.endsWith("…")
     && pictures;
 })()"""
+# The Map button's picture opened full size, as a member opens it from the card.
+OPEN_FULL = """(() => {
+  const triggers = [...document.querySelectorAll(".media-lightbox-trigger")];
+  triggers[triggers.length - 1].click();
+  return true;
+})()"""
+FULL_OPENED = """(() => {
+  const image = document.querySelector(".media-lightbox[open] .media-lightbox-image");
+  return Boolean(image && image.complete && image.naturalWidth > 0);
+})()"""
+LOADED = PAGE_IDLE % (json.dumps(""), json.dumps("\0"))  # idle, whatever it shows
+# The page as bob sees it (his private cards show only to him).
+VIEW_AS_BOB = """(() => {
+  const picker = document.getElementById("viewer-picker");
+  const bob = [...picker.options].find((option) => option.textContent.includes("bob"));
+  picker.value = bob.value;
+  picker.dispatchEvent(new Event("change"));
+  return true;
+})()"""
+DRAWING = "Drawing the map's picture"  # a map card whose picture is still to be edited in
 
 
 async def take(chromium: str) -> dict[str, bytes]:
@@ -73,16 +111,34 @@ async def take(chromium: str) -> dict[str, bytes]:
             alice = preview.viewers[0]
             profile = Path(scratch) / "chromium"
             card = (await alice.slash(preview.channel, "explore", topic=TOPIC)).response
-            shots["map-card"] = await screenshot(chromium, profile, preview.url, TOPIC, "map-card")
             first = next(c for c in walk(card.components) if c.get("label") == "Open")
             card = (await alice.click(card, custom_id=first["custom_id"])).response
             title = heading(card)
             shots["concept-card"] = await screenshot(
                 chromium, profile, preview.url, title, "concept-card"
             )
-            await alice.click(card, label="Map")
+            card = (await alice.click(card, label="Map")).response
             shots["map-picture"] = await screenshot(
                 chromium, profile, preview.url, f"Map of {TOPIC}", "map-picture"
+            )
+            shots["map-picture-full"] = await screenshot(
+                chromium, profile, preview.url, f"Map of {TOPIC}", "map-picture-full", full=True
+            )
+            card = (await alice.click(card, label="Back")).response
+            card = (await alice.click(card, label="Overview")).response
+            explored = "1 of "  # the card's counts: its picture shows the same
+            shots["map-card"] = await screenshot(
+                chromium, profile, preview.url, explored, "map-card"
+            )
+            shots["card-picture"] = await screenshot(
+                chromium, profile, preview.url, explored, "card-picture", clip=CARD_PICTURE
+            )
+            # Bob opens a concept on alice's card: his own private copy, to post if he likes.
+            bob = preview.viewers[1]
+            second = [c for c in walk(card.components) if c.get("label") == "Open"][1]
+            await bob.click(card, custom_id=second["custom_id"])
+            shots["private-card"] = await screenshot(
+                chromium, profile, preview.url, "Post in channel", "private-card", as_bob=True
             )
     return shots
 
@@ -103,8 +159,20 @@ def heading(message: Any) -> str:
     return next(line[3:] for line in texts.splitlines() if line.startswith("## "))
 
 
-async def screenshot(chromium: str, profile: Path, url: str, text: str, name: str) -> bytes:
-    """Open ``url`` in a headless Chromium, wait until it shows ``text`` and is idle, shoot.
+async def screenshot(
+    chromium: str,
+    profile: Path,
+    url: str,
+    text: str,
+    name: str,
+    *,
+    clip: str | None = None,
+    full: bool = False,
+    as_bob: bool = False,
+) -> bytes:
+    """Open ``url`` in a headless Chromium, wait until it shows ``text`` (and no picture
+    still being drawn) and is idle, shoot: with ``clip``, a script giving the part to keep;
+    with ``full``, the last picture on the page opened full size; ``as_bob``: as bob sees it.
 
     Driven over the DevTools protocol, so the URL (a secret) is not on a command line.
     """
@@ -136,11 +204,21 @@ async def screenshot(chromium: str, profile: Path, url: str, text: str, name: st
                     mobile=False,
                 )
                 await devtools.call("Page.navigate", url=url)
-                idle = PAGE_IDLE % json.dumps(text)
+                if as_bob:
+                    while not await devtools.evaluate(LOADED):  # noqa: ASYNC110
+                        await asyncio.sleep(0.2)
+                    await devtools.evaluate(VIEW_AS_BOB)
+                idle = PAGE_IDLE % (json.dumps(text), json.dumps(DRAWING))
                 # The page's state is only seen by asking it.
                 while not await devtools.evaluate(idle):  # noqa: ASYNC110
                     await asyncio.sleep(0.2)
-                shot = await devtools.call("Page.captureScreenshot", format="png")
+                if full:
+                    await devtools.evaluate(OPEN_FULL)
+                    while not await devtools.evaluate(FULL_OPENED):  # noqa: ASYNC110
+                        await asyncio.sleep(0.2)
+                    await asyncio.sleep(0.5)  # the lightbox's opening transition
+                part = {"clip": await devtools.evaluate(clip)} if clip else {}
+                shot = await devtools.call("Page.captureScreenshot", format="png", **part)
                 return base64.b64decode(shot["data"])
     finally:
         if browser.returncode is None:

@@ -18,10 +18,12 @@ from tests.support.harness import (
     open_id,
     sections,
     small_lines,
+    texts,
 )
 
 POST = "Post in channel"
 POSTED = "Posted in channel"
+DRAWING = "Drawing the map's picture"
 MEDIA_GALLERY = 12
 
 
@@ -159,3 +161,39 @@ async def test_a_map_from_maps_posted_with_its_picture(world: World, kinapse: Ki
     pressed = await world.bob.click(post, custom_id=open_id(shown, first.title))
     moved = pressed.response
     assert moved.id == post.id and heading(moved) == first.title
+
+
+async def test_a_posted_map_whose_picture_is_slow_gets_it_on_both_cards(
+    world: World, kinapse: Kinapse
+):
+    """The picture not drawn within the press's answer: the posted card and Bob's private
+    card both go without it, then both are edited with it (and the counts it shows)."""
+    listing = (await world.bob.slash(world.channel, "maps")).response
+    [(_, entry)] = [(t, b) for t, b in sections(listing) if t.endswith(". AI Agents")]
+    card = (await world.bob.click(listing, custom_id=entry["custom_id"])).response
+    renderer = kinapse.explorer.pictures.renderer
+    real_png = renderer.png
+
+    async def slow(dot: str) -> bytes:
+        await asyncio.sleep(30)  # SimCord's clock: it moves when the test advances it
+        return await real_png(dot)
+
+    # Alice explores a concept: the map's picture changes, and is drawn slowly.
+    message = (await world.alice.slash(world.channel, "explore", topic="AI Agents")).response
+    await click_open(world.alice, message, kinapse.bundled.find("ai agents").concepts[0].title)
+    renderer.png = slow
+    before = len(public_messages(world))
+
+    await world.bob.click(card, label=POST)
+    await world.env.advance_time(1)
+
+    [post] = public_messages(world)[before:]
+    for message in (post, card):
+        assert DRAWING in "\n".join(texts(seen(world, message)))
+    await world.env.advance_time(30)
+    for message in (post, card):
+        shown = seen(world, message)
+        assert DRAWING not in "\n".join(texts(shown))
+        assert [c for c in components_of(shown) if c["type"] == MEDIA_GALLERY]
+        assert "1 of 31 concepts explored" in small_lines(shown)[-1]
+    assert POSTED in labels(seen(world, card)) and POST not in labels(seen(world, post))
