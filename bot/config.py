@@ -45,6 +45,9 @@ ENV_FIELDS: dict[str, str] = {
     "KINAPSE_SESSION_DAYS": "session_days",
     "KINAPSE_DEFAULT_LANGUAGE": "default_language",
     "KINAPSE_WEB_SEARCH": "web_search",
+    "KINAPSE_MATERIAL_MAX_MB": "material_max_mb",
+    "KINAPSE_MATERIAL_MAX_PAGES": "material_max_pages",
+    "KINAPSE_ATTACHMENT_HOSTS": "attachment_hosts",
     "KINAPSE_LOG_LEVEL": "log_level",
     "DEV_GUILD_ID": "dev_guild_id",
     "KINAPSE_SHARD_COUNT": "shard_count",
@@ -82,6 +85,13 @@ class Settings(BaseModel):
     # Ground generations with the API's web search (billed per search); servers can turn it
     # off for themselves, this turns it off for every server.
     web_search: bool = True
+    # A member's own material (/explore file: or url:): the largest file, and the most
+    # pages of a PDF, one model call takes (Anthropic's PDF support: 32 MB, 100 pages).
+    material_max_mb: int = Field(default=10, ge=1, le=30)
+    material_max_pages: int = Field(default=100, ge=1, le=100)
+    # The hosts an attachment is downloaded from: Discord's CDN, never an address a member
+    # could choose (comma-separated; the offline preview adds SimCord's).
+    attachment_hosts: str = "cdn.discordapp.com,media.discordapp.net"
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     dev_guild_id: int | None = None
     # Sharding: None means Discord's recommended count, every shard in this process.

@@ -96,3 +96,12 @@ class StartupError(Exception):
 
 class ConfigError(StartupError):
     """A missing or malformed setting; the message names the variable."""
+
+
+class BadMaterial(KinapseError):
+    """A member's file or link that cannot be mapped (its type, its size, no text, a page
+    that cannot be fetched); nothing was stored."""
+
+
+class FetchFailed(GenerationError):
+    """The API's web fetch tool could not fetch the page a member gave."""

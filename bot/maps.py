@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from bot.errors import StartupError
-from bot.models import BundledMap, TopicError, topic_key
+from bot.models import BundledConcept, BundledMap, TopicError, topic_key
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,9 @@ def load_map_file(path: Path) -> BundledMap:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         raise ValueError(f"{where}: {error['msg']}") from None
+    trail = [(bundled.sources, "sources")] + [(c.sources, "concept sources") for c in _all(bundled)]
+    if any(source.url is None for sources, _ in trail for source in sources):
+        raise ValueError("sources: every source of a curated map needs its url")
     try:
         topic_key(bundled.topic)
         for alias in bundled.aliases:
@@ -52,6 +55,18 @@ def load_map_file(path: Path) -> BundledMap:
         raise ValueError(f"topic or alias: {exc}") from None
     bundled.loaded_from(f"{path.parent.name}/{path.name}")
     return bundled
+
+
+def _all(bundled: BundledMap) -> list[BundledConcept]:
+    found: list[BundledConcept] = []
+
+    def down(concepts: list[BundledConcept]) -> None:
+        for concept in concepts:
+            found.append(concept)
+            down(concept.children or [])
+
+    down(bundled.concepts)
+    return found
 
 
 @dataclass

@@ -27,6 +27,7 @@ from bot.citations import CITATION_QUOTE_MAX as CITATION_QUOTE_MAX
 from bot.citations import CITATION_TITLE_MAX as CITATION_TITLE_MAX
 from bot.citations import CITATION_URL_MAX as CITATION_URL_MAX
 from bot.citations import Citation as Citation
+from bot.citations import MaterialKind as MaterialKind
 from bot.citations import citations_json as citations_json
 from bot.citations import date_floor as date_floor
 from bot.citations import iso_date as iso_date
@@ -368,6 +369,8 @@ class ConceptMap(BaseModel):
     # change (a curated map's come from its file).
     sources: tuple[Citation, ...] = ()
     volatile: bool = False
+    # A map of a member's own material (a file or a page), or None.
+    material: MaterialKind | None = None
 
     @field_validator("sources", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from bot.ui.client import KinapseBot
 log = logging.getLogger(__name__)
 
 PREVIEW_DATABASE_NAME = "preview.db"
+SIMCORD_CDN_HOST = "cdn.simcord.invalid"  # where SimCord serves attached files
 PREVIEW_SERVER = "Kinapse Preview"
 PREVIEW_BOT_NAME = "Kinapse"
 PREVIEW_CHANNEL = "explore"
@@ -37,6 +38,9 @@ SETTLE_MARGIN_SECONDS = 15.0
 def preview_settings(settings: Settings) -> Settings:
     """The same settings on the preview's own database, unless one was chosen
     (a chosen file, or a PostgreSQL URL, is used as is)."""
+    # Files attached in the preview come from SimCord's stand-in for Discord's CDN.
+    hosts = f"{settings.attachment_hosts},{SIMCORD_CDN_HOST}"
+    settings = settings.model_copy(update={"attachment_hosts": hosts})
     if "database" in settings.model_fields_set or not isinstance(settings.database, Path):
         return settings
     return settings.model_copy(

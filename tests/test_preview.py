@@ -194,12 +194,15 @@ def test_preview_has_its_own_database_unless_one_is_chosen(tmp_path: Path):
     default = Settings()
     preview = preview_settings(default)
     assert preview.database == PROJECT_ROOT / "data" / PREVIEW_DATABASE_NAME
-    assert preview.model_copy(update={"database": default.database}) == default
+    # Files attached in the preview come from SimCord's CDN, which it accepts too.
+    assert preview.attachment_hosts == f"{default.attachment_hosts},cdn.simcord.invalid"
+    hosts = {"attachment_hosts": default.attachment_hosts}
+    assert preview.model_copy(update={"database": default.database, **hosts}) == default
 
     environ = {"KINAPSE_DATABASE": str(tmp_path / "mine.db")}
     chosen = Settings.from_env(environ, env_file=tmp_path / "absent.env")
-    assert preview_settings(chosen) == chosen
+    assert preview_settings(chosen).model_copy(update=hosts) == chosen
 
     url = "postgresql://kinapse:secret@db.example/kinapse"
     shared = Settings(database=url)
-    assert preview_settings(shared) == shared
+    assert preview_settings(shared).model_copy(update=hosts) == shared

@@ -89,6 +89,9 @@ class SourceChecks:
         seen: dict[str, int] = {}
         for number, source in enumerate(sources, start=1):
             where = f"{field} {number}"
+            if source.url is None:  # the loader refuses it; a linted draft may lack it
+                self.add(trail, f"{where}: url is required")
+                continue
             if not source.url.startswith("https://"):
                 self.add(trail, f"{where}: url must start with https://")
             key = _url_key(source.url)

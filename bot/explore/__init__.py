@@ -6,7 +6,9 @@ returns into cards, and the errors it raises (``bot.errors``) into replies.
 
 from bot.explore.explorer import Explorer
 from bot.explore.limits import RESERVED_TOKENS
+from bot.explore.material import MaterialMap
 from bot.explore.provenance import Provenance, SourceGroup, unique_sources
+from bot.explore.reading import page_label, shown_name
 from bot.explore.views import (
     NO_KEY,
     AnswerView,
@@ -29,11 +31,14 @@ __all__ = [
     "MapRef",
     "MapView",
     "MapsPage",
+    "MaterialMap",
     "Provenance",
     "SourceGroup",
     "SourcesView",
     "View",
     "bundled_number",
     "lock_wait_listener",
+    "page_label",
+    "shown_name",
     "unique_sources",
 ]

@@ -14,6 +14,7 @@ from bot.errors import GenerationError, KinapseError, NoGenerator, NotFound
 from bot.explore.cache import KnownMaps
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import LEASE_SLACK, Budget
+from bot.explore.material import material_for
 from bot.explore.provenance import Provenance, Provenances
 from bot.explore.scopes import Preferences
 from bot.explore.translations import Translations
@@ -90,12 +91,14 @@ class Concepts:
     async def view_of_map(self, concept_map: ConceptMap) -> MapView:
         """The overview card of a map just read."""
         concepts = await self.known.key_concepts(concept_map.id)
+        material = await self.storage.material(concept_map.id) if concept_map.material else None
         return MapView(
             concept_map,
             concepts,
             self.as_of(concept_map),
             self.generator is not None,
             self.provenances.of_overview(concept_map, concepts),
+            material,
             **await self.languages(concept_map),
         )
 
@@ -252,14 +255,18 @@ class Concepts:
         try:
             curated = await self._translated_children(scope, user_id, concept_id, flight)
             if curated is None:
-                request = await self._request(concept_id)
-                search = await self.preferences.search(scope)
+                request, concept_map = await self._request(concept_id)
+                # A map of a member's material: grounded in it, not in the web.
+                material = await material_for(self.storage, concept_map)
+                search = None if material else await self.preferences.search(scope)
                 result = await self.budget.call(
                     scope,
                     user_id,
                     "expand",
                     f"concept:{concept_id}",
-                    lambda: generator.expand(request, on_progress=flight.report, search=search),
+                    lambda: generator.expand(
+                        request, on_progress=flight.report, search=search, material=material
+                    ),
                     flight,
                 )
         except BaseException as exc:
@@ -343,15 +350,16 @@ class Concepts:
             ),
         )
 
-    async def _request(self, concept_id: int) -> ExpandRequest:
-        """What the model needs to expand the concept: its path, siblings and the map so far."""
+    async def _request(self, concept_id: int) -> tuple[ExpandRequest, ConceptMap]:
+        """What the model needs to expand the concept: its path, siblings and the map so
+        far; and its map."""
         view = await self.concept_view(concept_id)
         parent = view.concept.parent_id
         if parent is None:
             siblings = await self.storage.key_concepts(view.map.id)
         else:
             siblings = await self.storage.children(parent)
-        return ExpandRequest(
+        request = ExpandRequest(
             topic=view.map.topic,
             language=view.map.language,
             level=view.map.level,
@@ -363,6 +371,7 @@ class Concepts:
                 await self.storage.map_concepts(view.map.id), {c.id for c in view.path}
             ),
         )
+        return request, view.map
 
 
 def check_scope(concept_map: ConceptMap, scope: int | None) -> None:

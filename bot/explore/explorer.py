@@ -17,6 +17,7 @@ from bot.explore.discussions import Discussions
 from bot.explore.flights import Flights
 from bot.explore.library import Library
 from bot.explore.limits import Budget
+from bot.explore.material import Materials
 from bot.explore.pictures import Pictures
 from bot.explore.posts import Posts
 from bot.explore.progress import Progress
@@ -105,7 +106,17 @@ class Explorer:
             clock,
         )
         self.sessions = Sessions(storage, self.concepts, clock)
-        self.upkeep = Upkeep(storage, settings, clock)
+        self.materials = Materials(
+            storage,
+            settings,
+            self.preferences,
+            self.budget,
+            Flights(starting, self.budget.release),
+            generator,
+            generation_off,
+            clock,
+        )
+        self.upkeep = Upkeep(storage, settings, clock, self.materials)
         self.pictures = Pictures(storage, self.known)
         self.posts = Posts()  # private cards posted in their channel
         # Learning together: quizzes, review decks, progress, threads.

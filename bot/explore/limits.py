@@ -121,14 +121,15 @@ class Budget:
         await self.check_refusal(scope, subject)
         return await self.reserve(scope, user_id)
 
-    async def reserve(self, scope: int, user_id: int) -> Reservation:
-        """Count a new generation against the limits, or raise ``LimitReached``."""
+    async def reserve(self, scope: int, user_id: int, tokens: int = RESERVED_TOKENS) -> Reservation:
+        """Count a new generation of about ``tokens`` against the limits, or raise
+        ``LimitReached``."""
         limits = await self._limits(scope)
         reserved = await self.storage.reserve(
             scope,
             user_id,
             limits,
-            tokens=RESERVED_TOKENS,
+            tokens=tokens,
             expires_at=limits.now + self.reservation_lifetime(),
         )
         if isinstance(reserved, OverLimit):
@@ -147,6 +148,12 @@ class Budget:
         concept, then for a slot, then the call, each bounded (see ``Concepts``)."""
         deadline = self.settings.generation_deadline
         return (deadline + LEASE_SLACK) + QUEUE_PATIENCE + deadline + RESERVATION_SLACK
+
+    async def left_today(self, scope: int) -> tuple[int, int]:
+        """The tokens the scope may still spend this UTC day, and its daily budget."""
+        budget = await self.daily_budget(scope)
+        spent = await self.storage.usage_since(scope, _day_start(self.clock()).timestamp())
+        return max(budget - spent.tokens, 0), budget
 
     async def check_refusal(self, scope: int, subject: str) -> None:
         until = await self.storage.refused_until(scope, subject, self.clock())

@@ -38,6 +38,7 @@ class Provenance:
     model: str | None = None
     written: float | None = None
     sources: tuple[Citation, ...] = ()
+    material: bool = False  # generated from a member's own file or page, which it cites
 
     @property
     def unchecked(self) -> bool:
@@ -82,6 +83,7 @@ class Provenances:
             model=concept_map.model,
             written=concept_map.created_at,
             sources=tuple(concept_map.sources),
+            material=concept_map.material is not None,
         )
 
     def of_concept(self, concept_map: ConceptMap, path: Sequence[Concept]) -> Provenance:
@@ -112,6 +114,7 @@ class Provenances:
             model=concept.model or concept_map.model,
             written=concept.created_at,
             sources=tuple(concept.sources),
+            material=concept_map.material is not None,
         )
 
     def of_overview(
@@ -149,13 +152,14 @@ def bundled_at(bundled: BundledMap, positions: Sequence[int]) -> BundledConcept 
 
 
 def unique_sources(groups: Sequence[SourceGroup]) -> list[Citation]:
-    """Every source of a card's texts, each URL once, in the order the card shows them."""
-    seen: set[str] = set()
+    """Every source of a card's texts, each once (a URL, or a place in a material), in the
+    order the card shows them."""
+    seen: set[object] = set()
     found: list[Citation] = []
     for group in groups:
         for source in group.provenance.sources:
-            if source.url not in seen:
-                seen.add(source.url)
+            if source.key not in seen:
+                seen.add(source.key)
                 found.append(source)
     return found
 
@@ -174,6 +178,8 @@ def described(provenance: Provenance) -> str:
     who = f"Written by {provenance.model or 'Claude'}"
     if provenance.written is not None:
         who += " on " + datetime.fromtimestamp(provenance.written, UTC).strftime("%-d %B %Y")
+    if provenance.material:
+        return f"{who} from a member's own material, citing the places of it it rests on"
     if provenance.sources:
         count = len(provenance.sources)
         return f"{who} from {count} web search result{'s' if count > 1 else ''} (the sources)"

@@ -11,6 +11,7 @@ from bot.errors import KinapseError, NoGenerator, NotFound, StorageBusy, Storage
 from bot.explore.concepts import Concepts, check_scope
 from bot.explore.flights import Flight, Flights, OnQueued
 from bot.explore.limits import Budget
+from bot.explore.material import material_for
 from bot.explore.provenance import described, unique_sources
 from bot.explore.views import QUESTIONS_OFF, AnswerView, ConceptView, View
 from bot.generator import AskRequest, Generator, Progress
@@ -138,13 +139,15 @@ class Questions:
         generator = self.generator
         assert generator is not None
         request = _request(view, question)
-        search = await self.concepts.preferences.search(scope)
+        # A map of a member's material: answered from it, citing it.
+        material = await material_for(self.storage, view.map)
+        search = None if material else await self.concepts.preferences.search(scope)
         result = await self.budget.call(
             scope,
             user_id,
             "ask",
             subject,
-            lambda: generator.ask(request, on_text, search=search),
+            lambda: generator.ask(request, on_text, search=search, material=material),
             flight,
         )
         concept = view.concept if isinstance(view, ConceptView) else None

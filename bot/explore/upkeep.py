@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from bot.config import Settings
+from bot.explore.material import Materials
 from bot.storage import Pruned, Storage
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,15 @@ USAGE_KEPT_DAYS = 396  # 13 months: /kinapse usage shows this month, a year on i
 class Upkeep:
     """Forgetting maps and pruning what has expired."""
 
-    def __init__(self, storage: Storage, settings: Settings, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        clock: Callable[[], float],
+        materials: Materials | None = None,
+    ) -> None:
         self.storage = storage
+        self.materials = materials
         self.settings = settings
         self.clock = clock
         # Deleting forgotten maps' rows, after they left their scope (see ``forget``).
@@ -28,7 +36,11 @@ class Upkeep:
 
     async def forget(self, scope: int, key: str) -> bool:
         """Forget the scope's map ``key``: gone from the scope at once, whatever its size;
-        its concepts and sessions are deleted in the background."""
+        its concepts and sessions are deleted in the background. A map of a member's
+        material loses it at once (and its file at the Files API)."""
+        concept_map = await self.storage.find_map(scope, key)
+        if concept_map is not None and concept_map.material and self.materials is not None:
+            await self.materials.forget(concept_map.id)
         if not await self.storage.forget_map(scope, key):
             return False
         self._purge_again = True

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.explore.provenance import Provenance, SourceGroup
 from bot.i18n import N_
 from bot.models import Answer, Concept, ConceptMap, Source
-from bot.storage import ConceptVersion, MapListing
+from bot.storage import ConceptVersion, MapListing, MaterialInfo
 
 NO_KEY = N_("ANTHROPIC_API_KEY is not set")
 # What members read while generation is off; the reason why (``Explorer.generation_off``)
@@ -28,6 +28,7 @@ class MapView:
     can_ask: bool = True  # questions can be answered (the bot has an API key)
     # Where the card's texts come from: its overview first, then each key concept.
     sources: tuple[SourceGroup, ...] = ()
+    material: MaterialInfo | None = None  # what a map of a member's file or page was made from
     translated_from: str | None = None  # a curated map's language, when this is a translation
     untranslated: str | None = None  # the scope's language, when no key could translate it
 

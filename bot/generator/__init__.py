@@ -19,11 +19,13 @@ from bot.generator.base import (
     ExpandRequest,
     Generated,
     Generator,
+    Material,
     OnSketch,
     OutlineNode,
     Progress,
     QuizConcept,
     QuizRequest,
+    Read,
     RefreshRequest,
     Search,
     Sketch,
@@ -37,11 +39,13 @@ __all__ = [
     "ExpandRequest",
     "Generated",
     "Generator",
+    "Material",
     "OnSketch",
     "OutlineNode",
     "Progress",
     "QuizConcept",
     "QuizRequest",
+    "Read",
     "RefreshRequest",
     "Search",
     "Sketch",
@@ -50,7 +54,16 @@ __all__ = [
 ]
 
 # Where the hook below looks, in order; claude imports the others.
-_IMPLEMENTATION = ("claude", "answers", "sketches", "api", "prompting", "grounding")
+_IMPLEMENTATION = (
+    "claude",
+    "answers",
+    "sketches",
+    "api",
+    "prompting",
+    "grounding",
+    "documents",
+    "cited",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from bot.models import Citation, ConceptDraft, Expansion, Level, MapDraft, QuizDraft, Usage
+from bot.models import (
+    Citation,
+    ConceptDraft,
+    Expansion,
+    Level,
+    MapDraft,
+    MaterialKind,
+    QuizDraft,
+    Usage,
+)
 
 T = TypeVar("T")
 
@@ -22,6 +31,40 @@ class Generated(Generic[T]):
     # A plain-text answer's sources: the web search results it cited (a map's and a
     # concept's are in their drafts).
     sources: list[Citation] = field(default_factory=list)
+    # A map of a member's material: what the model read of it (a page's text as fetched).
+    read: Read | None = None
+
+
+@dataclass(frozen=True)
+class Material:
+    """A member's own material that a generation is made from and cites: a PDF or a text
+    file (its bytes, and once uploaded its Files API id), or a web page (``name`` is its
+    URL; ``data`` its text once the API's web fetch tool has fetched it, None before)."""
+
+    kind: MaterialKind
+    name: str  # the file's name, or the page's URL
+    media_type: str = "text/plain"  # application/pdf, or text/plain
+    data: bytes | None = None
+    file_id: str | None = None
+    title: str | None = None  # a fetched page's title
+
+    @property
+    def url(self) -> str | None:
+        return self.name if self.kind is MaterialKind.PAGE else None
+
+    def __repr__(self) -> str:  # never the whole document in a log line
+        size = len(self.data) if self.data is not None else 0
+        return f"Material({self.kind.value}, {self.name!r}, {size} bytes)"
+
+
+@dataclass(frozen=True)
+class Read:
+    """What the model made of a material: the language it is written in (when not the
+    map's), and for a page, what the fetch tool returned (kept to ground later calls)."""
+
+    language: str | None = None
+    title: str | None = None  # a fetched page's title
+    text: str | None = None  # a fetched page's text
 
 
 @dataclass(frozen=True)
@@ -167,6 +210,7 @@ class Generator(Protocol):
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[MapDraft]:
         """Title, overview and key concepts for a topic; with ``search``, grounded by the
         web search where the API allows it (each text's sources among what it returned).
@@ -182,6 +226,7 @@ class Generator(Protocol):
         *,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[Expansion]:
         """Sub-concepts of the last concept on ``request.path``, or a leaf."""
         ...
@@ -204,6 +249,7 @@ class Generator(Protocol):
         on_text: Progress | None = None,
         *,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[str]:
         """A plain-text answer to ``request.question``, streamed to ``on_text`` as it is
         written, with the search results it cited as ``sources``; raises
@@ -214,4 +260,16 @@ class Generator(Protocol):
         """One question per concept of ``request``, in its order (None for a concept it
         could not write one for), each answerable from the concept's card; raises
         ``GenerationError``."""
+        ...
+
+    async def count_tokens(self, topic: str, language: str, material: Material) -> int:
+        """The input tokens of the call that maps ``material`` (the API's count_tokens)."""
+        ...
+
+    async def upload(self, material: Material) -> str | None:
+        """Upload a file to the API's Files API; its id, or None when it was not kept there."""
+        ...
+
+    async def delete_file(self, file_id: str) -> None:
+        """Delete a file uploaded with ``upload`` (one already gone is no error)."""
         ...

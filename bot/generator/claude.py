@@ -46,6 +46,7 @@ from bot.generator.base import (
     Clock,
     ExpandRequest,
     Generated,
+    Material,
     OnSketch,
     Progress,
     QuizRequest,
@@ -53,6 +54,7 @@ from bot.generator.base import (
     Search,
     TranslateRequest,
 )
+from bot.generator.documents import GROUNDED, DocumentCalls, MaterialCalls
 from bot.generator.grounding import Grounding, as_params, search_tool, starts_search
 from bot.generator.prompting import (
     ASK_WORDS_MAX,
@@ -122,7 +124,7 @@ OnText = Callable[[str], Awaitable[None] | None]
 Render = Callable[[bool], str]  # the task's prompt, with search or without
 
 
-class AnthropicGenerator:
+class AnthropicGenerator(MaterialCalls):
     """``Generator`` on Claude through the official SDK, streaming structured JSON output.
 
     Every answer is cleaned (control characters, mentions), stripped of repeated
@@ -179,6 +181,7 @@ class AnthropicGenerator:
         ]
         # Until when calls go without the search tool, after the API refused it.
         self._search_off_until = 0.0
+        self.documents = DocumentCalls(self)  # calls grounded in a member's material
 
     async def check(self) -> str | None:
         """Why generation cannot work with this key and model, or None when it can.
@@ -228,7 +231,11 @@ class AnthropicGenerator:
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[MapDraft]:
+        if material is not None:
+            return await self.documents.generate_map(topic, language, level, on_progress, material)
+
         def render(searching: bool) -> str:
             return self._prompts.render(
                 "map",
@@ -257,6 +264,7 @@ class AnthropicGenerator:
         *,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[Expansion]:
         if not request.path:
             raise ValueError("ExpandRequest.path must end with the concept to expand")
@@ -280,9 +288,11 @@ class AnthropicGenerator:
                 concept_summary=_quote(concept.summary),
                 concept_detail=_quote(concept.detail),
                 siblings=siblings or "(none)",
-                search=_note(searching, EXPAND_SEARCHES, search),
+                search=_note(searching, EXPAND_SEARCHES, search) if not material else GROUNDED,
             )
 
+        if material is not None:
+            return await self.documents.expand(request, render(False), material, on_progress)
         return await self._generate(
             render,
             lambda answer, lenient, grounding: _expansion(
@@ -338,8 +348,10 @@ class AnthropicGenerator:
         on_text: Progress | None = None,
         *,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[str]:
         def render(searching: bool) -> str:
+            note = search_note(searching, ASK_SEARCHES, search.prefer if search else (), ask=True)
             return self._prompts.render(
                 "ask",
                 today=self._today(),
@@ -358,11 +370,12 @@ class AnthropicGenerator:
                 sources=sources_list(request.sources),
                 question=_quote(request.question),
                 length=answer_length(request.question),
-                search=search_note(
-                    searching, ASK_SEARCHES, search.prefer if search else (), ask=True
-                ),
+                search=GROUNDED if material else note,
             )
 
+        if material is not None:
+            ask = (ASK_REFUSED, EMPTY_ANSWER, ASK_MAX_TOKENS)
+            return await self.documents.ask(request, render(False), material, on_text, *ask)
         usage: list[Usage] = []
         grounding = Grounding(now=self._now())
 

@@ -65,6 +65,10 @@ QUIZ_SYSTEM_FIELDS = frozenset(
     {"prompt_max", "option_max", "options_min", "options_max", "explanation_max"}
 )
 QUIZ_FIELDS = frozenset({"topic", "language", "level", "cards"})
+# A map of a member's own material: its own system prompt (a tagged answer, since the
+# API's citations cannot come with structured output), its map task, and its repair.
+MATERIAL_SYSTEM_FIELDS = SYSTEM_FIELDS - {"meanings_min", "meanings_max"}
+MATERIAL_MAP_FIELDS = frozenset({"today", "topic", "language", "level", "material"})
 PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "system": SYSTEM_FIELDS,
     "map": MAP_FIELDS,
@@ -76,6 +80,9 @@ PROMPT_FIELDS: dict[str, frozenset[str]] = {
     "ask": ASK_FIELDS,
     "quiz_system": QUIZ_SYSTEM_FIELDS,
     "quiz": QUIZ_FIELDS,
+    "material_system": MATERIAL_SYSTEM_FIELDS,
+    "material_map": MATERIAL_MAP_FIELDS,
+    "material_repair": REPAIR_FIELDS,
 }
 
 # The {search} paragraph of a task: what the model may do, and what "sources" then holds.

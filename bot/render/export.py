@@ -100,7 +100,7 @@ def concept_provenance(tree: MapTree, concept: TreeConcept) -> str | None:
 
 
 def _about(source: Citation) -> str:
-    return ", ".join(part for part in (source.publisher, source.date) if part)
+    return ", ".join(part for part in (source.pages_label, source.publisher, source.date) if part)
 
 
 def _safe_url(url: str) -> str:
@@ -128,22 +128,24 @@ class _Footnotes:
     """Markdown footnotes, one per URL, numbered in the order the text cites them."""
 
     def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
+        self.numbers: dict[object, int] = {}
         self.sources: list[Citation] = []
 
     def marks(self, sources: list[Citation]) -> str:
         marks = []
         for source in sources:
-            if source.url not in self.numbers:
+            if source.key not in self.numbers:
                 self.sources.append(source)
-                self.numbers[source.url] = len(self.sources)
-            marks.append(f"[^{self.numbers[source.url]}]")
+                self.numbers[source.key] = len(self.sources)
+            marks.append(f"[^{self.numbers[source.key]}]")
         return "".join(dict.fromkeys(marks))
 
     def definitions(self) -> list[str]:
         lines = []
         for number, source in enumerate(self.sources, start=1):
-            line = f"[^{number}]: [{markdown_text(source.title)}](<{_safe_url(source.url)}>)"
+            line = f"[^{number}]: {markdown_text(source.title)}"
+            if source.url is not None:
+                line = f"[^{number}]: [{markdown_text(source.title)}](<{_safe_url(source.url)}>)"
             if about := _about(source):
                 line += f", {markdown_text(about)}"
             if source.quote:
@@ -221,7 +223,7 @@ def _opml_sources(sources: list[Citation], written: str | None = None) -> str:
         lines = []
         for source in sources:
             about = f" ({_about(source)})" if _about(source) else ""
-            lines.append(f"- {source.title}{about}: {source.url}")
+            lines.append(f"- {source.title}{about}" + (f": {source.url}" if source.url else ""))
         parts.append("Sources:\n" + "\n".join(lines))
     return "".join(f"\n\n{part}" for part in parts)
 
@@ -327,8 +329,10 @@ def html_sources(tree: MapTree) -> str:
         for source in sources:
             about = f" ({html.escape(_about(source))})" if _about(source) else ""
             where = f"{html.escape(_one_line(heading))}: " if heading else ""
-            href = html.escape(_safe_url(source.url), quote=True)
-            link = f'<a href="{href}" rel="noopener noreferrer">{html.escape(source.title)}</a>'
+            link = html.escape(source.title)
+            if source.url is not None:
+                href = html.escape(_safe_url(source.url), quote=True)
+                link = f'<a href="{href}" rel="noopener noreferrer">{link}</a>'
             items.append(f"<li>{where}{link}{about}</li>")
     line = f"<p><em>{html.escape(provenance(tree))}</em></p>"
     if not items:

@@ -25,6 +25,7 @@ from bot.storage.errors import (
     StorageUnavailable,
     lock_wait_listener,
 )
+from bot.storage.materials import MaterialInfo, NewMaterial
 from bot.storage.migrations import SCHEMA_VERSION
 from bot.storage.records import (
     FORGOTTEN_SCOPE,
@@ -56,6 +57,8 @@ __all__ = [
     "Limit",
     "Limits",
     "MapListing",
+    "MaterialInfo",
+    "NewMaterial",
     "OverLimit",
     "Pruned",
     "Reservation",

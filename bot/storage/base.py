@@ -9,7 +9,8 @@ what generations spend and what bounds them (``limits.py``), answers (``answers.
 meanings, aliases and retries of new topics (``new_topics.py``), who asked for an answer and
 shared it (``shares.py``), a scope's settings (``settings.py``), a refreshed concept's
 versions (``versions.py``), quizzes (``quizzes.py``), members' progress, decks and threads
-(``learning.py``), and whole tables for ``db copy`` (``whole_tables.py``).
+(``learning.py``), the material of a map made from a member's file or page
+(``materials.py``), and whole tables for ``db copy`` (``whole_tables.py``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bot.storage.clicks import Click, has_work, write_clicks
 from bot.storage.errors import SchemaTooNew
 from bot.storage.learning import LearningStore
 from bot.storage.limits import UsageAndLimits
+from bot.storage.materials import Materials, NewMaterial, insert_material
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION, Dialect
 from bot.storage.new_topics import NewTopics
 from bot.storage.quizzes import QuizStore
@@ -130,6 +132,7 @@ class Storage(
     Translations,
     QuizStore,
     LearningStore,
+    Materials,
     WholeTables,
     ABC,
 ):
@@ -226,11 +229,13 @@ class Storage(
         level: Level = Level.STANDARD,
         sources: Sequence[Citation] = (),
         volatile: bool = False,
+        material: NewMaterial | None = None,
     ) -> ConceptMap:
         """Store a map and its concept tree at once; an existing map for the key wins.
 
         A generated map (``model`` given) stores who wrote each concept, when, and the
-        search results it rests on; a curated map's sources stay in its file.
+        search results it rests on; a curated map's sources stay in its file. A map of a
+        member's ``material`` stores it with the map.
         """
         written = _Written(model, now) if model is not None else None
         async with self._changing() as note, self.transaction() as db:
@@ -253,6 +258,8 @@ class Storage(
             if inserted is not None:
                 map_id = inserted[0]
                 await _insert_concepts(db, map_id, None, 1, concepts, written)
+                if material is not None:
+                    await insert_material(db, map_id, material, now)
                 await db.execute(RECOUNT_MAP, (map_id,))
                 await note(db, Change(Changed.MAP, map_id, scope=scope, key=key))
             else:  # stored meanwhile, maybe by another process
@@ -300,7 +307,7 @@ class Storage(
         """``limit`` of the scope's maps from ``offset`` on: most explored first, then by
         topic (case aside), then oldest first."""
         rows = await self._all(LIST_MAPS, (scope, limit, offset))
-        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [MapListing(r[0], r[1], Source(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     async def count_maps(self, scope: int) -> int:
         # Counting walks the scope's index entries: cheap, but it grows with the scope.

@@ -27,6 +27,7 @@ COPY_ORDER = [
     "maps",
     "concepts",
     "concept_versions",
+    "materials",
     "sessions",
     "answers",
     "asks",

@@ -297,14 +297,14 @@ class PostgresStorage(Storage):
         row = await self._one(SELECT_SEQUENCE, (table,))
         return row[0] if row and row[0] is not None else 0
 
-    async def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
+    async def _batches(self, sql: str, most: int) -> AsyncIterator[list[Row]]:
         # A server-side cursor: the server holds the rows, the bot a batch at a time.
         async with (
             self._pool.acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             cursor = await connection.cursor(sql)
-            while rows := await cursor.fetch(COPY_BATCH):
+            while rows := await cursor.fetch(min(COPY_BATCH, most)):
                 yield rows
 
     async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:

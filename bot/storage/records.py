@@ -66,6 +66,7 @@ class MapListing:
     opened: int
     total: int
     id: int | None = None  # None: a bundled map the scope has not opened, so has no row
+    material: str | None = None  # a map of a member's file or page: its kind
 
 
 class Changed(StrEnum):

@@ -12,7 +12,7 @@ from bot.models import SEARCH_TOKENS
 SELECT_MAP_COLUMNS = """
     SELECT m.id, m.scope, m.topic, m.key, m.language, m.overview, m.source, m.model,
            COALESCE(m.level, 'standard') AS level, m.opened, m.total, m.explorers, m.created_at,
-           m.sources, m.volatile
+           m.sources, m.volatile, m.material
     FROM maps m
 """
 SELECT_MAP_BY_KEY = SELECT_MAP_COLUMNS + " WHERE m.scope = ? AND m.key = ?"
@@ -43,7 +43,7 @@ DELETE_MAP_BY_ID = "DELETE FROM maps WHERE id = ?"
 # own rows and stops, whatever else the scope holds. The id makes the order total, so
 # that pages never repeat or skip a map.
 LIST_MAPS = """
-    SELECT topic, key, source, model, opened, total, id FROM maps
+    SELECT topic, key, source, model, opened, total, id, material FROM maps
     WHERE scope = ?
     ORDER BY opened DESC, lower(topic), id
     LIMIT ? OFFSET ?
@@ -300,6 +300,26 @@ UPSERT_META = """
 COUNT_ROWS = "SELECT COUNT(*) FROM {table}"
 SELECT_ROWS = "SELECT {columns} FROM {table} ORDER BY {order}"
 INSERT_ROWS = "INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+
+# -- members' own material (materials.py) ---------------------------------------------
+
+_MATERIAL_COLUMNS = """map_id, kind, name, title, media_type, digest, request, pages, file_id,
+       shared_by, language, created_at"""
+INSERT_MATERIAL = """
+    INSERT INTO materials (map_id, kind, name, title, media_type, data, digest, request, pages,
+                           shared_by, language, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+MARK_MATERIAL_MAP = "UPDATE maps SET material = ? WHERE id = ?"
+SELECT_MATERIAL = f"SELECT {_MATERIAL_COLUMNS} FROM materials WHERE map_id = ?"
+SELECT_MATERIAL_DATA = "SELECT data FROM materials WHERE map_id = ?"
+SELECT_MATERIAL_MAP = """
+    SELECT m.id FROM materials x JOIN maps m ON m.id = x.map_id
+    WHERE m.scope = ? AND x.digest = ? AND x.request = ?
+    ORDER BY m.id LIMIT 1
+"""
+UPDATE_MATERIAL_FILE = "UPDATE materials SET file_id = ? WHERE map_id = ?"
+DELETE_MATERIAL = "DELETE FROM materials WHERE map_id = ?"
 
 # Curated maps translated (storage/translations.py).
 SELECT_TRANSLATION = """

@@ -229,11 +229,11 @@ class SqliteStorage(Storage):
         highest = await self._one(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         return max(kept[0] if kept else 0, highest[0] if highest else 0)
 
-    async def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
+    async def _batches(self, sql: str, most: int) -> AsyncIterator[list[Row]]:
         assert self._scanner is not None
         # One statement, so one read transaction: the rows are one snapshot.
         async with self._scanner.execute(sql) as cursor:
-            while rows := await cursor.fetchmany(COPY_BATCH):
+            while rows := await cursor.fetchmany(min(COPY_BATCH, most)):
                 yield list(rows)
 
     async def raise_id_floor(self, db: Transaction, table: str, floor: int) -> None:

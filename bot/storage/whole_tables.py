@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from bot.storage.base import Row, Transaction
 
 COPY_BATCH = 1_000  # rows `db copy` holds in memory at once
+# Tables whose rows are large, read fewer at a time: a material's row holds a whole file
+# (up to KINAPSE_MATERIAL_MAX_MB, 30 MB at most), so 1,000 of them could be 30 GB.
+LARGE_ROWS_BATCH = {"materials": 2}
 
 
 class WholeTables(ABC):
@@ -41,11 +44,12 @@ class WholeTables(ABC):
         columns = await self._columns(table)
         order = "id" if "id" in columns else columns[0]
         sql = SELECT_ROWS.format(columns=", ".join(columns), table=table, order=order)
-        return columns, self._batches(sql)
+        return columns, self._batches(sql, LARGE_ROWS_BATCH.get(table, COPY_BATCH))
 
     @abstractmethod
-    def _batches(self, sql: str) -> AsyncIterator[list[Row]]:
-        """The rows of one read, ``COPY_BATCH`` at a time, never all of them at once."""
+    def _batches(self, sql: str, most: int) -> AsyncIterator[list[Row]]:
+        """The rows of one read, ``COPY_BATCH`` (or ``most``, if fewer) at a time, never
+        all of them at once."""
 
     async def write_rows(
         self, db: Transaction, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

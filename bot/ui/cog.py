@@ -16,13 +16,14 @@ from bot.explore.quizzes import (
     SECONDS_MAX,
     SECONDS_MIN,
 )
+from bot.i18n import N_, _
 from bot.models import TOPIC_MAX, Level
 from bot.render.export import ExportFormat
 from bot.ui.context import Interaction, scope_of
 
 # Importing the flows registers the handler of every button and menu (bot.ui.items.route).
 from bot.ui.flows import admin as managing
-from bot.ui.flows import ask, new_topic
+from bot.ui.flows import ask, material, new_topic
 from bot.ui.flows import discuss as _discuss  # noqa: F401 - registers Discuss
 from bot.ui.flows import export as exporting
 from bot.ui.flows import maps as listing
@@ -30,11 +31,15 @@ from bot.ui.flows import progress as progressing
 from bot.ui.flows import quiz as quizzing
 from bot.ui.flows import review as reviewing
 from bot.ui.items import CardButton, CardSelect, PairButton
+from bot.ui.respond import send_text
 
 if TYPE_CHECKING:
     from bot.ui.client import KinapseBot
 
 log = logging.getLogger(__name__)
+
+URL_OPTION_MAX = 500  # longer than any page the fetch tool takes (250), to say so clearly
+NOTHING_TO_MAP = N_("Give a topic to explore, or attach a file or a link to map.")
 
 
 class ExploreCog(commands.Cog):
@@ -61,12 +66,25 @@ class ExploreCog(commands.Cog):
     @app_commands.command(name="explore")
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
-    @app_commands.describe(topic="What to map, for example Interest Rates or AI Agents")
+    @app_commands.describe(
+        topic="What to map, for example Interest Rates or AI Agents",
+        file="Your own material to map: a PDF, a text or a Markdown file",
+        url="A web page to map (fetched by Claude's web fetch tool)",
+    )
     async def explore(
-        self, interaction: Interaction, topic: app_commands.Range[str, 1, TOPIC_MAX]
+        self,
+        interaction: Interaction,
+        topic: app_commands.Range[str, 1, TOPIC_MAX] | None = None,
+        file: discord.Attachment | None = None,
+        url: app_commands.Range[str, 1, URL_OPTION_MAX] | None = None,
     ) -> None:
-        """Explore a topic as a concept map you walk through with buttons."""
-        await new_topic.explore(interaction, topic)
+        """Explore a topic, or your own file or page, as a concept map you walk through."""
+        if file is not None or url is not None:
+            await material.explore_material(interaction, topic, file, url)
+        elif topic is None:
+            await send_text(interaction, _(NOTHING_TO_MAP))
+        else:
+            await new_topic.explore(interaction, topic)
 
     @explore.autocomplete("topic")
     async def explore_topics(

@@ -199,6 +199,7 @@ async def test_explored_counts_live_on_the_map_row_and_older_databases_get_them(
             " DROP TABLE concept_questions; DROP TABLE review_log; DROP TABLE review_cards;"
             " DROP TABLE explored; DROP TABLE member_names; DROP TABLE threads;"
             " DROP TABLE learning_settings; ALTER TABLE maps DROP COLUMN explorers;"
+            " DROP TABLE materials; ALTER TABLE maps DROP COLUMN material;"
             " PRAGMA user_version = 6;"
         )
     async with open_storage(path) as storage:

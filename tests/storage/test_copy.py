@@ -10,8 +10,17 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.models import Citation, Meaning, QuizDraft, Session, Source, Usage
-from bot.storage import Limits, Reservation, ScopeSettings, Storage, open_storage, postgres, sqlite
+from bot.models import Citation, MaterialKind, Meaning, QuizDraft, Session, Source, Usage
+from bot.storage import (
+    Limits,
+    NewMaterial,
+    Reservation,
+    ScopeSettings,
+    Storage,
+    open_storage,
+    postgres,
+    sqlite,
+)
 from bot.storage.copy import COPY_ORDER, CopyError, copy_database
 from bot.storage.whole_tables import COPY_BATCH
 from tests.storage.test_storage import bundled_map
@@ -110,6 +119,28 @@ async def populate(storage: Storage) -> int:
     chosen = (await storage.meanings(GUILD, "cell"))[0]
     await storage.save_retry(GUILD, chosen.title, meaning_id=chosen.id, now=15.0)
     await populate_learning(storage, first.id, organelles.id)
+    # A map of a member's PDF: its bytes (not text) must come through whole.
+    lecture = await storage.create_map(
+        scope=GUILD,
+        key="lecture 3",
+        topic="Lecture 3",
+        language="en",
+        overview=cells.overview,
+        source=Source.GENERATED,
+        model="claude-sonnet-4-6",
+        concepts=cells.concepts,
+        now=16.0,
+        material=NewMaterial(
+            kind=MaterialKind.PDF,
+            name="lecture-3.pdf",
+            media_type="application/pdf",
+            data=b"%PDF-1.4\x00\xff\xfe binary",
+            digest="d" * 64,
+            pages=3,
+            shared_by=SNOWFLAKE - 3,
+        ),
+    )
+    await storage.set_material_file(lecture.id, "file_011CNha8iCJcU1wXNR6q4V8w")
     forgotten = maps[(GUILD, "forgotten")].id
     assert await storage.delete_map(GUILD, "forgotten")
     return forgotten
@@ -317,3 +348,32 @@ async def test_an_empty_postgres_schema_or_an_empty_kinapse_one_takes_a_copy(
         pass
     await copy_database(ours, migrated_empty)  # a current schema with no rows
     assert await everything(migrated_empty) == await everything(ours)
+
+
+async def test_materials_are_read_two_at_a_time_whatever_the_batch(database: Path | str):
+    """A material's row holds a whole file (up to 30 MB): ``db copy`` holds two of them at
+    once, not a thousand, while other tables go by the usual batch."""
+    async with open_storage(database) as storage:
+        for n in range(3):
+            await storage.create_map(
+                scope=GUILD,
+                key=f"notes {n}",
+                topic=f"Notes {n}",
+                language="en",
+                overview="Notes.",
+                source=Source.GENERATED,
+                model="m",
+                concepts=[draft("One")],
+                now=20.0,
+                material=NewMaterial(
+                    kind=MaterialKind.TEXT,
+                    name=f"notes-{n}.md",
+                    media_type="text/plain",
+                    data=b"x" * 1000,
+                    digest=str(n) * 64,
+                ),
+            )
+        _, materials = await storage.read_rows("materials")
+        _, maps = await storage.read_rows("maps")
+        assert [len(batch) async for batch in materials] == [2, 1]
+        assert [len(batch) async for batch in maps] == [3]

@@ -15,6 +15,7 @@ from bot.generator import (
     AskRequest,
     ExpandRequest,
     Generated,
+    Material,
     OnSketch,
     Progress,
     QuizRequest,
@@ -144,6 +145,7 @@ class FakeGenerator:
         level: Level = Level.STANDARD,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[MapDraft]:
         self.calls.append(Call("map", topic, language, level=level, search=search))
         await self._hold()
@@ -158,6 +160,7 @@ class FakeGenerator:
         *,
         on_progress: OnSketch | None = None,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[Expansion]:
         title = request.path[-1].title
         self.calls.append(Call("expand", title, request.language, request, request.level, search))
@@ -206,6 +209,7 @@ class FakeGenerator:
         on_text: Progress | None = None,
         *,
         search: Search | None = None,
+        material: Material | None = None,
     ) -> Generated[str]:
         self.calls.append(
             Call("ask", request.question, request.language, request, request.level, search)
@@ -225,6 +229,15 @@ class FakeGenerator:
             default_question(c.title, c.summary, c.others) for c in request.concepts
         ]
         return Generated(value, [self.usage])
+
+    async def count_tokens(self, topic: str, language: str, material: Material) -> int:
+        return len(material.data or b"") // 4
+
+    async def upload(self, material: Material) -> str | None:
+        return None
+
+    async def delete_file(self, file_id: str) -> None:
+        return None
 
 
 def write_map_file(

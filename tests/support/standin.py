@@ -56,6 +56,7 @@ import pytest
 from aiohttp import web
 
 from bot.config import Settings
+from tests.support import standin_documents as documents
 
 # Short enough that the SDK's retries cost nothing in a test (it honours retry-after-ms).
 RETRY_AFTER_MS = 5
@@ -358,6 +359,8 @@ class StandIn:
         self._cache: set[str] = set()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # Members' material: pages to "fetch", uploaded files (standin_documents.py).
+        self.materials = documents.MaterialWorld()
 
     def script(self, *replies: Reply) -> None:
         self.queue.extend(replies)
@@ -379,6 +382,7 @@ class StandIn:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_get("/v1/models/{model}", self._model)
+        documents.install(app, self)
         # A request a test abandoned (deadline tests) must not hold up the teardown.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
@@ -395,6 +399,11 @@ class StandIn:
         body = await http.json()
         request = Request(body=body, headers={k.lower(): v for k, v in http.headers.items()})
         self.requests.append(request)
+        if not self.queue and self.fallback is None:
+            # A document block or the web fetch tool: answered with citations of it.
+            blocks = documents.answer_material(self, request)
+            if blocks is not None:
+                return await documents.respond(self, http, request, blocks)
         reply = self.queue.popleft() if self.queue else self.fallback or _default(request)
         if reply.delay:
             await asyncio.sleep(reply.delay)

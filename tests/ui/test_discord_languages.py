@@ -56,7 +56,8 @@ async def test_the_synced_commands_carry_every_shipped_language(world: World):
     assert explore["name_localizations"]["de"] == "erkunden"
     assert explore["name_localizations"]["ja"] == "探索"
     assert explore["description_localizations"]["fr"] == (
-        "Explorer un sujet sous forme de carte conceptuelle à parcourir avec des boutons."
+        "Explorer un sujet, ou ton propre fichier ou ta page, sous forme de carte conceptuelle à "
+        "parcourir."
     )
 
 

@@ -30,6 +30,7 @@ from bot.ui.cards.fit import (
     phrase,
 )
 from bot.ui.cards.kept import kept
+from bot.ui.cards.material import material_line
 from bot.ui.cards.sources import (
     UNCHECKED_NOTES,
     card_sources,
@@ -182,6 +183,8 @@ def map_card(
         ),
         *_unchecked(view, "overview"),
     ]
+    if view.material is not None:
+        drafts.insert(1, TextDraft(material_line(view.material, concept_map.language)))
     if picture is not None:
         description = _("Map of {topic}", topic=concept_map.topic)
         drafts += _picture_blocks(picture, description, OUTLINE_ON_MAP_CARD_MAX)

@@ -24,6 +24,7 @@ from bot.ui.cards.fit import (
     assemble,
     phrase,
 )
+from bot.ui.cards.material import mark
 from bot.ui.ids import Action
 from bot.ui.limits import BUTTON_LABEL_MAX, BUTTONS_PER_ROW, TEXT_TOTAL_MAX
 
@@ -46,6 +47,8 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
     for number, listing in enumerate(shown, start=page * MAPS_PER_PAGE + 1):
         if listing.source is Source.BUNDLED:
             source = _("curated")
+        elif listing.material is not None:
+            source = _("from a page") if listing.material == "page" else _("from a file")
         else:
             model = literal(shorten(listing.model or "Claude", MODEL_NAME_MAX))
             source = _("mapped by {model}", model=model)
@@ -53,7 +56,7 @@ def maps_card(maps: MapsPage, *, title: str) -> Card:
         drafts.append(
             SectionDraft(
                 open_map_control(ref),
-                f"**{number}. ",
+                f"**{number}. {mark(listing.material)}",
                 Said(listing.topic, HEADING_MAX, TITLE_FLOOR),
                 "**\n",
                 _(

@@ -83,7 +83,12 @@ def provenance_line(provenance: Provenance, count: int) -> str:
 
 
 def short_name(source: Citation) -> str:
-    """How a footnote names a source: its publisher (or site) and year, "IEA 2025"."""
+    """How a footnote names a source: its publisher (or site) and year, "IEA 2025"; a place
+    in a member's PDF by its pages, "p. 4-5", a passage of a file by the file's name."""
+    if source.pages_label is not None:
+        return source.pages_label
+    if source.url is None:
+        return shorten(source.title, FOOTNOTE_LABEL_MAX)
     name = source.publisher
     if name is None or width(name) > FOOTNOTE_LABEL_MAX:
         name = (urlsplit(source.url).hostname or source.url).removeprefix("www.")
@@ -111,6 +116,8 @@ def link(source: Citation, title_max: int = SOURCE_TITLE_MAX) -> str:
     """A source as a markdown link (its URL whole, never cut), or its title and site when
     the URL is too long to show."""
     title = literal(shorten(source.title, title_max)).replace("[", "(").replace("]", ")")
+    if source.url is None:  # a member's own file: nothing to link to
+        return f"{title}, {source.pages_label}" if source.pages_label else title
     if len(source.url) > LINKED_URL_MAX:
         site = urlsplit(source.url).hostname or ""
         return f"{title} ({literal(site)})"
@@ -151,6 +158,8 @@ def provenance_detail(provenance: Provenance) -> str:
         if day
         else _("Written by {model}", model=model)
     )
+    if provenance.material:
+        return _("-# {who}, from the shared material: the places it cites are below.", who=who)
     if provenance.sources:
         return _("-# {who}, from the web search results below.", who=who)
     return _("-# {who} from its training data; not checked against sources.", who=who)
