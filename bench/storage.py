@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import os
 import random
 import shutil
 import statistics
@@ -83,6 +85,11 @@ async def populate(path: Path, maps: int) -> None:
             await storage.store_expansion(first.id, drafts("Sub-concept")[:3], leaf=False)
 
 
+@functools.cache
+def bundled() -> BundledMaps:
+    return BundledMaps.load(ROOT / "maps")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -133,7 +140,7 @@ async def workload(
     storage: Storage, maps: int, interactions: int, concurrency: int, process: int = 0
 ) -> tuple[float, dict[str, list[float]]]:
     """Interactions per second, and each kind's latencies in milliseconds."""
-    explorer = Explorer(storage, BundledMaps.load(ROOT / "maps"), Settings(), None)
+    explorer = Explorer(storage, bundled(), Settings(), None)
     presses = Presses(explorer, (1 + process) * MESSAGES_PER_PROCESS)
     figures: dict[str, list[float]] = {"explore": [], "open": [], "back": []}
     rounds = interactions // 3
@@ -200,17 +207,42 @@ async def worker_process(args: argparse.Namespace) -> None:
         await warm_up(storage, args, args.process)
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         rate, _ = await workload(
             storage, args.maps, args.interactions, args.concurrency, args.process
         )
-        ended = time.time()
+        ended, cpu = time.time(), time.process_time() - cpu
     done = (args.interactions // 3) * 3
-    print(json.dumps({"interactions": done, "started": started, "ended": ended, "rate": rate}))
+    figures = {"interactions": done, "started": started, "ended": ended, "rate": rate, "cpu": cpu}
+    print(json.dumps(figures))
 
 
-def processes_at_once(url: str, count: int, args: argparse.Namespace, offset: int) -> float:
-    """Combined interactions per second of ``count`` bot processes started together."""
+def server_cpu(data: Path | None) -> float:
+    """CPU seconds the PostgreSQL server started here has used so far, its ended
+    backends included (0 for a server of ``--postgres``)."""
+    if data is None:
+        return 0.0
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:  # its own time and its ended children's
+            total += sum(int(f) for f in fields[11:15])
+        elif ppid == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def processes_at_once(
+    url: str, count: int, args: argparse.Namespace, offset: int, data: Path | None = None
+) -> float:
+    """Combined interactions per second of ``count`` bot processes started together;
+    prints the CPU time they and the server spent per thousand interactions."""
     command = [sys.executable, str(Path(__file__).resolve())]
     settings = ["--maps", str(args.maps), "--interactions", str(args.interactions)]
     settings += ["--concurrency", str(args.concurrency), "--worker", url]
@@ -228,6 +260,7 @@ def processes_at_once(url: str, count: int, args: argparse.Namespace, offset: in
         line = worker.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"a bench process did not start: {line!r}")
+    server_before = server_cpu(data)
     for worker in workers:
         assert worker.stdin is not None
         worker.stdin.write("go\n")
@@ -238,8 +271,17 @@ def processes_at_once(url: str, count: int, args: argparse.Namespace, offset: in
         if worker.returncode != 0:
             raise RuntimeError(f"a bench process failed ({worker.returncode})")
         results.append(json.loads(out.strip().splitlines()[-1]))
+    server = server_cpu(data) - server_before
     span = max(r["ended"] for r in results) - min(r["started"] for r in results)
-    return sum(r["interactions"] for r in results) / span
+    done = sum(r["interactions"] for r in results)
+    bots = sum(r["cpu"] for r in results)
+    print(
+        f"PostgreSQL, {count} process{'es' if count > 1 else ''}: CPU per 1,000 interactions: "
+        f"bot {bots / done * 1000:.2f} s, server {server / done * 1000:.2f} s; "
+        f"cores busy {(bots + server) / span:.2f} of {os.cpu_count()}",
+        flush=True,
+    )
+    return done / span
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -265,8 +307,9 @@ async def main(args: argparse.Namespace) -> None:
                 report(name, rate, figures)
             ratio = results["PostgreSQL"] / results["SQLite"]
             print(f"PostgreSQL / SQLite throughput: {ratio:.2f}")
-            one = processes_at_once(url, 1, args, offset=1)
-            two = processes_at_once(url, 2, args, offset=2)
+            data = server.folder / "data" if server is not None else None
+            one = processes_at_once(url, 1, args, offset=1, data=data)
+            two = processes_at_once(url, 2, args, offset=2, data=data)
             print(f"PostgreSQL, 1 process:  {one:8.0f} interactions/s")
             print(f"PostgreSQL, 2 processes: {two:8.0f} interactions/s together")
             print(f"PostgreSQL two processes / one: {two / one:.2f}")

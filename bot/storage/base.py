@@ -120,6 +120,10 @@ class Transaction(Protocol):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
+    async def fetchmany(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Row]:
+        """Run a statement once per row of parameters (one round trip where the backend
+        can); every row the runs returned, in order."""
+
 
 class Storage(
     Changes,

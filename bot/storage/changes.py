@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from bot.storage.records import Change
 
@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Watcher = Callable[[Change], None]
-Note = Callable[["Transaction", Change], Awaitable[None]]
+
+
+class Note(Protocol):
+    """Notes changes in a transaction (``Changes._changing``): any number at once, which
+    a shared backend announces together (one round trip)."""
+
+    async def __call__(self, db: Transaction, *changes: Change) -> None: ...
 
 
 class Changes:
@@ -62,21 +68,23 @@ class Changes:
             except Exception:
                 log.exception("A watcher of storage changes failed on %s", change)
 
-    async def _announce(self, db: Transaction, change: Change) -> None:
-        """Tell the other processes of ``change`` once ``db`` commits (a shared backend)."""
+    async def _announce(self, db: Transaction, changes: Sequence[Change]) -> None:
+        """Tell the other processes of ``changes`` once ``db`` commits (a shared backend)."""
 
     @contextlib.asynccontextmanager
     async def _changing(self) -> AsyncIterator[Note]:
         """Around a write transaction (``async with self._changing() as note,
-        self.transaction() as db``): what it changed, noted with ``await note(db, change)``,
+        self.transaction() as db``): what it changed, noted with ``await note(db, *changes)``,
         is announced with the commit and reported to the watchers after it. Reported
         even when the commit failed: a reader dropping what it holds loses nothing."""
         noted: list[Change] = []
 
-        async def note(db: Transaction, change: Change) -> None:
-            noted.append(change)
-            self._unreported += 1
-            await self._announce(db, change)
+        async def note(db: Transaction, *changes: Change) -> None:
+            if not changes:
+                return
+            noted.extend(changes)
+            self._unreported += len(changes)
+            await self._announce(db, changes)
 
         try:
             yield note

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bot.models import Session
 from bot.storage.learning import note_explorations
 from bot.storage.records import Change, Changed, _session_row
-from bot.storage.sql import COUNT_FIRST_OPEN, COUNT_OPENS, UPSERT_SESSION
+from bot.storage.sql import COUNT_FIRST_OPENS, COUNT_OPENS, UPSERT_SESSION
 
 if TYPE_CHECKING:
     from bot.storage.base import Transaction
@@ -35,15 +35,17 @@ async def write_clicks(db: Transaction, clicks: Sequence[Click], now: float, not
         await db.executemany(UPSERT_SESSION, rows)
     if not opens:
         return
-    concepts = sorted(opens)
-    # Each concept's first open counts on its map before its own count moves; one
-    # statement a concept, for the map's id it returns when it was the first.
-    for concept_id in concepts:
-        first = await db.fetchone(COUNT_FIRST_OPEN, (concept_id,))
-        if first is not None:
-            await note(db, Change(Changed.OPENED, first[0], concept_id))
-    await db.executemany(COUNT_OPENS, [(opens[c], c) for c in concepts])
+    # The concepts' rows before their maps', as storing sub-concepts locks them: two
+    # transactions never wait on each other's second row (PostgreSQL's deadlock).
+    counted = await db.fetchmany(COUNT_OPENS, [(opens[c], c) for c in sorted(opens)])
+    # A concept whose count is now this batch's opens had none: its map's first open.
+    firsts = [(map_id, c) for map_id, c, count in counted if count == opens[c]]
+    per_map = Counter(map_id for map_id, _ in firsts)
+    if per_map:
+        await db.executemany(COUNT_FIRST_OPENS, [(per_map[m], m) for m in sorted(per_map)])
+    changes = [Change(Changed.OPENED, map_id, concept_id) for map_id, concept_id in firsts]
     # The members who opened them: their own progress, and the maps' explorers.
     opened = [(s, o) for s, o in clicks if s is not None and o is not None]
-    for map_id in await note_explorations(db, opened, now):
-        await note(db, Change(Changed.COUNTED, map_id))
+    explored = sorted(set(await note_explorations(db, opened, now)))  # maps, once each
+    changes += [Change(Changed.COUNTED, map_id) for map_id in explored]
+    await note(db, *changes)  # one notice for the whole batch

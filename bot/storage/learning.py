@@ -38,9 +38,11 @@ from bot.storage.learning_sql import (
     UPSERT_THREAD,
     WHOLE_DECK,
 )
+from bot.storage.records import Change, Changed
 
 if TYPE_CHECKING:
     from bot.storage.base import Row, Transaction
+    from bot.storage.changes import Note
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,11 @@ async def note_explorations(
     for session, concept_id in opened:
         firsts.setdefault((session.map_id, session.owner_id), (concept_id, session.owner_id))
         explored[concept_id, session.owner_id] = (session.owner_id, session.scope, now, concept_id)
-    # Every explorer counted before any of this transaction's explorations is inserted;
-    # one statement each, for the map's id it returns when the count moved.
-    counted: list[int] = []
-    for first in sorted(firsts.values()):
-        row = await db.fetchone(COUNT_EXPLORER, first)
-        if row is not None:
-            counted.append(row[0])
+    # Every explorer counted before any of this transaction's explorations is inserted
+    # (the statement returns the map's id when its count moved); maps in id order.
+    counted = await db.fetchmany(COUNT_EXPLORER, [firsts[k] for k in sorted(firsts)])
     await db.executemany(INSERT_EXPLORED, sorted(explored.values(), key=lambda r: r[3]))
-    return counted
+    return [row[0] for row in counted]
 
 
 class LearningStore:
@@ -84,6 +82,8 @@ class LearningStore:
     if TYPE_CHECKING:  # supplied by Storage and its backend
 
         def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+        def _changing(self) -> AbstractAsyncContextManager[Note]: ...
 
         async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
@@ -212,5 +212,6 @@ class LearningStore:
         return row[0] if row else None
 
     async def set_forum_channel(self, scope: int, channel_id: int | None) -> None:
-        async with self.transaction() as db:
+        async with self._changing() as note, self.transaction() as db:
             await db.execute(UPSERT_FORUM, (scope, channel_id))
+            await note(db, Change(Changed.SETTINGS, scope=scope))  # readers holding it drop it

@@ -23,7 +23,7 @@ import functools
 import logging
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +45,9 @@ POOL_MIN_SIZE = 1
 # waiting for ever. Migrations wait as long as they must.
 LOCK_PATIENCE_MS = 15_000
 EXPANSION_CHANNEL = "kinapse_expansion"
-CHANGES_CHANNEL = "kinapse_changes"  # payloads: Change.payload()
+CHANGES_CHANNEL = "kinapse_changes"  # payloads: Change.payload() lines
+# A NOTIFY payload is shorter than 8000 bytes; a transaction's changes go out as few as fit.
+NOTIFY_PAYLOAD_MAX = 7999
 # The listening connection is asked for a reply this often (seconds), and is taken for
 # lost when none comes within LISTENER_PATIENCE: a connection that died without a word
 # (a network gone quiet) would otherwise miss changes for good.
@@ -121,6 +123,12 @@ class PostgresTransaction:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await self._connection.fetch(numbered(sql), *params)
 
+    async def fetchmany(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Row]:
+        if not rows:
+            return []
+        # Pipelined: every run of the statement in one round trip to the server.
+        return await self._connection.fetchmany(numbered(sql), rows)
+
 
 class PostgresStorage(Storage):
     dialect = Dialect.POSTGRES
@@ -187,12 +195,13 @@ class PostgresStorage(Storage):
             event.set()
 
     def _on_change(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            change = Change.of_payload(payload)
-        except ValueError:
-            log.warning("Unreadable change notified: %r", payload)
-            change = Change(Changed.EVERYTHING)
-        self._changed(change)
+        for line in payload.split("\n"):
+            try:
+                change = Change.of_payload(line)
+            except ValueError:
+                log.warning("Unreadable change notified: %r", payload)
+                change = Change(Changed.EVERYTHING)
+            self._changed(change)
 
     def _on_listener_lost(self, _connection: object) -> None:
         self._listening = False
@@ -246,10 +255,10 @@ class PostgresStorage(Storage):
                 try:
                     yield PostgresTransaction(connection)
                 except BaseException:
-                    # Shielded so that a cancelled caller still leaves no open transaction.
-                    await asyncio.shield(transaction.rollback())
+                    # Finished even for a cancelled caller: no open transaction is left.
+                    await _to_the_end(transaction.rollback())
                     raise
-                await asyncio.shield(transaction.commit())
+                await _to_the_end(transaction.commit())
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with _plain_errors():
@@ -267,8 +276,11 @@ class PostgresStorage(Storage):
     async def _announce_expansion(self, db: Transaction, concept_id: int) -> None:
         await db.execute(NOTIFY, (EXPANSION_CHANNEL, str(concept_id)))
 
-    async def _announce(self, db: Transaction, change: Change) -> None:
-        await db.execute(NOTIFY, (CHANGES_CHANNEL, change.payload()))
+    async def _announce(self, db: Transaction, changes: Sequence[Change]) -> None:
+        # One line a change (keys hold no newline: ``topic_key`` drops control characters),
+        # as many lines to a NOTIFY as fit.
+        for payload in _payloads(c.payload() for c in changes):
+            await db.execute(NOTIFY, (CHANGES_CHANNEL, payload))
 
     @contextlib.contextmanager
     def _expansion_signal(self, concept_id: int) -> Iterator[asyncio.Event]:
@@ -320,6 +332,40 @@ class PostgresStorage(Storage):
     async def _set_schema_version(self, db: Transaction, version: int) -> None:
         await db.execute("DELETE FROM schema_version")
         await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+async def _to_the_end(ending: Coroutine[Any, Any, None]) -> None:
+    """Commit or roll back to the end, even if the caller is cancelled meanwhile, and only
+    then let the cancellation go on: the connection goes back to the pool with no
+    statement running on it. (Released mid-commit, asyncpg's pool fails the release with
+    "another operation is in progress", an error that replaced the cancellation: a
+    cancelled background loop caught it, logged it and went on, and the process's
+    shutdown waited for it for ever.)"""
+    task = asyncio.ensure_future(ending)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})  # a cancelled wait leaves the task running
+        except asyncio.CancelledError:
+            cancelled = True  # the caller's: the commit is waited for all the same
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()  # the commit's own failure, if any
+
+
+def _payloads(lines: Iterable[str]) -> Iterator[str]:
+    """``lines`` joined by newlines into as few NOTIFY payloads as fit."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode()) + 1
+        if chunk and size + length > NOTIFY_PAYLOAD_MAX:
+            yield "\n".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        yield "\n".join(chunk)
 
 
 @contextlib.contextmanager

@@ -77,6 +77,7 @@ class Changed(StrEnum):
     COUNTED = "counted"  # a map's other counts (a member's first concept of it: explorers)
     CONCEPT = "concept"  # a concept's sub-concepts or their state (and its map's total)
     GONE = "gone"  # a map left its scope (forgotten), or was deleted with its concepts
+    SETTINGS = "settings"  # a scope's learning settings (the forum /explore posts maps in)
     EVERYTHING = "everything"  # anything may have changed: changes may have been missed
 
 

@@ -56,11 +56,8 @@ RECOUNT_MAP = """
     UPDATE maps SET total = (SELECT COUNT(*) FROM concepts c WHERE c.map_id = maps.id)
     WHERE id = ?
 """
-COUNT_FIRST_OPEN = """
-    UPDATE maps SET opened = opened + 1
-    WHERE id = (SELECT map_id FROM concepts WHERE id = ? AND open_count = 0)
-    RETURNING id
-"""
+# A map's concepts opened for the first time (``COUNT_OPENS`` tells which).
+COUNT_FIRST_OPENS = "UPDATE maps SET opened = opened + ? WHERE id = ?"
 SELECT_TOPICS = "SELECT topic, key FROM maps WHERE scope = ? ORDER BY lower(topic)"
 # The first maps whose key starts with the typed text: a range of an index on (scope, key)
 # in code point order ({bytewise} is the collation that compares that way, if the column's
@@ -130,7 +127,11 @@ SELECT_VERSIONS = """
     WHERE concept_id = ? ORDER BY id DESC
 """
 COUNT_VERSIONS = "SELECT COUNT(*) FROM concept_versions WHERE concept_id = ?"
-COUNT_OPENS = "UPDATE concepts SET open_count = open_count + ? WHERE id = ?"
+# Returns the concept's map and its new count: equal to the opens added, it was the first.
+COUNT_OPENS = """
+    UPDATE concepts SET open_count = open_count + ? WHERE id = ?
+    RETURNING map_id, id, open_count
+"""
 CLAIM_EXPANSION = """
     UPDATE concepts SET state = 'pending', lease_until = ?, error = NULL
     WHERE id = ? AND (state = 'unexpanded' OR (state = 'pending' AND lease_until < ?))

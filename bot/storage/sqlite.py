@@ -73,6 +73,9 @@ class SqliteTransaction:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return list(await self._db.execute_fetchall(sql, params))
 
+    async def fetchmany(self, sql: str, rows: Sequence[Sequence[Any]]) -> list[Row]:
+        return [row for params in rows for row in await self._db.execute_fetchall(sql, params)]
+
 
 class SqliteStorage(Storage):
     dialect = Dialect.SQLITE
