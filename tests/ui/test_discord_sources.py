@@ -107,6 +107,27 @@ async def test_while_the_search_runs_the_message_says_so(
 
 
 @pytest.mark.anthropic
+async def test_while_the_search_for_sub_concepts_runs_the_card_says_so(
+    world: World, standin, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live, "STREAM_EDIT_INTERVAL", 0.0)
+    card = (await world.alice.slash(world.channel, "explore", topic="Volcanoes")).response
+    before = len(world.env.http_requests)
+    standin.search_time = 0.5
+
+    opened = (await click_open(world.alice, card, "Key concept 1")).response
+
+    edits = [
+        "\n".join(texts(r.json))
+        for r in world.env.http_requests[before:]
+        if r.method == "PATCH" and r.json and r.json.get("components")
+    ]
+    searching = [e for e in edits if "Mapping sub-concepts… searching the web for sources" in e]
+    assert searching and "Key concept 1" in searching[0]
+    assert concept_lines(opened) and UNCHECKED not in card_text(opened)  # sub-concepts, sourced
+
+
+@pytest.mark.anthropic
 async def test_a_url_the_model_wrote_is_never_stored_or_shown(
     world: World, kinapse: Kinapse, standin
 ):

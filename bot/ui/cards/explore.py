@@ -50,6 +50,7 @@ ERROR_NOTE_MAX = 300
 MODEL_NAME_MAX = 100
 MAPPING_NOTE = N_("⏳ *Mapping sub-concepts…*")
 STREAMING_SUB_NOTE = N_("⏳ *Mapping sub-concepts… {count} so far*")
+SEARCHING_SUB_NOTE = N_("⏳ *Mapping sub-concepts… searching the web for sources*")
 QUEUED_NOTE = N_(
     "⏳ *Queued: other maps are being generated; these sub-concepts are next in line…*"
 )
@@ -394,6 +395,8 @@ def _note(view: ConceptView, status: Status) -> Draft | None:
         retry = Control(Action.RETRY, view.concept.id, _("Retry"), discord.ButtonStyle.primary)
         return SectionDraft(retry, "⚠️ ", Said(status.error, ERROR_NOTE_MAX, SUMMARY_FLOOR))
     if status.sketch is not None and status.mapping:
+        if status.sketch.searching:
+            return TextDraft(_(SEARCHING_SUB_NOTE))
         count = len(status.sketch.concepts)
         return TextDraft(_(STREAMING_SUB_NOTE, count=count))
     return TextDraft(_(QUEUED_NOTE) if status.queued else _(MAPPING_NOTE))

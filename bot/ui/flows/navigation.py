@@ -241,9 +241,14 @@ async def fill_in_subconcepts(
 
     live = LiveEdits(partial(edit_once, interaction), still_here)
 
+    grown = False  # a sub-concept is shown
+
     def grow(sketch: Sketch) -> None:
-        # Sub-concepts as they stream, on the card of everyone waiting on this concept.
-        if sketch.concepts:
+        # Sub-concepts as they stream, on the card of everyone waiting on this concept;
+        # before the first, a web search running for their sources.
+        nonlocal grown
+        if sketch.concepts or (sketch.searching and not grown):
+            grown = grown or bool(sketch.concepts)
             growing = cards.concept_card(shown, Status(mapping=True, sketch=sketch))
             live.offer(**message_kwargs(growing, edit=True))
 
