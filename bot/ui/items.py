@@ -54,16 +54,19 @@ def pair_route(action: Action) -> Callable[[PairHandler], PairHandler]:
     return register
 
 
+def button_of(control: Control) -> discord.ui.Button:
+    """The Discord button a card's control is drawn as (every DynamicItem button)."""
+    return discord.ui.Button(
+        label=control.label,
+        style=control.style,
+        custom_id=control.custom_id,
+        disabled=control.disabled,
+    )
+
+
 class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=BUTTON_TEMPLATE):
     def __init__(self, control: Control) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=control.label,
-                style=control.style,
-                custom_id=control.custom_id,
-                disabled=control.disabled,
-            )
-        )
+        super().__init__(button_of(control))
         self.action = control.action
         self.target = control.target
 
@@ -82,14 +85,7 @@ class PairButton(discord.ui.DynamicItem[discord.ui.Button], template=PAIR_TEMPLA
     """A button carrying two ids: a quiz answer (question, option), a rating (card, grade)."""
 
     def __init__(self, control: Control) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=control.label,
-                style=control.style,
-                custom_id=control.custom_id,
-                disabled=control.disabled,
-            )
-        )
+        super().__init__(button_of(control))
         self.action = control.action
         self.target = control.target
         self.detail = control.detail or 0
